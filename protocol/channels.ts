@@ -1,0 +1,58 @@
+/**
+ * The channel table shared by client and server: how records of each channel are identified and whether the
+ * channel is append-only. Server-side sources (Mongo collections, RabbitMQ topics) live in `server/channels.ts`.
+ */
+
+/** How a client and a server treat one channel's records. */
+export interface ChannelInfo {
+  /** Field holding the record id. */
+  readonly idField: string;
+  /** Append-only channels (`logs`, `events`) never reconcile records away; they keep a bounded history. */
+  readonly appendOnly: boolean;
+}
+
+/** RackHD's channels. `graphObjs` is RackHD's name for `workflows`. */
+export const CHANNELS = {
+  nodes: { idField: 'id', appendOnly: false },
+  catalogs: { idField: 'id', appendOnly: false },
+  skus: { idField: 'id', appendOnly: false },
+  workflows: { idField: 'instanceId', appendOnly: false },
+  pollers: { idField: 'id', appendOnly: false },
+  logs: { idField: 'id', appendOnly: true },
+  events: { idField: 'id', appendOnly: true },
+} as const satisfies Record<string, ChannelInfo>;
+
+export type ChannelName = keyof typeof CHANNELS;
+
+/** Other names a channel answers to. */
+export const CHANNEL_ALIASES: Readonly<Record<string, ChannelName>> = { graphObjs: 'workflows' };
+
+/** Info for a channel name or alias; custom channels default to `{idField: 'id', appendOnly: false}`. */
+export function channelInfo(name: string): ChannelInfo {
+  const canonical = CHANNEL_ALIASES[name] ?? name;
+  return Object.prototype.hasOwnProperty.call(CHANNELS, canonical)
+    ? CHANNELS[canonical as ChannelName]
+    : { idField: 'id', appendOnly: false };
+}
+
+/**
+ * The channel a URL addresses: its last non-empty path segment (`/nodes`, `/nodes/`, `/api/ws/nodes` → `nodes`).
+ * Returns `''` for `/`.
+ */
+export function channelFromUrl(url: string): string {
+  let path = url;
+  const scheme = path.indexOf('://');
+  if (scheme !== -1) {
+    const slash = path.indexOf('/', scheme + 3);
+    path = slash === -1 ? '/' : path.slice(slash);
+  }
+  const end = path.search(/[?#]/);
+  if (end !== -1) path = path.slice(0, end);
+  const segments = path.split('/').filter((s) => s !== '');
+  const last = segments[segments.length - 1] ?? '';
+  try {
+    return decodeURIComponent(last);
+  } catch {
+    return last;
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * Validation and canonical form of `params`, the MongoDB-subset filter.
+ *
+ * Validation is an allowlist: anything not explicitly understood is refused with `bad-params` before it can
+ * reach a database, including operator-shaped keys hidden inside arrays or embedded documents.
+ */
+import { ProtocolError } from './errors.js';
+import type { JsonValue, Params } from './messages.js';
+
+/** The only operators a filter may use. */
+export const OPERATORS = ['$in', '$nin', '$ne', '$gt', '$gte', '$lt', '$lte', '$exists'] as const;
+export type Operator = (typeof OPERATORS)[number];
+
+const OPERATOR_SET: ReadonlySet<string> = new Set(OPERATORS);
+const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+/** Deeper filters are refused: nothing legitimate needs them and deep recursion is a cheap attack. */
+const MAX_DEPTH = 16;
+
+/** True for `{}`-style objects (prototype `Object.prototype` or `null`), false for arrays, Dates, class instances. */
+export function isPlainObject(value: unknown): value is { [key: string]: unknown } {
+  if (value === null || typeof value !== 'object') return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/** True when the object is an operator expression such as `{ $gt: 1 }` (every key starts with `$`). */
+export function isOperatorObject(value: unknown): value is { [op: string]: JsonValue } {
+  if (!isPlainObject(value)) return false;
+  const keys = Object.keys(value);
+  return keys.length > 0 && keys.every((k) => k.startsWith('$'));
+}
+
+function bad(message: string): never {
+  throw new ProtocolError('bad-params', message);
+}
+
+function checkKey(key: string, where: string): void {
+  if (FORBIDDEN_KEYS.has(key)) bad(`key "${key}" is not allowed (${where})`);
+}
+
+/** A JSON value that contains no `$` key and no prototype key anywhere. */
+function checkLiteral(value: unknown, where: string, depth: number): void {
+  if (depth > MAX_DEPTH) bad(`params nest deeper than ${MAX_DEPTH} levels`);
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) bad(`${where}: numbers must be finite`);
+    return;
+  }
+  if (Array.isArray(value)) {
+    for (const v of value) checkLiteral(v, where, depth + 1);
+    return;
+  }
+  if (!isPlainObject(value)) bad(`${where}: only JSON values are allowed`);
+  for (const [k, v] of Object.entries(value)) {
+    checkKey(k, where);
+    if (k.startsWith('$')) bad(`operator "${k}" is not allowed inside a value (${where})`);
+    checkLiteral(v, where, depth + 1);
+  }
+}
+
+function checkPath(path: string): void {
+  if (path === '') bad('an empty field name is not allowed');
+  if (path.startsWith('$')) bad(`operator "${path}" is not allowed; allowed: ${OPERATORS.join(' ')}`);
+  for (const segment of path.split('.')) {
+    if (segment === '') bad(`field "${path}" has an empty path segment`);
+    checkKey(segment, `field "${path}"`);
+  }
+}
+
+function checkOperator(path: string, op: string, operand: unknown): void {
+  if (!OPERATOR_SET.has(op)) bad(`operator "${op}" on "${path}" is not allowed; allowed: ${OPERATORS.join(' ')}`);
+  const where = `${path}.${op}`;
+  switch (op as Operator) {
+    case '$in':
+    case '$nin':
+      if (!Array.isArray(operand)) bad(`${where} takes an array`);
+      checkLiteral(operand, where, 1);
+      return;
+    case '$exists':
+      if (typeof operand !== 'boolean') bad(`${where} takes true or false`);
+      return;
+    case '$gt':
+    case '$gte':
+    case '$lt':
+    case '$lte':
+      if (typeof operand !== 'number' && typeof operand !== 'string' && typeof operand !== 'boolean') {
+        bad(`${where} compares with a number, a string or a boolean`);
+      }
+      checkLiteral(operand, where, 1);
+      return;
+    case '$ne':
+      checkLiteral(operand, where, 1);
+      return;
+  }
+}
+
+/**
+ * Checks that `params` is a filter of the allowed subset and returns it typed.
+ * @throws ProtocolError with code `bad-params` naming what is wrong.
+ */
+export function validateParams(params: unknown): Params {
+  if (!isPlainObject(params)) bad('params must be a JSON object');
+  for (const [path, condition] of Object.entries(params)) {
+    checkPath(path);
+    if (isPlainObject(condition) && Object.keys(condition).some((k) => k.startsWith('$'))) {
+      for (const [op, operand] of Object.entries(condition)) {
+        if (!op.startsWith('$')) bad(`"${path}" mixes operators with the field "${op}"`);
+        checkOperator(path, op, operand);
+      }
+    } else {
+      checkLiteral(condition, `field "${path}"`, 1);
+    }
+  }
+  return params as Params;
+}
+
+/**
+ * The canonical JSON text of a value: object keys sorted at every level, arrays in order.
+ * Two params with the same canonical form name the same watch (`stop` uses it).
+ */
+export function canonicalJson(value: JsonValue | undefined): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const keys = Object.keys(value).sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`).join(',')}}`;
+}
+
+/** The field paths a filter reads (its top-level keys), e.g. `["type", "identifiers"]`. */
+export function paramFields(params: Params): string[] {
+  return Object.keys(params);
+}
