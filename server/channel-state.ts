@@ -1,0 +1,323 @@
+/**
+ * Per-channel routing state of the hub: which connections watch what (indexed by equality keys), what each
+ * watched record looked like (just the fields filters read), and the change log kept while snapshot reads
+ * are in flight. Decides, per connection, whether a change is an `item`, a `remove` or nothing
+ * (DESIGN.md §3 "Overlapping watches"). Browser-safe.
+ */
+import {
+  canonicalJson,
+  isOperatorObject,
+  matches,
+  paramFields,
+  project,
+  valuesAt,
+  type Doc,
+  type JsonValue,
+  type Params,
+} from '../protocol/index.js';
+import type { ChannelSpec } from './channels.js';
+import type { Change } from './source.js';
+
+/** One watch of one connection. */
+export interface Watch {
+  readonly key: string;
+  readonly params: Params;
+  readonly fields: readonly string[];
+  /** The equality-indexed field and its keys, or undefined when the watch must be evaluated on every change. */
+  readonly indexed?: { readonly field: string; readonly keys: readonly string[] };
+}
+
+/** A connection's watches on one channel, under the name (`resource`) it used. */
+export interface Subscription {
+  readonly resource: string;
+  readonly watches: Map<string, Watch>;
+  /** Snapshot reads of this connection on this channel still in flight: live changes wait for them. */
+  inflight: number;
+  /** Sends one frame to the connection. */
+  send(frame: string): void;
+}
+
+/** What the record looked like before a change. */
+export type Prev =
+  | { readonly kind: 'absent' }
+  | { readonly kind: 'unknown' }
+  /** `fields` undefined: the whole record; else the projection covers just these fields. */
+  | { readonly kind: 'doc'; readonly doc: Doc; readonly fields?: ReadonlySet<string> };
+
+const ABSENT: Prev = { kind: 'absent' };
+const UNKNOWN: Prev = { kind: 'unknown' };
+
+/** A change as the channel keeps it: what it became and what it was. */
+export interface LoggedChange {
+  readonly seq: number;
+  readonly id: string;
+  readonly data: Doc | null;
+  readonly prev: Prev;
+  /** Frames by resource name and kind, serialised at most once each. */
+  frames?: Map<string, string>;
+}
+
+interface CacheEntry {
+  doc: Doc;
+  fields: ReadonlySet<string>;
+  /** Sequence number of the change (or snapshot start) that produced it. */
+  seq: number;
+}
+
+function primitiveKey(value: unknown): string | undefined {
+  switch (typeof value) {
+    case 'string':
+      return 's' + value;
+    case 'number':
+      return 'n' + value;
+    case 'boolean':
+      return value ? 'bt' : 'bf';
+    default:
+      return undefined;
+  }
+}
+
+/** Picks an equality condition to index a watch by, so unrelated changes never look at it. */
+function indexFor(params: Params): Watch['indexed'] {
+  for (const field of Object.keys(params)) {
+    const condition = params[field];
+    const key = primitiveKey(condition);
+    if (key !== undefined) return { field, keys: [key] };
+    if (isOperatorObject(condition) && Object.keys(condition).length === 1 && Array.isArray(condition.$in)) {
+      const keys = condition.$in.map(primitiveKey);
+      if (keys.length > 0 && keys.every((k) => k !== undefined)) return { field, keys: keys as string[] };
+    }
+  }
+  return undefined;
+}
+
+/** The equality keys a document offers on a path (array elements included, as equality sees them). */
+function keysAt(doc: Doc, field: string, out: Set<string>): void {
+  for (const value of valuesAt(doc, field)) {
+    if (Array.isArray(value)) {
+      for (const e of value) {
+        const k = primitiveKey(e);
+        if (k !== undefined) out.add(k);
+      }
+    } else {
+      const k = primitiveKey(value);
+      if (k !== undefined) out.add(k);
+    }
+  }
+}
+
+/** Builds a watch value for params. */
+export function makeWatch(params: Params): Watch {
+  const indexed = indexFor(params);
+  const watch: Watch = { key: canonicalJson(params), params, fields: paramFields(params) };
+  return indexed ? { ...watch, indexed } : watch;
+}
+
+/** Routing state of one channel. */
+export class ChannelState {
+  readonly subs = new Set<Subscription>();
+  /** Subscriptions holding a watch that is not indexed, with a count of such watches. */
+  private readonly scan = new Map<Subscription, number>();
+  /** field → equality key → subscriptions (with a count of their watches under that key). */
+  private readonly index = new Map<string, Map<string, Map<Subscription, number>>>();
+  private readonly fieldCounts = new Map<string, number>();
+  /** Fields read by active watches; replaced (never mutated) when it grows, so cache entries can share it. */
+  private fieldSet: ReadonlySet<string> = new Set();
+  private readonly cache = new Map<string, CacheEntry>();
+  /** Sequence number of the last change. */
+  seq = 0;
+  /** Changes kept while snapshot reads are in flight, oldest first. */
+  private log: LoggedChange[] = [];
+  /** Start sequence numbers of in-flight reads (with counts). */
+  private readonly readStarts = new Map<number, number>();
+
+  constructor(readonly spec: ChannelSpec) {}
+
+  /** Number of records remembered for `remove` decisions. */
+  get cacheSize(): number {
+    return this.cache.size;
+  }
+
+  /** Number of changes held for in-flight reads. */
+  get logSize(): number {
+    return this.log.length;
+  }
+
+  addWatch(sub: Subscription, watch: Watch): void {
+    sub.watches.set(watch.key, watch);
+    this.subs.add(sub);
+    if (watch.indexed) {
+      let byKey = this.index.get(watch.indexed.field);
+      if (!byKey) this.index.set(watch.indexed.field, (byKey = new Map()));
+      for (const key of watch.indexed.keys) {
+        let holders = byKey.get(key);
+        if (!holders) byKey.set(key, (holders = new Map()));
+        holders.set(sub, (holders.get(sub) ?? 0) + 1);
+      }
+    } else {
+      this.scan.set(sub, (this.scan.get(sub) ?? 0) + 1);
+    }
+    let grew = false;
+    for (const f of watch.fields) {
+      const n = this.fieldCounts.get(f) ?? 0;
+      this.fieldCounts.set(f, n + 1);
+      if (n === 0) grew = true;
+    }
+    if (grew) this.fieldSet = new Set(this.fieldCounts.keys());
+  }
+
+  removeWatch(sub: Subscription, key: string): Watch | undefined {
+    const watch = sub.watches.get(key);
+    if (!watch) return undefined;
+    sub.watches.delete(key);
+    if (watch.indexed) {
+      const byKey = this.index.get(watch.indexed.field)!;
+      for (const k of watch.indexed.keys) {
+        const holders = byKey.get(k)!;
+        const n = holders.get(sub)! - 1;
+        if (n === 0) holders.delete(sub);
+        else holders.set(sub, n);
+        if (holders.size === 0) byKey.delete(k);
+      }
+      if (byKey.size === 0) this.index.delete(watch.indexed.field);
+    } else {
+      const n = this.scan.get(sub)! - 1;
+      if (n === 0) this.scan.delete(sub);
+      else this.scan.set(sub, n);
+    }
+    let shrank = false;
+    for (const f of watch.fields) {
+      const n = this.fieldCounts.get(f)! - 1;
+      if (n === 0) {
+        this.fieldCounts.delete(f);
+        shrank = true;
+      } else this.fieldCounts.set(f, n);
+    }
+    if (shrank) this.fieldSet = new Set(this.fieldCounts.keys());
+    if (sub.watches.size === 0) this.subs.delete(sub);
+    // Nobody watches: what records looked like no longer matters, and would only go stale.
+    if (this.subs.size === 0) this.cache.clear();
+    return watch;
+  }
+
+  /** Removes every watch of a subscription (its connection closed). */
+  dropSubscription(sub: Subscription): void {
+    for (const key of [...sub.watches.keys()]) this.removeWatch(sub, key);
+  }
+
+  /** Forgets what records looked like (after missed changes: broker reconnect, source outage). */
+  forget(): void {
+    this.cache.clear();
+  }
+
+  /** Turns a change into a logged change, updating what the channel remembers of the record. */
+  record(change: Change): LoggedChange {
+    const seq = ++this.seq;
+    let prev: Prev;
+    if (change.prev === null) prev = ABSENT;
+    else if (change.prev !== undefined) prev = { kind: 'doc', doc: change.prev };
+    else {
+      const entry = this.cache.get(change.id);
+      prev = entry ? { kind: 'doc', doc: entry.doc, fields: entry.fields } : UNKNOWN;
+    }
+    if (this.subs.size > 0 && !this.spec.appendOnly) {
+      if (change.data) this.cache.set(change.id, { doc: project(change.data, this.fieldSet), fields: this.fieldSet, seq });
+      else this.cache.delete(change.id);
+    }
+    const logged: LoggedChange = { seq, id: change.id, data: change.data, prev };
+    if (this.readStarts.size > 0) this.log.push(logged);
+    return logged;
+  }
+
+  /** The subscriptions a change may concern: everything else provably neither matches now nor matched before. */
+  candidates(change: LoggedChange): Iterable<Subscription> {
+    if (change.prev.kind === 'unknown' || this.index.size === 0) return this.subs;
+    if (change.prev.kind === 'doc' && change.prev.fields) {
+      // A projection made before a field was watched cannot say which index keys the record had.
+      for (const f of this.index.keys()) if (!change.prev.fields.has(f)) return this.subs;
+    }
+    const out = new Set<Subscription>(this.scan.keys());
+    const keys = new Set<string>();
+    for (const [field, byKey] of this.index) {
+      keys.clear();
+      if (change.data) keysAt(change.data, field, keys);
+      if (change.prev.kind === 'doc') keysAt(change.prev.doc, field, keys);
+      for (const k of keys) {
+        const holders = byKey.get(k);
+        if (holders) for (const sub of holders.keys()) out.add(sub);
+      }
+    }
+    return out;
+  }
+
+  /** What one subscription should receive for a change. */
+  decide(sub: Subscription, change: LoggedChange): 'item' | 'remove' | undefined {
+    if (change.data) {
+      for (const w of sub.watches.values()) if (matches(change.data, w.params)) return 'item';
+    }
+    if (this.spec.appendOnly) return undefined;
+    const prev = change.prev;
+    if (prev.kind === 'absent') return undefined;
+    if (prev.kind === 'unknown') return 'remove';
+    for (const w of sub.watches.values()) {
+      // A projection that lacks a field this watch reads cannot rule it out: assume it matched.
+      if (prev.fields && !w.fields.every((f) => prev.fields!.has(f))) return 'remove';
+      if (matches(prev.doc, w.params)) return 'remove';
+    }
+    return undefined;
+  }
+
+  /** Remembers snapshot records, unless a change since the read began already told us something newer. */
+  remember(items: readonly Doc[], startSeq: number): void {
+    if (this.subs.size === 0 || this.spec.appendOnly) return;
+    for (const doc of items) {
+      const raw = doc[this.spec.idField];
+      if (typeof raw !== 'string' && typeof raw !== 'number') continue;
+      const id = String(raw);
+      const entry = this.cache.get(id);
+      if (entry && entry.seq > startSeq) continue;
+      this.cache.set(id, { doc: project(doc, this.fieldSet), fields: this.fieldSet, seq: startSeq });
+    }
+  }
+
+  /**
+   * A snapshot read begins (or joins a shared read that began at `startSeq`): keep the changes after
+   * `startSeq` until it ends.
+   */
+  beginRead(startSeq: number = this.seq): number {
+    this.readStarts.set(startSeq, (this.readStarts.get(startSeq) ?? 0) + 1);
+    return startSeq;
+  }
+
+  /** Changes since `startSeq` (exclusive of older ones), oldest first. */
+  changesSince(startSeq: number): LoggedChange[] {
+    let lo = 0;
+    let hi = this.log.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.log[mid]!.seq <= startSeq) lo = mid + 1;
+      else hi = mid;
+    }
+    return this.log.slice(lo);
+  }
+
+  /** A snapshot read ended: drop the changes no in-flight read needs any more. */
+  endRead(startSeq: number): void {
+    const n = (this.readStarts.get(startSeq) ?? 1) - 1;
+    if (n === 0) this.readStarts.delete(startSeq);
+    else this.readStarts.set(startSeq, n);
+    if (this.readStarts.size === 0) {
+      this.log = [];
+      return;
+    }
+    const oldest = Math.min(...this.readStarts.keys());
+    let drop = 0;
+    while (drop < this.log.length && this.log[drop]!.seq <= oldest) drop++;
+    if (drop > 0) this.log = this.log.slice(drop);
+  }
+}
+
+/** A primitive value usable as an index key (exported for tests). */
+export function indexKeyOf(value: JsonValue): string | undefined {
+  return primitiveKey(value);
+}

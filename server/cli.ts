@@ -1,0 +1,75 @@
+#!/usr/bin/env node
+/**
+ * `monorail-ws serve [--port 9100] [--host 127.0.0.1]`: runs the server. Without MongoDB/RabbitMQ it runs
+ * on the embedded memory backend, seeded with RackHD-shaped demo data. Env: PORT, HOST.
+ */
+import { parseArgs } from 'node:util';
+import { createServer, type MonorailServer } from './server.js';
+import { lineLogger, type Logger } from './logger.js';
+
+const USAGE = `usage: monorail-ws serve [options]
+
+  --port N        TCP port (env PORT)                       default 9100
+  --host H        interface to bind (env HOST)              default 127.0.0.1
+  --log-level L   debug | info | warn | error               default info
+  -h, --help      this text
+`;
+
+/** Parses argv and runs the command; resolves with the running server (for tests) or undefined. */
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env, logger?: Logger): Promise<MonorailServer | undefined> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const command = positionals[0] ?? 'serve';
+  if (values.help || command !== 'serve') {
+    process.stdout.write(USAGE);
+    if (command !== 'serve') process.exitCode = 2;
+    return undefined;
+  }
+  const level = (values['log-level'] ?? 'info') as 'debug' | 'info' | 'warn' | 'error';
+  const log = logger ?? lineLogger((line) => process.stderr.write(line + '\n'), level);
+  const portText = values.port ?? env.PORT ?? '9100';
+  const port = Number(portText);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid port "${portText}"`);
+  const host = values.host ?? env.HOST ?? '127.0.0.1';
+
+  const server = await createServer({ port, host, logger: log });
+  log.info(`listening on ${server.url}`, { backend: 'memory', channels: server.hub.registry.specs.map((s) => s.name) });
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('shutting down', { signal });
+    const force = setTimeout(() => {
+      log.error('shutdown took too long, exiting');
+      process.exit(1);
+    }, 10_000);
+    force.unref();
+    server.close().then(
+      () => {
+        log.info('stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        log.error('shutdown failed', { err });
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  return server;
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  process.stderr.write(`monorail-ws: ${(err as Error).message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,93 @@
+/**
+ * One client connection as the hub and application code see it: the seed's `conn` with
+ * `on('message'|'close'|'error')` and `send(data)`. Browser-safe.
+ */
+import type { ClientMessage } from '../protocol/index.js';
+
+/** The minimal socket the hub needs; the ws and mock-socket adapters implement it in a few lines. */
+export interface HubSocket {
+  /** Sends one text frame. */
+  send(data: string): void;
+  /** Closes with a code from `CloseCode`. */
+  close(code: number, reason?: string): void;
+  /** Registers the handler of incoming frames (`isBinary` for binary frames, which the protocol refuses). */
+  onMessage(handler: (data: string, isBinary: boolean) => void): void;
+  /** Registers the handler of the socket's end. */
+  onClose(handler: (code: number, reason: string) => void): void;
+  /** Bytes queued for sending but not yet written (for slow-consumer policies); 0 when unknown. */
+  readonly bufferedAmount?: number;
+}
+
+/** Events of a `HubConnection`. */
+export interface HubConnectionEvents {
+  /** A valid client message, before the hub answers it. */
+  message: ClientMessage;
+  /** The connection ended. */
+  close: { code: number; reason: string };
+  /** A frame was refused (`ProtocolError`) or answering failed. */
+  error: Error;
+}
+
+type Listener<T> = (payload: T) => void;
+
+/** A connected client. `id` is its session id. */
+export class HubConnection {
+  private readonly listeners: { [K in keyof HubConnectionEvents]?: Set<Listener<HubConnectionEvents[K]>> } = {};
+  /** Whether the socket has closed. */
+  closed = false;
+
+  constructor(
+    /** Session id (random, 128 bits). */
+    readonly id: string,
+    /** The channel named by the URL path (may be unknown or empty; messages can name others via `resource`). */
+    readonly channel: string,
+    private readonly socket: HubSocket,
+    /** What `authenticate` returned for this connection, if anything. */
+    readonly principal: unknown,
+    /** The peer address when the transport knows it. */
+    readonly remoteAddress?: string,
+  ) {}
+
+  /** Bytes the transport has not written yet. */
+  get bufferedAmount(): number {
+    return this.socket.bufferedAmount ?? 0;
+  }
+
+  on<K extends keyof HubConnectionEvents>(event: K, listener: Listener<HubConnectionEvents[K]>): this {
+    let set = this.listeners[event] as Set<Listener<HubConnectionEvents[K]>> | undefined;
+    if (!set) (this.listeners as Record<string, unknown>)[event] = set = new Set();
+    set.add(listener);
+    return this;
+  }
+
+  off<K extends keyof HubConnectionEvents>(event: K, listener: Listener<HubConnectionEvents[K]>): this {
+    (this.listeners[event] as Set<Listener<HubConnectionEvents[K]>> | undefined)?.delete(listener);
+    return this;
+  }
+
+  /** @internal */
+  emit<K extends keyof HubConnectionEvents>(event: K, payload: HubConnectionEvents[K]): void {
+    const set = this.listeners[event] as Set<Listener<HubConnectionEvents[K]>> | undefined;
+    if (!set) return;
+    for (const listener of set) {
+      // Application listeners must not be able to break the hub's handling of this or other connections.
+      try {
+        listener(payload);
+      } catch {
+        /* isolated on purpose */
+      }
+    }
+  }
+
+  /** Sends a frame: a string as is, anything else as JSON. Ignored once closed. */
+  send(data: unknown): void {
+    if (this.closed) return;
+    this.socket.send(typeof data === 'string' ? data : JSON.stringify(data));
+  }
+
+  /** Closes the connection with a code from `CloseCode`. */
+  close(code = 1000, reason = ''): void {
+    if (this.closed) return;
+    this.socket.close(code, reason);
+  }
+}

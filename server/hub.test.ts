@@ -1,0 +1,394 @@
+/**
+ * The hub as an engine: ordering guarantee, coalescing, item/remove decisions with and without knowledge of
+ * the previous record, watch indexing. Driven through its socket interface with a controllable source, so
+ * snapshot reads can be held open while changes arrive.
+ */
+import { describe, expect, it } from 'vitest';
+import { matches, type Doc, type Params, type ServerMessage } from '../protocol/index.js';
+import { Hub } from './hub.js';
+import type { HubSocket } from './hub-connection.js';
+import { MemoryBackend } from './memory.js';
+import { SourceUnavailableError, type Change, type Source } from './source.js';
+
+class TestSocket implements HubSocket {
+  readonly frames: ServerMessage[] = [];
+  private onMsg: (data: string, isBinary: boolean) => void = () => {};
+  private onEnd: (code: number, reason: string) => void = () => {};
+  closedWith: number | undefined;
+  send(data: string): void {
+    this.frames.push(JSON.parse(data) as ServerMessage);
+  }
+  close(code: number): void {
+    this.closedWith = code;
+    this.onEnd(code, '');
+  }
+  onMessage(handler: (data: string, isBinary: boolean) => void): void {
+    this.onMsg = handler;
+  }
+  onClose(handler: (code: number, reason: string) => void): void {
+    this.onEnd = handler;
+  }
+  deliver(message: object): void {
+    this.onMsg(JSON.stringify(message), false);
+  }
+  take(): ServerMessage[] {
+    return this.frames.splice(0);
+  }
+}
+
+/** A source whose reads stay pending until the test releases them, answering from a record table. */
+class GatedSource implements Source {
+  readonly rows = new Map<string, Doc>();
+  readonly pending: Array<{ resolve: () => void; channel: string; params: Params }> = [];
+  gated = true;
+  reads = 0;
+  fail: Error | undefined;
+
+  read(channel: string, params: Params): Promise<Doc[]> {
+    this.reads++;
+    // The snapshot is taken now (when the read starts), like a database read that began before later writes.
+    const snapshot = [...this.rows.values()].filter((d) => matches(d, params));
+    const fail = this.fail;
+    return new Promise((resolve, reject) => {
+      const done = () => (fail ? reject(fail) : resolve(snapshot));
+      if (this.gated) this.pending.push({ resolve: done, channel, params });
+      else done();
+    });
+  }
+  async get(channel: string, params: Params): Promise<Doc | undefined> {
+    return (await this.read(channel, params))[0];
+  }
+  releaseAll(): void {
+    for (const p of this.pending.splice(0)) p.resolve();
+  }
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 0));
+
+function setup(source: Source = new GatedSource()) {
+  const hub = new Hub({ source });
+  const open = (channel = 'nodes') => {
+    const socket = new TestSocket();
+    const conn = hub.accept(socket, { channel });
+    return { socket, conn };
+  };
+  return { hub, open, source };
+}
+
+const n = (id: string, type: string, extra: Doc = {}): Doc => ({ id, type, ...extra });
+
+describe('ordering guarantee', () => {
+  it('holds changes that arrive during a snapshot read and sends them right after it, in arrival order', async () => {
+    const source = new GatedSource();
+    source.rows.set('a', n('a', 'compute', { v: 1 }));
+    source.rows.set('b', n('b', 'compute'));
+    const { hub, open } = setup(source);
+    const { socket } = open();
+    socket.deliver({ handler: 'watch', params: { type: 'compute' } });
+    await tick();
+    expect(source.pending).toHaveLength(1);
+
+    const change1: Change = { channel: 'nodes', id: 'a', data: n('a', 'compute', { v: 2 }), prev: n('a', 'compute', { v: 1 }) };
+    const change2: Change = { channel: 'nodes', id: 'b', data: null, prev: n('b', 'compute') };
+    hub.publish(change1);
+    hub.publish(change2);
+    expect(socket.frames).toEqual([]);
+
+    source.releaseAll();
+    await tick();
+    expect(socket.take()).toEqual([
+      { handler: 'list', resource: 'nodes', params: { type: 'compute' }, items: [n('a', 'compute', { v: 1 }), n('b', 'compute')] },
+      { handler: 'item', resource: 'nodes', id: 'a', data: n('a', 'compute', { v: 2 }) },
+      { handler: 'remove', resource: 'nodes', id: 'b' },
+    ]);
+    expect(hub.channelState('nodes')!.logSize).toBe(0);
+  });
+
+  it('holds for query and get reads too', async () => {
+    const source = new GatedSource();
+    source.rows.set('a', n('a', 'compute'));
+    const { hub, open } = setup(source);
+    const { socket } = open();
+    socket.deliver({ handler: 'watch', params: {} });
+    await tick();
+    source.releaseAll();
+    await tick();
+    socket.take();
+    socket.deliver({ handler: 'get', params: { id: 'a' } });
+    await tick();
+    hub.publish({ channel: 'nodes', id: 'a', data: n('a', 'switch'), prev: n('a', 'compute') });
+    expect(socket.frames).toEqual([]);
+    source.releaseAll();
+    await tick();
+    expect(socket.take().map((f) => [f.handler, f.handler === 'item' ? f.data.type : undefined])).toEqual([
+      ['item', 'compute'],
+      ['item', 'switch'],
+    ]);
+  });
+
+  it('a watch stopped while its snapshot is in flight gets no list', async () => {
+    const source = new GatedSource();
+    const { open } = setup(source);
+    const { socket } = open();
+    socket.deliver({ handler: 'watch', params: { type: 'x' } });
+    socket.deliver({ handler: 'stop', params: { type: 'x' } });
+    await tick();
+    source.releaseAll();
+    await tick();
+    expect(socket.frames).toEqual([]);
+  });
+
+  it('a connection closed while its read is in flight releases everything', async () => {
+    const source = new GatedSource();
+    const { hub, open } = setup(source);
+    const { socket, conn } = open();
+    socket.deliver({ handler: 'watch', params: {} });
+    await tick();
+    hub.publish({ channel: 'nodes', id: 'z', data: n('z', 'compute'), prev: null });
+    conn.close(1000);
+    source.releaseAll();
+    await tick();
+    expect(socket.frames).toEqual([]);
+    expect(hub.channelState('nodes')!.logSize).toBe(0);
+    expect(hub.stats().connections).toBe(0);
+  });
+});
+
+describe('coalescing', () => {
+  it('identical reads in flight share one source read; each joiner gets its snapshot then what changed since the shared read began', async () => {
+    const source = new GatedSource();
+    source.rows.set('a', n('a', 'compute', { v: 1 }));
+    const { hub, open } = setup(source);
+    const x = open();
+    const y = open();
+    // x already watches compute nodes and receives changes live.
+    x.socket.deliver({ handler: 'watch', params: { type: 'compute' } });
+    await tick();
+    source.releaseAll();
+    await tick();
+    x.socket.take();
+
+    y.socket.deliver({ handler: 'watch', params: {} });
+    await tick();
+    const change: Change = { channel: 'nodes', id: 'a', data: n('a', 'compute', { v: 2 }), prev: n('a', 'compute', { v: 1 }) };
+    hub.publish(change);
+    // x is not reading: it sees the change live.
+    expect(x.socket.take()).toEqual([{ handler: 'item', resource: 'nodes', id: 'a', data: change.data }]);
+    // x now asks for the same snapshot as y: it joins the read that began before the change.
+    x.socket.deliver({ handler: 'watch', params: {} });
+    await tick();
+    expect(hub.stats()).toMatchObject({ sourceReads: 2, coalescedReads: 1 });
+
+    source.releaseAll();
+    await tick();
+    const stale = { handler: 'list', resource: 'nodes', params: {}, items: [n('a', 'compute', { v: 1 })] };
+    const fresh = { handler: 'item', resource: 'nodes', id: 'a', data: change.data };
+    // The shared snapshot predates the change, so both get the change replayed after it.
+    expect(x.socket.take()).toEqual([stale, fresh]);
+    expect(y.socket.take()).toEqual([stale, fresh]);
+  });
+
+  it('reads with different params are not shared', async () => {
+    const source = new GatedSource();
+    const { hub, open } = setup(source);
+    open().socket.deliver({ handler: 'query', params: { type: 'a' } });
+    open().socket.deliver({ handler: 'query', params: { type: 'b' } });
+    open().socket.deliver({ handler: 'query', params: { type: 'a' } });
+    await tick();
+    expect(hub.stats()).toMatchObject({ sourceReads: 2, coalescedReads: 1 });
+    source.releaseAll();
+  });
+});
+
+describe('item or remove, per connection', () => {
+  it('without the previous record, uses what earlier snapshots and changes showed', async () => {
+    const source = new GatedSource();
+    source.gated = false;
+    source.rows.set('a', n('a', 'compute'));
+    const { hub, open } = setup(source);
+    const { socket } = open();
+    socket.deliver({ handler: 'watch', params: { type: 'compute' } });
+    await tick();
+    socket.take();
+
+    // The snapshot showed a as compute: leaving the filter is a remove.
+    hub.publish({ channel: 'nodes', id: 'a', data: n('a', 'switch') });
+    expect(socket.take()).toEqual([{ handler: 'remove', resource: 'nodes', id: 'a' }]);
+    // The hub now knows a is a switch: another switch update sends nothing.
+    hub.publish({ channel: 'nodes', id: 'a', data: n('a', 'switch', { v: 2 }) });
+    expect(socket.take()).toEqual([]);
+  });
+
+  it('a record never seen costs at most one harmless remove', async () => {
+    const source = new GatedSource();
+    source.gated = false;
+    const { hub, open } = setup(source);
+    const { socket } = open();
+    socket.deliver({ handler: 'watch', params: { type: 'compute' } });
+    await tick();
+    socket.take();
+    hub.publish({ channel: 'nodes', id: 'q', data: n('q', 'switch') });
+    expect(socket.take()).toEqual([{ handler: 'remove', resource: 'nodes', id: 'q' }]);
+    hub.publish({ channel: 'nodes', id: 'q', data: n('q', 'switch', { v: 2 }) });
+    expect(socket.take()).toEqual([]);
+  });
+
+  it('a created record (prev null) that matches nothing sends nothing', async () => {
+    const source = new GatedSource();
+    source.gated = false;
+    const { hub, open } = setup(source);
+    const { socket } = open();
+    socket.deliver({ handler: 'watch', params: { type: 'compute' } });
+    await tick();
+    socket.take();
+    hub.publish({ channel: 'nodes', id: 'q', data: n('q', 'switch'), prev: null });
+    expect(socket.take()).toEqual([]);
+  });
+
+  it('a watch on a field the remembered projection lacks still gets its remove', async () => {
+    const source = new GatedSource();
+    source.gated = false;
+    source.rows.set('a', n('a', 'compute', { rack: 'r1' }));
+    const { hub, open } = setup(source);
+    const x = open();
+    x.socket.deliver({ handler: 'watch', params: { type: 'compute' } });
+    await tick();
+    // The hub remembers a's `type` only; now someone watches by rack.
+    const y = open();
+    hub.publish({ channel: 'nodes', id: 'a', data: n('a', 'compute', { rack: 'r1', v: 2 }) });
+    y.socket.deliver({ handler: 'watch', params: { rack: 'r1' } });
+    await tick();
+    y.socket.take();
+    hub.publish({ channel: 'nodes', id: 'a', data: n('a', 'compute', { rack: 'r2' }) });
+    expect(y.socket.take()).toEqual([{ handler: 'remove', resource: 'nodes', id: 'a' }]);
+  });
+});
+
+describe('watch index', () => {
+  it('a change is evaluated only for connections whose equality keys it touches', async () => {
+    const backend = new MemoryBackend({ seed: {} });
+    const hub = new Hub({ source: backend, feed: backend });
+    const sockets: TestSocket[] = [];
+    for (let i = 0; i < 50; i++) {
+      const socket = new TestSocket();
+      hub.accept(socket, { channel: 'logs' });
+      socket.deliver({ handler: 'watch', params: { subject: `node-${i}` } });
+      sockets.push(socket);
+    }
+    await tick();
+    for (const s of sockets) s.take();
+    const state = hub.channelState('logs')!;
+    const entry = backend.append('logs', { subject: 'node-7', message: 'm' });
+    const candidates = [...state.candidates({ seq: 0, id: entry.id as string, data: entry, prev: { kind: 'absent' } })];
+    expect(candidates).toHaveLength(1);
+    expect(sockets.map((s) => s.take().length)).toEqual(sockets.map((_, i) => (i === 7 ? 1 : 0)));
+  });
+
+  it('$in watches are indexed by each value', async () => {
+    const backend = new MemoryBackend({ seed: {} });
+    const hub = new Hub({ source: backend, feed: backend });
+    const socket = new TestSocket();
+    hub.accept(socket, { channel: 'nodes' });
+    socket.deliver({ handler: 'watch', params: { type: { $in: ['switch', 'pdu'] } } });
+    await tick();
+    socket.take();
+    backend.upsert('nodes', n('p', 'pdu'));
+    backend.upsert('nodes', n('c', 'compute'));
+    backend.upsert('nodes', n('p', 'compute'));
+    expect(socket.take()).toEqual([
+      { handler: 'item', resource: 'nodes', id: 'p', data: n('p', 'pdu') },
+      { handler: 'remove', resource: 'nodes', id: 'p' },
+    ]);
+  });
+});
+
+describe('errors and recovery', () => {
+  it('a source that is down answers source-unavailable with the request, and other channels keep working', async () => {
+    const source = new GatedSource();
+    source.gated = false;
+    source.fail = new SourceUnavailableError('connection refused');
+    const { open } = setup(source);
+    const { socket } = open();
+    socket.deliver({ handler: 'watch', params: { type: 'x' } });
+    await tick();
+    expect(socket.take()).toEqual([
+      {
+        handler: 'error',
+        resource: 'nodes',
+        params: { code: 'source-unavailable', message: expect.stringContaining('connection refused'), request: { handler: 'watch', params: { type: 'x' } } },
+      },
+    ]);
+    source.fail = undefined;
+    socket.deliver({ handler: 'query', params: {} });
+    await tick();
+    expect(socket.take()[0]!.handler).toBe('list');
+  });
+
+  it('an unexpected source error is `internal` and does not leak its message', async () => {
+    const source = new GatedSource();
+    source.gated = false;
+    source.fail = new Error('secret detail');
+    const { open } = setup(source);
+    const { socket } = open();
+    socket.deliver({ handler: 'query', params: {} });
+    await tick();
+    const [frame] = socket.take();
+    expect(frame).toMatchObject({ handler: 'error', params: { code: 'internal' } });
+    expect(JSON.stringify(frame)).not.toContain('secret');
+  });
+
+  it('resnapshot re-sends a list for every watch on the channel', async () => {
+    const source = new GatedSource();
+    source.gated = false;
+    source.rows.set('a', n('a', 'compute'));
+    const { hub, open } = setup(source);
+    const { socket } = open();
+    socket.deliver({ handler: 'watch', params: { type: 'compute' } });
+    socket.deliver({ handler: 'watch', params: {} });
+    await tick();
+    socket.take();
+    source.rows.set('b', n('b', 'compute'));
+    hub.resnapshot('nodes');
+    await tick();
+    expect(socket.take().map((f) => f.handler === 'list' && [f.params, f.items.length])).toEqual([
+      [{ type: 'compute' }, 2],
+      [{}, 2],
+    ]);
+  });
+
+  it('a throwing connection listener does not stop the connection', async () => {
+    const { hub, open } = setup();
+    hub.onConnection(() => {
+      throw new Error('listener bug');
+    });
+    const { socket } = open();
+    socket.deliver({ handler: 'init' });
+    expect(socket.take()[0]!.handler).toBe('session');
+  });
+
+  it('limits watches per connection with too-many-watches', async () => {
+    const backend = new MemoryBackend({ seed: {} });
+    const hub = new Hub({ source: backend, feed: backend, maxWatches: 2 });
+    const socket = new TestSocket();
+    hub.accept(socket, { channel: 'nodes' });
+    for (const t of ['a', 'b', 'c']) socket.deliver({ handler: 'watch', params: { type: t } });
+    socket.deliver({ handler: 'watch', params: { type: 'a' } }); // re-watching an active watch is not a new one
+    await tick();
+    const frames = socket.take();
+    expect(frames.filter((f) => f.handler === 'list')).toHaveLength(3);
+    expect(frames.filter((f) => f.handler === 'error')).toEqual([
+      expect.objectContaining({ params: expect.objectContaining({ code: 'too-many-watches', request: { handler: 'watch', params: { type: 'c' } } }) }),
+    ]);
+  });
+
+  it('authorize refusals are forbidden errors', async () => {
+    const backend = new MemoryBackend({ seed: {} });
+    const hub = new Hub({ source: backend, feed: backend, authorize: (_p, channel) => channel !== 'catalogs' });
+    const socket = new TestSocket();
+    hub.accept(socket, { channel: 'catalogs' });
+    socket.deliver({ handler: 'all' });
+    socket.deliver({ handler: 'all', resource: 'nodes' });
+    await tick();
+    expect(socket.take().map((f) => f.handler === 'error' ? f.params.code : f.handler)).toEqual(['forbidden', 'list']);
+  });
+});

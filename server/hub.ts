@@ -1,0 +1,470 @@
+/**
+ * The transport-agnostic protocol engine: sessions, routing by channel, watches, snapshot reads with the
+ * ordering guarantee, and change fan-out. The ws server and the mock are thin adapters around it, which is
+ * why the client behaves the same against both. Browser-safe: no `node:*`, `ws`, `mongodb` or `amqplib`.
+ */
+import {
+  canonicalJson,
+  DEFAULTS,
+  parseMessage,
+  ProtocolError,
+  stringifyMessage,
+  type ClientMessage,
+  type Doc,
+  type ErrorCode,
+  type ErrorRequest,
+  type Params,
+} from '../protocol/index.js';
+import { ChannelRegistry, DEFAULT_CHANNELS, type ChannelSpec } from './channels.js';
+import { ChannelState, makeWatch, type LoggedChange, type Subscription, type Watch } from './channel-state.js';
+import { HubConnection, type HubSocket } from './hub-connection.js';
+import { randomId } from './ids.js';
+import { silentLogger, type Logger } from './logger.js';
+import { SourceUnavailableError, type Change, type ChangeFeed, type Source } from './source.js';
+
+/** Decides whether a principal may run `handler` with `params` on `channel`. */
+export type Authorize = (principal: unknown, channel: string, handler: string, params: Params) => boolean;
+
+/** Who `broadcast` leaves out: a session id, several, or a predicate over connections. */
+export type BroadcastSkip = string | readonly string[] | ((conn: HubConnection) => boolean);
+
+/** Options of `Hub`. */
+export interface HubOptions {
+  /** Answers snapshot reads. */
+  source: Source;
+  /** Changes to fan out; more can be pushed with `hub.publish`. */
+  feed?: ChangeFeed;
+  /**
+   * Channels served.
+   * @default DEFAULT_CHANNELS
+   */
+  channels?: readonly ChannelSpec[];
+  /**
+   * Most items one `list` carries; reads stop there (documented in README "Configuration").
+   * @default DEFAULTS.maxListItems (10,000)
+   */
+  maxListItems?: number;
+  /**
+   * Most watches one connection may hold; more are refused with `too-many-watches`.
+   * @default 100
+   */
+  maxWatches?: number;
+  /**
+   * Per-request authorization; a refusal is an `error` with code `forbidden`.
+   * @default allow everything
+   */
+  authorize?: Authorize;
+  /**
+   * Protocol extensions announced in `session.features`.
+   * @default ['ping']
+   */
+  features?: readonly string[];
+  /** @default silent */
+  logger?: Logger;
+}
+
+/** What the adapter knows about a new connection. */
+export interface AcceptInfo {
+  /** Request path (`/nodes`); the channel is its last segment. */
+  channel: string;
+  /** What authentication returned. */
+  principal?: unknown;
+  remoteAddress?: string;
+}
+
+/** Counters for tests, benchmarks and operators. */
+export interface HubStats {
+  connections: number;
+  watches: number;
+  /** Snapshot reads sent to the source. */
+  sourceReads: number;
+  /** Snapshot requests answered by joining a read already in flight. */
+  coalescedReads: number;
+  /** Changes published. */
+  changes: number;
+}
+
+interface Joiner {
+  conn: HubConnection;
+  sub: Subscription;
+  params: Params;
+  request: ErrorRequest;
+  /** For watch snapshots: the list is only sent while this exact watch is still active. */
+  watch?: Watch;
+}
+
+interface SharedRead {
+  readonly key: string;
+  readonly kind: 'list' | 'get';
+  readonly state: ChannelState;
+  readonly startSeq: number;
+  readonly joiners: Joiner[];
+}
+
+interface ConnState {
+  conn: HubConnection;
+  /** Subscriptions by the resource name the client used. */
+  subs: Map<string, { sub: Subscription; state: ChannelState }>;
+  watchCount: number;
+}
+
+/** The protocol engine. One per server (or mock); no module-level state. */
+export class Hub {
+  readonly registry: ChannelRegistry;
+  readonly connections = new Map<string, HubConnection>();
+  private readonly conns = new Map<HubConnection, ConnState>();
+  private readonly states = new Map<string, ChannelState>();
+  private readonly shared = new Map<string, SharedRead>();
+  private readonly source: Source;
+  private readonly maxListItems: number;
+  private readonly maxWatches: number;
+  private readonly authorize?: Authorize;
+  private readonly features: readonly string[];
+  private readonly logger: Logger;
+  private readonly connectionListeners = new Set<(conn: HubConnection) => void>();
+  private readonly unsubscribeFeed?: () => void;
+  private readonly counters = { sourceReads: 0, coalescedReads: 0, changes: 0 };
+
+  constructor(options: HubOptions) {
+    this.source = options.source;
+    this.registry = new ChannelRegistry(options.channels ?? DEFAULT_CHANNELS);
+    this.maxListItems = options.maxListItems ?? DEFAULTS.maxListItems;
+    this.maxWatches = options.maxWatches ?? 100;
+    this.authorize = options.authorize;
+    this.features = options.features ?? ['ping'];
+    this.logger = options.logger ?? silentLogger;
+    for (const spec of this.registry.specs) this.states.set(spec.name, new ChannelState(spec));
+    this.unsubscribeFeed = options.feed?.onChange((change) => this.publish(change));
+  }
+
+  /** Registers a listener for new connections (the seed's `server.on('connection')`). */
+  onConnection(listener: (conn: HubConnection) => void): () => void {
+    this.connectionListeners.add(listener);
+    return () => this.connectionListeners.delete(listener);
+  }
+
+  /** Takes a new socket. `info.channel` is the URL path or channel name. */
+  accept(socket: HubSocket, info: AcceptInfo): HubConnection {
+    const conn = new HubConnection(randomId(), info.channel, socket, info.principal, info.remoteAddress);
+    const state: ConnState = { conn, subs: new Map(), watchCount: 0 };
+    this.conns.set(conn, state);
+    this.connections.set(conn.id, conn);
+    socket.onMessage((data, isBinary) => this.receive(state, data, isBinary));
+    socket.onClose((code, reason) => this.closed(state, code, reason));
+    for (const listener of this.connectionListeners) {
+      try {
+        listener(conn);
+      } catch (err) {
+        this.logger.error('connection listener threw', { err });
+      }
+    }
+    return conn;
+  }
+
+  /** Fans a change out to every connection it concerns. */
+  publish(change: Change): void {
+    const spec = this.registry.get(change.channel);
+    if (!spec) {
+      this.logger.warn('change for unknown channel dropped', { channel: change.channel });
+      return;
+    }
+    this.counters.changes++;
+    const state = this.states.get(spec.name)!;
+    const logged = state.record(change);
+    if (state.subs.size === 0) return;
+    for (const sub of state.candidates(logged)) {
+      // A connection with a snapshot in flight gets this change replayed right after that snapshot.
+      if (sub.inflight > 0) continue;
+      this.deliver(state, sub, logged);
+    }
+  }
+
+  /** Sends data to every connection except those `skip` names. */
+  broadcast(data: unknown, skip?: BroadcastSkip): number {
+    const frame = typeof data === 'string' ? data : JSON.stringify(data);
+    let skipped: (conn: HubConnection) => boolean = () => false;
+    if (typeof skip === 'string') skipped = (c) => c.id === skip;
+    else if (typeof skip === 'function') skipped = skip;
+    else if (skip) {
+      const ids = new Set(skip);
+      skipped = (c) => ids.has(c.id);
+    }
+    let sent = 0;
+    for (const conn of this.connections.values()) {
+      let skip = false;
+      try {
+        skip = skipped(conn);
+      } catch (err) {
+        this.logger.error('broadcast skip predicate threw', { err });
+      }
+      if (skip) continue;
+      conn.send(frame);
+      sent++;
+    }
+    return sent;
+  }
+
+  /**
+   * Re-sends a `list` snapshot for every watch on a channel (every channel when omitted), after changes may
+   * have been missed (broker reconnect, source back after an outage).
+   */
+  resnapshot(channel?: string): void {
+    for (const cs of this.conns.values()) {
+      for (const { sub, state } of cs.subs.values()) {
+        if (channel !== undefined && state.spec.name !== this.registry.get(channel)?.name) continue;
+        state.forget();
+        for (const watch of sub.watches.values()) {
+          this.snapshot(cs, sub, state, 'list', watch.params, { handler: 'watch', params: watch.params }, watch);
+        }
+      }
+    }
+  }
+
+  /** Counters. */
+  stats(): HubStats {
+    let watches = 0;
+    for (const cs of this.conns.values()) watches += cs.watchCount;
+    return { connections: this.connections.size, watches, ...this.counters };
+  }
+
+  /** The routing state of a channel (tests and benchmarks inspect it). */
+  channelState(channel: string): ChannelState | undefined {
+    const spec = this.registry.get(channel);
+    return spec && this.states.get(spec.name);
+  }
+
+  /** Closes every connection (default 1001: clients reconnect, possibly elsewhere) and stops the feed. */
+  close(code = 1001, reason = 'server shutting down'): void {
+    this.unsubscribeFeed?.();
+    for (const conn of [...this.connections.values()]) conn.close(code, reason);
+  }
+
+  private receive(cs: ConnState, data: string, isBinary: boolean): void {
+    const { conn } = cs;
+    if (conn.closed) return;
+    let msg: ClientMessage;
+    try {
+      if (isBinary) throw new ProtocolError('bad-message', 'binary frames are not supported; send JSON text');
+      msg = parseMessage(data);
+    } catch (err) {
+      const e = err instanceof ProtocolError ? err : new ProtocolError('bad-json', String(err));
+      this.sendError(conn, e.code, e.message, e.request, e.request?.resource ?? (conn.channel || undefined));
+      conn.emit('error', e);
+      return;
+    }
+    conn.emit('message', msg);
+    try {
+      this.handle(cs, msg);
+    } catch (err) {
+      this.logger.error('handler failed', { err, handler: msg.handler, session: conn.id });
+      this.sendError(conn, 'internal', 'the server failed to answer this message', echo(msg));
+    }
+  }
+
+  private handle(cs: ConnState, msg: ClientMessage): void {
+    const { conn } = cs;
+    if (msg.handler === 'init') {
+      conn.send(stringifyMessage({ handler: 'session', id: conn.id, features: [...this.features] }));
+      return;
+    }
+    if (msg.handler === 'ping') {
+      conn.send(stringifyMessage({ handler: 'pong' }));
+      return;
+    }
+    const resource = msg.resource ?? conn.channel;
+    const spec = this.registry.get(resource);
+    const request = echo(msg);
+    if (!spec) {
+      const known = this.registry.specs.map((s) => s.name).join(', ');
+      this.sendError(conn, 'unknown-channel', `unknown channel "${resource}"; channels: ${known}`, request, resource || undefined);
+      return;
+    }
+    const params: Params = msg.handler === 'all' ? {} : msg.params;
+    if (this.authorize && !this.authorize(conn.principal, spec.name, msg.handler, params)) {
+      this.sendError(conn, 'forbidden', `${msg.handler} on "${resource}" is not allowed`, request, resource);
+      return;
+    }
+    const state = this.states.get(spec.name)!;
+    let entry = cs.subs.get(resource);
+    if (!entry) {
+      const sub: Subscription = { resource, watches: new Map(), inflight: 0, send: (frame) => conn.send(frame) };
+      entry = { sub, state };
+      cs.subs.set(resource, entry);
+    }
+    const { sub } = entry;
+    switch (msg.handler) {
+      case 'query':
+      case 'all':
+        this.snapshot(cs, sub, state, 'list', params, request);
+        return;
+      case 'get':
+        this.snapshot(cs, sub, state, 'get', params, request);
+        return;
+      case 'watch': {
+        const key = canonicalJson(params);
+        let watch = sub.watches.get(key);
+        if (!watch) {
+          if (cs.watchCount >= this.maxWatches) {
+            this.sendError(conn, 'too-many-watches', `a connection may hold at most ${this.maxWatches} watches`, request, resource);
+            return;
+          }
+          watch = makeWatch(params);
+          state.addWatch(sub, watch);
+          cs.watchCount++;
+        }
+        this.snapshot(cs, sub, state, 'list', params, request, watch);
+        return;
+      }
+      case 'stop':
+        if (state.removeWatch(sub, canonicalJson(params))) cs.watchCount--;
+        return;
+    }
+  }
+
+  /** Starts (or joins) a snapshot read; the reply and the changes held meanwhile follow when it completes. */
+  private snapshot(
+    cs: ConnState,
+    sub: Subscription,
+    state: ChannelState,
+    kind: 'list' | 'get',
+    params: Params,
+    request: ErrorRequest,
+    watch?: Watch,
+  ): void {
+    const key = `${state.spec.name}\0${kind}\0${canonicalJson(params)}`;
+    let read = this.shared.get(key);
+    if (read) {
+      this.counters.coalescedReads++;
+      state.beginRead(read.startSeq);
+    } else {
+      read = { key, kind, state, startSeq: state.beginRead(), joiners: [] };
+      this.shared.set(key, read);
+      this.counters.sourceReads++;
+      const started = read;
+      // Read on a later tick so the frames of this batch can join, and a synchronous source throws in one place.
+      Promise.resolve()
+        .then(() =>
+          kind === 'list'
+            ? this.source.read(state.spec.name, params, this.maxListItems)
+            : this.source.get(state.spec.name, params),
+        )
+        .then(
+          (result) => this.finish(started, result, undefined),
+          (err: unknown) => this.finish(started, undefined, err),
+        );
+    }
+    sub.inflight++;
+    read.joiners.push({ conn: cs.conn, sub, params, request, ...(watch ? { watch } : {}) });
+  }
+
+  private finish(read: SharedRead, result: Doc[] | Doc | undefined, error: unknown): void {
+    this.shared.delete(read.key);
+    const { state } = read;
+    if (error !== undefined) {
+      const unavailable = error instanceof SourceUnavailableError;
+      this.logger.warn('snapshot read failed', { channel: state.spec.name, err: error });
+      for (const j of read.joiners) {
+        if (!j.conn.closed) {
+          this.sendError(
+            j.conn,
+            unavailable ? 'source-unavailable' : 'internal',
+            unavailable ? `${state.spec.name} cannot be read right now: ${(error as Error).message}` : 'the read failed',
+            j.request,
+            j.sub.resource,
+          );
+        }
+        this.release(read, j);
+      }
+      return;
+    }
+    const items = read.kind === 'list' ? (result as Doc[]) : result === undefined ? [] : [result as Doc];
+    if (read.kind === 'list' && items.length >= this.maxListItems) {
+      this.logger.warn('list truncated at maxListItems', { channel: state.spec.name, maxListItems: this.maxListItems });
+    }
+    state.remember(items, read.startSeq);
+    let itemsJson: string | undefined;
+    for (const j of read.joiners) {
+      if (!j.conn.closed) {
+        if (read.kind === 'get') this.sendGet(j, state, result as Doc | undefined);
+        else if (!j.watch || j.sub.watches.get(j.watch.key) === j.watch) {
+          // Serialise the items once for every joiner; only the envelope differs.
+          itemsJson ??= JSON.stringify(items);
+          j.conn.send(
+            `{"handler":"list","resource":${JSON.stringify(j.sub.resource)},"params":${JSON.stringify(j.params)},"items":${itemsJson}}`,
+          );
+        }
+      }
+      this.release(read, j);
+    }
+  }
+
+  private sendGet(j: Joiner, state: ChannelState, doc: Doc | undefined): void {
+    const resource = j.sub.resource;
+    if (doc) {
+      const id = String(doc[state.spec.idField]);
+      j.conn.send(stringifyMessage({ handler: 'item', resource, id, data: doc }));
+      return;
+    }
+    const id = j.params[state.spec.idField];
+    j.conn.send(
+      stringifyMessage(
+        typeof id === 'string' || typeof id === 'number'
+          ? { handler: 'remove', resource, id: String(id), params: j.params }
+          : { handler: 'remove', resource, params: j.params },
+      ),
+    );
+  }
+
+  /** A joiner's read is done: replay what it held, then let live changes flow again. */
+  private release(read: SharedRead, j: Joiner): void {
+    const { state } = read;
+    j.sub.inflight--;
+    if (!j.conn.closed) {
+      for (const change of state.changesSince(read.startSeq)) this.deliver(state, j.sub, change);
+    }
+    state.endRead(read.startSeq);
+  }
+
+  private deliver(state: ChannelState, sub: Subscription, change: LoggedChange): void {
+    const kind = state.decide(sub, change);
+    if (!kind) return;
+    const frameKey = kind + sub.resource;
+    let frame = change.frames?.get(frameKey);
+    if (frame === undefined) {
+      frame =
+        kind === 'item'
+          ? stringifyMessage({ handler: 'item', resource: sub.resource, id: change.id, data: change.data! })
+          : stringifyMessage({ handler: 'remove', resource: sub.resource, id: change.id });
+      (change.frames ??= new Map()).set(frameKey, frame);
+    }
+    sub.send(frame);
+  }
+
+  private sendError(conn: HubConnection, code: ErrorCode, message: string, request?: ErrorRequest, resource?: string): void {
+    conn.send(
+      stringifyMessage({
+        handler: 'error',
+        ...(resource !== undefined ? { resource } : {}),
+        params: request ? { code, message, request } : { code, message },
+      }),
+    );
+  }
+
+  private closed(cs: ConnState, code: number, reason: string): void {
+    const { conn } = cs;
+    if (conn.closed) return;
+    conn.closed = true;
+    for (const { sub, state } of cs.subs.values()) state.dropSubscription(sub);
+    cs.subs.clear();
+    this.conns.delete(conn);
+    this.connections.delete(conn.id);
+    conn.emit('close', { code, reason });
+  }
+}
+
+function echo(msg: ClientMessage): ErrorRequest {
+  const request: ErrorRequest = { handler: msg.handler };
+  if (msg.resource !== undefined) request.resource = msg.resource;
+  if ('params' in msg) request.params = msg.params;
+  return request;
+}

@@ -1,0 +1,11 @@
+/** monorail-ws server: `createServer`, the hub, the memory backend and the channel table. */
+export { createServer, type MonorailServer, type ServerOptions } from './server.js';
+export { Hub, type HubOptions, type HubStats, type AcceptInfo, type Authorize, type BroadcastSkip } from './hub.js';
+export { HubConnection, type HubSocket, type HubConnectionEvents } from './hub-connection.js';
+export { MemoryBackend, type MemoryBackendOptions } from './memory.js';
+export { ChannelRegistry, DEFAULT_CHANNELS, type ChannelSpec } from './channels.js';
+export { SourceUnavailableError, type Source, type Change, type ChangeFeed } from './source.js';
+export { lineLogger, silentLogger, type Logger, type LogFields } from './logger.js';
+export { demoFixtures, makeNode, makeWorkflow, makeCatalog, makePoller, makeLog, makeEvent, objectId, uuid, SKUS } from './fixtures.js';
+export { contentId, fnv1a64 } from './ids.js';
+export { wsSocket } from './ws-adapter.js';
