@@ -41,7 +41,6 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
   const host = values.host ?? env.HOST ?? '127.0.0.1';
 
   const server = await createServer({ port, host, logger: log });
-  log.info(`listening on ${server.url}`, { backend: 'memory', channels: server.hub.registry.specs.map((s) => s.name) });
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -66,6 +65,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
   };
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
+  // Announce only once the signal handlers are in place: a supervisor (or a test) that signals as soon as it
+  // reads this line must get a clean shutdown, not the default kill.
+  log.info(`listening on ${server.url}`, { backend: 'memory', channels: server.hub.registry.specs.map((s) => s.name) });
   return server;
 }
 

@@ -1,0 +1,401 @@
+/**
+ * `Connection`: one reconnecting socket to one channel, its send queue, active watches, heartbeat and store.
+ *
+ * Everything that can fail in a socket callback is caught and reported as an `error` event: a WebSocket callback
+ * that throws would unwind into the transport (and in the mock, into the server's fan-out).
+ */
+import { CHANNEL_ALIASES, channelFromUrl, channelInfo } from '../protocol/channels.js';
+import { CLOSE_CODES, CloseCode } from '../protocol/codes.js';
+import type { ProtocolError } from '../protocol/errors.js';
+import type { ClientMessage, Doc, Params, ServerMessage } from '../protocol/messages.js';
+import { isPlainObject } from '../protocol/params.js';
+import { parseMessage, stringifyMessage } from '../protocol/parse.js';
+import { backoffDelay } from './backoff.js';
+import {
+  createEvents,
+  type ConnectionError,
+  type ConnectionEvents,
+  type ConnectionState,
+  type Events,
+  type ReconnectInfo,
+} from './events.js';
+import { startHeartbeat, type Heartbeat } from './heartbeat.js';
+import { resolveOptions, type ConnectionOptions, type ResolvedOptions } from './options.js';
+import { evaluateToken, offeredProtocols, type SocketCloseEvent, type WebSocketLike } from './socket.js';
+import { Store } from './store.js';
+
+export type { ConnectionOptions, HeartbeatOptions, Timers } from './options.js';
+
+/**
+ * One reconnecting connection to one channel (`ws://host:port/<channel>`), with a live `Store` of its records.
+ *
+ * Connects from the constructor unless `autoConnect: false`. On every open it sends `init`, re-sends every
+ * active watch, then the messages queued while closed. It reconnects after every close except its own
+ * `disconnect()`, 4401 and 4403, with full-jitter backoff, moving to the next URL of a list.
+ *
+ * @typeParam T The record type of this channel (not checked).
+ */
+export class Connection<T extends Doc = Doc> {
+  /** Typed events (mitt's `on/off/emit` plus `once`); listeners that throw are reported, never break the connection. */
+  readonly events: Events<ConnectionEvents>;
+  /** The channel, from the URL's last path segment. */
+  readonly channel: string;
+  /** The records of this channel, kept by `list`/`item`/`remove` and by the active watches. */
+  readonly store: Store<T>;
+  /** The URLs this connection rotates through on reconnect. */
+  readonly urls: readonly string[];
+
+  readonly #o: ResolvedOptions;
+
+  #current: ConnectionState = 'closed';
+  #socket: WebSocketLike | undefined;
+  /** The socket whose callbacks count; callbacks of sockets we left behind are ignored. */
+  #live: WebSocketLike | undefined;
+  /** Bumped by every open and disconnect, so a slow async token cannot revive a connection that moved on. */
+  #gen = 0;
+  #attempt = 0;
+  #urlIndex = 0;
+  #session: string | undefined;
+  /** Runs only while the current connection's session announced "ping". */
+  #pulse: Heartbeat | undefined;
+  #queue: ClientMessage[] = [];
+  #retryTimer: unknown;
+  #stableTimer: unknown;
+
+  /**
+   * @param url `ws://host:port/<channel>`, or a list of such URLs for failover (all for the same channel).
+   * @param options See `ConnectionOptions`.
+   * @throws TypeError when `url` is an empty list or no WebSocket implementation is available.
+   */
+  constructor(url: string | readonly string[], options: ConnectionOptions = {}) {
+    this.urls = typeof url === 'string' ? [url] : [...url];
+    if (this.urls.length === 0) throw new TypeError('monorail-ws: new Connection(url) needs at least one URL');
+    this.channel = channelFromUrl(this.urls[0]!);
+    this.#o = resolveOptions(options);
+    this.store = new Store<T>({ ...channelInfo(this.channel), ...options.store });
+    this.events = createEvents<ConnectionEvents>((error, source) => this.#report({ kind: 'listener', source, error }));
+    if (options.autoConnect !== false) this.connect();
+  }
+
+  /** `'connecting'` (first connect), `'open'`, `'reconnecting'` (lost, retrying) or `'closed'`. */
+  get state(): ConnectionState {
+    return this.#current;
+  }
+
+  /** The current (or last) WebSocket instance. */
+  get wsConn(): WebSocketLike | undefined {
+    return this.#socket;
+  }
+
+  /** The session id the server gave the current connection; undefined until `session` arrives and after a close. */
+  get sessionId(): string | undefined {
+    return this.#session;
+  }
+
+  /** The URL in use (or to be tried next). */
+  get url(): string {
+    return this.urls[this.#urlIndex]!;
+  }
+
+  /** Connects if closed; while waiting to reconnect, connects now. No-op while connecting or open. */
+  connect(): void {
+    if (this.#current === 'open' || this.#current === 'connecting') return;
+    if (this.#current === 'reconnecting') {
+      // No timer pending means a retry is already under way.
+      if (this.#retryTimer === undefined) return;
+      this.#retryTimer = this.#clear(this.#retryTimer);
+    } else {
+      this.#attempt = 0;
+      this.#setState('connecting');
+    }
+    this.#open();
+  }
+
+  /** Closes with 1000 and stops reconnecting until `connect()`. Active watches and the queue are kept for then. */
+  disconnect(): void {
+    const ws = this.#live;
+    this.#gen++;
+    this.#stopTimers();
+    this.#retryTimer = this.#clear(this.#retryTimer);
+    this.#session = undefined;
+    this.#setState('closed');
+    try {
+      ws?.close(CloseCode.Normal);
+    } catch {
+      // Already closing: nothing left to do.
+    }
+  }
+
+  /**
+   * Calls `cb` once the socket is open, at once if it is.
+   * @returns A function that cancels a callback not yet called.
+   */
+  ready(cb: () => void): () => void {
+    if (this.#current !== 'open') return this.events.once('ready', () => cb());
+    cb();
+    return () => undefined;
+  }
+
+  /**
+   * Calls `cb(sessionId)` once the current connection has a session id, at once if it has.
+   * @returns A function that cancels a callback not yet called.
+   */
+  init(cb: (sessionId: string) => void): () => void {
+    if (this.#session === undefined) return this.events.once('init', cb);
+    cb(this.#session);
+    return () => undefined;
+  }
+
+  /** Asks for every record (answered with a `list`). Queued while not open. */
+  all(): void {
+    this.#send({ handler: 'all' });
+  }
+
+  /** Asks once for the records matching `params` (answered with a `list`). Queued while not open. */
+  query(params: Params = {}): void {
+    this.#send({ handler: 'query', params });
+  }
+
+  /** Asks for the first record matching `params` (answered with `item`, or `remove` when none). Queued while not open. */
+  get(params: Params = {}): void {
+    this.#send({ handler: 'get', params });
+  }
+
+  /**
+   * Watches the records matching `params`: a snapshot, then every change, re-established after every reconnect.
+   * Not queued: while closed the watch is only remembered, and sent on open. Watching the same params twice is a no-op.
+   */
+  watch(params: Params = {}): void {
+    if (this.store.addWatch(params)) this.#write({ handler: 'watch', params });
+  }
+
+  /** Ends the watch `params` (records only it held leave the store). Not queued: while closed it is only forgotten. */
+  stop(params: Params = {}): void {
+    this.#apply(() => this.store.stop(params));
+    this.#write({ handler: 'stop', params });
+  }
+
+  #open(): void {
+    const gen = ++this.#gen;
+    this.#live = undefined;
+    let token: string | undefined | Promise<string>;
+    try {
+      token = evaluateToken(this.#o.token);
+    } catch (err) {
+      return this.#fail(err);
+    }
+    if (typeof token === 'object') {
+      token.then(
+        (value) => gen === this.#gen && this.#create(value),
+        (err: unknown) => gen === this.#gen && this.#fail(err),
+      );
+    } else {
+      this.#create(token);
+    }
+  }
+
+  #create(token: string | undefined): void {
+    const url = this.url;
+    const protocols = offeredProtocols(token, this.#o.protocols);
+    let ws: WebSocketLike;
+    try {
+      ws = new this.#o.WebSocket(url, protocols.length > 0 ? protocols : undefined);
+    } catch (err) {
+      // A token with characters a subprotocol cannot carry makes browsers throw here.
+      return this.#fail(err);
+    }
+    this.#socket = this.#live = ws;
+    // After disconnect() the socket stays live only so its close event is still reported; it delivers nothing else.
+    ws.onopen = () => this.#live === ws && this.#current !== 'closed' && this.#handleOpen(ws, url);
+    ws.onmessage = (event) => this.#live === ws && this.#current !== 'closed' && this.#handleFrame(event.data);
+    ws.onclose = (event) => this.#live === ws && this.#handleClose(event);
+    ws.onerror = (event) => this.#live === ws && this.#current !== 'closed' && this.#report({ kind: 'socket', event });
+  }
+
+  #handleOpen(ws: WebSocketLike, url: string): void {
+    // The state changes silently first and is announced after the sends: whatever a listener sends in reaction
+    // then goes after init, the watches and the queue, in the order the application issued it.
+    this.#current = 'open';
+    this.#stableTimer = this.#o.setTimer(() => (this.#attempt = 0), this.#o.backoff.resetAfterMs);
+    this.#write({ handler: 'init' });
+    for (const params of this.store.activeWatches()) this.#write({ handler: 'watch', params });
+    for (const message of this.#queue.splice(0)) this.#send(message);
+    this.events.emit('state', 'open');
+    this.events.emit('open', { url });
+    // An open listener may have disconnected already; then `ready(cb)` callbacks wait for the next open.
+    if (this.#live === ws && this.#current === 'open') this.events.emit('ready', { url });
+  }
+
+  #handleFrame(data: unknown): void {
+    this.#pulse?.beat();
+    let m: ServerMessage;
+    try {
+      m = parseMessage(data, 'server');
+    } catch (err) {
+      const { code, message } = err as ProtocolError;
+      return this.#report({ kind: 'protocol', code: code ?? 'bad-message', message });
+    }
+    switch (m.handler) {
+      case 'session':
+        this.#session = m.id;
+        this.#pulse?.stop();
+        this.#pulse =
+          this.#o.heartbeat !== false && (m.features ?? []).includes('ping')
+            ? startHeartbeat(this.#o.heartbeat, this.#o.setTimer, this.#o.clearTimer, {
+                ping: () => this.#write({ handler: 'ping' }),
+                timeout: () => this.#abandon(),
+              })
+            : undefined;
+        break;
+      case 'list':
+        if (this.#mine(m.resource)) this.#apply(() => this.store.applyList(m.params, m.items));
+        break;
+      case 'item':
+        if (this.#mine(m.resource)) this.#apply(() => this.store.applyItem(m.id, m.data));
+        break;
+      case 'remove':
+        if (this.#mine(m.resource)) this.#apply(() => this.store.applyRemove(m.id, m.params));
+        break;
+      case 'error': {
+        const { request, code } = m.params;
+        // A refused watch is forgotten, so it is not re-sent (and refused again) after every reconnect. A source
+        // outage is not a refusal: the server keeps that watch and re-snapshots it when the source returns.
+        if (request?.handler === 'watch' && !TRANSIENT.has(code) && isPlainObject(request.params) && this.#mine(request.resource)) {
+          const params = request.params as Params;
+          this.#apply(() => this.store.stop(params));
+        }
+      }
+    }
+    // Events come after the store changed, so a listener reading the store sees what the message did.
+    this.events.emit('message', m);
+    if (m.handler === 'error') {
+      const { code, message, request } = m.params;
+      return this.#report({ kind: 'server', code, message, request, resource: m.resource });
+    }
+    this.events.emit(m.handler, m);
+    if (m.handler === 'session') {
+      if (this.#session === m.id) this.events.emit('init', m.id);
+    }
+  }
+
+  #handleClose(event: SocketCloseEvent): void {
+    const gen = this.#gen;
+    const info = { code: event.code, reason: event.reason, wasClean: event.wasClean };
+    this.#live = undefined;
+    this.#session = undefined;
+    this.#stopTimers();
+    if (this.#current === 'closed') return this.events.emit('close', info);
+    if (CLOSE_CODES[event.code as CloseCode]?.retry === false) {
+      this.#setState('closed');
+      return this.events.emit('close', info);
+    }
+    // Scheduled before `close` is emitted, so a close listener calling connect() finds the timer and connects now.
+    const retry = this.#schedule();
+    this.events.emit('close', info);
+    if (gen === this.#gen && this.#retryTimer !== undefined) this.events.emit('reconnecting', retry);
+  }
+
+  /** The socket could not even be created (token function failed, constructor threw): report and retry. */
+  #fail(event: unknown): void {
+    const gen = this.#gen;
+    this.#report({ kind: 'socket', event });
+    if (gen !== this.#gen || this.#current === 'closed') return;
+    const retry = this.#schedule();
+    if (gen === this.#gen && this.#retryTimer !== undefined) this.events.emit('reconnecting', retry);
+  }
+
+  #schedule(): ReconnectInfo {
+    const attempt = ++this.#attempt;
+    const delayMs = backoffDelay(attempt - 1, this.#o.backoff, this.#o.random);
+    this.#urlIndex = (this.#urlIndex + 1) % this.urls.length;
+    this.#retryTimer = this.#o.setTimer(() => {
+      this.#retryTimer = undefined;
+      this.#open();
+    }, delayMs);
+    this.#setState('reconnecting');
+    return { attempt, delayMs };
+  }
+
+  /** Gives up on a silent socket: a dead TCP connection may take minutes to report its close, so we do not wait. */
+  #abandon(): void {
+    const ws = this.#live;
+    // Detached first: an implementation that reports the close synchronously must not be handled twice.
+    this.#live = undefined;
+    try {
+      ws?.close();
+    } catch {
+      // Closing a dead socket may throw in some implementations; it is abandoned either way.
+    }
+    this.#handleClose({ code: CloseCode.Abnormal, reason: 'heartbeat timeout', wasClean: false });
+  }
+
+  #stopTimers(): void {
+    this.#pulse?.stop();
+    this.#pulse = undefined;
+    this.#stableTimer = this.#clear(this.#stableTimer);
+  }
+
+  #clear(handle: unknown): undefined {
+    if (handle !== undefined) this.#o.clearTimer(handle);
+    return undefined;
+  }
+
+  #setState(state: ConnectionState): void {
+    if (this.#current === state) return;
+    this.#current = state;
+    this.events.emit('state', state);
+  }
+
+  /** Sends now if open; returns false otherwise. */
+  #write(message: ClientMessage): boolean {
+    const ws = this.#live;
+    if (this.#current !== 'open' || ws === undefined) return false;
+    try {
+      ws.send(stringifyMessage(message));
+      return true;
+    } catch (event) {
+      this.#report({ kind: 'socket', event });
+      return false;
+    }
+  }
+
+  /** Sends now, or queues until the next open (bounded: the oldest is dropped and reported). */
+  #send(message: ClientMessage): void {
+    if (this.#write(message)) return;
+    this.#queue.push(message);
+    if (this.#queue.length > this.#o.maxQueue) this.#report({ kind: 'queue-overflow', dropped: this.#queue.shift()! });
+  }
+
+  /** True when a message addressed to `resource` is for this connection's channel (or its alias). */
+  #mine(resource: string | undefined): boolean {
+    return resource === undefined || resource === this.channel || canonical(resource) === canonical(this.channel);
+  }
+
+  /** Runs a store update; a subscriber that throws is reported instead of unwinding into the socket callback. */
+  #apply(update: () => void): void {
+    try {
+      update();
+    } catch (error) {
+      this.#report({ kind: 'listener', source: 'store', error });
+    }
+  }
+
+  #report(error: ConnectionError): void {
+    if (error.kind === 'listener' && (error.source === 'error' || !this.events.all.get('error')?.length)) {
+      // Nobody would see it (or reporting it would loop): rethrow outside our stack, like a DOM event listener.
+      this.#o.setTimer(() => {
+        throw error.error;
+      }, 0);
+      return;
+    }
+    this.events.emit('error', error);
+  }
+}
+
+/** Error codes that do not refuse a watch for good. */
+const TRANSIENT: ReadonlySet<string> = new Set(['source-unavailable', 'internal']);
+
+function canonical(channel: string): string {
+  // Own keys only: a channel named "constructor" is not an alias of Object.
+  return Object.hasOwn(CHANNEL_ALIASES, channel) ? CHANNEL_ALIASES[channel]! : channel;
+}

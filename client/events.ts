@@ -1,0 +1,139 @@
+/**
+ * The typed events of a `Connection` and the emitter that carries them: mitt's handler map with `once`, and an
+ * `emit` that isolates listeners. mitt calls handlers in a plain loop, so one throwing listener would skip the
+ * others and unwind into the socket callback that emitted; a connection must not break because a UI handler did.
+ */
+import mittImport, { type EventHandlerMap, type EventType, type Handler, type WildcardHandler } from 'mitt';
+import type { ErrorCode } from '../protocol/codes.js';
+import type {
+  ClientMessage,
+  ErrorRequest,
+  ItemMessage,
+  ListMessage,
+  PongMessage,
+  RemoveMessage,
+  ServerMessage,
+  SessionMessage,
+} from '../protocol/messages.js';
+
+// mitt's types are CommonJS-shaped, so under NodeNext its default import types as the module object; at run time
+// (ESM build, bundlers, vitest) it is the function itself.
+const mitt = mittImport as unknown as typeof mittImport.default;
+
+/** Where a connection is in its life cycle. */
+export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+/** Payload of `close`: the socket's close event. */
+export interface CloseInfo {
+  /** Close code (see `CLOSE_CODES`); 1006 when the connection was lost or the handshake failed. */
+  code: number;
+  reason: string;
+  wasClean: boolean;
+}
+
+/** Payload of `reconnecting`: a retry is scheduled. */
+export interface ReconnectInfo {
+  /** 1 for the first retry after a drop; reset after a stable connection (`backoff.resetAfterMs`). */
+  attempt: number;
+  /** Wait before this retry, from `backoffDelay`. */
+  delayMs: number;
+}
+
+/**
+ * Payload of `error`, one event for every kind of trouble, told apart by `kind`:
+ * - `socket`: the transport reported an error (`event` is its error event), or the socket could not be created or
+ *   the token function failed (`event` is what was thrown). A close and a reconnect follow.
+ * - `server`: the server answered with an `error` frame. The connection stays open.
+ * - `queue-overflow`: a message sent while closed was dropped because the queue was full (`maxQueue`).
+ * - `protocol`: the server sent a frame that is not valid protocol; it was ignored.
+ * - `listener`: an event listener, a `ready`/`init` callback or a store subscriber (`source: 'store'`) threw.
+ *   When nothing listens for `error`, or an `error` listener throws, the error is rethrown asynchronously
+ *   instead, so a bug is never silent.
+ */
+export type ConnectionError =
+  | { kind: 'socket'; event: unknown }
+  | { kind: 'server'; code: ErrorCode; message: string; request?: ErrorRequest; resource?: string }
+  | { kind: 'queue-overflow'; dropped: ClientMessage }
+  | { kind: 'protocol'; code: ErrorCode; message: string }
+  | { kind: 'listener'; source: keyof ConnectionEvents | 'store'; error: unknown };
+
+/**
+ * Every event a `Connection` emits, with its payload.
+ * `ready` and `init` fire on every (re)connect; the `ready(cb)`/`init(cb)` methods call back once.
+ */
+export type ConnectionEvents = {
+  /** The socket opened (`url` is the one it reached, relevant with a URL list). */
+  open: { url: string };
+  /** Same moment as `open`: the connection can send. */
+  ready: { url: string };
+  /** The server gave this connection a session id. */
+  init: string;
+  close: CloseInfo;
+  reconnecting: ReconnectInfo;
+  state: ConnectionState;
+  /** Every valid frame the server sent, before its own event. */
+  message: ServerMessage;
+  session: SessionMessage;
+  list: ListMessage;
+  item: ItemMessage;
+  remove: RemoveMessage;
+  pong: PongMessage;
+  error: ConnectionError;
+};
+
+/**
+ * mitt's API (`on`, `off`, `emit`, the `all` map, `'*'` for every event) plus `once`; `on` and `once` also
+ * return a function that removes the handler.
+ */
+export interface Events<E extends Record<EventType, unknown>> {
+  /** Handlers by event type, as in mitt. */
+  readonly all: EventHandlerMap<E>;
+  on<K extends keyof E>(type: K, handler: Handler<E[K]>): () => void;
+  on(type: '*', handler: WildcardHandler<E>): () => void;
+  /** Calls `handler` for the next `type` event only. */
+  once<K extends keyof E>(type: K, handler: Handler<E[K]>): () => void;
+  off<K extends keyof E>(type: K, handler?: Handler<E[K]>): void;
+  off(type: '*', handler: WildcardHandler<E>): void;
+  emit<K extends keyof E>(type: K, event: E[K]): void;
+}
+
+/**
+ * A mitt-based emitter whose `emit` calls every handler even when one throws, passing each error to `onError`.
+ * @param onError Receives what a handler threw and the event it was handling.
+ */
+export function createEvents<E extends Record<EventType, unknown>>(
+  onError: (error: unknown, type: keyof E) => void,
+): Events<E> {
+  const bus = mitt<E>();
+  type AnyHandler = (...args: unknown[]) => void;
+  const run = (list: unknown, type: keyof E, args: unknown[]): void => {
+    // A copy, as mitt does, so handlers that add or remove handlers do not disturb this emit.
+    if (list) for (const h of (list as AnyHandler[]).slice()) {
+      try {
+        h(...args);
+      } catch (err) {
+        onError(err, type);
+      }
+    }
+  };
+  const on = (type: keyof E | '*', handler: AnyHandler): (() => void) => {
+    bus.on(type as keyof E, handler);
+    return () => bus.off(type as keyof E, handler);
+  };
+  return {
+    all: bus.all,
+    on: on as Events<E>['on'],
+    off: bus.off as Events<E>['off'],
+    once(type, handler) {
+      const off = on(type, (event) => {
+        off();
+        handler(event as E[typeof type]);
+      });
+      return off;
+    },
+    emit(type, event) {
+      run(bus.all.get(type), type, [event]);
+      run(bus.all.get('*'), type, [type, event]);
+    },
+  };
+}

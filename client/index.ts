@@ -1,0 +1,43 @@
+/**
+ * monorail-ws client SDK: `Connection` (one reconnecting socket per channel with a live `Store`), `createClient`
+ * (one connection per channel), the backoff policy, and the protocol types an application needs.
+ */
+export { Connection } from './connection.js';
+export type { ConnectionOptions, HeartbeatOptions, Timers } from './options.js';
+export { Store, type StoreOptions } from './store.js';
+export { createClient, type Client, type ClientOptions } from './client.js';
+export { backoffDelay, type BackoffOptions } from './backoff.js';
+export type {
+  CloseInfo,
+  ConnectionError,
+  ConnectionEvents,
+  ConnectionState,
+  Events,
+  ReconnectInfo,
+} from './events.js';
+export type { SocketCloseEvent, TokenOption, WebSocketConstructor, WebSocketLike } from './socket.js';
+
+export {
+  CLOSE_CODES,
+  CloseCode,
+  DEFAULTS,
+  ERROR_CODES,
+  type ErrorCode,
+} from '../protocol/codes.js';
+export { channelFromUrl, channelInfo, CHANNELS, type ChannelInfo, type ChannelName } from '../protocol/channels.js';
+export { matches } from '../protocol/matches.js';
+export { canonicalJson } from '../protocol/params.js';
+export type {
+  ClientMessage,
+  Doc,
+  ErrorMessage,
+  ErrorRequest,
+  ItemMessage,
+  JsonValue,
+  ListMessage,
+  Params,
+  PongMessage,
+  RemoveMessage,
+  ServerMessage,
+  SessionMessage,
+} from '../protocol/messages.js';

@@ -1,0 +1,79 @@
+/**
+ * What the client needs from a WebSocket implementation, and how it picks one and the subprotocols to offer.
+ *
+ * The client touches only `onopen/onmessage/onclose/onerror`, `send`, `close` and `readyState`: the common subset
+ * of the browser's WebSocket, `ws`, undici's and mock-socket's (whose client has no `removeEventListener` worth
+ * relying on). Nothing here patches a global.
+ */
+import WebSocketDefault from 'isomorphic-ws';
+import { DEFAULTS } from '../protocol/codes.js';
+
+// Declared through a method so the parameter is checked bivariantly: the browser's `(ev: MessageEvent) => any`,
+// ws's and mock-socket's handler types are then all assignable, while ours stay precise.
+type Listener<E> = { bivarianceHack(event: E): void }['bivarianceHack'];
+
+/** The part of a socket's close event the client reads. */
+export interface SocketCloseEvent {
+  readonly code: number;
+  readonly reason: string;
+  readonly wasClean: boolean;
+}
+
+/** The subset of a WebSocket instance the client uses. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  onopen: Listener<unknown> | null;
+  onmessage: Listener<{ readonly data: unknown }> | null;
+  onclose: Listener<SocketCloseEvent> | null;
+  onerror: Listener<unknown> | null;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+}
+
+/**
+ * A WebSocket class: the browser's `WebSocket`, `ws`/`isomorphic-ws`, undici's, or mock-socket's.
+ * Protocols are passed as an array, or left out when there are none.
+ */
+export type WebSocketConstructor = new (url: string, protocols?: string[]) => WebSocketLike;
+
+/**
+ * A bearer token for the handshake, or a function returning one (possibly async). A function is called on every
+ * connect, so a refreshed token is used after a reconnect.
+ */
+export type TokenOption = string | (() => string | Promise<string>);
+
+/**
+ * The injected implementation, else `globalThis.WebSocket` (browsers, Node 22+), else `isomorphic-ws` (which is
+ * `ws` in Node and the global in browser bundles).
+ * @throws Error with a usage example when none is available.
+ */
+export function resolveWebSocket(injected?: WebSocketConstructor): WebSocketConstructor {
+  const found =
+    injected ??
+    (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket ??
+    (WebSocketDefault as unknown as WebSocketConstructor | null);
+  if (typeof found !== 'function') {
+    throw new TypeError(
+      'monorail-ws: no WebSocket implementation found. Pass one, e.g. ' +
+        "`import WebSocket from 'ws'; new Connection(url, { WebSocket })`.",
+    );
+  }
+  return found;
+}
+
+/**
+ * The subprotocols to offer. With a token: `protocols` (default `['monorail-ws']`) plus `bearer.<token>`, the one
+ * way a browser can send a credential (it cannot set headers, and query strings end up in access logs). Without a
+ * token: `protocols`, or none, because a server that does not negotiate would make a browser fail the handshake.
+ */
+export function offeredProtocols(token: string | undefined, protocols: readonly string[] | undefined): string[] {
+  // An empty token (signed out) is no token: `bearer.` alone would only earn a 4401.
+  const offered = [...(protocols ?? (token ? [DEFAULTS.subprotocol] : []))];
+  if (token) offered.push(`bearer.${token}`);
+  return offered;
+}
+
+/** The token's current value: evaluates a function, leaving a promise for the caller to await. */
+export function evaluateToken(token: TokenOption | undefined): string | undefined | Promise<string> {
+  return typeof token === 'function' ? token() : token;
+}

@@ -1,0 +1,240 @@
+/**
+ * The local store of one channel, exactly as DESIGN.md §3 "The store, exactly" specifies.
+ *
+ * Items are kept by id together with the set of *scopes* holding them; a scope is the canonical JSON of the params
+ * of an active watch or of a `list` the client received. Scopes are what make reconciliation order-independent:
+ * a snapshot only ever takes away what it put there itself (or what nothing claims), so overlapping watches can
+ * answer in any order and the result is the same.
+ */
+import { DEFAULTS } from '../protocol/codes.js';
+import { jsonEqual, matches } from '../protocol/matches.js';
+import type { Doc, Params } from '../protocol/messages.js';
+import { canonicalJson } from '../protocol/params.js';
+
+/** How a store identifies and keeps records. `Connection` fills these from `channelInfo(channel)`. */
+export interface StoreOptions {
+  /**
+   * Field of a record that holds its id; ids are compared as strings.
+   * @default 'id'
+   */
+  idField?: string;
+  /**
+   * Append-only channels (`logs`, `events`): `list` and `item` only add, nothing is reconciled away, and the store
+   * keeps a bounded history.
+   * @default false
+   */
+  appendOnly?: boolean;
+  /**
+   * Entries an append-only store keeps; the oldest is dropped beyond this. Ignored by other stores.
+   * @default 1000 (`DEFAULTS.historyLimit`)
+   */
+  historyLimit?: number;
+}
+
+interface Entry<T> {
+  doc: T;
+  /** Scopes holding the item (unused by append-only stores). */
+  readonly scopes: Set<string>;
+}
+
+const EMPTY: readonly never[] = Object.freeze([]);
+
+/**
+ * Records of one channel, kept by id, in arrival order.
+ *
+ * `getSnapshot()`, `subscribe()` and `get()` are the read side and follow React's `useSyncExternalStore` contract
+ * (Svelte and Vue use it as is). The `apply*`, `addWatch` and `stop` methods are the write side; `Connection`
+ * calls them for the messages it receives and the watches it holds, and applications normally leave them alone.
+ *
+ * Every applied message changes the store in one step and notifies at most once, so a subscriber never sees a
+ * store that was emptied and refilled. Treat returned records as read-only: the store hands out what it keeps.
+ *
+ * @typeParam T The record type; the store does not check it.
+ */
+export class Store<T extends Doc = Doc> {
+  /** Field that holds a record's id. */
+  readonly idField: string;
+  /** Whether this is an append-only (history) store. */
+  readonly appendOnly: boolean;
+  /** Most entries an append-only store keeps. */
+  readonly historyLimit: number;
+
+  // A Map iterates in insertion order and keeps an entry's position when its value changes: exactly the
+  // snapshot order we promise (new items at the end, updated items in place).
+  readonly #items = new Map<string, Entry<T>>();
+  readonly #watches = new Map<string, Params>();
+  readonly #listeners = new Set<() => void>();
+  #snapshot: readonly T[] | undefined = EMPTY;
+  #changed = false;
+
+  /** @param options See `StoreOptions`; every field is optional. */
+  constructor(options: StoreOptions = {}) {
+    this.idField = options.idField ?? 'id';
+    this.appendOnly = options.appendOnly ?? false;
+    this.historyLimit = options.historyLimit ?? DEFAULTS.historyLimit;
+  }
+
+  /** Number of records held. */
+  get size(): number {
+    return this.#items.size;
+  }
+
+  /** The record with this id, if held. */
+  get(id: string): T | undefined {
+    return this.#items.get(id)?.doc;
+  }
+
+  /**
+   * Every record, in arrival order (an updated record keeps its place). The array is frozen and is the same
+   * reference until the store changes, so it can be compared with `===` and returned from render functions.
+   */
+  getSnapshot(): readonly T[] {
+    // Rebuilt lazily: many messages between two renders cost one array, and none is built if nobody reads.
+    return (this.#snapshot ??= Object.freeze(Array.from(this.#items.values(), (e) => e.doc)));
+  }
+
+  /**
+   * Calls `fn` after every change. Every listener runs even when one throws; the first error is rethrown
+   * afterwards (the `Connection` reports it as an `error` of kind `listener`).
+   * @returns A function that removes `fn`.
+   */
+  subscribe(fn: () => void): () => void {
+    this.#listeners.add(fn);
+    return () => {
+      this.#listeners.delete(fn);
+    };
+  }
+
+  /** The params of every active watch, in the order they were added (used by `Connection`). */
+  activeWatches(): Params[] {
+    return Array.from(this.#watches.values());
+  }
+
+  /**
+   * Registers an active watch, so live `item`s that match it are held by its scope (used by `Connection`).
+   * @returns false when a watch with canonically equal params was already active.
+   */
+  addWatch(params: Params): boolean {
+    const key = canonicalJson(params);
+    if (this.#watches.has(key)) return false;
+    this.#watches.set(key, params);
+    return true;
+  }
+
+  /**
+   * Applies a `list`: upserts every item under scope `params`, and takes that scope from every absent item
+   * it held (or deletes an absent item no scope holds that matches `params`). Without params (an older server)
+   * it only upserts. Append-only stores only add. Used by `Connection`.
+   */
+  applyList(params: Params | undefined, items: readonly Doc[]): void {
+    if (params === undefined || this.appendOnly) {
+      for (const item of items) this.#upsertItem(item);
+      return this.#commit();
+    }
+    const scope = canonicalJson(params);
+    const seen = new Set<string>();
+    for (const item of items) {
+      const entry = this.#upsertItem(item);
+      if (entry === undefined) continue;
+      entry.scopes.add(scope);
+      seen.add(String(item[this.idField]));
+    }
+    for (const [id, entry] of this.#items) {
+      if (seen.has(id)) continue;
+      // An unscoped item (from a `get` or an older server's list) matching P is something P's snapshot
+      // would have listed, so its absence means it is gone.
+      const gone = entry.scopes.delete(scope) ? entry.scopes.size === 0 : entry.scopes.size === 0 && matches(entry.doc, params);
+      if (gone) this.#delete(id);
+    }
+    this.#commit();
+  }
+
+  /**
+   * Applies an `item`: upserts it; its watch scopes become exactly the active watches it matches, scopes of
+   * one-off lists stay. An item no scope holds stays until a `list` or `remove` says otherwise. Used by `Connection`.
+   */
+  applyItem(id: string, data: Doc): void {
+    const entry = this.#upsert(id, data);
+    if (!this.appendOnly) {
+      for (const [key, params] of this.#watches) {
+        if (matches(data, params)) entry.scopes.add(key);
+        else entry.scopes.delete(key);
+      }
+    }
+    this.#commit();
+  }
+
+  /**
+   * Applies a `remove`: deletes the item with `id`, or, without an id, every item matching `params`
+   * (also in append-only stores: a remove is explicit). Used by `Connection`.
+   */
+  applyRemove(id?: string, params?: Params): void {
+    if (id !== undefined) this.#delete(id);
+    else if (params !== undefined) {
+      for (const [key, entry] of this.#items) if (matches(entry.doc, params)) this.#delete(key);
+    }
+    this.#commit();
+  }
+
+  /**
+   * Ends the watch `params` and takes its scope from every item; items left with no scope are deleted.
+   * Append-only stores keep their history and only forget the watch. Used by `Connection`.
+   */
+  stop(params: Params): void {
+    const scope = canonicalJson(params);
+    this.#watches.delete(scope);
+    if (!this.appendOnly) {
+      for (const [id, entry] of this.#items) if (entry.scopes.delete(scope) && entry.scopes.size === 0) this.#delete(id);
+    }
+    this.#commit();
+  }
+
+  /** Upserts a list item by its id field; items without an id cannot be addressed and are skipped. */
+  #upsertItem(item: Doc): Entry<T> | undefined {
+    const id = item[this.idField];
+    return id === undefined || id === null ? undefined : this.#upsert(String(id), item);
+  }
+
+  #upsert(id: string, doc: Doc): Entry<T> {
+    const entry = this.#items.get(id);
+    if (entry !== undefined) {
+      // Keeping the old object when nothing changed lets a re-snapshot after a reconnect leave the snapshot
+      // (and every memoised row in a UI) untouched.
+      if (!jsonEqual(entry.doc, doc)) {
+        entry.doc = doc as T;
+        this.#changed = true;
+      }
+      return entry;
+    }
+    const created: Entry<T> = { doc: doc as T, scopes: new Set() };
+    this.#items.set(id, created);
+    this.#changed = true;
+    if (this.appendOnly && this.#items.size > this.historyLimit) {
+      // The first key of a Map is the oldest insertion: the ring's tail.
+      this.#delete(this.#items.keys().next().value as string);
+    }
+    return created;
+  }
+
+  #delete(id: string): void {
+    if (this.#items.delete(id)) this.#changed = true;
+  }
+
+  /** Ends one applied message: at most one notification, none when nothing visible changed. */
+  #commit(): void {
+    if (!this.#changed) return;
+    this.#changed = false;
+    this.#snapshot = undefined;
+    let failed = false;
+    let error: unknown;
+    for (const fn of this.#listeners) {
+      try {
+        fn();
+      } catch (err) {
+        if (!failed) error = err;
+        failed = true;
+      }
+    }
+    if (failed) throw error;
+  }
+}
