@@ -29,10 +29,14 @@ export const CHANNEL_ALIASES: Readonly<Record<string, ChannelName>> = { graphObj
 
 /** Info for a channel name or alias; custom channels default to `{idField: 'id', appendOnly: false}`. */
 export function channelInfo(name: string): ChannelInfo {
-  const canonical = CHANNEL_ALIASES[name] ?? name;
-  return Object.prototype.hasOwnProperty.call(CHANNELS, canonical)
-    ? CHANNELS[canonical as ChannelName]
-    : { idField: 'id', appendOnly: false };
+  // Own properties only: `constructor`, `toString` or `__proto__` are channel names like any other, not
+  // lookups into Object.prototype.
+  const canonical = hasOwn(CHANNEL_ALIASES, name) ? CHANNEL_ALIASES[name]! : name;
+  return hasOwn(CHANNELS, canonical) ? CHANNELS[canonical as ChannelName] : { idField: 'id', appendOnly: false };
+}
+
+function hasOwn(object: object, key: string): boolean {
+  return Object.prototype.hasOwnProperty.call(object, key);
 }
 
 /**
@@ -41,13 +45,15 @@ export function channelInfo(name: string): ChannelInfo {
  */
 export function channelFromUrl(url: string): string {
   let path = url;
+  const end = path.search(/[?#]/);
+  if (end !== -1) path = path.slice(0, end);
   const scheme = path.indexOf('://');
   if (scheme !== -1) {
+    // The authority ends at the first "/" after the scheme; the query was cut first, so a "/" inside
+    // `?token=a/b` is never taken for the path.
     const slash = path.indexOf('/', scheme + 3);
     path = slash === -1 ? '/' : path.slice(slash);
   }
-  const end = path.search(/[?#]/);
-  if (end !== -1) path = path.slice(0, end);
   const segments = path.split('/').filter((s) => s !== '');
   const last = segments[segments.length - 1] ?? '';
   try {

@@ -1,71 +1,153 @@
 /**
  * `matches(doc, params)`: the one filter evaluator, used by the memory backend, the mock, the server's watch
- * routing and the client store. It follows MongoDB's semantics for the allowed subset:
+ * routing and the client store. It follows MongoDB's own semantics for the allowed subset, so that a snapshot
+ * read from MongoDB and the live changes filtered here always agree.
  *
- * - `{field: v}` is equality on a dotted path; an array field equals `v` when it contains it (one level),
- *   a path through an array of documents looks in every element, and `null` matches a missing field.
- * - `$ne`/`$nin` are the negation of equality/`$in`, so they match a missing field.
- * - `$gt $gte $lt $lte` compare only values of the operand's type (numbers with numbers, strings with strings,
- *   booleans with booleans), looking inside arrays.
- * - `$exists` tests whether the path reaches any value (`null` counts as a value).
+ * **Paths.** A dotted path is resolved the way MongoDB's path iterator does it (`src/mongo/db/matcher/path.cpp`).
+ * It yields a list of *elements*; a condition holds when it holds for at least one element:
  *
- * `params` must have passed `validateParams`; `matches` does not re-check it.
+ * - through documents, field by field; a field that is absent, or a non-document in the middle of the path
+ *   (`{a: 4}` for `a.b`), yields one *missing* element;
+ * - an array at the end of the path yields each of its elements and then the array itself
+ *   (`{a: [1, [2]]}` for `a` yields `1`, `[2]`, `[1, [2]]`);
+ * - an array in the middle of the path is looked into one level: every document in it continues the path
+ *   (and may yield missing); scalars and nested arrays in it yield nothing. An array with no documents
+ *   therefore yields no element at all, so `{"a.b": null}` does not match `{a: [1, 2]}` or `{a: []}`;
+ * - a numeric segment (`a.0`) on an array also selects the element at that position, which is yielded as it is
+ *   (an array found this way is not expanded: `{"a.0": 1}` does not match `{a: [[1]]}`); documents in the array
+ *   are still searched for a field named `"0"` as well (so `{"a.0": null}` matches `{a: [{b: 1}]}`, as in MongoDB).
+ *
+ * **Operators.** Equality (`{field: v}`) holds when an element equals `v`; `null` equals `null` and missing.
+ * `$in` is equality with any listed value. `$ne` and `$nin` are the negations of equality and `$in`, so they match a
+ * missing field. `$gt $gte $lt $lte` hold when an element has the operand's type (numbers with numbers, strings
+ * with strings, booleans with booleans) and compares as asked; strings compare by Unicode code point, which is
+ * MongoDB's binary UTF-8 order (JavaScript's `<` orders code units and disagrees above U+FFFF). `$exists: true`
+ * holds when some element is not missing (`null` is a value); `$exists: false` is its negation.
+ *
+ * **Equality of documents is key-order sensitive**, as in MongoDB (which compares BSON): `{a: {x: 1, y: 2}}` does
+ * not match `{a: {y: 2, x: 1}}`. Arrays compare element by element, in order. Numbers compare by value
+ * (`1` equals `1.0`, `0` equals `-0`). One limit no JavaScript implementation escapes: objects list integer-like
+ * keys (`"1"`, `"20"`) first, in ascending order, whatever order the JSON text had, so embedded documents whose
+ * stored order differs from that can compare differently here than in MongoDB.
+ *
+ * `params` must have passed `validateParams`; `matches` does not re-check it (an unknown operator or a
+ * malformed operand makes the condition false rather than throwing).
  */
 import type { Doc, JsonValue, Params } from './messages.js';
 import { isOperatorObject, isPlainObject } from './params.js';
 
-type Candidate = JsonValue | undefined;
+/** One value a path yields; `undefined` stands for "missing here" (MongoDB's EOO element). */
+type Element = JsonValue | undefined;
+type JsonObject = { [key: string]: JsonValue };
 
-const INDEX = /^(0|[1-9]\d*)$/;
+const hasOwn = (object: object, key: string): boolean => Object.prototype.hasOwnProperty.call(object, key);
 
-/** Every value a dotted path reaches, `undefined` standing for "missing here". */
-function collect(value: Candidate, segments: readonly string[], i: number, out: Candidate[]): void {
-  if (i === segments.length) {
-    out.push(value);
-    return;
+/** A parsed dotted path: its segments and, per segment, the array position it names (or -1). */
+interface ParsedPath {
+  readonly segments: readonly string[];
+  readonly offsets: readonly number[];
+}
+
+/** MongoDB treats a segment as an array offset when it is the decimal form of the position (`"0"`, `"12"`). */
+function offsetOf(segment: string): number {
+  if (!/^\d+$/.test(segment)) return -1;
+  const n = Number(segment);
+  return Number.isSafeInteger(n) && String(n) === segment ? n : -1;
+}
+
+const pathCache = new Map<string, ParsedPath>();
+
+function parsePath(path: string): ParsedPath {
+  let parsed = pathCache.get(path);
+  if (parsed === undefined) {
+    const segments = path.split('.');
+    parsed = { segments, offsets: segments.map(offsetOf) };
+    // A pure memo: paths come from validated params, so the set is small; the bound only stops abuse.
+    if (pathCache.size < 10_000) pathCache.set(path, parsed);
   }
-  const segment = segments[i]!;
-  if (Array.isArray(value)) {
-    if (INDEX.test(segment)) {
-      const index = Number(segment);
-      if (index < value.length) collect(value[index], segments, i + 1, out);
+  return parsed;
+}
+
+/** Follows `path` from segment `start` inside a document (MongoDB's `getFieldDottedOrArray` plus iteration). */
+function fromObject(object: JsonObject, path: ParsedPath, start: number, expandLeaf: boolean, out: Element[]): void {
+  const { segments } = path;
+  let current = object;
+  for (let i = start; ; i++) {
+    const key = segments[i]!;
+    const value = hasOwn(current, key) ? current[key] : undefined;
+    if (value === undefined) {
+      out.push(undefined);
+      return;
     }
-    for (const element of value) if (isPlainObject(element)) collect(element, segments, i, out);
-    return;
+    if (Array.isArray(value)) {
+      fromArray(value, path, i + 1, expandLeaf, out);
+      return;
+    }
+    if (i + 1 === segments.length) {
+      out.push(value);
+      return;
+    }
+    if (!isPlainObject(value)) {
+      // A scalar (or null) where the path goes on: the rest of the path is missing.
+      out.push(undefined);
+      return;
+    }
+    current = value as JsonObject;
   }
-  if (isPlainObject(value)) {
-    collect(Object.prototype.hasOwnProperty.call(value, segment) ? value[segment] : undefined, segments, i + 1, out);
-    return;
-  }
-  out.push(undefined);
 }
 
-const pathCache = new Map<string, readonly string[]>();
-
-function segmentsOf(path: string): readonly string[] {
-  let segments = pathCache.get(path);
-  if (segments === undefined) {
-    segments = path.split('.');
-    // Bounded: paths come from validated params; a cache this size never evicts in practice.
-    if (pathCache.size < 10_000) pathCache.set(path, segments);
+/** Follows `path` from segment `next` through an array that the previous segment reached. */
+function fromArray(array: JsonValue[], path: ParsedPath, next: number, expandLeaf: boolean, out: Element[]): void {
+  const { segments } = path;
+  if (next === segments.length) {
+    if (expandLeaf) for (const element of array) out.push(element);
+    out.push(array);
+    return;
   }
-  return segments;
+  const offset = path.offsets[next]!;
+  const last = next + 1 === segments.length;
+  for (let index = 0; index < array.length; index++) {
+    const element = array[index]!;
+    if (isPlainObject(element)) {
+      // Implicit traversal: the document continues the path, including a numeric segment as a field name.
+      fromObject(element as JsonObject, path, next, expandLeaf, out);
+      if (index === offset) {
+        if (last) out.push(element);
+        else fromObject(element as JsonObject, path, next + 1, expandLeaf, out);
+      }
+    } else if (index === offset) {
+      // Explicit position: yielded as it is; a nested array continues the path, a scalar yields nothing.
+      if (last) out.push(element);
+      else if (Array.isArray(element)) fromArray(element, path, next + 1, expandLeaf, out);
+    }
+    // Any other scalar or nested array is skipped, as MongoDB does.
+  }
 }
 
-/** The values `path` reaches in `doc`; never empty (`[undefined]` when nothing is there). */
-export function valuesAt(doc: Doc, path: string): Candidate[] {
-  const out: Candidate[] = [];
-  if (path.indexOf('.') === -1) {
-    out.push(Object.prototype.hasOwnProperty.call(doc, path) ? doc[path] : undefined);
-    return out;
-  }
-  collect(doc, segmentsOf(path), 0, out);
+function elementsAt(doc: Doc, path: string, expandLeaf: boolean): Element[] {
+  const out: Element[] = [];
+  fromObject(doc, parsePath(path), 0, expandLeaf, out);
+  return out;
+}
+
+/**
+ * The values `path` reaches in `doc`, as MongoDB's path traversal finds them but without expanding an array at
+ * the end of the path (`{a: [1, 2]}` gives `[[1, 2]]` for `a`); `undefined` stands for "missing there".
+ * Never empty: when the path yields nothing (it crosses an array that holds no documents) the result is
+ * `[undefined]`.
+ */
+export function valuesAt(doc: Doc, path: string): Element[] {
+  const out = elementsAt(doc, path, false);
   if (out.length === 0) out.push(undefined);
   return out;
 }
 
-/** Structural equality of JSON values; object key order does not matter. */
-export function jsonEqual(a: Candidate, b: Candidate): boolean {
+/**
+ * Structural equality of JSON values, ignoring object key order (a general-purpose helper: change detection,
+ * tests). Note that `matches` does NOT use it for filter equality: MongoDB's equality of embedded documents is
+ * key-order sensitive, and so is `matches`.
+ */
+export function jsonEqual(a: Element, b: Element): boolean {
   if (a === b) return true;
   if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
   if (Array.isArray(a)) {
@@ -77,70 +159,107 @@ export function jsonEqual(a: Candidate, b: Candidate): boolean {
   const ak = Object.keys(a);
   if (ak.length !== Object.keys(b).length) return false;
   for (const k of ak) {
-    if (!Object.prototype.hasOwnProperty.call(b, k) || !jsonEqual(a[k], b[k])) return false;
+    if (!hasOwn(b, k) || !jsonEqual(a[k], b[k])) return false;
   }
   return true;
 }
 
-function equalsOne(candidate: Candidate, value: JsonValue): boolean {
-  if (value === null) {
-    if (candidate === undefined || candidate === null) return true;
-    return Array.isArray(candidate) && candidate.includes(null);
+/** MongoDB's (BSON) equality of two present values: documents compare field by field in order. */
+function bsonEqual(a: JsonValue, b: JsonValue): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!bsonEqual(a[i]!, b[i]!)) return false;
+    return true;
   }
-  if (candidate === value) return true;
-  if (typeof value !== 'object') {
-    // Primitive fast path: no deep comparison needed.
-    return Array.isArray(candidate) && candidate.includes(value);
+  if (Array.isArray(b)) return false;
+  const ak = Object.keys(a);
+  const bk = Object.keys(b);
+  if (ak.length !== bk.length) return false;
+  for (let i = 0; i < ak.length; i++) {
+    const k = ak[i]!;
+    if (k !== bk[i] || !bsonEqual(a[k]!, b[k]!)) return false;
   }
-  if (jsonEqual(candidate, value)) return true;
-  return Array.isArray(candidate) && candidate.some((e) => jsonEqual(e, value));
+  return true;
 }
 
-function equals(candidates: Candidate[], value: JsonValue): boolean {
-  for (const c of candidates) if (equalsOne(c, value)) return true;
+/** Equality of one element with a filter value: `null` equals null and missing. */
+function equalsElement(element: Element, value: JsonValue): boolean {
+  if (value === null) return element === null || element === undefined;
+  if (element === undefined) return false;
+  return bsonEqual(element, value);
+}
+
+function equalsAny(elements: readonly Element[], value: JsonValue): boolean {
+  for (const e of elements) if (equalsElement(e, value)) return true;
   return false;
 }
 
-function compare(candidates: Candidate[], op: string, operand: JsonValue): boolean {
-  const type = typeof operand;
-  const test = (v: Candidate): boolean => {
-    if (typeof v !== type) return false;
-    const x = v as number | string | boolean;
-    const y = operand as number | string | boolean;
-    switch (op) {
-      case '$gt':
-        return x > y;
-      case '$gte':
-        return x >= y;
-      case '$lt':
-        return x < y;
-      default:
-        return x <= y;
+/** Orders strings by code point (MongoDB compares UTF-8 bytes, which is the same order). */
+function compareStrings(a: string, b: string): number {
+  if (a === b) return 0;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x !== y) {
+      // UTF-16 puts surrogates (code points above U+FFFF) before U+E000–U+FFFF; code point order puts them after.
+      if (x >= 0xd800 && y >= 0xd800) {
+        x = x >= 0xe000 ? x - 0x800 : x + 0x2000;
+        y = y >= 0xe000 ? y - 0x800 : y + 0x2000;
+      }
+      return x - y;
     }
-  };
-  for (const c of candidates) {
-    if (Array.isArray(c)) {
-      for (const e of c) if (test(e)) return true;
-    } else if (test(c)) return true;
   }
+  return a.length - b.length;
+}
+
+function compareElement(element: Element, op: string, operand: JsonValue): boolean {
+  // Comparisons stay within one type (MongoDB's type bracketing); the validator only lets these three through.
+  const type = typeof operand;
+  if (typeof element !== type || (type !== 'number' && type !== 'string' && type !== 'boolean')) return false;
+  const order =
+    type === 'string'
+      ? compareStrings(element as string, operand as string)
+      : (element as number) < (operand as number)
+        ? -1
+        : (element as number) > (operand as number)
+          ? 1
+          : 0;
+  switch (op) {
+    case '$gt':
+      return order > 0;
+    case '$gte':
+      return order >= 0;
+    case '$lt':
+      return order < 0;
+    default:
+      return order <= 0;
+  }
+}
+
+function inList(elements: readonly Element[], operand: JsonValue): boolean {
+  if (!Array.isArray(operand)) return false;
+  for (const v of operand) if (equalsAny(elements, v)) return true;
   return false;
 }
 
-function operatorMatches(candidates: Candidate[], op: string, operand: JsonValue): boolean {
+function operatorMatches(elements: readonly Element[], op: string, operand: JsonValue): boolean {
   switch (op) {
     case '$in':
-      return (operand as JsonValue[]).some((v) => equals(candidates, v));
+      return inList(elements, operand);
     case '$nin':
-      return !(operand as JsonValue[]).some((v) => equals(candidates, v));
+      return Array.isArray(operand) && !inList(elements, operand);
     case '$ne':
-      return !equals(candidates, operand);
+      return !equalsAny(elements, operand);
     case '$exists':
-      return candidates.some((c) => c !== undefined) === operand;
+      return typeof operand === 'boolean' && elements.some((e) => e !== undefined) === operand;
     case '$gt':
     case '$gte':
     case '$lt':
     case '$lte':
-      return compare(candidates, op, operand);
+      return elements.some((e) => compareElement(e, op, operand));
     default:
       // Unreachable for validated params; refusing is the safe answer.
       return false;
@@ -151,59 +270,78 @@ function operatorMatches(candidates: Candidate[], op: string, operand: JsonValue
 export function matches(doc: Doc, params: Params): boolean {
   for (const path of Object.keys(params)) {
     const condition = params[path]!;
-    const candidates = valuesAt(doc, path);
+    const elements = elementsAt(doc, path, true);
     if (isOperatorObject(condition)) {
-      for (const op of Object.keys(condition)) if (!operatorMatches(candidates, op, condition[op]!)) return false;
-    } else if (!equals(candidates, condition)) {
+      for (const op of Object.keys(condition)) if (!operatorMatches(elements, op, condition[op]!)) return false;
+    } else if (!equalsAny(elements, condition)) {
       return false;
     }
   }
   return true;
 }
 
-function projectValue(value: Candidate, segments: readonly string[], i: number): Candidate {
-  if (i === segments.length || value === undefined) return value;
-  if (Array.isArray(value)) {
-    // Keep positions (numeric segments index them) and keep non-documents as they are: they can match
-    // `a.0`-style paths; documents shrink to the path.
-    return value.map((e) => (isPlainObject(e) ? (projectValue(e, segments, i) as JsonValue) : e));
-  }
-  if (!isPlainObject(value)) return value;
-  const segment = segments[i]!;
-  if (!Object.prototype.hasOwnProperty.call(value, segment)) return {};
-  const inner = projectValue(value[segment], segments, i + 1);
-  return inner === undefined ? {} : { [segment]: inner as JsonValue };
+/** The paths to keep, as a tree of segments; `whole` marks where a path ends (the value there is kept whole). */
+interface PathTree {
+  whole: boolean;
+  readonly children: Map<string, PathTree>;
 }
 
-function mergeInto(target: Doc, source: Doc): void {
-  for (const [k, v] of Object.entries(source)) {
-    const existing = target[k];
-    if (isPlainObject(existing) && isPlainObject(v)) mergeInto(existing as Doc, v as Doc);
-    else target[k] = v;
+function defineOwn(target: JsonObject | JsonValue[], key: string | number, value: JsonValue): void {
+  // defineProperty, not assignment: a key named "__proto__" must stay data, never reach the prototype setter.
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+function projectValue(value: JsonValue, tree: PathTree): JsonValue | undefined {
+  if (tree.whole) return value;
+  if (Array.isArray(value)) {
+    const out: JsonValue[] = new Array<JsonValue>(value.length);
+    for (let index = 0; index < value.length; index++) {
+      const element = value[index]!;
+      // An element at a position a path names is read as it is; other documents continue the paths; any other
+      // value is skipped by the traversal and only holds its position.
+      const projected = tree.children.has(String(index))
+        ? element
+        : isPlainObject(element)
+          ? projectObject(element as JsonObject, tree)
+          : null;
+      defineOwn(out, index, projected);
+    }
+    return out;
   }
+  if (isPlainObject(value)) return projectObject(value as JsonObject, tree);
+  // A scalar where a path goes on reads as missing, exactly like an absent key.
+  return undefined;
+}
+
+function projectObject(object: JsonObject, tree: PathTree): JsonObject {
+  const out: JsonObject = {};
+  for (const [key, child] of tree.children) {
+    if (!hasOwn(object, key)) continue;
+    const projected = projectValue(object[key]!, child);
+    if (projected !== undefined) defineOwn(out, key, projected);
+  }
+  return out;
 }
 
 /**
- * The smallest document that evaluates like `doc` for every filter reading only `paths`:
- * `matches(project(doc, fields(p)), p) === matches(doc, p)`. The hub keeps these per record to know what a
- * record matched before a change without keeping whole records.
+ * A document, as small as the paths allow, that evaluates like `doc` for every filter reading only `paths`:
+ * `matches(project(doc, paramFields(p)), p) === matches(doc, p)`. The hub keeps these per record to know what a
+ * record matched before a change without keeping whole records. Array positions are kept (numeric segments index
+ * them; elements no path can read become `null`). `doc` is never modified; values kept whole are shared with it.
  */
 export function project(doc: Doc, paths: Iterable<string>): Doc {
-  const out: Doc = {};
+  const root: PathTree = { whole: false, children: new Map() };
   for (const path of paths) {
-    const segments = segmentsOf(path);
-    const head = segments[0]!;
-    if (!Object.prototype.hasOwnProperty.call(doc, head)) continue;
-    const value = projectValue(doc[head], segments, 1);
-    if (value === undefined) continue;
-    if (Object.prototype.hasOwnProperty.call(out, head) && isPlainObject(out[head]) && isPlainObject(value)) {
-      mergeInto(out[head] as Doc, value as Doc);
-    } else if (!Object.prototype.hasOwnProperty.call(out, head)) {
-      out[head] = value as JsonValue;
-    } else {
-      // Two paths through the same array (a.b and a.c): fall back to the whole value, still exact.
-      out[head] = doc[head]!;
+    let node = root;
+    for (const segment of parsePath(path).segments) {
+      let child = node.children.get(segment);
+      if (child === undefined) {
+        child = { whole: false, children: new Map() };
+        node.children.set(segment, child);
+      }
+      node = child;
     }
+    node.whole = true;
   }
-  return out;
+  return projectObject(doc, root);
 }

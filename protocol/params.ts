@@ -13,8 +13,10 @@ export type Operator = (typeof OPERATORS)[number];
 
 const OPERATOR_SET: ReadonlySet<string> = new Set(OPERATORS);
 const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
-/** Deeper filters are refused: nothing legitimate needs them and deep recursion is a cheap attack. */
+/** Deeper values are refused: nothing legitimate needs them and deep recursion is a cheap attack. */
 const MAX_DEPTH = 16;
+/** Longer dotted paths are refused for the same reason (RackHD catalog paths stay well below this). */
+const MAX_PATH_SEGMENTS = 32;
 
 /** True for `{}`-style objects (prototype `Object.prototype` or `null`), false for arrays, Dates, class instances. */
 export function isPlainObject(value: unknown): value is { [key: string]: unknown } {
@@ -36,6 +38,8 @@ function bad(message: string): never {
 
 function checkKey(key: string, where: string): void {
   if (FORBIDDEN_KEYS.has(key)) bad(`key "${key}" is not allowed (${where})`);
+  // BSON field names are C strings: MongoDB refuses a NUL in them, so refuse it before it reaches a driver.
+  if (key.includes('\u0000')) bad(`a key may not contain a NUL character (${where})`);
 }
 
 /** A JSON value that contains no `$` key and no prototype key anywhere. */
@@ -61,8 +65,12 @@ function checkLiteral(value: unknown, where: string, depth: number): void {
 function checkPath(path: string): void {
   if (path === '') bad('an empty field name is not allowed');
   if (path.startsWith('$')) bad(`operator "${path}" is not allowed; allowed: ${OPERATORS.join(' ')}`);
-  for (const segment of path.split('.')) {
+  const segments = path.split('.');
+  if (segments.length > MAX_PATH_SEGMENTS) bad(`field "${path}" has more than ${MAX_PATH_SEGMENTS} segments`);
+  for (const segment of segments) {
     if (segment === '') bad(`field "${path}" has an empty path segment`);
+    // `a.$where`, `a.$[]`, `a.$`: positional and operator syntax has no place in a filter path.
+    if (segment.startsWith('$')) bad(`field "${path}" has a "$" segment, which is not allowed`);
     checkKey(segment, `field "${path}"`);
   }
 }
@@ -115,14 +123,40 @@ export function validateParams(params: unknown): Params {
 }
 
 /**
- * The canonical JSON text of a value: object keys sorted at every level, arrays in order.
- * Two params with the same canonical form name the same watch (`stop` uses it).
+ * The canonical JSON text of params: two params with the same canonical form name the same watch (`stop` and the
+ * client store's scopes use it). Field names are sorted (a filter is a conjunction, so their order never
+ * matters), and so are the operators of an operator object (`{$lt: 9, $gt: 1}` = `{$gt: 1, $lt: 9}`).
+ * Values are kept exactly as they are: arrays in order, and embedded documents in their own key order, because
+ * `matches` (like MongoDB) compares embedded documents key-order sensitively, so `{a: {x: 1, y: 2}}` and
+ * `{a: {y: 2, x: 1}}` are different filters and must not name the same watch.
+ * Any other value (not a plain object) is its `JSON.stringify` text; `undefined` reads as `null`.
  */
 export function canonicalJson(value: JsonValue | undefined): string {
+  if (!isPlainObject(value)) return JSON.stringify(value ?? null);
+  const fields = Object.keys(value).sort();
+  return `{${fields.map((k) => `${JSON.stringify(k)}:${canonicalCondition(value[k] as JsonValue)}`).join(',')}}`;
+}
+
+function canonicalCondition(condition: JsonValue): string {
+  if (!isOperatorObject(condition)) return literal(condition);
+  const ops = Object.keys(condition).sort();
+  return `{${ops.map((op) => `${JSON.stringify(op)}:${literal(condition[op])}`).join(',')}}`;
+}
+
+function literal(value: JsonValue | undefined): string {
+  return JSON.stringify(value) ?? 'null';
+}
+
+/**
+ * JSON text with object keys sorted at every level and arrays in order: values that differ only in key order
+ * give the same text. For hashing content (ids derived from a record); to name a watch use `canonicalJson`,
+ * which keeps embedded documents in order because `matches` compares them order-sensitively.
+ */
+export function stableJson(value: JsonValue | undefined): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
   const keys = Object.keys(value).sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`).join(',')}}`;
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${stableJson(value[k])}`).join(',')}}`;
 }
 
 /** The field paths a filter reads (its top-level keys), e.g. `["type", "identifiers"]`. */

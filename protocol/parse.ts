@@ -18,11 +18,34 @@ const CLIENT_SET: ReadonlySet<string> = new Set(CLIENT_HANDLERS);
 const SERVER_SET: ReadonlySet<string> = new Set(SERVER_HANDLERS);
 const WITH_PARAMS: ReadonlySet<string> = new Set(['query', 'get', 'watch', 'stop']);
 
+/**
+ * Params nested deeper than this are left out of an echo: `JSON.stringify` recurses and a frame of 1 MiB can nest
+ * half a million arrays, which would overflow the stack when the `error` reply is serialised. Well above what
+ * `validateParams` accepts, so a refused but sane filter is always echoed.
+ */
+const MAX_ECHO_DEPTH = 64;
+
+/** True when `value` nests no deeper than `limit` (iterative: the value may be arbitrarily deep). */
+function shallowEnough(value: unknown, limit: number): boolean {
+  const stack: Array<[object, number]> = [];
+  if (value !== null && typeof value === 'object') stack.push([value, 1]);
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (depth > limit) return false;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) {
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    }
+  }
+  return true;
+}
+
+const hasOwn = (obj: object, key: string): boolean => Object.prototype.hasOwnProperty.call(obj, key);
+
 function echo(obj: { [key: string]: unknown }): ErrorRequest | undefined {
   if (typeof obj.handler !== 'string') return undefined;
   const request: ErrorRequest = { handler: obj.handler };
   if (typeof obj.resource === 'string') request.resource = obj.resource;
-  if ('params' in obj) request.params = obj.params;
+  if (hasOwn(obj, 'params') && shallowEnough(obj.params, MAX_ECHO_DEPTH)) request.params = obj.params;
   return request;
 }
 
@@ -62,8 +85,9 @@ function parseClient(obj: { [key: string]: unknown }): ClientMessage {
     fail('bad-message', '"resource" must be a non-empty string', obj);
   }
   if (WITH_PARAMS.has(handler)) {
-    // Older clients leave params out for "everything"; absent params read as {}.
-    if (obj.params === undefined) obj.params = {};
+    // Older clients leave params out for "everything"; absent params read as {}. A copy, so that a caller's
+    // already-parsed object is never modified.
+    if (obj.params === undefined) return { ...obj, params: {} } as unknown as ClientMessage;
     try {
       validateParams(obj.params);
     } catch (err) {
@@ -77,13 +101,24 @@ function check(ok: boolean, what: string, obj: { [key: string]: unknown }): void
   if (!ok) fail('bad-message', `${obj.handler as string}: ${what}`, obj);
 }
 
+/** Params a server echoes back (`list`, `remove`) feed the client's `matches`: they must be valid params. */
+function checkServerParams(obj: { [key: string]: unknown }): void {
+  if (obj.params === undefined) return;
+  if (!isPlainObject(obj.params)) fail('bad-message', `${obj.handler as string}: "params" must be an object`, obj);
+  try {
+    validateParams(obj.params);
+  } catch (err) {
+    fail('bad-params', `${obj.handler as string}: ${(err as Error).message}`, obj);
+  }
+}
+
 function parseServer(obj: { [key: string]: unknown }): ServerMessage {
   const handler = obj.handler as string;
   if (!SERVER_SET.has(handler)) {
     fail('unknown-handler', `unknown handler "${handler}"; expected one of ${SERVER_HANDLERS.join(', ')}`, obj);
   }
   const isResource = typeof obj.resource === 'string';
-  const optionalParams = obj.params === undefined || isPlainObject(obj.params);
+  const isId = typeof obj.id === 'string' || typeof obj.id === 'number';
   switch (handler) {
     case 'session':
       check(typeof obj.id === 'string', '"id" must be a string', obj);
@@ -96,24 +131,36 @@ function parseServer(obj: { [key: string]: unknown }): ServerMessage {
     case 'list':
       check(isResource, '"resource" must be a string', obj);
       check(Array.isArray(obj.items) && obj.items.every(isPlainObject), '"items" must be an array of objects', obj);
-      check(optionalParams, '"params" must be an object', obj);
+      checkServerParams(obj);
       break;
     case 'item':
       check(isResource, '"resource" must be a string', obj);
-      check(typeof obj.id === 'string' || typeof obj.id === 'number', '"id" must be a string', obj);
+      check(isId, '"id" must be a string or a number', obj);
       check(isPlainObject(obj.data), '"data" must be an object', obj);
-      if (typeof obj.id === 'number') obj.id = String(obj.id);
+      // Some sources use numeric ids; the store keys by string. A copy: the caller's object stays as it was.
+      if (typeof obj.id === 'number') return { ...obj, id: String(obj.id) } as unknown as ServerMessage;
       break;
     case 'remove':
       check(isResource, '"resource" must be a string', obj);
-      check(obj.id === undefined || typeof obj.id === 'string' || typeof obj.id === 'number', '"id" must be a string', obj);
-      check(optionalParams, '"params" must be an object', obj);
+      check(obj.id === undefined || isId, '"id" must be a string or a number', obj);
+      checkServerParams(obj);
       check(obj.id !== undefined || obj.params !== undefined, 'needs "id" or "params"', obj);
-      if (typeof obj.id === 'number') obj.id = String(obj.id);
+      if (typeof obj.id === 'number') return { ...obj, id: String(obj.id) } as unknown as ServerMessage;
       break;
     case 'error': {
       const p = obj.params;
-      check(isPlainObject(p) && typeof p.code === 'string' && typeof p.message === 'string', '"params" needs code and message', obj);
+      check(obj.resource === undefined || isResource, '"resource" must be a string', obj);
+      check(
+        isPlainObject(p) && typeof p.code === 'string' && typeof p.message === 'string',
+        '"params" needs code and message',
+        obj,
+      );
+      const request = (p as { request?: unknown }).request;
+      check(
+        request === undefined || (isPlainObject(request) && typeof request.handler === 'string'),
+        '"params.request" must be an object with a string handler',
+        obj,
+      );
       break;
     }
     case 'pong':

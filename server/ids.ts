@@ -2,7 +2,7 @@
  * Ids for append-only records (log lines, events) derived from their content, so every server instance that
  * receives the same broker message assigns the same id and clients never see duplicates after a failover.
  */
-import { canonicalJson, type Doc } from '../protocol/index.js';
+import { stableJson, type Doc } from '../protocol/index.js';
 
 /** 64-bit FNV-1a of a string, as 16 hex digits; deterministic and dependency-free (not cryptographic). */
 export function fnv1a64(text: string): string {
@@ -26,7 +26,7 @@ export function fnv1a64(text: string): string {
 export function contentId(doc: Doc, idField = 'id'): string {
   const own = doc[idField];
   if (typeof own === 'string' && own !== '') return own;
-  return fnv1a64(canonicalJson(doc));
+  return fnv1a64(stableJson(doc));
 }
 
 /** Random session ids from `crypto.getRandomValues` (`randomUUID` needs a secure context a LAN page lacks). */

@@ -22,7 +22,7 @@ describe('MemoryBackend', () => {
     const node = makeNode(1);
     backend.upsert('nodes', node);
     node.name = 'mutated';
-    expect(backend.get('nodes', { id: node.id })!.name).not.toBe('mutated');
+    expect(backend.get('nodes', { id: node.id as string })!.name).not.toBe('mutated');
   });
 
   it('remove emits data null with the previous record and reports whether it existed', () => {
@@ -43,9 +43,9 @@ describe('MemoryBackend', () => {
 
   it('get finds by id or by filter', () => {
     const backend = new MemoryBackend({ seed: { nodes: [makeNode(1), makeNode(2, 'switch')] } });
-    expect(backend.get('nodes', { id: makeNode(2).id })!.type).toBe('switch');
+    expect(backend.get('nodes', { id: makeNode(2).id as string })!.type).toBe('switch');
     expect(backend.get('nodes', { type: 'switch' })!.id).toBe(makeNode(2).id);
-    expect(backend.get('nodes', { id: makeNode(2).id, type: 'compute' })).toBeUndefined();
+    expect(backend.get('nodes', { id: makeNode(2).id as string, type: 'compute' })).toBeUndefined();
   });
 
   it('workflows are keyed by instanceId and answer to graphObjs', () => {

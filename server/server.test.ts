@@ -7,6 +7,7 @@ import WebSocket from 'ws';
 import { RawClient } from '../test/helpers.js';
 import { createServer, type MonorailServer } from './server.js';
 import { makeNode } from './fixtures.js';
+import type { Doc } from '../protocol/index.js';
 
 let server: MonorailServer;
 const clients: RawClient[] = [];
@@ -180,7 +181,7 @@ describe('watch', () => {
     const c = await connect('nodes');
     const list = await c.request({ handler: 'watch', params: { type: { $in: ['switch', 'pdu'] }, sku: { $exists: true } } }, 'list');
     expect(list.items).toEqual([sw]);
-    const pdu = { ...makeNode(9, 'pdu'), sku: 'x' };
+    const pdu: Doc = { ...makeNode(9, 'pdu'), sku: 'x' };
     server.backend!.upsert('nodes', pdu);
     expect((await c.next('item')).id).toBe(pdu.id);
   });

@@ -80,3 +80,39 @@ export class RawClient {
     this.ws.close();
   }
 }
+
+/** Timers that can be held: while held, nothing scheduled runs; `release()` runs what was held. */
+export function holdableTimers() {
+  let held = false;
+  const queue: Array<() => void> = [];
+  return {
+    setTimeout(fn: () => void, ms: number): unknown {
+      if (held) {
+        const entry = { cancelled: false };
+        queue.push(() => !entry.cancelled && fn());
+        return entry;
+      }
+      return setTimeout(fn, ms);
+    },
+    clearTimeout(handle: unknown): void {
+      if (handle && typeof handle === 'object' && 'cancelled' in handle) (handle as { cancelled: boolean }).cancelled = true;
+      else clearTimeout(handle as ReturnType<typeof setTimeout>);
+    },
+    hold(): void {
+      held = true;
+    },
+    release(): void {
+      held = false;
+      for (const fn of queue.splice(0)) fn();
+    },
+    /** Timers waiting for `release()`. */
+    get heldCount(): number {
+      return queue.length;
+    },
+  };
+}
+
+/** Records sorted by id, for comparing a store with its source regardless of order. */
+export function byId<T extends { [key: string]: unknown }>(docs: readonly T[], idField = 'id'): T[] {
+  return [...docs].sort((a, b) => String(a[idField]).localeCompare(String(b[idField])));
+}

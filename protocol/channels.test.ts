@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { CHANNELS, CHANNEL_ALIASES, channelFromUrl, channelInfo } from './channels.js';
+
+describe('CHANNELS', () => {
+  it('lists RackHD’s channels with their id fields (DESIGN.md §5)', () => {
+    const names = ['catalogs', 'events', 'logs', 'nodes', 'pollers', 'skus', 'workflows'];
+    expect(Object.keys(CHANNELS).sort()).toEqual(names);
+    expect(CHANNELS.workflows.idField).toBe('instanceId');
+    for (const name of ['nodes', 'catalogs', 'skus', 'pollers'] as const) expect(CHANNELS[name].idField).toBe('id');
+  });
+
+  it('logs and events are the append-only channels', () => {
+    const appendOnly = Object.entries(CHANNELS)
+      .filter(([, info]) => info.appendOnly)
+      .map(([name]) => name)
+      .sort();
+    expect(appendOnly).toEqual(['events', 'logs']);
+  });
+});
+
+describe('channelInfo', () => {
+  it('returns the info of a channel and of its alias (graphObjs is workflows)', () => {
+    expect(channelInfo('nodes')).toEqual({ idField: 'id', appendOnly: false });
+    expect(channelInfo('graphObjs')).toBe(CHANNELS.workflows);
+    expect(CHANNEL_ALIASES.graphObjs).toBe('workflows');
+  });
+
+  it('gives custom channels the default info', () => {
+    expect(channelInfo('racks')).toEqual({ idField: 'id', appendOnly: false });
+  });
+
+  it('treats Object.prototype names as ordinary unknown channels (regression: alias lookup hit the prototype)', () => {
+    for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf']) {
+      expect(channelInfo(name)).toEqual({ idField: 'id', appendOnly: false });
+    }
+  });
+});
+
+describe('channelFromUrl', () => {
+  const cases: Array<[string, string]> = [
+    ['ws://localhost:9100/nodes', 'nodes'],
+    ['ws://localhost:9100/nodes/', 'nodes'],
+    ['wss://example.com/api/ws/workflows', 'workflows'],
+    ['ws://localhost:9100/nodes?token=abc', 'nodes'],
+    ['ws://localhost:9100/nodes#frag', 'nodes'],
+    ['ws://[::1]:9100/logs', 'logs'],
+    ['ws://localhost:9100', ''],
+    ['ws://localhost:9100/', ''],
+    ['/nodes', 'nodes'],
+    ['/api/ws/nodes/', 'nodes'],
+    ['nodes', 'nodes'],
+    ['/', ''],
+    ['', ''],
+    ['ws://localhost:9100/my%20channel', 'my channel'],
+    ['ws://localhost:9100/bad%E0%A4%A', 'bad%E0%A4%A'],
+    // Regression: a "/" in the query string was taken for the start of the path.
+    ['ws://localhost:9100?redirect=/nodes', ''],
+    ['ws://localhost:9100/skus?next=/a/b', 'skus'],
+    ['ws://localhost:9100#/nodes', ''],
+  ];
+  for (const [url, channel] of cases) {
+    it(`${JSON.stringify(url)} → ${JSON.stringify(channel)}`, () => {
+      expect(channelFromUrl(url)).toBe(channel);
+    });
+  }
+});
