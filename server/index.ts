@@ -8,4 +8,3 @@ export { SourceUnavailableError, type Source, type Change, type ChangeFeed } fro
 export { lineLogger, silentLogger, type Logger, type LogFields } from './logger.js';
 export { demoFixtures, makeNode, makeWorkflow, makeCatalog, makePoller, makeLog, makeEvent, objectId, uuid, SKUS } from './fixtures.js';
 export { contentId, fnv1a64 } from './ids.js';
-export { wsSocket } from './ws-adapter.js';
