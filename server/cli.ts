@@ -6,11 +6,13 @@
 import { parseArgs } from 'node:util';
 import { createServer, type MonorailServer } from './server.js';
 import { lineLogger, type Logger } from './logger.js';
+import { startDemo } from './demo.js';
 
 const USAGE = `usage: monorail-ws serve [options]
 
   --port N        TCP port (env PORT)                       default 9100
   --host H        interface to bind (env HOST)              default 127.0.0.1
+  --demo          simulate RackHD activity (nodes discovered, workflows running, logs)
   --log-level L   debug | info | warn | error               default info
   -h, --help      this text
 `;
@@ -24,6 +26,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
       port: { type: 'string' },
       host: { type: 'string' },
       'log-level': { type: 'string' },
+      demo: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -41,12 +44,14 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
   const host = values.host ?? env.HOST ?? '127.0.0.1';
 
   const server = await createServer({ port, host, logger: log });
+  const demo = values.demo && server.backend ? startDemo(server.backend) : undefined;
 
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info('shutting down', { signal });
+    demo?.stop();
     const force = setTimeout(() => {
       log.error('shutdown took too long, exiting');
       process.exit(1);
@@ -67,7 +72,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
   process.once('SIGTERM', () => stop('SIGTERM'));
   // Announce only once the signal handlers are in place: a supervisor (or a test) that signals as soon as it
   // reads this line must get a clean shutdown, not the default kill.
-  log.info(`listening on ${server.url}`, { backend: 'memory', channels: server.hub.registry.specs.map((s) => s.name) });
+  log.info(`listening on ${server.url}`, {
+    backend: 'memory',
+    demo: Boolean(demo),
+    channels: server.hub.registry.specs.map((s) => s.name),
+  });
   return server;
 }
 
