@@ -10,7 +10,7 @@
  */
 import { Server, WebSocket as MockSocketClient, type Client } from 'mock-socket';
 import { CloseCode, DEFAULTS, channelFromUrl, type Doc } from '../protocol/index.js';
-import { DEFAULT_CHANNELS, type ChannelSpec } from '../server/channels.js';
+import { ChannelRegistry, DEFAULT_CHANNELS, type ChannelSpec } from '../server/channels.js';
 import { Hub } from '../server/hub.js';
 import { MemoryBackend } from '../server/memory.js';
 import { defaultFixtures } from './fixtures.js';
@@ -112,7 +112,8 @@ function rethrowLater(error: unknown): void {
 /**
  * Starts a mock server. Nothing global changes: clients reach it only through `mock.WebSocket` (or
  * `installGlobalWebSocket(mock)` when code under test uses the global `WebSocket`).
- * @throws TypeError when `url` is not a ws:// or wss:// URL, Error when another mock already serves it.
+ * @throws TypeError when `url` is not a ws:// or wss:// URL or `fixtures` name an unknown channel, Error when another
+ *   mock already serves `url`.
  * @example
  * const mock = createMockServer({ url: 'ws://localhost:9100' });
  * const nodes = new Connection(`${mock.url}/nodes`, { WebSocket: mock.WebSocket });
@@ -206,13 +207,22 @@ export function createMockServer(options: MockServerOptions): MockServer {
   };
 }
 
-/** The default records of every served channel, with the caller's channels replacing theirs. */
+/**
+ * The default records of every served channel, with the caller's channels (by name or alias) replacing theirs.
+ * @throws TypeError for fixtures of a channel the mock does not serve.
+ */
 function seedFor(channels: readonly ChannelSpec[], fixtures: MockServerOptions['fixtures']): Record<string, readonly Doc[]> {
-  const served = new Set(channels.map((c) => c.name));
+  const registry = new ChannelRegistry(channels);
   const seed: Record<string, readonly Doc[]> = {};
-  for (const [channel, docs] of Object.entries(defaultFixtures())) if (served.has(channel)) seed[channel] = docs;
-  // Unknown channels in the caller's fixtures are left for MemoryBackend to reject with a clear error.
-  return { ...seed, ...fixtures };
+  for (const [channel, docs] of Object.entries(defaultFixtures())) if (registry.get(channel)) seed[channel] = docs;
+  for (const [channel, docs] of Object.entries(fixtures ?? {})) {
+    const spec = registry.get(channel);
+    if (!spec) {
+      throw new TypeError(`monorail-ws/mock: fixtures for unknown channel "${channel}"; channels: ${channels.map((c) => c.name).join(', ')}`);
+    }
+    seed[spec.name] = docs;
+  }
+  return seed;
 }
 
 /**
