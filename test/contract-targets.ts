@@ -1,14 +1,16 @@
 /**
  * The two targets of the contract suite: the mock (`monorail-ws/mock`) and the real ws server (in process, port 0).
  * A test sees only `Running`: how to connect a client, how to change the data, how to read the source of truth and
- * how to make an outage. How each target does that is here, so every test is written once.
+ * how to make an outage. How each target does that is here, so every test is written once. The assertions the
+ * tests share on a client's frames and store are at the end.
  */
 import WebSocket from 'isomorphic-ws';
 import { Connection, type CloseInfo, type ConnectionError, type ConnectionOptions } from '../client/index.js';
 import { createMockServer } from '../mock/index.js';
 import type { Doc, Params, ServerMessage } from '../protocol/index.js';
 import { createServer, MemoryBackend, type HubStats, type MonorailServer } from '../server/index.js';
-import { holdableTimers, waitFor } from './helpers.js';
+import { expect } from 'vitest';
+import { byId, holdableTimers, waitFor } from './helpers.js';
 
 /** What a test starts a target with. */
 export interface StartOptions {
@@ -217,3 +219,43 @@ export const serverTarget: Target = {
 };
 
 export const TARGETS: readonly Target[] = [mockTarget, serverTarget];
+
+// Assertions on a TestClient, shared by the tests of the suite.
+
+/** Same JSON regardless of order (records compared by id). */
+function same(docs: readonly Doc[], expected: readonly Doc[], idField = 'id'): boolean {
+  return JSON.stringify(byId(docs, idField)) === JSON.stringify(byId(expected, idField));
+}
+
+/** Waits until the client's store holds exactly what `expected()` returns, then asserts it (for the message). */
+export async function converged(client: TestClient, expected: () => Doc[], idField = 'id'): Promise<void> {
+  await waitFor(() => same(client.conn.store.getSnapshot(), expected(), idField), 5000, 'the store to equal the source');
+  expect(byId([...client.conn.store.getSnapshot()], idField)).toEqual(byId(expected(), idField));
+}
+
+/** Runs `action` and resolves with the frames that arrived after it, once there are `count` of them. */
+export async function framesAfter(client: TestClient, count: number, action: () => void): Promise<ServerMessage[]> {
+  const from = client.frames.length;
+  action();
+  await waitFor(() => client.frames.length >= from + count, 5000, `${count} frame(s)`);
+  return client.frames.slice(from);
+}
+
+/**
+ * Proves that nothing else arrived: sends a query the server must answer, and resolves with every frame that came
+ * in before its answer (frames of one connection keep their order).
+ */
+export async function framesUntilBarrier(client: TestClient): Promise<ServerMessage[]> {
+  const from = client.frames.length;
+  const marker = { id: `barrier-${from}-${Math.random()}` };
+  client.conn.query(marker);
+  const at = await waitFor(() => {
+    const i = client.frames.findIndex((f, n) => n >= from && f.handler === 'list' && JSON.stringify(f.params) === JSON.stringify(marker));
+    return i === -1 ? undefined : i + 1;
+  });
+  return client.frames.slice(from, at - 1);
+}
+
+export async function opened(client: TestClient): Promise<string> {
+  return new Promise((resolve) => client.conn.init(resolve));
+}

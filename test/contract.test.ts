@@ -5,10 +5,10 @@
  * later request on the same connection (frames of one connection arrive in order).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Doc, Params, ServerMessage } from '../protocol/index.js';
+import type { Doc, Params } from '../protocol/index.js';
 import { demoFixtures, makeLog, makeNode, makeWorkflow } from '../server/fixtures.js';
-import { TARGETS, type Running, type StartOptions, type TestClient } from './contract-targets.js';
-import { byId, waitFor } from './helpers.js';
+import { converged, framesAfter, framesUntilBarrier, opened, TARGETS, type Running, type StartOptions } from './contract-targets.js';
+import { waitFor } from './helpers.js';
 
 const running: Running[] = [];
 afterEach(async () => {
@@ -18,44 +18,6 @@ afterEach(async () => {
 const FIXTURES = demoFixtures();
 const compute = FIXTURES.nodes!.filter((n) => n.type === 'compute');
 const switches = FIXTURES.nodes!.filter((n) => n.type === 'switch');
-
-/** Same JSON regardless of order (records compared by id). */
-function same(docs: readonly Doc[], expected: readonly Doc[], idField = 'id'): boolean {
-  return JSON.stringify(byId(docs, idField)) === JSON.stringify(byId(expected, idField));
-}
-
-/** Waits until the client's store holds exactly what `expected()` returns, then asserts it (for the message). */
-async function converged(client: TestClient, expected: () => Doc[], idField = 'id'): Promise<void> {
-  await waitFor(() => same(client.conn.store.getSnapshot(), expected(), idField), 5000, 'the store to equal the source');
-  expect(byId([...client.conn.store.getSnapshot()], idField)).toEqual(byId(expected(), idField));
-}
-
-/** Runs `action` and resolves with the frames that arrived after it, once there are `count` of them. */
-async function framesAfter(client: TestClient, count: number, action: () => void): Promise<ServerMessage[]> {
-  const from = client.frames.length;
-  action();
-  await waitFor(() => client.frames.length >= from + count, 5000, `${count} frame(s)`);
-  return client.frames.slice(from);
-}
-
-/**
- * Proves that nothing else arrived: sends a query the server must answer, and resolves with every frame that came
- * in before its answer (frames of one connection keep their order).
- */
-async function framesUntilBarrier(client: TestClient): Promise<ServerMessage[]> {
-  const from = client.frames.length;
-  const marker = { id: `barrier-${from}-${Math.random()}` };
-  client.conn.query(marker);
-  const at = await waitFor(() => {
-    const i = client.frames.findIndex((f, n) => n >= from && f.handler === 'list' && JSON.stringify(f.params) === JSON.stringify(marker));
-    return i === -1 ? undefined : i + 1;
-  });
-  return client.frames.slice(from, at - 1);
-}
-
-async function opened(client: TestClient): Promise<string> {
-  return new Promise((resolve) => client.conn.init(resolve));
-}
 
 describe.each(TARGETS)('contract against $name', (target) => {
   async function start(options: Partial<StartOptions> = {}): Promise<Running> {
