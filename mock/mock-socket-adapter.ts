@@ -12,7 +12,7 @@
  * Browser-safe: no Node imports.
  */
 import type { Client } from 'mock-socket';
-import { CloseCode } from '../protocol/index.js';
+import { CloseCode, DEFAULTS } from '../protocol/index.js';
 import type { HubSocket } from '../server/hub-connection.js';
 
 /** Options of `mockSocketAdapter`. */
@@ -26,7 +26,7 @@ export interface MockSocketAdapterOptions {
    * Largest accepted frame in UTF-8 bytes; a larger one closes the connection with 1009.
    * @default DEFAULTS.maxPayload (1 MiB)
    */
-  maxPayload: number;
+  maxPayload?: number;
 }
 
 /** A `HubSocket` the mock can also cut. */
@@ -46,8 +46,9 @@ function exceeds(text: string, limit: number): boolean {
 }
 
 /** Wraps the server side of a mock-socket connection for the hub. */
-export function mockSocketAdapter(client: Client, options: MockSocketAdapterOptions): MockHubSocket {
+export function mockSocketAdapter(client: Client, options: MockSocketAdapterOptions = {}): MockHubSocket {
   const latencyMs = options.latencyMs ?? 0;
+  const maxPayload = options.maxPayload ?? DEFAULTS.maxPayload;
   const queue: Array<{ due: number; size: number; run: () => void }> = [];
   let timer: ReturnType<typeof setTimeout> | undefined;
   let buffered = 0;
@@ -115,7 +116,7 @@ export function mockSocketAdapter(client: Client, options: MockSocketAdapterOpti
       client.on('message', (data) => {
         if (cut) return;
         if (typeof data !== 'string') return handler('', true);
-        if (exceeds(data, options.maxPayload)) {
+        if (exceeds(data, maxPayload)) {
           // `ws` stops reading and closes with 1009 before the frame reaches the application.
           cut = true;
           ending = true;
