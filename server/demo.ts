@@ -80,7 +80,7 @@ export function startDemo(target: DemoTarget, options: DemoOptions = {}): Demo {
   function discover(): void {
     const n = counter++;
     const types = ['compute', 'compute', 'compute', 'switch', 'pdu'];
-    const node = { ...makeNode(n, types[Math.floor(random() * types.length)]!), createdAt: now().toISOString(), updatedAt: now().toISOString() };
+    const node: Doc = { ...makeNode(n, types[Math.floor(random() * types.length)]!), createdAt: now().toISOString(), updatedAt: now().toISOString() };
     target.upsert('nodes', node);
     const id = node.id as string;
     target.append('events', { ...makeEvent(counter++, 'node', 'discovered', id, id), createdAt: now().toISOString() });
