@@ -15,13 +15,17 @@ import { workflowsView } from './views/workflows.js';
 
 const $ = (id: string): HTMLElement => document.getElementById(id)!;
 
-const backend = chooseBackend(new URLSearchParams(location.search));
+const search = new URLSearchParams(location.search);
+const backend = chooseBackend(search);
 const frames = new FrameLog(300);
+// `?maxBackoff=2000` caps the reconnect delay (handy while restarting a server by hand, and in e2e runs).
+const maxBackoff = Number(search.get('maxBackoff'));
 const client = createClient({
   url: backend.url,
   channels: ['nodes', 'workflows', 'skus', 'catalogs', 'logs'],
   // The inspector sits between the SDK and whichever WebSocket the backend uses; nothing global is patched.
   WebSocket: inspecting(backend.WebSocket ?? WebSocket, frames),
+  ...(maxBackoff > 0 ? { backoff: { maxMs: maxBackoff } } : {}),
 });
 const selection = new SelectionState();
 
