@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
- * `monorail-ws serve [--port 9100] [--host 127.0.0.1]`: runs the server. Without MongoDB/RabbitMQ it runs
- * on the embedded memory backend, seeded with RackHD-shaped demo data. Env: PORT, HOST.
+ * `monorail-ws serve [--port 9100] [--host 127.0.0.1] [--mongo URL] [--amqp URL] [--exchange-prefix P]`: runs the
+ * server. Without MongoDB/RabbitMQ it runs on the embedded memory backend, seeded with RackHD-shaped demo data.
+ * Env: PORT, HOST, MONGODB_URL, AMQP_URL.
  */
 import { parseArgs } from 'node:util';
 import { createServer, type MonorailServer } from './server.js';
@@ -11,6 +12,9 @@ const USAGE = `usage: monorail-ws serve [options]
 
   --port N        TCP port (env PORT)                       default 9100
   --host H        interface to bind (env HOST)              default 127.0.0.1
+  --mongo URL     read RackHD's collections from MongoDB    (env MONGODB_URL; db from the URL path, default pxe)
+  --amqp URL      follow RackHD's RabbitMQ exchanges        (env AMQP_URL)
+  --exchange-prefix P  prefix every exchange name           default '' (on.waterline, on.events, on.logging)
   --log-level L   debug | info | warn | error               default info
   -h, --help      this text
 `;
@@ -24,6 +28,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
       port: { type: 'string' },
       host: { type: 'string' },
       'log-level': { type: 'string' },
+      mongo: { type: 'string' },
+      amqp: { type: 'string' },
+      'exchange-prefix': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -40,7 +47,15 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid port "${portText}"`);
   const host = values.host ?? env.HOST ?? '127.0.0.1';
 
-  const server = await createServer({ port, host, logger: log });
+  const mongoUrl = values.mongo ?? env.MONGODB_URL;
+  const amqpUrl = values.amqp ?? env.AMQP_URL;
+  const server = await createServer({
+    port,
+    host,
+    logger: log,
+    ...(mongoUrl ? { mongo: { url: mongoUrl } } : {}),
+    ...(amqpUrl ? { amqp: { url: amqpUrl, exchangePrefix: values['exchange-prefix'] ?? '' } } : {}),
+  });
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -67,7 +82,12 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
   process.once('SIGTERM', () => stop('SIGTERM'));
   // Announce only once the signal handlers are in place: a supervisor (or a test) that signals as soon as it
   // reads this line must get a clean shutdown, not the default kill.
-  log.info(`listening on ${server.url}`, { backend: 'memory', channels: server.hub.registry.specs.map((s) => s.name) });
+  log.info(`listening on ${server.url}`, {
+    backend: server.mongo ? `mongodb (db ${server.mongo.dbName})` : 'memory',
+    amqp: server.amqp ? server.amqp.link.state : 'off',
+    instance: server.instanceId,
+    channels: server.hub.registry.specs.map((s) => s.name),
+  });
   return server;
 }
 
