@@ -72,7 +72,7 @@ const keyOf = (exchange: string, pattern: string) => `${exchange}\u0000${pattern
 export class AmqpLink {
   state: LinkState = 'idle';
   /** Counters for tests and operators. */
-  readonly stats = { connects: 0, received: 0, acked: 0 };
+  readonly stats = { connects: 0, received: 0, acked: 0, unexpected: 0 };
   private readonly exchanges = new Map<string, Declared>();
   /** Wanted bindings with a reference count each (two channels may want the same one). */
   private readonly desired = new Map<string, { binding: BindingKey; refs: number }>();
@@ -269,6 +269,11 @@ export class AmqpLink {
     }
     this.stats.received++;
     const declared = this.exchanges.get(msg.fields.exchange);
+    if (!declared) {
+      // Sent straight to the queue (default exchange) or through a binding someone else added: not ours to read.
+      this.stats.unexpected++;
+      this.logger.warn('broker message from an unexpected exchange dropped', { exchange: msg.fields.exchange, routingKey: msg.fields.routingKey });
+    }
     this.handling = this.handling
       .then(() => declared?.handler(msg.fields.routingKey, msg.content))
       .catch((err: unknown) => this.logger.error('amqp message handler failed', { err, exchange: msg.fields.exchange }))

@@ -152,6 +152,11 @@ export class RackhdPublisher {
     this.ch.publish(this.prefix + exchange, routingKey, Buffer.from(body), { contentType: 'application/json' });
   }
 
+  /** Sends straight to a queue through the default exchange (bypassing every binding). */
+  toQueue(queue: string, content: string): void {
+    this.ch.sendToQueue(queue, Buffer.from(content));
+  }
+
   waterline(collection: string, event: WaterlineEvent, record: Doc): void {
     const { routingKey, payload } = waterlineMessage(collection, event, record);
     this.raw(RACKHD_EXCHANGES.waterline, routingKey, payload);
