@@ -88,6 +88,26 @@ async function mongoWire(): Promise<{ url: string; wire: MongoWireServer; db: Mo
   return { url, wire, db };
 }
 
+it('a broker that cannot be reached does not keep the server from starting and serving; it keeps retrying until close()', async () => {
+  const logs: string[] = [];
+  const server = await createServer({
+    port: 0,
+    amqp: { url: 'amqp://guest:guest@127.0.0.1:1', reconnect: { baseMs: 10, maxMs: 20 } },
+    logger: lineLogger((line) => logs.push(line), 'debug'),
+  });
+  cleanup.push(() => server.close());
+  const c = await client(server, 'nodes');
+  expect((await c.request({ handler: 'all' }, 'list')).items).toHaveLength(demoFixtures().nodes!.length);
+  await waitFor(() => logs.filter((l) => l.includes('amqp connect failed')).length >= 3, 5000, 'retries');
+  expect(server.amqp!.link.state).not.toBe('up');
+  server.broadcast({ handler: 'notice' }); // local delivery still works without the broker
+  expect(await c.next()).toEqual({ handler: 'notice' });
+  await server.close();
+  const after = logs.length;
+  await new Promise((r) => setTimeout(r, 100)); // ten retry periods: none may follow close()
+  expect(logs.slice(after).filter((l) => l.includes('amqp connect failed'))).toEqual([]);
+});
+
 await describeRabbit('RabbitMQ feeds', () => {
   it('opens one named connection per instance and an exclusive auto-delete queue, both gone after close()', async () => {
     const { server, queue } = await serve();
