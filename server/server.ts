@@ -125,9 +125,13 @@ export interface MonorailServer {
   readonly amqp: { readonly link: AmqpLink; readonly feed: AmqpFeed } | undefined;
   /** Registers a connection listener (the seed's `server.on('connection', conn => …)`). */
   on(event: 'connection', listener: (conn: HubConnection) => void): this;
-  /** Sends `data` to every connection except those `skip` names (a session id, ids, or a predicate). */
+  /**
+   * Sends `data` to every connection except those `skip` names (a session id, ids, or a predicate). With `amqp`
+   * it reaches the connections of every instance (a fanout exchange); session ids are skipped everywhere, a
+   * predicate only applies to this instance's connections.
+   */
   broadcast(data: unknown, skip?: BroadcastSkip): void;
-  /** Closes every client with 1001, stops listening and releases resources. */
+  /** Closes every client with 1001, stops listening and releases resources (RabbitMQ, MongoDB). */
   close(): Promise<void>;
 }
 
