@@ -169,6 +169,18 @@ describe('filters sent to MongoDB', () => {
     }
   });
 
+  it('translates each operator (pure function, no database)', () => {
+    expect(toMongoFilter({ node: { $ne: hex(1), $nin: [hex(2), 'x'] }, id: { $exists: true }, 'a.b': hex(3) })).toEqual({
+      node: { $nin: [hex(1), oid(1), hex(2), oid(2), 'x'] },
+      _id: { $exists: true },
+      'a.b': { $in: [hex(3), oid(3)] },
+    });
+    expect(toMongoFilter({ id: null, n: { $gt: 1, $lte: hex(1) }, s: { $in: [] } })).toEqual({ _id: null, n: { $gt: 1, $lte: hex(1) }, s: { $in: [] } });
+    // Arrays and embedded documents are literal values: compared as they are, nothing inside is translated.
+    expect(toMongoFilter({ tags: [hex(1)], data: { node: hex(1) } })).toEqual({ tags: [hex(1)], data: { node: hex(1) } });
+    expect(() => toMongoFilter({ $where: 'x' } as Params)).toThrow(ProtocolError);
+  });
+
   it('get is findOne (limit 1) and answers undefined for a missing record', async () => {
     const { url } = await seeded();
     const { src, finds } = source(url);
