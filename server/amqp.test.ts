@@ -280,6 +280,11 @@ await describeRabbit('RabbitMQ feeds', () => {
       id: graph.instanceId,
       data: { id: graph._id.toHexString(), instanceId: graph.instanceId, name: 'Discovery', node: node._id.toHexString(), _status: 'succeeded' },
     });
+    // logs and events live in this instance's memory also when MongoDB serves the collections.
+    pub.log(makeLog(30, node._id.toHexString(), 'info', 'kept in memory'));
+    await waitFor(() => server.backend!.read('logs', {}, 10).length === 1 && server.backend!.read('events', {}, 10).length === 1);
+    const reader = await client(server, 'logs');
+    expect((await reader.request({ handler: 'query', params: { subject: node._id.toHexString() } }, 'list')).items).toMatchObject([{ message: 'kept in memory' }]);
 
     a.send({ handler: 'stop', params: { type: 'compute' } });
     b.close();
