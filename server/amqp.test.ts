@@ -369,3 +369,22 @@ await describeRabbit('RabbitMQ feeds', () => {
     expect(c.store.get(record.id as string)).toEqual(record);
   });
 });
+
+it('a server that cannot listen (port taken) releases its broker connection and MongoDB driver before failing', async () => {
+  const wire = await MongoWireServer.start();
+  cleanup.push(() => wire.close());
+  const first = await createServer({ port: 0 });
+  cleanup.push(() => first.close());
+  const logs: string[] = [];
+  await expect(
+    createServer({
+      port: first.port,
+      mongo: { url: wire.url('pxe') },
+      amqp: { url: 'amqp://guest:guest@127.0.0.1:1', reconnect: { baseMs: 10, maxMs: 20 } },
+      logger: lineLogger((line) => logs.push(line), 'debug'),
+    }),
+  ).rejects.toThrow(/EADDRINUSE/);
+  const after = logs.length;
+  await new Promise((r) => setTimeout(r, 100)); // ten retry periods: none may follow the failure
+  expect(logs.slice(after).filter((l) => l.includes('amqp connect failed'))).toEqual([]);
+});

@@ -220,13 +220,21 @@ export async function createServer(options: ServerOptions = {}): Promise<Monorai
   wss.on('error', (err) => logger.error('websocket server error', { err }));
 
   const host = options.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(options.port ?? 9100, host, () => {
-      http.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(options.port ?? 9100, host, () => {
+        http.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (err) {
+    // Port taken, say: release the broker connection and the driver, or they would keep the process alive.
+    for (const off of unsubscribers) off();
+    await amqp?.link.close();
+    await mongo?.close();
+    throw err;
+  }
   const port = (http.address() as AddressInfo).port;
   const urlHost = host.includes(':') ? `[${host}]` : host;
   let closing: Promise<void> | undefined;
