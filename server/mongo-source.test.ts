@@ -415,3 +415,11 @@ describe('records as clients see them', () => {
     expect(matches(doc, { id: hex(1), node: hex(2), at: at(0).toISOString() })).toBe(true);
   });
 });
+
+describe('the wire-level test server', () => {
+  it.skipIf(external)('was sent no command it does not implement by anything in this file (runs last)', () => {
+    expect(wire!.unknownCommands).toEqual([]);
+    const names = new Set(wire!.commands.map((c) => c.name));
+    for (const name of ['ismaster', 'find', 'insert', 'dropDatabase', 'configureFailPoint']) expect(names).toContain(name);
+  });
+});
