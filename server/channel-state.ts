@@ -131,7 +131,14 @@ export class ChannelState {
   /** Start sequence numbers of in-flight reads (with counts). */
   private readonly readStarts = new Map<number, number>();
 
-  constructor(readonly spec: ChannelSpec) {}
+  /**
+   * @param onActivity Called when the channel gets its first watching connection (`true`) and when the last one
+   *   leaves (`false`), so feeds can subscribe upstream only while someone listens.
+   */
+  constructor(
+    readonly spec: ChannelSpec,
+    private readonly onActivity?: (active: boolean) => void,
+  ) {}
 
   /** Number of records remembered for `remove` decisions. */
   get cacheSize(): number {
@@ -145,6 +152,7 @@ export class ChannelState {
 
   addWatch(sub: Subscription, watch: Watch): void {
     sub.watches.set(watch.key, watch);
+    const wasIdle = this.subs.size === 0;
     this.subs.add(sub);
     if (watch.indexed) {
       let byKey = this.index.get(watch.indexed.field);
@@ -164,6 +172,7 @@ export class ChannelState {
       if (n === 0) grew = true;
     }
     if (grew) this.fieldSet = new Set(this.fieldCounts.keys());
+    if (wasIdle) this.onActivity?.(true);
   }
 
   removeWatch(sub: Subscription, key: string): Watch | undefined {
@@ -195,8 +204,11 @@ export class ChannelState {
     }
     if (shrank) this.fieldSet = new Set(this.fieldCounts.keys());
     if (sub.watches.size === 0) this.subs.delete(sub);
-    // Nobody watches: what records looked like no longer matters, and would only go stale.
-    if (this.subs.size === 0) this.cache.clear();
+    if (this.subs.size === 0) {
+      // Nobody watches: what records looked like no longer matters, and would only go stale.
+      this.cache.clear();
+      this.onActivity?.(false);
+    }
     return watch;
   }
 

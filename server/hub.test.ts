@@ -392,3 +392,48 @@ describe('errors and recovery', () => {
     expect(socket.take().map((f) => f.handler === 'error' ? f.params.code : f.handler)).toEqual(['forbidden', 'list']);
   });
 });
+
+describe('channel activity', () => {
+  it('reports a channel active at its first watch on any connection and idle after its last, once each', async () => {
+    const { hub, open } = setup();
+    const events: Array<[string, boolean]> = [];
+    hub.onChannelActivity((channel, active) => events.push([channel, active]));
+    const a = open('nodes');
+    const b = open('nodes');
+    a.socket.deliver({ handler: 'query', params: {} }); // a one-off read is not a watcher
+    a.socket.deliver({ handler: 'watch', params: { type: 'compute' } });
+    a.socket.deliver({ handler: 'watch', params: { type: 'switch' } });
+    b.socket.deliver({ handler: 'watch', params: {} });
+    a.socket.deliver({ handler: 'watch', params: {}, resource: 'graphObjs' });
+    expect(events).toEqual([
+      ['nodes', true],
+      ['workflows', true],
+    ]);
+    expect(hub.activeChannels().sort()).toEqual(['nodes', 'workflows']);
+    a.socket.deliver({ handler: 'stop', params: { type: 'compute' } });
+    a.socket.deliver({ handler: 'stop', params: { type: 'switch' } });
+    expect(events).toHaveLength(2);
+    b.socket.close(1000); // the last watcher of nodes leaves by closing
+    a.socket.deliver({ handler: 'stop', params: {}, resource: 'graphObjs' });
+    expect(events.slice(2)).toEqual([
+      ['nodes', false],
+      ['workflows', false],
+    ]);
+    expect(hub.activeChannels()).toEqual([]);
+  });
+
+  it('a throwing activity listener does not break the watch, and the unsubscribe function stops reports', async () => {
+    const { hub, open } = setup();
+    const seen: boolean[] = [];
+    hub.onChannelActivity(() => {
+      throw new Error('listener bug');
+    });
+    const off = hub.onChannelActivity((_c, active) => seen.push(active));
+    const { socket } = open();
+    socket.deliver({ handler: 'watch', params: {} });
+    off();
+    socket.deliver({ handler: 'stop', params: {} });
+    expect(seen).toEqual([true]);
+    expect(hub.stats().watches).toBe(0);
+  });
+});

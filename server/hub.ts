@@ -122,6 +122,7 @@ export class Hub {
   private readonly features: readonly string[];
   private readonly logger: Logger;
   private readonly connectionListeners = new Set<(conn: HubConnection) => void>();
+  private readonly activityListeners = new Set<(channel: string, active: boolean) => void>();
   private readonly unsubscribeFeed?: () => void;
   private readonly counters = { sourceReads: 0, coalescedReads: 0, changes: 0 };
 
@@ -133,7 +134,9 @@ export class Hub {
     this.authorize = options.authorize;
     this.features = options.features ?? ['ping'];
     this.logger = options.logger ?? silentLogger;
-    for (const spec of this.registry.specs) this.states.set(spec.name, new ChannelState(spec));
+    for (const spec of this.registry.specs) {
+      this.states.set(spec.name, new ChannelState(spec, (active) => this.channelActivity(spec.name, active)));
+    }
     this.unsubscribeFeed = options.feed?.onChange((change) => this.publish(change));
   }
 
@@ -141,6 +144,31 @@ export class Hub {
   onConnection(listener: (conn: HubConnection) => void): () => void {
     this.connectionListeners.add(listener);
     return () => this.connectionListeners.delete(listener);
+  }
+
+  /**
+   * Registers a listener called with `(channel, true)` when a channel gets its first watch (on any connection)
+   * and `(channel, false)` when its last watch ends, so a feed can bind upstream only while someone listens.
+   * `channel` is the canonical name. Returns the function that removes the listener.
+   */
+  onChannelActivity(listener: (channel: string, active: boolean) => void): () => void {
+    this.activityListeners.add(listener);
+    return () => this.activityListeners.delete(listener);
+  }
+
+  /** Canonical names of the channels that have at least one watch right now. */
+  activeChannels(): string[] {
+    return [...this.states.values()].filter((s) => s.subs.size > 0).map((s) => s.spec.name);
+  }
+
+  private channelActivity(channel: string, active: boolean): void {
+    for (const listener of this.activityListeners) {
+      try {
+        listener(channel, active);
+      } catch (err) {
+        this.logger.error('channel activity listener threw', { err, channel });
+      }
+    }
   }
 
   /** Takes a new socket. `info.channel` is the URL path or channel name. */

@@ -1,5 +1,21 @@
 /** monorail-ws server: `createServer`, the hub, the memory backend and the channel table. */
-export { createServer, type MonorailServer, type ServerOptions } from './server.js';
+export { createServer, type AmqpOptions, type MonorailServer, type ServerOptions } from './server.js';
+export { MongoSource, toMongoFilter, normaliseDocument, dbNameFromUrl, type MongoOptions } from './mongo-source.js';
+export { AmqpLink, type AmqpLinkOptions, type ReconnectOptions, type LinkState } from './amqp-link.js';
+export { AmqpFeed, type AmqpFeedOptions, type AmqpFeedStats } from './amqp-feed.js';
+export { Broadcaster, BROADCAST_EXCHANGE, type BroadcasterOptions } from './broadcast.js';
+export {
+  RACKHD_EXCHANGES,
+  channelBindings,
+  parseRackhdMessage,
+  waterlineMessage,
+  eventMessage,
+  MalformedMessageError,
+  type RackhdExchange,
+  type RackhdMessage,
+  type Binding,
+  type WaterlineEvent,
+} from './rackhd.js';
 export { Hub, type HubOptions, type HubStats, type AcceptInfo, type Authorize, type BroadcastSkip } from './hub.js';
 export { HubConnection, type HubSocket, type HubConnectionEvents } from './hub-connection.js';
 export { MemoryBackend, type MemoryBackendOptions } from './memory.js';

@@ -6,14 +6,40 @@ import { createServer as createHttpServer, type IncomingMessage, type Server as 
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CloseCode, DEFAULTS, channelFromUrl, type Doc } from '../protocol/index.js';
-import { DEFAULT_CHANNELS, type ChannelSpec } from './channels.js';
+import { AmqpFeed } from './amqp-feed.js';
+import { AmqpLink, type ReconnectOptions } from './amqp-link.js';
+import { Broadcaster } from './broadcast.js';
+import { ChannelRegistry, DEFAULT_CHANNELS, type ChannelSpec } from './channels.js';
 import { demoFixtures } from './fixtures.js';
 import { Hub, type Authorize, type BroadcastSkip } from './hub.js';
 import type { HubConnection } from './hub-connection.js';
+import { randomId } from './ids.js';
 import { silentLogger, type Logger } from './logger.js';
 import { MemoryBackend } from './memory.js';
-import type { ChangeFeed, Source } from './source.js';
+import { MongoSource, type MongoOptions } from './mongo-source.js';
+import type { Change, ChangeFeed, Source } from './source.js';
 import { wsSocket } from './ws-adapter.js';
+
+/** The RabbitMQ settings of `createServer({amqp})` and `--amqp`. */
+export interface AmqpOptions {
+  /** `amqp://user:pass@host:5672/vhost`. */
+  url: string;
+  /**
+   * Prefixed to every exchange name, so several deployments or test runs share one broker.
+   * @default '' (RackHD's own `on.waterline`, `on.events`, `on.logging`)
+   */
+  exchangePrefix?: string;
+  /**
+   * Reconnect delays after the broker was lost.
+   * @default { baseMs: 500, maxMs: 10000 }
+   */
+  reconnect?: ReconnectOptions;
+  /**
+   * Unacknowledged messages the broker may push ahead of the server.
+   * @default 256
+   */
+  prefetch?: number;
+}
 
 /** Options of `createServer`. */
 export interface ServerOptions {
@@ -41,8 +67,24 @@ export interface ServerOptions {
    * @default demoFixtures() (RackHD-shaped demo nodes, workflows, SKUs, catalogs, pollers, logs, events)
    */
   seed?: Readonly<Record<string, readonly Doc[]>>;
-  /** Snapshot source other than the memory backend (MongoDB). */
+  /** Snapshot source other than the memory backend and MongoDB (then `mongo` is ignored). */
   source?: Source;
+  /**
+   * Read RackHD's collections from MongoDB: nodes, catalogs, skus, workflows (`graphobjects`), pollers
+   * (`workitems`). `logs` and `events` stay in memory (the last N per subject), filled from RabbitMQ.
+   * @default none: everything from the memory backend
+   */
+  mongo?: MongoOptions;
+  /**
+   * Follow RackHD's RabbitMQ exchanges (`on.waterline`, `on.events`, `on.logging`) and broadcast across instances.
+   * @default none: changes come only from the memory backend's own writes
+   */
+  amqp?: AmqpOptions;
+  /**
+   * This instance's id: names its RabbitMQ connection (`monorail-ws <id>`) and queue.
+   * @default 12 random hex digits
+   */
+  instanceId?: string;
   /** Change feeds besides the backend's own writes (RabbitMQ). */
   feeds?: readonly ChangeFeed[];
   /**
@@ -73,13 +115,23 @@ export interface MonorailServer {
   readonly host: string;
   readonly port: number;
   readonly hub: Hub;
-  /** The memory backend, when the server runs on it. */
+  /** The memory backend, when the server runs on it (with MongoDB: it holds `logs` and `events`). */
   readonly backend: MemoryBackend | undefined;
+  /** This instance's id (RabbitMQ connection `monorail-ws <id>`). */
+  readonly instanceId: string;
+  /** The MongoDB source, when `mongo` was given. */
+  readonly mongo: MongoSource | undefined;
+  /** The RabbitMQ link and feed, when `amqp` was given. */
+  readonly amqp: { readonly link: AmqpLink; readonly feed: AmqpFeed } | undefined;
   /** Registers a connection listener (the seed's `server.on('connection', conn => …)`). */
   on(event: 'connection', listener: (conn: HubConnection) => void): this;
-  /** Sends `data` to every connection except those `skip` names (a session id, ids, or a predicate). */
+  /**
+   * Sends `data` to every connection except those `skip` names (a session id, ids, or a predicate). With `amqp`
+   * it reaches the connections of every instance (a fanout exchange); session ids are skipped everywhere, a
+   * predicate only applies to this instance's connections.
+   */
   broadcast(data: unknown, skip?: BroadcastSkip): void;
-  /** Closes every client with 1001, stops listening and releases resources. */
+  /** Closes every client with 1001, stops listening and releases resources (RabbitMQ, MongoDB). */
   close(): Promise<void>;
 }
 
@@ -92,8 +144,17 @@ function handleProtocols(protocols: Set<string>): string | false {
 export async function createServer(options: ServerOptions = {}): Promise<MonorailServer> {
   const logger = options.logger ?? silentLogger;
   const channels = options.resources ?? DEFAULT_CHANNELS;
-  const backend = options.source ? options.backend : (options.backend ?? new MemoryBackend({ channels, seed: options.seed ?? demoFixtures() }));
-  const source = options.source ?? backend!;
+  const registry = new ChannelRegistry(channels);
+  const instanceId = options.instanceId ?? randomId(6);
+  const mongo = options.mongo && !options.source ? new MongoSource({ ...options.mongo, channels, logger }) : undefined;
+  // With MongoDB the memory backend only holds what MongoDB does not (logs, events), so no demo seed.
+  const backend = options.source
+    ? options.backend
+    : (options.backend ?? new MemoryBackend({ channels, seed: options.seed ?? (mongo ? {} : demoFixtures()) }));
+  /** Whether this instance's memory is the source of truth of a channel (then broker changes are applied to it). */
+  const inMemory = (channel: string) => backend !== undefined && !options.source && !mongo?.serves(channel);
+  const source: Source = options.source ?? (mongo ? routedSource((c) => (mongo.serves(c) ? mongo : backend!)) : backend!);
+  if (mongo) await mongo.connect();
   const hub = new Hub({
     source,
     channels,
@@ -104,6 +165,36 @@ export async function createServer(options: ServerOptions = {}): Promise<Monorai
     ...(options.authorize ? { authorize: options.authorize } : {}),
   });
   const unsubscribers = (options.feeds ?? []).map((feed) => feed.onChange((change) => hub.publish(change)));
+  if (mongo) unsubscribers.push(mongo.onRecover((affected) => affected.forEach((c) => hub.resnapshot(c))));
+
+  let amqp: { link: AmqpLink; feed: AmqpFeed } | undefined;
+  let broadcaster: Broadcaster | undefined;
+  if (options.amqp) {
+    const prefix = options.amqp.exchangePrefix ?? '';
+    const link = new AmqpLink({
+      url: options.amqp.url,
+      connectionName: `monorail-ws ${instanceId}`,
+      queue: `${prefix}monorail-ws.${instanceId}`,
+      logger,
+      ...(options.amqp.reconnect ? { reconnect: options.amqp.reconnect } : {}),
+      ...(options.amqp.prefetch !== undefined ? { prefetch: options.amqp.prefetch } : {}),
+    });
+    const feed = new AmqpFeed({
+      link,
+      registry,
+      exchangePrefix: prefix,
+      retained: registry.specs.map((s) => s.name).filter(inMemory),
+      lookup: (channel, id) => source.get(channel, { [registry.get(channel)!.idField]: id }),
+      logger,
+    });
+    // Broker changes to channels held in memory update the memory (which tells the hub); the others, read from
+    // MongoDB or a custom source, carry the new record and go to the hub as they are.
+    unsubscribers.push(feed.onChange((change) => (inMemory(change.channel) ? applyToMemory(backend!, registry, change) : hub.publish(change))));
+    unsubscribers.push(feed.attach(hub));
+    broadcaster = new Broadcaster({ link, hub, instanceId, exchangePrefix: prefix, logger });
+    amqp = { link, feed };
+    await link.start();
+  }
 
   const http: HttpServer = createHttpServer((req, res) => {
     if (req.url === '/healthz') {
@@ -129,13 +220,21 @@ export async function createServer(options: ServerOptions = {}): Promise<Monorai
   wss.on('error', (err) => logger.error('websocket server error', { err }));
 
   const host = options.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(options.port ?? 9100, host, () => {
-      http.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(options.port ?? 9100, host, () => {
+        http.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (err) {
+    // Port taken, say: release the broker connection and the driver, or they would keep the process alive.
+    for (const off of unsubscribers) off();
+    await amqp?.link.close();
+    await mongo?.close();
+    throw err;
+  }
   const port = (http.address() as AddressInfo).port;
   const urlHost = host.includes(':') ? `[${host}]` : host;
   let closing: Promise<void> | undefined;
@@ -146,16 +245,21 @@ export async function createServer(options: ServerOptions = {}): Promise<Monorai
     port,
     hub,
     backend,
+    instanceId,
+    mongo,
+    amqp,
     on(event, listener) {
       if (event === 'connection') hub.onConnection(listener);
       return server;
     },
     broadcast(data, skip) {
-      hub.broadcast(data, skip);
+      if (broadcaster) broadcaster.broadcast(data, skip);
+      else hub.broadcast(data, skip);
     },
     close() {
       closing ??= (async () => {
         for (const off of unsubscribers) off();
+        await amqp?.link.close();
         hub.close(CloseCode.GoingAway, 'server shutting down');
         // Give clients a moment to answer the close handshake, then cut whatever is left.
         const deadline = setTimeout(() => {
@@ -167,9 +271,26 @@ export async function createServer(options: ServerOptions = {}): Promise<Monorai
           http.closeAllConnections();
         });
         clearTimeout(deadline);
+        await mongo?.close();
       })();
       return closing;
     },
   };
   return server;
+}
+
+/** A source that answers each channel from the source `pick` names for it. */
+function routedSource(pick: (channel: string) => Source): Source {
+  return {
+    read: (channel, params, limit) => pick(channel).read(channel, params, limit),
+    get: (channel, params) => pick(channel).get(channel, params),
+  };
+}
+
+/** Applies a broker change to the memory backend, which then notifies the hub like any of its own writes. */
+function applyToMemory(backend: MemoryBackend, registry: ChannelRegistry, change: Change): void {
+  const spec = registry.get(change.channel)!;
+  if (change.data === null) backend.remove(spec.name, change.id);
+  else if (spec.appendOnly) backend.append(spec.name, change.data);
+  else backend.upsert(spec.name, change.data);
 }

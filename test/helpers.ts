@@ -16,6 +16,17 @@ export async function waitFor<T>(check: () => T | undefined | false | null, time
   }
 }
 
+/** `waitFor` for checks that must await something (a broker query, a database read). */
+export async function waitForAsync<T>(check: () => Promise<T | undefined | false | null>, timeoutMs = 5000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /** A raw protocol client: sends objects or text, records every parsed frame in order. */
 export class RawClient {
   readonly frames: ServerMessage[] = [];

@@ -10,7 +10,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** A server process started by `startServer`. */
 export interface ServerProcess {
   readonly proc: ChildProcess;
-  /** `ws://host:port` from the "listening on" line. */
+  /** `ws://host:port` (or `mongodb://host:port`) from the "listening on" line. */
   readonly url: string;
   readonly port: number;
   /** Everything the process wrote to stderr and stdout so far. */
@@ -21,11 +21,32 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | string>;
 }
 
+/**
+ * The environment a child gets: ours, minus the variables that switch the server's backends (a test run with
+ * `MONGODB_URL` set, for the Mongo suite, must not turn every other spawned server into a MongoDB one), plus `env`.
+ */
+function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  const { MONGODB_URL: _m, AMQP_URL: _a, ...rest } = process.env;
+  return { ...rest, ...env };
+}
+
 /** Runs `monorail-ws serve ARGS` from source and resolves once it listens. */
 export async function startServer(args: string[] = [], env: Record<string, string> = {}, timeoutMs = 20_000): Promise<ServerProcess> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'server/cli.ts', 'serve', ...args], {
+  return startProcess(['server/cli.ts', 'serve', ...args], env, /listening on (ws:\/\/\S+)/, timeoutMs);
+}
+
+/**
+ * Runs the wire-level MongoDB test server as its own process (a source of truth that outlives server restarts);
+ * `url` is `mongodb://host:port` (append the database).
+ */
+export async function startMongoWireServer(args: string[] = [], timeoutMs = 20_000): Promise<ServerProcess> {
+  return startProcess(['test/mongo-wire-server.ts', ...args], {}, /listening on (mongodb:\/\/\S+)/, timeoutMs);
+}
+
+async function startProcess(args: string[], env: Record<string, string>, ready: RegExp, timeoutMs: number): Promise<ServerProcess> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', ...args], {
     cwd: ROOT,
-    env: { ...process.env, ...env },
+    env: childEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -35,10 +56,10 @@ export async function startServer(args: string[] = [], env: Record<string, strin
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {
       proc.kill('SIGKILL');
-      reject(new Error(`server did not start within ${timeoutMs} ms:\n${out}`));
+      reject(new Error(`${args[0]} did not start within ${timeoutMs} ms:\n${out}`));
     }, timeoutMs);
     const check = () => {
-      const m = /listening on (ws:\/\/\S+)/.exec(out);
+      const m = ready.exec(out);
       if (m) {
         clearTimeout(timer);
         resolve(m[1]!);
@@ -48,13 +69,13 @@ export async function startServer(args: string[] = [], env: Record<string, strin
     proc.stdout!.on('data', check);
     void exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`server exited with ${code} before listening:\n${out}`));
+      reject(new Error(`${args[0]} exited with ${code} before listening:\n${out}`));
     });
   });
   return {
     proc,
     url,
-    port: Number(new URL(url.replace('ws:', 'http:')).port),
+    port: Number(new URL(url.replace(/^\w+:/, 'http:')).port),
     output: () => out,
     exited,
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
