@@ -71,7 +71,7 @@ export class RealServer {
   private readonly known = new Set<string>(Object.values(demoFixtures()).flatMap((docs) => docs.map((d) => String(d.id ?? d.instanceId))));
 
   async start(port = 0): Promise<void> {
-    this.proc = await startServer(['--port', String(port), '--amqp', AMQP_URL, '--exchange-prefix', this.prefix, '--log-level', 'warn']);
+    this.proc = await startServer(['--port', String(port), '--amqp', AMQP_URL, '--exchange-prefix', this.prefix]);
   }
 
   get url(): string {
