@@ -77,4 +77,29 @@ export const DEFAULTS = {
   clientPongTimeoutMs: 10_000,
   /** The WebSocket subprotocol every monorail-ws connection offers. */
   subprotocol: 'monorail-ws',
+  /** Most watches one connection may hold; more are refused with `too-many-watches`. */
+  maxWatches: 100,
+  /**
+   * Messages per connection, as a token bucket: `burst` tokens, refilled at `perSecond`; an empty bucket closes
+   * the connection with 4429. The burst must cover what a client sends at once after a reconnect: `init`, every
+   * watch (up to `maxWatches`, 100) and its queued sends (up to `maxQueue`, 1000) — 1,101 frames — plus room for
+   * `stop`s and pings, hence 1,200. 100 per second sustained is far above what a UI sends (a few per user action)
+   * and bounds a flooding client to that many parses and source reads per second.
+   */
+  rateLimit: { perSecond: 100, burst: 1200 },
+  /** Connections per remote address; 0 turns the limit off (the default: proxies and tests share addresses). */
+  maxConnectionsPerIp: 0,
+  /**
+   * Slow consumers: a connection whose unsent bytes stay above `softBytes` for `graceMs`, or are above `hardBytes`
+   * when another frame is to be queued, is closed with 1013 (the client reconnects and re-snapshots).
+   */
+  slowConsumer: { softBytes: 8 * 1024 * 1024, hardBytes: 32 * 1024 * 1024, graceMs: 5_000 },
+  /** The server pings every connection this often (ws ping frames) and terminates one that missed the last pong. */
+  heartbeatMs: 15_000,
+  /** How long the server waits for the client's answer to a close frame before it cuts the TCP connection. */
+  closeTimeoutMs: 5_000,
+  /** On SIGTERM/SIGINT the process exits within this bound, forcibly (exit code 1) when closing takes longer. */
+  shutdownTimeoutMs: 10_000,
+  /** An `authenticate` call that has not settled after this long is treated as a failure (close 1011). */
+  authenticateTimeoutMs: 10_000,
 } as const;
