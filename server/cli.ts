@@ -5,7 +5,9 @@
  */
 import { parseArgs } from 'node:util';
 import { createServer, type MonorailServer } from './server.js';
+import { OPERATING_FLAGS, OPERATING_USAGE, operatingConfig } from './cli-options.js';
 import { lineLogger, type Logger } from './logger.js';
+import { handleShutdownSignals } from './shutdown.js';
 
 const USAGE = `usage: monorail-ws serve [options]
 
@@ -13,7 +15,7 @@ const USAGE = `usage: monorail-ws serve [options]
   --host H        interface to bind (env HOST)              default 127.0.0.1
   --log-level L   debug | info | warn | error               default info
   -h, --help      this text
-`;
+${OPERATING_USAGE}`;
 
 /** Parses argv and runs the command; resolves with the running server (for tests) or undefined. */
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env, logger?: Logger): Promise<MonorailServer | undefined> {
@@ -25,6 +27,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
       host: { type: 'string' },
       'log-level': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
+      ...OPERATING_FLAGS,
     },
   });
   const command = positionals[0] ?? 'serve';
@@ -40,31 +43,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid port "${portText}"`);
   const host = values.host ?? env.HOST ?? '127.0.0.1';
 
-  const server = await createServer({ port, host, logger: log });
+  const operating = operatingConfig(values, env);
 
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info('shutting down', { signal });
-    const force = setTimeout(() => {
-      log.error('shutdown took too long, exiting');
-      process.exit(1);
-    }, 10_000);
-    force.unref();
-    server.close().then(
-      () => {
-        log.info('stopped');
-        process.exit(0);
-      },
-      (err: unknown) => {
-        log.error('shutdown failed', { err });
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
+  const server = await createServer({ port, host, logger: log, ...operating.server });
+
+  handleShutdownSignals(server, { logger: log, timeoutMs: operating.shutdownTimeoutMs });
   // Announce only once the signal handlers are in place: a supervisor (or a test) that signals as soon as it
   // reads this line must get a clean shutdown, not the default kill.
   log.info(`listening on ${server.url}`, { backend: 'memory', channels: server.hub.registry.specs.map((s) => s.name) });

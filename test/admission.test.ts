@@ -4,6 +4,7 @@
  * the safe zero-config defaults. The client SDK's token refresh and its stop-on-4401/4403 are checked against the
  * same real server.
  */
+import { spawnSync } from 'node:child_process';
 import WebSocket from 'isomorphic-ws';
 import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -11,6 +12,7 @@ import { Connection, type ConnectionOptions } from '../client/index.js';
 import { bearerVerifier, createServer, jwtVerifier, type Logger, type MonorailServer, type ServerOptions } from '../server/index.js';
 import { demoFixtures } from '../server/fixtures.js';
 import { RawClient, waitFor } from './helpers.js';
+import { startServer } from './processes.js';
 
 const SECRET = 'monorail-test-secret-0123456789abcdef';
 const cleanup: Array<() => unknown> = [];
@@ -283,5 +285,24 @@ describe('connections per address', () => {
     for (let i = 0; i < 3; i++) expect((await (await raw(`${server.url}/nodes`)).closed()).code).toBe(4401);
     const ok = await raw(`${server.url}/nodes`, ['monorail-ws', 'bearer.ok']);
     expect((await ok.request({ handler: 'init' })).handler).toBe('session');
+  });
+});
+
+describe('the CLI', () => {
+  it('refuses --host 0.0.0.0 without --origin or --any-origin, with the message and exit code 1', () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'server/cli.ts', 'serve', '--port', '0', '--host', '0.0.0.0'], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('refusing to listen on 0.0.0.0 without an Origin allowlist');
+  });
+
+  it('MONORAIL_JWT_SECRET makes every connection present a JWT; --origin sets the allowlist', async () => {
+    const proc = await startServer(['--port', '0', '--origin', 'https://ui.example.com'], { MONORAIL_JWT_SECRET: SECRET });
+    cleanup.push(() => proc.stop('SIGKILL'));
+    expect((await (await raw(`${proc.url}/nodes`)).closed()).code).toBe(4401);
+    const jwt = await token({ sub: 'ui' });
+    expect((await (await raw(`${proc.url}/nodes`, ['monorail-ws', `bearer.${jwt}`], { origin: 'http://localhost:5173' })).closed()).code).toBe(1008);
+    const ok = await raw(`${proc.url}/nodes`, ['monorail-ws', `bearer.${jwt}`], { origin: 'https://ui.example.com' });
+    expect((await ok.request({ handler: 'init' })).handler).toBe('session');
+    expect(proc.output()).toContain('connection refused');
   });
 });
