@@ -16,15 +16,15 @@ export const CloseCode = {
   OriginNotAllowed: 1008,
   /** A frame was larger than `maxPayload`. */
   TooBig: 1009,
-  /** The server hit an unexpected condition. */
+  /** The server hit an unexpected condition, or could not check the credentials (`authenticate` failed). */
   InternalError: 1011,
-  /** Slow consumer or server overloaded: the client reconnects and re-snapshots. */
+  /** Slow consumer, too many connections from one address, or overloaded: the client reconnects and re-snapshots. */
   Overloaded: 1013,
   /** Authentication failed or missing. The client stops retrying until `connect()` is called. */
   Unauthenticated: 4401,
   /** The channel is forbidden for this principal. The client stops retrying until `connect()` is called. */
   Forbidden: 4403,
-  /** Too many messages per second. */
+  /** Too many messages per second (the token bucket of `DEFAULTS.rateLimit` ran empty). */
   RateLimited: 4429,
 } as const;
 
@@ -37,11 +37,11 @@ export const CLOSE_CODES: Readonly<Record<CloseCode, { readonly meaning: string;
   1006: { meaning: 'abnormal closure, no close frame (network lost, server killed)', retry: true },
   1008: { meaning: 'origin not allowed', retry: true },
   1009: { meaning: 'message too big (over maxPayload)', retry: true },
-  1011: { meaning: 'internal server error', retry: true },
-  1013: { meaning: 'slow consumer or server overloaded', retry: true },
+  1011: { meaning: 'internal server error, or the credentials could not be checked', retry: true },
+  1013: { meaning: 'slow consumer, too many connections from one address, or server overloaded', retry: true },
   4401: { meaning: 'unauthenticated', retry: false },
   4403: { meaning: 'channel forbidden', retry: false },
-  4429: { meaning: 'rate limited', retry: true },
+  4429: { meaning: 'rate limited (too many messages per second)', retry: true },
 };
 
 /** Stable codes carried by `error` frames (`params.code`). */
