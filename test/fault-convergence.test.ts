@@ -57,8 +57,7 @@ let ctx: FaultContext & { dispose(): Promise<void> };
 const watchers: Watcher[] = [];
 
 beforeAll(async () => {
-  // The server's own heartbeat is shortened so a connection the proxy reset half-way is cleaned up quickly too.
-  ctx = await faultContext(new MemoryTruth(seedData(), { heartbeatMs: 200 }));
+  ctx = await faultContext(new MemoryTruth(seedData()));
   const url = (channel: string) => `ws://127.0.0.1:${ctx.proxy.port}/${channel}`;
   const make = (name: string, channel: string, watches: Watcher['watches']): void => {
     const connection = new Connection(url(channel), { WebSocket, backoff: { baseMs: 10, maxMs: 100 }, heartbeat: false });

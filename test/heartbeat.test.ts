@@ -43,7 +43,7 @@ function clientProcess(url: string): { proc: ChildProcess; output: () => string 
 
 describe('server heartbeat (ws ping frames)', () => {
   it('keeps a client that answers, and terminates a frozen client process (SIGSTOP) that misses a pong', async () => {
-    const server = await createServer({ port: 0, heartbeatMs: 40 });
+    const server = await createServer({ port: 0, heartbeatMs: 150 });
     cleanup.push(() => server.close());
     const closes: number[] = [];
     let conn: HubConnection | undefined;
