@@ -37,6 +37,7 @@ security (see docs/security.md):
 
 limits and operating (see docs/operating.md):
   --rate-limit N[/BURST]     messages per second per connection, or off  default ${r.perSecond}/${r.burst}
+                             (BURST defaults to the larger of N and ${r.burst})
   --max-connections-per-ip N open connections per address, 0 = off      default ${DEFAULTS.maxConnectionsPerIp}
   --heartbeat-ms N           server ping interval, 0 = off               default ${DEFAULTS.heartbeatMs}
   --close-timeout-ms N       wait for a client's close answer            default ${DEFAULTS.closeTimeoutMs}

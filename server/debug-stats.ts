@@ -17,8 +17,8 @@ export interface DebugStats {
   prototypes: Record<'Object' | 'Array' | 'Function' | 'String', string[]>;
 }
 
-/** Own property names of the built-in prototypes, sorted (tests compare them with a pristine process's). */
-export function prototypeKeys(): DebugStats['prototypes'] {
+/** Own keys of the built-in prototypes, sorted (a soak test compares them before and after). */
+function prototypeKeys(): DebugStats['prototypes'] {
   const keys = (proto: object) => Reflect.ownKeys(proto).map(String).sort();
   return { Object: keys(Object.prototype), Array: keys(Array.prototype), Function: keys(Function.prototype), String: keys(String.prototype) };
 }

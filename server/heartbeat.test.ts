@@ -31,15 +31,16 @@ function rounds() {
 }
 
 describe('server heartbeat', () => {
-  it('pings every interval (default 15 s) and terminates a connection that did not answer the previous ping', () => {
+  it('starts with the first connection, pings every interval (default 15 s) and terminates a connection that did not answer the previous ping', () => {
     expect(DEFAULTS.heartbeatMs).toBe(15_000);
     const r = rounds();
     const hb = startHeartbeat(DEFAULTS.heartbeatMs, silentLogger, r.timers);
-    expect(r.ms).toBe(15_000);
+    expect(r.running).toBe(false);
     const live = new FakeSocket();
     const dead = new FakeSocket();
     hb.track(live as unknown as WebSocket);
     hb.track(dead as unknown as WebSocket);
+    expect(r.ms).toBe(15_000);
     r.round();
     expect([live.pings, dead.pings]).toEqual([1, 1]);
     live.emit('pong');

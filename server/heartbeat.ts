@@ -46,12 +46,16 @@ export function startHeartbeat(
       if (ws.readyState === ws.OPEN) ws.ping(undefined, undefined, () => undefined);
     }
   };
-  const handle = timers.setInterval(round, intervalMs);
-  // The heartbeat never keeps a process alive by itself: the listening socket does that.
-  (handle as { unref?: () => void }).unref?.();
+  // Started by the first connection, so a server that never had one (or failed to listen) holds no timer.
+  let handle: unknown;
 
   return {
     track(ws) {
+      if (handle === undefined) {
+        handle = timers.setInterval(round, intervalMs);
+        // The heartbeat never keeps a process alive by itself: the listening socket does that.
+        (handle as { unref?: () => void }).unref?.();
+      }
       alive.set(ws, true);
       const beat = (): void => {
         if (alive.has(ws)) alive.set(ws, true);
@@ -65,7 +69,7 @@ export function startHeartbeat(
       return alive.size;
     },
     stop() {
-      timers.clearInterval(handle);
+      if (handle !== undefined) timers.clearInterval(handle);
       alive.clear();
     },
   };

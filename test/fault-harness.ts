@@ -10,17 +10,14 @@
  * and an `inject(ctx)`; the broker fault (close the server's named RabbitMQ connection) is one more entry that
  * needs `ctx.truth` to expose its broker.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Connection } from '../client/index.js';
-import { canonicalJson, matches, type Doc, type Params } from '../protocol/index.js';
-import { DEFAULT_CHANNELS } from '../server/channels.js';
+import { canonicalJson, channelInfo, matches, type Doc, type Params } from '../protocol/index.js';
+import { startProcess, type ServerProcess } from './processes.js';
 import { TcpProxy } from './tcp-proxy.js';
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** A change the writer makes. */
 export type Write = { op: 'upsert'; channel: string; doc: Doc } | { op: 'remove'; channel: string; id: string };
@@ -46,9 +43,7 @@ export interface TruthSource {
   dispose(): Promise<void>;
 }
 
-function idField(channel: string): string {
-  return DEFAULT_CHANNELS.find((s) => s.name === channel)?.idField ?? 'id';
-}
+const idField = (channel: string): string => channelInfo(channel).idField;
 
 /**
  * The truth in the test process; each server process is seeded with it (a JSON file) and then receives every
@@ -58,7 +53,7 @@ function idField(channel: string): string {
 export class MemoryTruth implements TruthSource {
   private readonly tables = new Map<string, Map<string, Doc>>();
   private readonly dir = mkdtempSync(join(tmpdir(), 'monorail-truth-'));
-  private current: ChildProcess | undefined;
+  private current: ServerProcess | undefined;
   private ready = false;
   private queued: Write[] = [];
   private started = 0;
@@ -78,7 +73,7 @@ export class MemoryTruth implements TruthSource {
     this.tables.set(w.channel, table);
     if (w.op === 'upsert') table.set(String(w.doc[idField(w.channel)]), structuredClone(w.doc));
     else table.delete(w.id);
-    if (this.ready && this.current?.connected) this.current.send(w);
+    if (this.ready && this.current?.proc.connected) this.current.proc.send(w);
     else this.queued.push(w);
   }
 
@@ -92,44 +87,24 @@ export class MemoryTruth implements TruthSource {
     // Everything written so far is in the seed; what comes while it starts is queued and sent once it listens.
     this.queued = [];
     this.ready = false;
-    const proc = spawn(process.execPath, ['--import', 'tsx', 'test/truth-server.ts', seedFile, JSON.stringify(this.serverOptions)], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    });
-    this.current = proc;
-    let out = '';
-    proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-    const port = await new Promise<number>((resolve, reject) => {
-      const check = (): void => {
-        const m = /listening on ws:\/\/[^:]+:(\d+)/.exec(out);
-        if (m) resolve(Number(m[1]));
-      };
-      proc.stdout!.on('data', check);
-      void exited.then(() => reject(new Error(`truth server exited before listening:\n${out}`)));
-    });
+    const server = await startProcess(['test/truth-server.ts', seedFile, JSON.stringify(this.serverOptions)], { ipc: true });
+    this.current = server;
     this.ready = true;
-    for (const w of this.queued.splice(0)) proc.send(w);
+    for (const w of this.queued.splice(0)) server.proc.send(w);
     return {
-      proc,
-      port,
-      output: () => out,
+      proc: server.proc,
+      port: server.port,
+      output: server.output,
       kill: async () => {
-        if (this.current === proc) this.ready = false;
-        if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
-        await exited;
+        if (this.current === server) this.ready = false;
+        await server.stop('SIGKILL');
       },
     };
   }
 
   async dispose(): Promise<void> {
     this.ready = false;
-    if (this.current && this.current.exitCode === null && this.current.signalCode === null) {
-      const exited = new Promise((resolve) => this.current!.once('exit', resolve));
-      this.current.kill('SIGKILL');
-      await exited;
-    }
+    await this.current?.stop('SIGKILL');
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

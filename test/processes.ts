@@ -23,10 +23,21 @@ export interface ServerProcess {
 
 /** Runs `monorail-ws serve ARGS` from source and resolves once it listens. */
 export async function startServer(args: string[] = [], env: Record<string, string> = {}, timeoutMs = 20_000): Promise<ServerProcess> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'server/cli.ts', 'serve', ...args], {
+  return startProcess(['server/cli.ts', 'serve', ...args], { env, timeoutMs });
+}
+
+/**
+ * Runs a TypeScript entry point of this repository (`script, ...args`, through tsx) that prints
+ * "listening on ws://…", and resolves once it does. `ipc` opens an IPC channel (`proc.send`).
+ */
+export async function startProcess(
+  argv: string[],
+  { env = {}, timeoutMs = 20_000, ipc = false }: { env?: Record<string, string>; timeoutMs?: number; ipc?: boolean } = {},
+): Promise<ServerProcess> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', ...argv], {
     cwd: ROOT,
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
