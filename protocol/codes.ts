@@ -16,15 +16,15 @@ export const CloseCode = {
   OriginNotAllowed: 1008,
   /** A frame was larger than `maxPayload`. */
   TooBig: 1009,
-  /** The server hit an unexpected condition. */
+  /** The server hit an unexpected condition, or could not check the credentials (`authenticate` failed). */
   InternalError: 1011,
-  /** Slow consumer or server overloaded: the client reconnects and re-snapshots. */
+  /** Slow consumer, too many connections from one address, or overloaded: the client reconnects and re-snapshots. */
   Overloaded: 1013,
   /** Authentication failed or missing. The client stops retrying until `connect()` is called. */
   Unauthenticated: 4401,
   /** The channel is forbidden for this principal. The client stops retrying until `connect()` is called. */
   Forbidden: 4403,
-  /** Too many messages per second. */
+  /** Too many messages per second (the token bucket of `DEFAULTS.rateLimit` ran empty). */
   RateLimited: 4429,
 } as const;
 
@@ -37,11 +37,11 @@ export const CLOSE_CODES: Readonly<Record<CloseCode, { readonly meaning: string;
   1006: { meaning: 'abnormal closure, no close frame (network lost, server killed)', retry: true },
   1008: { meaning: 'origin not allowed', retry: true },
   1009: { meaning: 'message too big (over maxPayload)', retry: true },
-  1011: { meaning: 'internal server error', retry: true },
-  1013: { meaning: 'slow consumer or server overloaded', retry: true },
+  1011: { meaning: 'internal server error, or the credentials could not be checked', retry: true },
+  1013: { meaning: 'slow consumer, too many connections from one address, or server overloaded', retry: true },
   4401: { meaning: 'unauthenticated', retry: false },
   4403: { meaning: 'channel forbidden', retry: false },
-  4429: { meaning: 'rate limited', retry: true },
+  4429: { meaning: 'rate limited (too many messages per second)', retry: true },
 };
 
 /** Stable codes carried by `error` frames (`params.code`). */
@@ -77,4 +77,29 @@ export const DEFAULTS = {
   clientPongTimeoutMs: 10_000,
   /** The WebSocket subprotocol every monorail-ws connection offers. */
   subprotocol: 'monorail-ws',
+  /** Most watches one connection may hold; more are refused with `too-many-watches`. */
+  maxWatches: 100,
+  /**
+   * Messages per connection, as a token bucket: `burst` tokens, refilled at `perSecond`; an empty bucket closes
+   * the connection with 4429. The burst must cover what a client sends at once after a reconnect: `init`, every
+   * watch (up to `maxWatches`, 100) and its queued sends (up to `maxQueue`, 1000) — 1,101 frames — plus room for
+   * `stop`s and pings, hence 1,200. 100 per second sustained is far above what a UI sends (a few per user action)
+   * and bounds a flooding client to that many parses and source reads per second.
+   */
+  rateLimit: { perSecond: 100, burst: 1200 },
+  /** Connections per remote address; 0 turns the limit off (the default: proxies and tests share addresses). */
+  maxConnectionsPerIp: 0,
+  /**
+   * Slow consumers: a connection whose unsent bytes stay above `softBytes` for `graceMs`, or are above `hardBytes`
+   * when another frame is to be queued, is closed with 1013 (the client reconnects and re-snapshots).
+   */
+  slowConsumer: { softBytes: 8 * 1024 * 1024, hardBytes: 32 * 1024 * 1024, graceMs: 5_000 },
+  /** The server pings every connection this often (ws ping frames) and terminates one that missed the last pong. */
+  heartbeatMs: 15_000,
+  /** How long the server waits for the client's answer to a close frame before it cuts the TCP connection. */
+  closeTimeoutMs: 5_000,
+  /** On SIGTERM/SIGINT the process exits within this bound, forcibly (exit code 1) when closing takes longer. */
+  shutdownTimeoutMs: 10_000,
+  /** An `authenticate` call that has not settled after this long is treated as a failure (close 1011). */
+  authenticateTimeoutMs: 10_000,
 } as const;

@@ -6,8 +6,10 @@
  */
 import { parseArgs } from 'node:util';
 import { createServer, type MonorailServer } from './server.js';
+import { OPERATING_FLAGS, OPERATING_USAGE, operatingConfig } from './cli-options.js';
 import { lineLogger, type Logger } from './logger.js';
 import { startDemo } from './demo.js';
+import { handleShutdownSignals } from './shutdown.js';
 
 const USAGE = `usage: monorail-ws serve [options]
 
@@ -19,7 +21,7 @@ const USAGE = `usage: monorail-ws serve [options]
   --demo          simulate RackHD activity (nodes discovered, workflows running, logs)
   --log-level L   debug | info | warn | error               default info
   -h, --help      this text
-`;
+${OPERATING_USAGE}`;
 
 /** Parses argv and runs the command; resolves with the running server (for tests) or undefined. */
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env, logger?: Logger): Promise<MonorailServer | undefined> {
@@ -35,6 +37,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
       'exchange-prefix': { type: 'string' },
       demo: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
+      ...OPERATING_FLAGS,
     },
   });
   const command = positionals[0] ?? 'serve';
@@ -50,41 +53,28 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid port "${portText}"`);
   const host = values.host ?? env.HOST ?? '127.0.0.1';
 
+  const operating = operatingConfig(values, env);
   const mongoUrl = values.mongo ?? env.MONGODB_URL;
   const amqpUrl = values.amqp ?? env.AMQP_URL;
   const server = await createServer({
     port,
     host,
     logger: log,
+    ...operating.server,
     ...(mongoUrl ? { mongo: { url: mongoUrl } } : {}),
     ...(amqpUrl ? { amqp: { url: amqpUrl, exchangePrefix: values['exchange-prefix'] ?? '' } } : {}),
   });
   const demo = values.demo && server.backend ? startDemo(server.backend) : undefined;
 
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info('shutting down', { signal });
-    demo?.stop();
-    const force = setTimeout(() => {
-      log.error('shutdown took too long, exiting');
-      process.exit(1);
-    }, 10_000);
-    force.unref();
-    server.close().then(
-      () => {
-        log.info('stopped');
-        process.exit(0);
+  handleShutdownSignals(
+    {
+      close: async () => {
+        demo?.stop();
+        await server.close();
       },
-      (err: unknown) => {
-        log.error('shutdown failed', { err });
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
+    },
+    { logger: log, timeoutMs: operating.shutdownTimeoutMs },
+  );
   // Announce only once the signal handlers are in place: a supervisor (or a test) that signals as soon as it
   // reads this line must get a clean shutdown, not the default kill.
   log.info(`listening on ${server.url}`, {

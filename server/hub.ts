@@ -46,7 +46,7 @@ export interface HubOptions {
   maxListItems?: number;
   /**
    * Most watches one connection may hold; more are refused with `too-many-watches`.
-   * @default 100
+   * @default DEFAULTS.maxWatches (100)
    */
   maxWatches?: number;
   /**
@@ -130,7 +130,7 @@ export class Hub {
     this.source = options.source;
     this.registry = new ChannelRegistry(options.channels ?? DEFAULT_CHANNELS);
     this.maxListItems = options.maxListItems ?? DEFAULTS.maxListItems;
-    this.maxWatches = options.maxWatches ?? 100;
+    this.maxWatches = options.maxWatches ?? DEFAULTS.maxWatches;
     this.authorize = options.authorize;
     this.features = options.features ?? ['ping'];
     this.logger = options.logger ?? silentLogger;

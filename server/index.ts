@@ -24,3 +24,9 @@ export { SourceUnavailableError, type Source, type Change, type ChangeFeed } fro
 export { lineLogger, silentLogger, type Logger, type LogFields } from './logger.js';
 export { demoFixtures, makeNode, makeWorkflow, makeCatalog, makePoller, makeLog, makeEvent, objectId, uuid, SKUS } from './fixtures.js';
 export { contentId, fnv1a64 } from './ids.js';
+export { type TransportOptions } from './transport-options.js';
+export { bearerToken, bearerVerifier, jwtVerifier, type Authenticate, type JwtVerifierOptions } from './auth.js';
+export { LOOPBACK_ORIGINS, isLoopbackHost, originAllowlist, parseOriginPattern, type OriginCheck } from './origin.js';
+export { TokenBucket, ConnectionCounter, type RateLimit } from './limits.js';
+export { SlowConsumerGuard, type SlowConsumerLimits } from './backpressure.js';
+export { handleShutdownSignals, type ShutdownOptions } from './shutdown.js';

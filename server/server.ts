@@ -2,14 +2,14 @@
  * `createServer`: an HTTP server with a `ws` WebSocketServer in front of the hub, on the embedded memory
  * backend by default. The seed's API: `server.on('connection')`, `server.broadcast(data, skip)`, `server.close()`.
  */
-import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { WebSocketServer, type WebSocket } from 'ws';
-import { CloseCode, DEFAULTS, channelFromUrl, type Doc } from '../protocol/index.js';
+import { DEFAULTS, type Doc } from '../protocol/index.js';
 import { AmqpFeed } from './amqp-feed.js';
 import { AmqpLink, type ReconnectOptions } from './amqp-link.js';
 import { Broadcaster } from './broadcast.js';
 import { ChannelRegistry, DEFAULT_CHANNELS, type ChannelSpec } from './channels.js';
+import { debugStats } from './debug-stats.js';
 import { demoFixtures } from './fixtures.js';
 import { Hub, type Authorize, type BroadcastSkip } from './hub.js';
 import type { HubConnection } from './hub-connection.js';
@@ -18,7 +18,8 @@ import { silentLogger, type Logger } from './logger.js';
 import { MemoryBackend } from './memory.js';
 import { MongoSource, type MongoOptions } from './mongo-source.js';
 import type { Change, ChangeFeed, Source } from './source.js';
-import { wsSocket } from './ws-adapter.js';
+import type { TransportOptions } from './transport-options.js';
+import { attachWebSockets, resolveTransport } from './ws-transport.js';
 
 /** The RabbitMQ settings of `createServer({amqp})` and `--amqp`. */
 export interface AmqpOptions {
@@ -41,8 +42,8 @@ export interface AmqpOptions {
   prefetch?: number;
 }
 
-/** Options of `createServer`. */
-export interface ServerOptions {
+/** Options of `createServer`; the security and robustness ones are documented on `TransportOptions`. */
+export interface ServerOptions extends TransportOptions {
   /**
    * TCP port; 0 picks a free one.
    * @default 9100
@@ -99,10 +100,15 @@ export interface ServerOptions {
   maxListItems?: number;
   /**
    * Most watches per connection.
-   * @default 100
+   * @default DEFAULTS.maxWatches (100)
    */
   maxWatches?: number;
-  /** Per-request authorization (`forbidden` errors). @default allow everything */
+  /**
+   * Authorization: `authorize(principal, channel, handler, params)` for every request (a refusal is an `error`
+   * with code `forbidden`), and once per connection with handler `'connect'` and params `{}` for the channel in
+   * the URL (a refusal closes it with 4403).
+   * @default allow everything
+   */
   authorize?: Authorize;
   /** Structured logger. @default silent */
   logger?: Logger;
@@ -135,14 +141,12 @@ export interface MonorailServer {
   close(): Promise<void>;
 }
 
-/** Picks our subprotocol when offered; never echoes a `bearer.<token>` back. */
-function handleProtocols(protocols: Set<string>): string | false {
-  return protocols.has(DEFAULTS.subprotocol) ? DEFAULTS.subprotocol : false;
-}
-
 /** Starts a server and resolves once it listens. */
 export async function createServer(options: ServerOptions = {}): Promise<MonorailServer> {
   const logger = options.logger ?? silentLogger;
+  const host = options.host ?? '127.0.0.1';
+  // First: an unsafe configuration (another host without an Origin allowlist) fails before anything is created.
+  const security = resolveTransport(host, options, logger);
   const channels = options.resources ?? DEFAULT_CHANNELS;
   const registry = new ChannelRegistry(channels);
   const instanceId = options.instanceId ?? randomId(6);
@@ -197,6 +201,11 @@ export async function createServer(options: ServerOptions = {}): Promise<Monorai
   }
 
   const http: HttpServer = createHttpServer((req, res) => {
+    if (options.debugStats && req.url?.startsWith('/debug/stats')) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(debugStats(hub, req.url.endsWith('?gc=1'))));
+      return;
+    }
     if (req.url === '/healthz') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ ok: true, connections: hub.connections.size }));
@@ -205,21 +214,10 @@ export async function createServer(options: ServerOptions = {}): Promise<Monorai
     res.writeHead(426, { 'content-type': 'text/plain' });
     res.end('monorail-ws: connect with a WebSocket to ws://host:port/<channel>\n');
   });
-  const wss = new WebSocketServer({
-    server: http,
-    maxPayload: options.maxPayload ?? DEFAULTS.maxPayload,
-    handleProtocols,
-    // Compression costs server CPU per message and per client, and RackHD records compress poorly in small
-    // frames; see README "Performance".
-    perMessageDeflate: false,
-  });
-  wss.on('connection', (ws: WebSocket, req: IncomingMessage) => {
-    ws.on('error', (err) => logger.debug('socket error', { err }));
-    hub.accept(wsSocket(ws), { channel: channelFromUrl(req.url ?? '/'), remoteAddress: req.socket.remoteAddress ?? '' });
-  });
-  wss.on('error', (err) => logger.error('websocket server error', { err }));
-
-  const host = options.host ?? '127.0.0.1';
+  const transport = attachWebSockets(
+    { http, hub, logger, maxPayload: options.maxPayload ?? DEFAULTS.maxPayload, authorize: options.authorize },
+    security,
+  );
   try {
     await new Promise<void>((resolve, reject) => {
       http.once('error', reject);
@@ -259,18 +257,13 @@ export async function createServer(options: ServerOptions = {}): Promise<Monorai
     close() {
       closing ??= (async () => {
         for (const off of unsubscribers) off();
+        // Stop listening first (the callback waits for every connection), then 1001 to every client.
+        const stopped = new Promise<void>((resolve) => http.close(() => resolve()));
+        await transport.close();
+        http.closeAllConnections();
+        await stopped;
+        // The backends last: clients were told to go first, and nothing new can arrive for them any more.
         await amqp?.link.close();
-        hub.close(CloseCode.GoingAway, 'server shutting down');
-        // Give clients a moment to answer the close handshake, then cut whatever is left.
-        const deadline = setTimeout(() => {
-          for (const ws of wss.clients) ws.terminate();
-        }, 1000);
-        await new Promise<void>((resolve) => wss.close(() => resolve()));
-        await new Promise<void>((resolve) => {
-          http.close(() => resolve());
-          http.closeAllConnections();
-        });
-        clearTimeout(deadline);
         await mongo?.close();
       })();
       return closing;

@@ -32,7 +32,7 @@ function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
 
 /** Runs `monorail-ws serve ARGS` from source and resolves once it listens. */
 export async function startServer(args: string[] = [], env: Record<string, string> = {}, timeoutMs = 20_000): Promise<ServerProcess> {
-  return startProcess(['server/cli.ts', 'serve', ...args], env, /listening on (ws:\/\/\S+)/, timeoutMs);
+  return startProcess(['server/cli.ts', 'serve', ...args], { env, timeoutMs });
 }
 
 /**
@@ -40,14 +40,27 @@ export async function startServer(args: string[] = [], env: Record<string, strin
  * `url` is `mongodb://host:port` (append the database).
  */
 export async function startMongoWireServer(args: string[] = [], timeoutMs = 20_000): Promise<ServerProcess> {
-  return startProcess(['test/mongo-wire-server.ts', ...args], {}, /listening on (mongodb:\/\/\S+)/, timeoutMs);
+  return startProcess(['test/mongo-wire-server.ts', ...args], { timeoutMs, ready: /listening on (mongodb:\/\/\S+)/ });
 }
 
-async function startProcess(args: string[], env: Record<string, string>, ready: RegExp, timeoutMs: number): Promise<ServerProcess> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', ...args], {
+/**
+ * Runs a TypeScript entry point of this repository (`script, ...args`, through tsx) and resolves once it prints
+ * its "listening on <url>" line (`ready`). `ipc` opens an IPC channel (`proc.send`).
+ */
+export async function startProcess(
+  argv: string[],
+  {
+    env = {},
+    timeoutMs = 20_000,
+    ipc = false,
+    ready = /listening on (ws:\/\/\S+)/,
+  }: { env?: Record<string, string>; timeoutMs?: number; ipc?: boolean; ready?: RegExp } = {},
+): Promise<ServerProcess> {
+  const args = argv;
+  const proc = spawn(process.execPath, ['--import', 'tsx', ...argv], {
     cwd: ROOT,
     env: childEnv(env),
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));

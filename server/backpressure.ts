@@ -1,0 +1,109 @@
+/**
+ * Slow consumers. A client that stops reading (a frozen tab, a stalled network) makes every frame sent to it wait
+ * in the server's memory; without a bound one such client grows the process until it dies. The policy:
+ *
+ * - **hard cap**: when a frame is about to be queued and the bytes already waiting are above `hardBytes`, the frame
+ *   is dropped and the connection closed with 1013. Checked *before* queuing, so a single big snapshot to an idle,
+ *   healthy client is always sent; the bytes waiting for one connection therefore never exceed
+ *   `hardBytes` + one frame (and a frame is at most one `list` of `maxListItems` records).
+ * - **soft threshold**: bytes waiting above `softBytes` at every sample over `graceMs` (sampled `SAMPLES` times)
+ *   close it with 1013 too. A client that drains a big snapshot within the grace period is never cut.
+ *
+ * The client reconnects after 1013 and re-snapshots its watches, so it loses nothing it should see; the other
+ * clients on the channel are not slowed down, since every connection has its own buffer.
+ */
+
+/** Slow-consumer thresholds (`DEFAULTS.slowConsumer`). */
+export interface SlowConsumerLimits {
+  /** Bytes waiting above which the grace period starts. */
+  readonly softBytes: number;
+  /** Bytes waiting above which no further frame is queued: the connection is closed. */
+  readonly hardBytes: number;
+  /** How long the bytes waiting may stay above `softBytes`. */
+  readonly graceMs: number;
+}
+
+/** The timer functions the guard uses; injected by tests. */
+export interface GuardTimers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+/** Samples taken over the grace period; the buffer must be above `softBytes` at every one of them. */
+export const SAMPLES = 5;
+
+/** Why a connection was found slow. */
+export type SlowReason = 'hard' | 'soft';
+
+/** Watches one connection's unsent bytes. */
+export class SlowConsumerGuard {
+  private timer: unknown;
+  private samplesAbove = 0;
+  private tripped = false;
+
+  /**
+   * @param buffered The connection's bytes waiting to be written (`ws.bufferedAmount`).
+   * @param onSlow Called once, when the connection is found slow; the caller closes it.
+   */
+  constructor(
+    private readonly limits: SlowConsumerLimits,
+    private readonly buffered: () => number,
+    private readonly onSlow: (reason: SlowReason, bytes: number) => void,
+    private readonly timers: GuardTimers = globalThis as GuardTimers,
+  ) {}
+
+  /** Before queuing a frame: false when it must not be queued (the connection is, or has just been found, slow). */
+  admit(): boolean {
+    if (this.tripped) return false;
+    const bytes = this.buffered();
+    if (bytes > this.limits.hardBytes) {
+      this.trip('hard', bytes);
+      return false;
+    }
+    return true;
+  }
+
+  /** After queuing a frame: starts the grace period when the buffer went above the soft threshold. */
+  sent(): void {
+    if (this.tripped) return;
+    if (this.buffered() <= this.limits.softBytes) {
+      // It drained since the last sample: the grace period starts over next time.
+      this.reset();
+      return;
+    }
+    if (this.timer === undefined) this.schedule();
+  }
+
+  /** Stops watching (the connection closed). */
+  dispose(): void {
+    this.tripped = true;
+    this.reset();
+  }
+
+  private schedule(): void {
+    this.timer = this.timers.setTimeout(() => this.sample(), this.limits.graceMs / SAMPLES);
+  }
+
+  private sample(): void {
+    this.timer = undefined;
+    const bytes = this.buffered();
+    if (bytes <= this.limits.softBytes) {
+      this.samplesAbove = 0;
+      return;
+    }
+    if (++this.samplesAbove >= SAMPLES) this.trip('soft', bytes);
+    else this.schedule();
+  }
+
+  private reset(): void {
+    if (this.timer !== undefined) this.timers.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.samplesAbove = 0;
+  }
+
+  private trip(reason: SlowReason, bytes: number): void {
+    this.reset();
+    this.tripped = true;
+    this.onSlow(reason, bytes);
+  }
+}

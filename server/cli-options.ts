@@ -1,0 +1,112 @@
+/**
+ * The CLI's security and operating flags, kept apart from `cli.ts` so the command stays a short list of steps:
+ * `parseArgs` option specs, their usage lines, and their translation into `createServer` options.
+ * Secrets come from the environment only (`MONORAIL_JWT_SECRET`): a command line is visible to every local user
+ * in `ps` and ends up in shell histories.
+ */
+import { DEFAULTS } from '../protocol/index.js';
+import { jwtVerifier } from './auth.js';
+import type { RateLimit } from './limits.js';
+import type { TransportOptions } from './transport-options.js';
+
+/** `parseArgs` specs of the flags below. */
+export const OPERATING_FLAGS = {
+  origin: { type: 'string', multiple: true },
+  'any-origin': { type: 'boolean' },
+  'jwt-issuer': { type: 'string' },
+  'jwt-audience': { type: 'string' },
+  'rate-limit': { type: 'string' },
+  'max-connections-per-ip': { type: 'string' },
+  'heartbeat-ms': { type: 'string' },
+  'close-timeout-ms': { type: 'string' },
+  'shutdown-timeout-ms': { type: 'string' },
+  'debug-stats': { type: 'boolean' },
+} as const;
+
+const r = DEFAULTS.rateLimit;
+/** Usage lines of the flags, for `--help`. */
+export const OPERATING_USAGE = `
+security (see docs/security.md):
+  --origin O                 allowed page origin, repeatable; https://ui.example.com, https://*.example.com,
+                             http://localhost:* (env MONORAIL_ORIGINS, comma-separated)
+                             default on 127.0.0.1/localhost: local pages; required on any other host
+  --any-origin               allow every origin (only behind authentication)
+  env MONORAIL_JWT_SECRET    require a JWT (HS256, at least 32 bytes of secret) from every client
+  --jwt-issuer I             accepted "iss" claim                        default any
+  --jwt-audience A           accepted "aud" claim                        default any
+
+limits and operating (see docs/operating.md):
+  --rate-limit N[/BURST]     messages per second per connection, or off  default ${r.perSecond}/${r.burst}
+                             (BURST defaults to the larger of N and ${r.burst})
+  --max-connections-per-ip N open connections per address, 0 = off      default ${DEFAULTS.maxConnectionsPerIp}
+  --heartbeat-ms N           server ping interval, 0 = off               default ${DEFAULTS.heartbeatMs}
+  --close-timeout-ms N       wait for a client's close answer            default ${DEFAULTS.closeTimeoutMs}
+  --shutdown-timeout-ms N    exit 1 when SIGTERM shutdown takes longer   default ${DEFAULTS.shutdownTimeoutMs}
+  --debug-stats              serve GET /debug/stats (memory, counters)   default off
+`;
+
+/** The values `parseArgs` returns for `OPERATING_FLAGS`. */
+export interface OperatingFlagValues {
+  origin?: string[];
+  'any-origin'?: boolean;
+  'jwt-issuer'?: string;
+  'jwt-audience'?: string;
+  'rate-limit'?: string;
+  'max-connections-per-ip'?: string;
+  'heartbeat-ms'?: string;
+  'close-timeout-ms'?: string;
+  'shutdown-timeout-ms'?: string;
+  'debug-stats'?: boolean;
+}
+
+/** What the flags configure: `createServer` options and the shutdown bound. */
+export interface OperatingConfig {
+  server: TransportOptions;
+  shutdownTimeoutMs: number;
+}
+
+function count(flag: string, text: string): number {
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isInteger(n) || n < 0) throw new Error(`invalid --${flag} "${text}": expected a whole number >= 0`);
+  return n;
+}
+
+function rateLimit(text: string): RateLimit | false {
+  if (text === 'off') return false;
+  const m = /^(\d+)(?:\/(\d+))?$/.exec(text);
+  if (!m || Number(m[1]) < 1 || (m[2] !== undefined && Number(m[2]) < 1)) {
+    throw new Error(`invalid --rate-limit "${text}": expected N or N/BURST (both >= 1), or off`);
+  }
+  const perSecond = Number(m[1]);
+  return { perSecond, burst: m[2] !== undefined ? Number(m[2]) : Math.max(perSecond, DEFAULTS.rateLimit.burst) };
+}
+
+/**
+ * Translates the flags and environment into options.
+ * @throws Error naming the flag for a malformed value.
+ */
+export function operatingConfig(values: OperatingFlagValues, env: NodeJS.ProcessEnv): OperatingConfig {
+  const server: TransportOptions = {};
+  const envOrigins = env.MONORAIL_ORIGINS?.split(',').map((o) => o.trim()).filter((o) => o !== '');
+  const origins = values.origin ?? envOrigins;
+  if (origins !== undefined) server.origins = origins;
+  if (values['any-origin']) server.anyOrigin = true;
+  const secret = env.MONORAIL_JWT_SECRET;
+  if (secret !== undefined && secret !== '') {
+    server.authenticate = jwtVerifier({
+      secret,
+      ...(values['jwt-issuer'] !== undefined ? { issuer: values['jwt-issuer'] } : {}),
+      ...(values['jwt-audience'] !== undefined ? { audience: values['jwt-audience'] } : {}),
+    });
+  } else if (values['jwt-issuer'] !== undefined || values['jwt-audience'] !== undefined) {
+    throw new Error('--jwt-issuer and --jwt-audience need MONORAIL_JWT_SECRET in the environment');
+  }
+  if (values['rate-limit'] !== undefined) server.rateLimit = rateLimit(values['rate-limit']);
+  if (values['max-connections-per-ip'] !== undefined) server.maxConnectionsPerIp = count('max-connections-per-ip', values['max-connections-per-ip']);
+  if (values['heartbeat-ms'] !== undefined) server.heartbeatMs = count('heartbeat-ms', values['heartbeat-ms']);
+  if (values['close-timeout-ms'] !== undefined) server.closeTimeoutMs = count('close-timeout-ms', values['close-timeout-ms']);
+  if (values['debug-stats']) server.debugStats = true;
+  const shutdownTimeoutMs =
+    values['shutdown-timeout-ms'] !== undefined ? count('shutdown-timeout-ms', values['shutdown-timeout-ms']) : DEFAULTS.shutdownTimeoutMs;
+  return { server, shutdownTimeoutMs };
+}

@@ -1,0 +1,76 @@
+/**
+ * The server's heartbeat (DESIGN.md §3): a TCP connection whose peer vanished (power loss, a NAT that dropped the
+ * mapping, a suspended laptop) stays "open" for minutes to hours, holding its watches and buffers. Every
+ * `intervalMs` the server sends each connection a ws ping frame; a connection that has not answered the previous
+ * one with a pong (or sent anything else) by then is terminated — it is gone within two intervals.
+ */
+import type { WebSocket } from 'ws';
+import type { Logger } from './logger.js';
+
+/** A running heartbeat. */
+export interface ServerHeartbeat {
+  /** Starts watching a connection (until it closes). */
+  track(ws: WebSocket): void;
+  /** Connections being watched. */
+  readonly size: number;
+  /** Stops pinging (connections stay open). */
+  stop(): void;
+}
+
+/** Timer functions; injected by tests that drive the rounds themselves. */
+export interface IntervalTimers {
+  setInterval(fn: () => void, ms: number): unknown;
+  clearInterval(handle: unknown): void;
+}
+
+/** Starts pinging every `intervalMs`; 0 (or less) tracks nothing and never pings. */
+export function startHeartbeat(
+  intervalMs: number,
+  logger: Logger,
+  timers: IntervalTimers = globalThis as IntervalTimers,
+): ServerHeartbeat {
+  const alive = new Map<WebSocket, boolean>();
+  if (!(intervalMs > 0)) return { track() {}, size: 0, stop() {} };
+
+  const round = (): void => {
+    for (const [ws, answered] of alive) {
+      if (!answered) {
+        logger.info('no pong within the heartbeat interval, terminating', { intervalMs });
+        // terminate(), not close(): a peer that does not answer pings will not answer a close frame either.
+        ws.terminate();
+        alive.delete(ws);
+        continue;
+      }
+      alive.set(ws, false);
+      // A socket already closing would only report an error through the callback; nothing to do about it.
+      if (ws.readyState === ws.OPEN) ws.ping(undefined, undefined, () => undefined);
+    }
+  };
+  // Started by the first connection, so a server that never had one (or failed to listen) holds no timer.
+  let handle: unknown;
+
+  return {
+    track(ws) {
+      if (handle === undefined) {
+        handle = timers.setInterval(round, intervalMs);
+        // The heartbeat never keeps a process alive by itself: the listening socket does that.
+        (handle as { unref?: () => void }).unref?.();
+      }
+      alive.set(ws, true);
+      const beat = (): void => {
+        if (alive.has(ws)) alive.set(ws, true);
+      };
+      // Any frame proves the peer is there; a busy client is not asked for more.
+      ws.on('pong', beat);
+      ws.on('message', beat);
+      ws.once('close', () => alive.delete(ws));
+    },
+    get size() {
+      return alive.size;
+    },
+    stop() {
+      if (handle !== undefined) timers.clearInterval(handle);
+      alive.clear();
+    },
+  };
+}
