@@ -448,13 +448,13 @@ export class Hub {
     const { state } = read;
     j.sub.inflight--;
     if (!j.conn.closed) {
-      for (const change of state.changesSince(read.startSeq)) this.deliver(state, j.sub, change);
+      for (const change of state.changesSince(read.startSeq)) this.deliver(state, j.sub, change, true);
     }
     state.endRead(read.startSeq);
   }
 
-  private deliver(state: ChannelState, sub: Subscription, change: LoggedChange): void {
-    const kind = state.decide(sub, change);
+  private deliver(state: ChannelState, sub: Subscription, change: LoggedChange, afterSnapshot = false): void {
+    const kind = state.decide(sub, change, afterSnapshot);
     if (!kind) return;
     const frameKey = kind + sub.resource;
     let frame = change.frames?.get(frameKey);
