@@ -2,7 +2,7 @@
  * Regression tests for what the fault-convergence test on MongoDB and RabbitMQ found: with a database as the source
  * and a broker as the feed, a snapshot read can see a write whose change has not arrived yet (RackHD writes MongoDB,
  * then publishes), and changes carry no previous record. The hub must still send every connection the `remove` it
- * needs.
+ * needs, and a re-snapshot must read the source again.
  *
  * Driven through the hub's socket interface; each connection's frames go into a real client `Store`, and the store
  * is compared with the source — the same check the fault test makes, without processes.
@@ -120,5 +120,44 @@ describe('a snapshot ahead of the feed', () => {
 
     expect(a.ids()).toEqual([]);
     expect(b.ids()).toEqual(['x']);
+  });
+});
+
+describe('resnapshot', () => {
+  it('reads the source again instead of joining a read that began before it was asked for', async () => {
+    const { db, hub, connect } = setup();
+    db.rows.set('x', { id: 'x', type: 'compute' });
+    const a = connect();
+    a.watch({ type: 'compute' });
+    await tick();
+    // While a's snapshot is in flight, x changes and its change is lost (the broker connection was down); the
+    // broker is back and the feed asks for a re-snapshot, which must see the database as it is now.
+    db.rows.set('x', { id: 'x', type: 'switch' });
+    hub.resnapshot('nodes');
+    await tick();
+    expect(db.pending).toHaveLength(2);
+    db.answer({ type: 'compute' });
+    db.answer({ type: 'compute' });
+    await tick();
+    expect(a.ids()).toEqual([]);
+  });
+
+  it('an older snapshot of a watch that answers after a newer one is not sent over it', async () => {
+    const { db, hub, connect } = setup();
+    db.rows.set('x', { id: 'x', type: 'compute' });
+    const a = connect();
+    a.watch({ type: 'compute' });
+    await tick();
+    db.rows.delete('x');
+    hub.resnapshot('nodes');
+    await tick();
+    // The database answers the newer read first (two pooled connections, say).
+    db.pending.reverse();
+    db.answer({ type: 'compute' });
+    await tick();
+    expect(a.ids()).toEqual([]);
+    db.answer({ type: 'compute' });
+    await tick();
+    expect(a.ids()).toEqual([]);
   });
 });
