@@ -201,6 +201,8 @@ export interface Watcher {
   readonly proxy: TcpProxy;
   /** Codes of the `error` frames it received, with counts. */
   readonly serverErrors: Map<string, number>;
+  /** `list` frames it received (snapshots and re-snapshots). */
+  readonly received: { lists: number };
 }
 
 /** What a client watches. */
@@ -307,6 +309,8 @@ export interface RoundReport {
   readonly expectedReconnects: number;
   /** Clients whose session changed although the fault did not disconnect them. */
   readonly unexpectedReconnects: number;
+  /** `list` frames clients received during the round (snapshots after reconnects, re-snapshots). */
+  readonly lists: number;
   /** Clients not open after the round. */
   readonly notOpen: number;
   /** Divergent items summed over every client (missing + extra + different); must be 0. */
@@ -347,8 +351,10 @@ export async function startFaultRun<T extends TruthSource>(truth: T, specs: read
     connection.events.on('error', (e) => {
       if (e.kind === 'server') serverErrors.set(e.code, (serverErrors.get(e.code) ?? 0) + 1);
     });
+    const received = { lists: 0 };
+    connection.events.on('list', () => received.lists++);
     for (const p of spec.watches) connection.watch(p);
-    watchers.push({ ...spec, connection, proxy, serverErrors });
+    watchers.push({ ...spec, connection, proxy, serverErrors, received });
   }
   const writer = new Writer(truth, next);
 
@@ -385,6 +391,8 @@ export async function startFaultRun<T extends TruthSource>(truth: T, specs: read
     },
     async runRound(fault, { writesAfterFault, convergeTimeoutMs }) {
       const sessions = watchers.map((w) => w.connection.sessionId);
+      const lists = () => watchers.reduce((n, w) => n + w.received.lists, 0);
+      const listsBefore = lists();
       const writesBefore = writer.writes;
       writer.start();
       const outcome = await fault.inject(run);
@@ -418,6 +426,7 @@ export async function startFaultRun<T extends TruthSource>(truth: T, specs: read
         reconnected: watchers.filter((w, i) => back(w, i)).length,
         expectedReconnects: expected.size,
         unexpectedReconnects: watchers.filter((w, i) => !expected.has(w) && w.connection.sessionId !== sessions[i]).length,
+        lists: lists() - listsBefore,
         evidence: outcome.evidence ?? {},
         ...m,
       };
