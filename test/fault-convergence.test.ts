@@ -3,7 +3,8 @@
  * to each server process over IPC) continuously while faults are injected in rounds; after each round every
  * client's store must equal the truth (filtered by its watches) exactly — the number of divergent items must be 0.
  * Faults: the server process killed (SIGKILL) and restarted on its port, and every client's socket dropped without
- * a close frame.
+ * a close frame. The same harness on MongoDB and RabbitMQ, with broker and database faults too, is
+ * fault-convergence-backends.serial.test.ts.
  * The default run does each kind twice; FAULT_ROUNDS runs more, FAULT_SEED replays a run. Counts are asserted,
  * never durations.
  */
