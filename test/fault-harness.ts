@@ -263,6 +263,8 @@ export interface FaultOutcome {
   readonly reconnect: readonly Watcher[];
   /** Counts that show the fault took effect, for the report. */
   readonly evidence?: Readonly<Record<string, number>>;
+  /** What must also hold before the round is over (the recovery the fault sets off has happened). */
+  readonly settled?: () => boolean;
 }
 
 /** A fault kind. */
@@ -411,7 +413,11 @@ export async function startFaultRun<T extends TruthSource>(truth: T, specs: read
       const back = (w: Watcher, i: number) => w.connection.state === 'open' && w.connection.sessionId !== undefined && w.connection.sessionId !== sessions[i];
       try {
         await waitForAsync(
-          async () => watchers.every((w, i) => !expected.has(w) || back(w, i)) && (await measure()).divergent === 0 && watchers.every((w) => w.connection.state === 'open'),
+          async () =>
+            watchers.every((w, i) => !expected.has(w) || back(w, i)) &&
+            (outcome.settled?.() ?? true) &&
+            (await measure()).divergent === 0 &&
+            watchers.every((w) => w.connection.state === 'open'),
           convergeTimeoutMs,
           `convergence after "${fault.name}"`,
         );

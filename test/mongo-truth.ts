@@ -12,10 +12,10 @@ import { MongoClient, MongoError, MongoServerError, ObjectId, type Collection, t
 import type { Doc, JsonValue } from '../protocol/index.js';
 import { DEFAULT_CHANNELS, type ChannelSpec } from '../server/channels.js';
 import type { WaterlineEvent } from '../server/rackhd.js';
-import type { Fault, ServerHandle, TruthSource, Write } from './fault-harness.js';
+import type { Fault, ServerHandle, TruthSource, Watcher, Write } from './fault-harness.js';
 import { waitFor } from './helpers.js';
 import { controlMongoWireServer, startMongoWireServer, startServer, type ServerProcess } from './processes.js';
-import { AMQP_URL, closeBrokerConnection, deleteExchanges, RackhdPublisher, testPrefix } from './services.js';
+import { AMQP_URL, brokerConnections, deleteExchanges, rabbitmqctl, RackhdPublisher, testPrefix } from './services.js';
 
 const HEX24 = /^[0-9a-f]{24}$/;
 
@@ -182,6 +182,11 @@ export function brokerConnects(server: ServerHandle): number {
   return server.output().split('\n').filter((line) => / info amqp connected /.test(line)).length;
 }
 
+/** Every client has received a `list` for each of its watches since `before` (counts of `received.lists`). */
+function resnapshotted(watchers: readonly Watcher[], before: readonly number[]): () => boolean {
+  return () => watchers.every((w, i) => w.received.lists - before[i]! >= w.watches.length);
+}
+
 /**
  * The broker closes the server's own named connection (`rabbitmqctl close_connection`): its exclusive queue goes
  * with it, so every change published until it has reconnected and rebound is lost to it. Clients stay connected.
@@ -190,11 +195,20 @@ export const brokerConnectionClosed: Fault<MongoTruth> = {
   name: "the server's RabbitMQ connection closed by the broker",
   async inject(ctx) {
     const connects = brokerConnects(ctx.server);
+    const name = brokerConnectionName(ctx.server);
+    const mine = (await brokerConnections()).filter((c) => c.name === name);
+    if (mine.length !== 1) throw new Error(`expected 1 broker connection named "${name}", found ${mine.length}`);
+    await rabbitmqctl('close_connection', mine[0]!.pid, 'closed by the fault-convergence test');
+    // From here until the server has a queue again, every change published is lost to it.
     const writes = ctx.writer.writes;
-    const closed = await closeBrokerConnection(brokerConnectionName(ctx.server));
-    if (closed !== 1) throw new Error(`expected to close 1 broker connection, closed ${closed}`);
+    const lists = ctx.watchers.map((w) => w.received.lists);
     await waitFor(() => brokerConnects(ctx.server) > connects, 20_000, 'the server reconnects to RabbitMQ');
-    return { reconnect: [], evidence: { closed, writesWhileReconnecting: ctx.writer.writes - writes } };
+    return {
+      reconnect: [],
+      evidence: { closed: mine.length, writesWhileDisconnected: ctx.writer.writes - writes },
+      // Rebound, the server re-snapshots every watch; that is what brings back what was lost.
+      settled: resnapshotted(ctx.watchers, lists),
+    };
   },
 };
 
@@ -212,7 +226,10 @@ export const mongoStopped: Fault<MongoTruth> = {
     for (const w of ctx.watchers) w.proxy.dropAll();
     await waitFor(() => before.every((n, i) => unavailable(i) > n), 30_000, 'source-unavailable for every client while MongoDB is down');
     const sourceUnavailable = before.reduce((sum, n, i) => sum + unavailable(i) - n, 0);
+    const lists = ctx.watchers.map((w) => w.received.lists);
     await ctx.truth.resumeMongo();
-    return { reconnect: ctx.watchers, evidence: { sourceUnavailable } };
+    // Every watch must get a list once MongoDB answers: the re-snapshot after the server's probe (or a read that
+    // was still waiting for MongoDB).
+    return { reconnect: ctx.watchers, evidence: { sourceUnavailable }, settled: resnapshotted(ctx.watchers, lists) };
   },
 };
