@@ -10,7 +10,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Doc } from '../protocol/index.js';
-import { clientSocketsDropped, MemoryTruth, prng, serverKilled, startFaultRun, type Fault, type FaultRun, type RoundReport, type Write } from './fault-harness.js';
+import { clientSocketsDropped, prng, serverKilled, startFaultRun, type Fault, type FaultRun, type RoundReport, type Write } from './fault-harness.js';
+import { MemoryTruth } from './memory-truth.js';
 
 const FAULTS: readonly Fault[] = [serverKilled, clientSocketsDropped('all')];
 const ROUNDS = Number(process.env.FAULT_ROUNDS ?? 2 * FAULTS.length);
