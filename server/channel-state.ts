@@ -62,6 +62,11 @@ interface CacheEntry {
   fields: ReadonlySet<string>;
   /** Sequence number of the change (or snapshot start) that produced it. */
   seq: number;
+  /**
+   * Snapshots disagreed with what connections were last sent, so the record's previous state is unknown until its
+   * next change (which sets a certain entry).
+   */
+  uncertain?: true;
 }
 
 function primitiveKey(value: unknown): string | undefined {
@@ -230,7 +235,7 @@ export class ChannelState {
     else if (change.prev !== undefined) prev = { kind: 'doc', doc: change.prev };
     else {
       const entry = this.cache.get(change.id);
-      prev = entry ? { kind: 'doc', doc: entry.doc, fields: entry.fields } : UNKNOWN;
+      prev = entry && !entry.uncertain ? { kind: 'doc', doc: entry.doc, fields: entry.fields } : UNKNOWN;
     }
     if (this.subs.size > 0 && !this.spec.appendOnly) {
       if (change.data) this.cache.set(change.id, { doc: project(change.data, this.fieldSet), fields: this.fieldSet, seq });
@@ -262,15 +267,20 @@ export class ChannelState {
     return out;
   }
 
-  /** What one subscription should receive for a change. */
-  decide(sub: Subscription, change: LoggedChange): 'item' | 'remove' | undefined {
+  /**
+   * What one subscription should receive for a change. `afterSnapshot`: the change is replayed right after a snapshot
+   * this subscription just received, which may show the record older or newer than the remembered previous state
+   * (a database read can see writes whose changes have not arrived yet), so for a watching subscription only a
+   * previous state the feed itself gave (a projection-free `prev`) can rule a `remove` out.
+   */
+  decide(sub: Subscription, change: LoggedChange, afterSnapshot = false): 'item' | 'remove' | undefined {
     if (change.data) {
       for (const w of sub.watches.values()) if (matches(change.data, w.params)) return 'item';
     }
     if (this.spec.appendOnly) return undefined;
     const prev = change.prev;
     if (prev.kind === 'absent') return undefined;
-    if (prev.kind === 'unknown') return 'remove';
+    if (prev.kind === 'unknown' || (afterSnapshot && prev.fields !== undefined && sub.watches.size > 0)) return 'remove';
     for (const w of sub.watches.values()) {
       // A projection that lacks a field this watch reads cannot rule it out: assume it matched.
       if (prev.fields && !w.fields.every((f) => prev.fields!.has(f))) return 'remove';
@@ -279,7 +289,12 @@ export class ChannelState {
     return undefined;
   }
 
-  /** Remembers snapshot records, unless a change since the read began already told us something newer. */
+  /**
+   * Remembers snapshot records, unless a change since the read began already told us something newer. A snapshot
+   * is not necessarily what other connections were sent: read from a database, it can already show a write whose
+   * change is still on its way. So a record it shows differently from what is remembered becomes uncertain (its
+   * next change is a `remove` for every connection it does not match) instead of being overwritten.
+   */
   remember(items: readonly Doc[], startSeq: number): void {
     if (this.subs.size === 0 || this.spec.appendOnly) return;
     for (const doc of items) {
@@ -287,8 +302,12 @@ export class ChannelState {
       if (typeof raw !== 'string' && typeof raw !== 'number') continue;
       const id = String(raw);
       const entry = this.cache.get(id);
-      if (entry && entry.seq > startSeq) continue;
-      this.cache.set(id, { doc: project(doc, this.fieldSet), fields: this.fieldSet, seq: startSeq });
+      if (entry && (entry.seq > startSeq || entry.uncertain)) continue;
+      if (entry && canonicalJson(project(doc, entry.fields)) !== canonicalJson(entry.doc)) {
+        this.cache.set(id, { ...entry, uncertain: true });
+        continue;
+      }
+      this.cache.set(id, { doc: project(doc, this.fieldSet), fields: this.fieldSet, seq: entry?.seq ?? startSeq });
     }
   }
 

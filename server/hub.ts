@@ -115,6 +115,8 @@ export class Hub {
   private readonly conns = new Map<HubConnection, ConnState>();
   private readonly states = new Map<string, ChannelState>();
   private readonly shared = new Map<string, SharedRead>();
+  /** The last read started for each watch: an older one that answers later must not overwrite its list. */
+  private readonly latestRead = new WeakMap<Watch, SharedRead>();
   private readonly source: Source;
   private readonly maxListItems: number;
   private readonly maxWatches: number;
@@ -237,6 +239,10 @@ export class Hub {
    * have been missed (broker reconnect, source back after an outage).
    */
   resnapshot(channel?: string): void {
+    // Reads in flight may have read the source before whatever made this necessary (a change lost while the broker
+    // was away): they finish for those who joined them, but what follows starts new reads.
+    const name = channel === undefined ? undefined : this.registry.get(channel)?.name;
+    for (const [key, read] of this.shared) if (name === undefined || read.state.spec.name === name) this.shared.delete(key);
     for (const cs of this.conns.values()) {
       for (const { sub, state } of cs.subs.values()) {
         if (channel !== undefined && state.spec.name !== this.registry.get(channel)?.name) continue;
@@ -383,10 +389,11 @@ export class Hub {
     }
     sub.inflight++;
     read.joiners.push({ conn: cs.conn, sub, params, request, ...(watch ? { watch } : {}) });
+    if (watch) this.latestRead.set(watch, read);
   }
 
   private finish(read: SharedRead, result: Doc[] | Doc | undefined, error: unknown): void {
-    this.shared.delete(read.key);
+    if (this.shared.get(read.key) === read) this.shared.delete(read.key);
     const { state } = read;
     if (error !== undefined) {
       const unavailable = error instanceof SourceUnavailableError;
@@ -414,7 +421,7 @@ export class Hub {
     for (const j of read.joiners) {
       if (!j.conn.closed) {
         if (read.kind === 'get') this.sendGet(j, state, result as Doc | undefined);
-        else if (!j.watch || j.sub.watches.get(j.watch.key) === j.watch) {
+        else if (!j.watch || (j.sub.watches.get(j.watch.key) === j.watch && this.latestRead.get(j.watch) === read)) {
           // Serialise the items once for every joiner; only the envelope differs.
           itemsJson ??= JSON.stringify(items);
           j.conn.send(
@@ -448,13 +455,13 @@ export class Hub {
     const { state } = read;
     j.sub.inflight--;
     if (!j.conn.closed) {
-      for (const change of state.changesSince(read.startSeq)) this.deliver(state, j.sub, change);
+      for (const change of state.changesSince(read.startSeq)) this.deliver(state, j.sub, change, true);
     }
     state.endRead(read.startSeq);
   }
 
-  private deliver(state: ChannelState, sub: Subscription, change: LoggedChange): void {
-    const kind = state.decide(sub, change);
+  private deliver(state: ChannelState, sub: Subscription, change: LoggedChange, afterSnapshot = false): void {
+    const kind = state.decide(sub, change, afterSnapshot);
     if (!kind) return;
     const frameKey = kind + sub.resource;
     let frame = change.frames?.get(frameKey);

@@ -1,6 +1,6 @@
 /**
- * docs/security.md, docs/operating.md and PROTOCOL.md's limits cite the code's tables (DEFAULTS, CLOSE_CODES, the
- * CLI flags, the option names); these tests keep them from drifting apart.
+ * README's Configuration, Security and Operating sections and PROTOCOL.md's limits cite the code's tables (DEFAULTS,
+ * CLOSE_CODES, the CLI flags, the option names); these tests keep them from drifting apart.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -9,9 +9,19 @@ import { OPERATING_FLAGS } from '../server/cli-options.js';
 import type { TransportOptions } from '../server/transport-options.js';
 
 const read = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), 'utf8');
-const security = read('docs/security.md');
-const operating = read('docs/operating.md');
+const readme = read('README.md');
 const protocol = read('PROTOCOL.md');
+
+/** A top-level (`## `) section of the README, up to the next one. */
+function section(title: string): string {
+  const start = readme.indexOf(`\n## ${title}\n`);
+  if (start === -1) throw new Error(`README has no "## ${title}" section`);
+  const end = readme.indexOf('\n## ', start + 1);
+  return readme.slice(start, end === -1 ? undefined : end);
+}
+const configuration = section('Configuration');
+const security = section('Security');
+const operating = section('Operating');
 
 const OPTIONS = [
   'authenticate', 'authenticateTimeoutMs', 'origins', 'anyOrigin', 'rateLimit', 'maxConnectionsPerIp', 'slowConsumer', 'heartbeatMs',
@@ -22,18 +32,18 @@ const everyOptionListed: Exclude<keyof TransportOptions, (typeof OPTIONS)[number
 
 const MiB = (n: number) => `${n / (1024 * 1024)} MiB`;
 
-describe('docs/operating.md', () => {
+describe('README: Configuration', () => {
   it('has an options row for every TransportOptions option and every CLI flag', () => {
     expect(everyOptionListed).toBe(true);
-    for (const option of OPTIONS) expect(operating, option).toContain(`\`${option}\``);
-    for (const flag of Object.keys(OPERATING_FLAGS)) expect(operating, flag).toContain(`--${flag}`);
+    for (const option of OPTIONS) expect(configuration, option).toContain(`\`${option}\``);
+    for (const flag of Object.keys(OPERATING_FLAGS)) expect(configuration, flag).toContain(`--${flag}`);
   });
 
   it('states the defaults from DEFAULTS', () => {
     const r = DEFAULTS.rateLimit;
     const s = DEFAULTS.slowConsumer;
-    expect(operating).toContain(`\`{perSecond: ${r.perSecond}, burst: ${r.burst}}\``);
-    expect(operating).toContain(`\`{softBytes: ${MiB(s.softBytes)}, hardBytes: ${MiB(s.hardBytes)}, graceMs: ${s.graceMs}}\``);
+    expect(configuration).toContain(`\`{perSecond: ${r.perSecond}, burst: ${r.burst}}\``);
+    expect(configuration).toContain(`\`{softBytes: ${MiB(s.softBytes)}, hardBytes: ${MiB(s.hardBytes)}, graceMs: ${s.graceMs}}\``);
     for (const [option, value] of [
       ['heartbeatMs', DEFAULTS.heartbeatMs],
       ['closeTimeoutMs', DEFAULTS.closeTimeoutMs],
@@ -41,14 +51,24 @@ describe('docs/operating.md', () => {
       ['maxConnectionsPerIp', DEFAULTS.maxConnectionsPerIp],
       ['maxWatches', DEFAULTS.maxWatches],
     ] as const) {
-      expect(operating).toMatch(new RegExp(`\\| \`${option}\` \\| ${value}\\b`));
+      expect(configuration).toMatch(new RegExp(`\\| \`${option}\` \\| ${value}\\b`));
     }
-    expect(operating).toContain(`| \`--shutdown-timeout-ms N\` | | | ${DEFAULTS.shutdownTimeoutMs} |`);
-    expect(operating).toContain(`| \`maxPayload\` | ${MiB(DEFAULTS.maxPayload)} |`);
+    expect(configuration).toContain(`| \`--shutdown-timeout-ms N\` | | | ${DEFAULTS.shutdownTimeoutMs} |`);
+    expect(configuration).toContain(`| \`maxPayload\` | ${MiB(DEFAULTS.maxPayload)} |`);
   });
 });
 
-describe('docs/security.md', () => {
+describe('README: Operating', () => {
+  it('follows Configuration and Security, and says what each fault does, backends included', () => {
+    expect(readme.indexOf('\n## Configuration\n')).toBeLessThan(readme.indexOf('\n## Security\n'));
+    expect(readme.indexOf('\n## Security\n')).toBeLessThan(readme.indexOf('\n## Operating\n'));
+    for (const fault of ['server killed', 'RabbitMQ connection lost', 'MongoDB unreachable', "client's network drops", 'client stops reading']) {
+      expect(operating, fault).toContain(`| ${fault}`);
+    }
+  });
+});
+
+describe('README: Security', () => {
   it('lists every close code a security decision produces, with the client rule from CLOSE_CODES', () => {
     for (const code of [1008, 4401, 1011, 4403, 1013, 4429, 1009] as CloseCode[]) {
       const row = security.split('\n').find((l) => l.startsWith(`| ${code} |`));

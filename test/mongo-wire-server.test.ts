@@ -5,7 +5,7 @@
 import { MongoClient, MongoServerError, ObjectId } from 'mongodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MongoWireServer } from './mongo-wire-server.js';
-import { startMongoWireServer, type ServerProcess } from './processes.js';
+import { controlMongoWireServer, startMongoWireServer, type ServerProcess } from './processes.js';
 
 const cleanup: Array<() => unknown> = [];
 afterEach(async () => {
@@ -93,5 +93,19 @@ describe('mongo wire server', () => {
     expect(await c.db().collection('nodes').findOne({ name: 'n1' })).toMatchObject({ name: 'n1' });
     await c.close();
     expect(await proc.stop('SIGTERM')).toBe(0);
+  });
+
+  it('as its own process with IPC: stops and resumes on request, keeping its data, and exits when its parent lets go', async () => {
+    const proc: ServerProcess = await startMongoWireServer([], { ipc: true });
+    cleanup.push(() => proc.stop('SIGKILL'));
+    const c = client(`${proc.url}/pxe`);
+    await c.db().collection('nodes').insertOne({ name: 'kept' });
+    await controlMongoWireServer(proc, 'stop');
+    await expect(c.db().collection('nodes').findOne({})).rejects.toThrow();
+    await controlMongoWireServer(proc, 'resume');
+    expect(await c.db().collection('nodes').findOne({})).toMatchObject({ name: 'kept' });
+    await c.close();
+    proc.proc.disconnect();
+    expect(await proc.exited).toBe(0);
   });
 });

@@ -12,7 +12,9 @@
  *
  * In process: `await MongoWireServer.start()`; as its own process (a source of truth that outlives server
  * restarts): `node --import tsx test/mongo-wire-server.ts [--port N] [--host H]`, which prints
- * `mongo-wire-server listening on mongodb://host:port` and stops on SIGTERM/SIGINT.
+ * `mongo-wire-server listening on mongodb://host:port` and stops on SIGTERM/SIGINT. Started with an IPC channel, it
+ * takes `{op: 'stop'}` and `{op: 'resume'}` (an outage and its end, data kept; each answered with `{op, done: true}`
+ * once it took effect) and exits when its parent goes away.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -485,6 +487,15 @@ async function main(argv: string[]): Promise<void> {
   const stop = () => void server.close().then(() => process.exit(0));
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
+  if (process.send) {
+    // Outages on request, answered once they took effect, so a test can act on a server that is really down (or up).
+    process.on('message', (m: { op?: unknown }) => {
+      const op = m.op;
+      if (op !== 'stop' && op !== 'resume') return;
+      void (op === 'stop' ? server.stop() : server.resume()).then(() => process.send?.({ op, done: true }));
+    });
+    process.on('disconnect', stop);
+  }
   process.stdout.write(`mongo-wire-server listening on mongodb://${server.host}:${server.port}\n`);
 }
 

@@ -37,10 +37,32 @@ export async function startServer(args: string[] = [], env: Record<string, strin
 
 /**
  * Runs the wire-level MongoDB test server as its own process (a source of truth that outlives server restarts);
- * `url` is `mongodb://host:port` (append the database).
+ * `url` is `mongodb://host:port` (append the database). With `ipc`, `proc.send({op: 'stop' | 'resume'})` takes it
+ * down and back (see `mongo-wire-server.ts`).
  */
-export async function startMongoWireServer(args: string[] = [], timeoutMs = 20_000): Promise<ServerProcess> {
-  return startProcess(['test/mongo-wire-server.ts', ...args], { timeoutMs, ready: /listening on (mongodb:\/\/\S+)/ });
+export async function startMongoWireServer(
+  args: string[] = [],
+  { timeoutMs = 20_000, ipc = false }: { timeoutMs?: number; ipc?: boolean } = {},
+): Promise<ServerProcess> {
+  return startProcess(['test/mongo-wire-server.ts', ...args], { timeoutMs, ipc, ready: /listening on (mongodb:\/\/\S+)/ });
+}
+
+/**
+ * Takes a wire server started with `ipc` down (`'stop'`: it stops listening and drops every connection, data kept)
+ * or back up (`'resume'`, same port); resolves once that took effect.
+ */
+export async function controlMongoWireServer(server: ServerProcess, op: 'stop' | 'resume'): Promise<void> {
+  const done = new Promise<void>((resolve, reject) => {
+    const onMessage = (m: { op?: unknown; done?: unknown }) => {
+      if (m.op !== op || m.done !== true) return;
+      server.proc.off('message', onMessage);
+      resolve();
+    };
+    server.proc.on('message', onMessage);
+    void server.exited.then((code) => reject(new Error(`the wire server exited with ${code} before it would ${op}`)));
+  });
+  server.proc.send({ op });
+  await done;
 }
 
 /**
