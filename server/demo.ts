@@ -47,8 +47,8 @@ export interface Demo {
 
 const STEPS = ['bootstrap-ubuntu', 'catalog-dmi', 'catalog-bmc', 'catalog-lldp', 'node-discovered'];
 
-/** Small deterministic PRNG (mulberry32): the demo must not depend on Math.random to be reproducible. */
-function prng(seed: number): () => number {
+/** Small deterministic PRNG (mulberry32): the demo (and the fault tests) must not depend on Math.random to be reproducible. */
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

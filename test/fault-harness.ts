@@ -51,16 +51,7 @@ export interface TruthSource {
 export const idField = (channel: string): string => channelInfo(channel).idField;
 
 /** A small deterministic PRNG (mulberry32), so a failing run can be replayed with its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng } from '../server/demo.js';
 
 /** Changes the truth continuously, one write after another, until paused. */
 export class Writer {
