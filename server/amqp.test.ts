@@ -257,9 +257,12 @@ await describeRabbit('RabbitMQ feeds', () => {
     a.send({ handler: 'watch', params: { type: 'compute' } });
     b.send({ handler: 'watch', params: {} });
     a.send({ handler: 'watch', resource: 'workflows', params: {} });
-    // Each watch gets its snapshot, then (once its channel's bindings exist) the same again, so nothing published
-    // between the first read and the binding is lost. b may have joined after the binding: one list or two.
-    await waitFor(() => a.pending().filter((f) => f.handler === 'list').length === 4 && b.pending().some((f) => f.handler === 'list'));
+    // Each watch gets its snapshot, and once its channel's bindings exist a fresh one, so nothing published between
+    // the first read and the binding is lost. A first read still in flight when the re-snapshot starts is superseded
+    // (an older list never overwrites a newer one), so a watch sees one list or two: wait for each watch's list.
+    const listed = (c: RawClient) =>
+      new Set(c.pending().flatMap((f) => (f.handler === 'list' ? [`${f.resource} ${JSON.stringify(f.params)}`] : []))).size;
+    await waitFor(() => listed(a) === 2 && listed(b) === 1);
     await server.amqp!.link.settled();
     expect(await bindingsOf(queue)).toEqual(
       [...retained, { source: p('on.events'), routingKey: 'graph.#' }, { source: p('on.waterline'), routingKey: 'graphobjects.*.*' }, { source: p('on.waterline'), routingKey: 'nodes.*.*' }].sort((x, y) =>
