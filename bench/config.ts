@@ -19,6 +19,8 @@ function list(name: string, fallback: number[]): number[] {
 export interface BenchConfig {
   /** Scenarios to run (BENCH_SCENARIOS=fanout,filtered,storm,amqp,store,size,memory). */
   scenarios: string[];
+  /** Targets of the comparative scenarios (BENCH_TARGETS=monorail-ws,raw-ws,socket.io). */
+  targets: string[];
   /** Every scenario this many times (BENCH_REPEAT), to show run-to-run noise. */
   repeat: number;
   /** Load processes per scenario (the client side, separate from the server). */
@@ -53,6 +55,7 @@ export interface BenchConfig {
 export function benchConfig(): BenchConfig {
   return {
     scenarios: (process.env.BENCH_SCENARIOS ?? 'fanout,filtered,storm,amqp,store,size,memory').split(',').map((s) => s.trim()),
+    targets: (process.env.BENCH_TARGETS ?? 'monorail-ws,raw-ws,socket.io').split(',').map((s) => s.trim()),
     repeat: int('BENCH_REPEAT', 1),
     loadProcs: int('BENCH_LOAD_PROCS', 2),
     watchers: int('BENCH_WATCHERS', 1000),

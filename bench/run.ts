@@ -133,9 +133,10 @@ interface LoadReport {
   disorder: number;
   lastUs: number;
   hist: HistogramData;
+  cpuUs: number;
 }
 
-function merge(reports: LoadReport[]): { deliveries: number; lost: number; disorder: number; lastUs: number; hist: Histogram } {
+function merge(reports: LoadReport[]): { deliveries: number; lost: number; disorder: number; lastUs: number; hist: Histogram; clientCpuUs: number } {
   const hist = new Histogram();
   for (const r of reports) hist.merge(r.hist);
   return {
@@ -144,11 +145,12 @@ function merge(reports: LoadReport[]): { deliveries: number; lost: number; disor
     disorder: reports.reduce((a, r) => a + r.disorder, 0),
     lastUs: Math.max(...reports.map((r) => r.lastUs)),
     hist,
+    clientCpuUs: reports.reduce((a, r) => a + r.cpuUs, 0),
   };
 }
 
-const TARGETS = ['monorail-ws', 'raw-ws', 'socket.io'] as const;
-type Target = (typeof TARGETS)[number];
+type Target = 'monorail-ws' | 'raw-ws' | 'socket.io';
+const TARGETS = cfg.targets as Target[];
 
 async function stopAll(server: Child | undefined, loads: Child[]): Promise<void> {
   await Promise.all(loads.map((l) => l.request('close').catch(() => undefined)));
@@ -199,6 +201,7 @@ async function fanout(run: number, target: Target, mode: 'max' | 'rate' | 'amqp'
       p99Ms: round(m.hist.quantileMs(0.99), 2),
       serverRssMB: round(result.rssMB, 1),
       disorder: m.disorder,
+      clientCpuUsPerDelivery: round(m.clientCpuUs / Math.max(1, m.deliveries), 3),
       ...(amqp ? { broker: 'rabbitmq on.waterline' } : {}),
     });
   } finally {
