@@ -16,6 +16,7 @@ import {
   type Params,
 } from '../protocol/index.js';
 import type { ChannelSpec } from './channels.js';
+import type { SharedFrame } from './hub-connection.js';
 import type { Change } from './source.js';
 
 /** One watch of one connection. */
@@ -27,14 +28,32 @@ export interface Watch {
   readonly indexed?: { readonly field: string; readonly keys: readonly string[] };
 }
 
+/**
+ * One distinct filter of a channel, shared by every watch with the same canonical params (a thousand UIs
+ * watching `{type: "compute"}` hold one). It remembers its verdict on the change being fanned out, so `matches`
+ * runs once per change and filter, not once per connection.
+ */
+export interface Filter {
+  readonly params: Params;
+  readonly fields: readonly string[];
+  refs: number;
+  /** `seq` of the change `now` and `before` were computed for (-1: none yet). */
+  nowSeq: number;
+  now: boolean;
+  beforeSeq: number;
+  before: boolean;
+}
+
 /** A connection's watches on one channel, under the name (`resource`) it used. */
 export interface Subscription {
   readonly resource: string;
   readonly watches: Map<string, Watch>;
   /** Snapshot reads of this connection on this channel still in flight: live changes wait for them. */
   inflight: number;
-  /** Sends one frame to the connection. */
-  send(frame: string): void;
+  /** The connection: frames go to its `sendFrame` (the same frame object to every connection it concerns). */
+  readonly conn: { sendFrame(frame: SharedFrame): void };
+  /** The distinct filters of its watches, kept by `ChannelState` (an array: nothing to allocate per delivery). */
+  readonly filters: Filter[];
 }
 
 /** What the record looked like before a change. */
@@ -53,8 +72,8 @@ export interface LoggedChange {
   readonly id: string;
   readonly data: Doc | null;
   readonly prev: Prev;
-  /** Frames by resource name and kind, serialised at most once each. */
-  frames?: Map<string, string>;
+  /** Its frames, one per distinct resource name and kind, each serialised once for every connection it goes to. */
+  frames?: Array<{ readonly resource: string; readonly kind: 'item' | 'remove'; readonly frame: SharedFrame }>;
 }
 
 interface CacheEntry {
@@ -116,6 +135,8 @@ export function makeWatch(params: Params): Watch {
 /** Routing state of one channel. */
 export class ChannelState {
   readonly subs = new Set<Subscription>();
+  /** Distinct filters by canonical params. */
+  private readonly filters = new Map<string, Filter>();
   /** Subscriptions holding a watch that is not indexed, with a count of such watches. */
   private readonly scan = new Map<Subscription, number>();
   /** field → equality key → subscriptions (with a count of their watches under that key). */
@@ -154,6 +175,13 @@ export class ChannelState {
     sub.watches.set(watch.key, watch);
     const wasIdle = this.subs.size === 0;
     this.subs.add(sub);
+    let filter = this.filters.get(watch.key);
+    if (!filter) {
+      filter = { params: watch.params, fields: watch.fields, refs: 0, nowSeq: -1, now: false, beforeSeq: -1, before: false };
+      this.filters.set(watch.key, filter);
+    }
+    filter.refs++;
+    sub.filters.push(filter);
     if (watch.indexed) {
       let byKey = this.index.get(watch.indexed.field);
       if (!byKey) this.index.set(watch.indexed.field, (byKey = new Map()));
@@ -179,6 +207,9 @@ export class ChannelState {
     const watch = sub.watches.get(key);
     if (!watch) return undefined;
     sub.watches.delete(key);
+    const filter = this.filters.get(key)!;
+    if (--filter.refs === 0) this.filters.delete(key);
+    sub.filters.splice(sub.filters.indexOf(filter), 1);
     if (watch.indexed) {
       const byKey = this.index.get(watch.indexed.field)!;
       for (const k of watch.indexed.keys) {
@@ -262,21 +293,42 @@ export class ChannelState {
     return out;
   }
 
-  /** What one subscription should receive for a change. */
+  /**
+   * What one subscription should receive for a change. Runs once per connection a change concerns, so it
+   * allocates nothing: each filter's verdict is computed once per change and reused for every connection.
+   */
   decide(sub: Subscription, change: LoggedChange): 'item' | 'remove' | undefined {
+    const filters = sub.filters;
     if (change.data) {
-      for (const w of sub.watches.values()) if (matches(change.data, w.params)) return 'item';
+      for (let i = 0; i < filters.length; i++) if (this.matchesNow(filters[i]!, change)) return 'item';
     }
     if (this.spec.appendOnly) return undefined;
-    const prev = change.prev;
-    if (prev.kind === 'absent') return undefined;
-    if (prev.kind === 'unknown') return 'remove';
-    for (const w of sub.watches.values()) {
-      // A projection that lacks a field this watch reads cannot rule it out: assume it matched.
-      if (prev.fields && !w.fields.every((f) => prev.fields!.has(f))) return 'remove';
-      if (matches(prev.doc, w.params)) return 'remove';
-    }
+    const kind = change.prev.kind;
+    if (kind === 'absent') return undefined;
+    if (kind === 'unknown') return 'remove';
+    for (let i = 0; i < filters.length; i++) if (this.matchedBefore(filters[i]!, change)) return 'remove';
     return undefined;
+  }
+
+  private matchesNow(f: Filter, change: LoggedChange): boolean {
+    if (f.nowSeq !== change.seq) {
+      f.now = matches(change.data!, f.params);
+      f.nowSeq = change.seq;
+    }
+    return f.now;
+  }
+
+  /** Whether the record may have matched `f` before the change (`prev` is a document). */
+  private matchedBefore(f: Filter, change: LoggedChange): boolean {
+    if (f.beforeSeq !== change.seq) {
+      const prev = change.prev as Extract<Prev, { kind: 'doc' }>;
+      // A projection that lacks a field this filter reads cannot rule it out: assume it matched.
+      let covered = true;
+      if (prev.fields) for (const field of f.fields) if (!prev.fields.has(field)) covered = false;
+      f.before = !covered || matches(prev.doc, f.params);
+      f.beforeSeq = change.seq;
+    }
+    return f.before;
   }
 
   /** Remembers snapshot records, unless a change since the read began already told us something newer. */

@@ -17,7 +17,7 @@ import {
 } from '../protocol/index.js';
 import { ChannelRegistry, DEFAULT_CHANNELS, type ChannelSpec } from './channels.js';
 import { ChannelState, makeWatch, type LoggedChange, type Subscription, type Watch } from './channel-state.js';
-import { HubConnection, type HubSocket } from './hub-connection.js';
+import { HubConnection, SharedFrame, type HubSocket } from './hub-connection.js';
 import { randomId } from './ids.js';
 import { silentLogger, type Logger } from './logger.js';
 import { SourceUnavailableError, type Change, type ChangeFeed, type Source } from './source.js';
@@ -209,7 +209,7 @@ export class Hub {
 
   /** Sends data to every connection except those `skip` names. */
   broadcast(data: unknown, skip?: BroadcastSkip): number {
-    const frame = typeof data === 'string' ? data : JSON.stringify(data);
+    const frame = new SharedFrame(typeof data === 'string' ? data : JSON.stringify(data));
     let skipped: (conn: HubConnection) => boolean = () => false;
     if (typeof skip === 'string') skipped = (c) => c.id === skip;
     else if (typeof skip === 'function') skipped = skip;
@@ -226,7 +226,7 @@ export class Hub {
         this.logger.error('broadcast skip predicate threw', { err });
       }
       if (skip) continue;
-      conn.send(frame);
+      conn.sendFrame(frame);
       sent++;
     }
     return sent;
@@ -315,7 +315,7 @@ export class Hub {
     const state = this.states.get(spec.name)!;
     let entry = cs.subs.get(resource);
     if (!entry) {
-      const sub: Subscription = { resource, watches: new Map(), inflight: 0, send: (frame) => conn.send(frame) };
+      const sub: Subscription = { resource, watches: new Map(), inflight: 0, conn, filters: [] };
       entry = { sub, state };
       cs.subs.set(resource, entry);
     }
@@ -453,19 +453,11 @@ export class Hub {
     state.endRead(read.startSeq);
   }
 
+  /** Sends a change to one subscription, if it concerns it. The hot path of fan-out: nothing here allocates per connection. */
   private deliver(state: ChannelState, sub: Subscription, change: LoggedChange): void {
     const kind = state.decide(sub, change);
     if (!kind) return;
-    const frameKey = kind + sub.resource;
-    let frame = change.frames?.get(frameKey);
-    if (frame === undefined) {
-      frame =
-        kind === 'item'
-          ? stringifyMessage({ handler: 'item', resource: sub.resource, id: change.id, data: change.data! })
-          : stringifyMessage({ handler: 'remove', resource: sub.resource, id: change.id });
-      (change.frames ??= new Map()).set(frameKey, frame);
-    }
-    sub.send(frame);
+    sub.conn.sendFrame(frameOf(change, kind, sub.resource));
   }
 
   private sendError(conn: HubConnection, code: ErrorCode, message: string, request?: ErrorRequest, resource?: string): void {
@@ -488,6 +480,22 @@ export class Hub {
     this.connections.delete(conn.id);
     conn.emit('close', { code, reason });
   }
+}
+
+/** The frame of a change for one resource name and kind: serialised the first time a connection needs it, then shared. */
+function frameOf(change: LoggedChange, kind: 'item' | 'remove', resource: string): SharedFrame {
+  const frames = (change.frames ??= []);
+  for (let i = 0; i < frames.length; i++) {
+    const f = frames[i]!;
+    if (f.kind === kind && f.resource === resource) return f.frame;
+  }
+  const frame = new SharedFrame(
+    kind === 'item'
+      ? stringifyMessage({ handler: 'item', resource, id: change.id, data: change.data! })
+      : stringifyMessage({ handler: 'remove', resource, id: change.id }),
+  );
+  frames.push({ resource, kind, frame });
+  return frame;
 }
 
 function echo(msg: ClientMessage): ErrorRequest {
