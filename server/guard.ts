@@ -44,6 +44,17 @@ export function guardSocket(socket: HubSocket, options: GuardOptions): HubSocket
       socket.send(data);
       slow.sent();
     },
+    ...(socket.sendFrame
+      ? {
+          sendFrame(frame) {
+            const before = slow.admitted();
+            if (before < 0) return;
+            socket.sendFrame!(frame);
+            // At most 3 bytes of UTF-8 per UTF-16 unit, plus the largest frame header.
+            slow.sentAfter(before, frame.text.length * 3 + 14);
+          },
+        }
+      : {}),
     close(code, reason) {
       socket.close(code, reason);
     },

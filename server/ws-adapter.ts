@@ -4,13 +4,16 @@
  */
 import type { WebSocket } from 'ws';
 import type { HubSocket } from './hub-connection.js';
+import type { FrameWriter } from './ws-frames.js';
 
-/** Wraps a `ws` socket for the hub. */
-export function wsSocket(ws: WebSocket): HubSocket {
+/** Wraps a `ws` socket for the hub; with a `FrameWriter`, frames shared by many connections are framed once. */
+export function wsSocket(ws: WebSocket, writer?: FrameWriter): HubSocket {
+  const sendFrame = writer?.sender(ws);
   return {
     send(data) {
       if (ws.readyState === ws.OPEN) ws.send(data);
     },
+    ...(sendFrame ? { sendFrame } : {}),
     close(code, reason) {
       ws.close(code, reason);
     },
