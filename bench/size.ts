@@ -10,6 +10,8 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** Minified and gzipped bytes of a bundle, with the bytes each input contributes (before gzip). */
 export interface BundleSize {
+  /** The minified bundle. */
+  code: string;
   minified: number;
   gzip: number;
   inputs: Record<string, number>;
@@ -34,7 +36,7 @@ export async function bundleSize(contents: string): Promise<BundleSize> {
   for (const output of Object.values(result.metafile.outputs)) {
     for (const [file, info] of Object.entries(output.inputs)) inputs[file] = info.bytesInOutput;
   }
-  return { minified: code.length, gzip: gzipSync(code, { level: 9 }).length, inputs };
+  return { code: result.outputFiles[0]!.text, minified: code.length, gzip: gzipSync(code, { level: 9 }).length, inputs };
 }
 
 /** What scenario 6 and the size test measure: `Connection` + `Store`, as an app imports them. */

@@ -6,7 +6,7 @@
  * a snapshot only ever takes away what it put there itself (or what nothing claims), so overlapping watches can
  * answer in any order and the result is the same.
  */
-import { DEFAULTS } from '../protocol/codes.js';
+import { CLIENT_DEFAULTS as DEFAULTS } from '../protocol/codes.js';
 import { jsonEqual, matches } from '../protocol/matches.js';
 import type { Doc, Params } from '../protocol/messages.js';
 import { canonicalJson } from '../protocol/params.js';
