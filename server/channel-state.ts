@@ -5,7 +5,6 @@
  * (DESIGN.md §3 "Overlapping watches"). Browser-safe.
  */
 import {
-  canonicalJson,
   isOperatorObject,
   matches,
   paramFields,
@@ -19,29 +18,30 @@ import type { ChannelSpec } from './channels.js';
 import type { SharedFrame } from './hub-connection.js';
 import type { Change } from './source.js';
 
-/** One watch of one connection. */
-export interface Watch {
+/**
+ * One distinct filter of a channel, shared by every watch with the same canonical params (a thousand UIs
+ * watching `{type: "compute"}` hold one): what it reads and how it is indexed are derived once, and it remembers
+ * its verdict on the change being fanned out, so `matches` runs once per change and filter, not per connection.
+ */
+export interface Filter {
+  /** Canonical params. */
   readonly key: string;
   readonly params: Params;
   readonly fields: readonly string[];
-  /** The equality-indexed field and its keys, or undefined when the watch must be evaluated on every change. */
+  /** The equality-indexed field and its keys, or undefined when the filter must be evaluated on every change. */
   readonly indexed?: { readonly field: string; readonly keys: readonly string[] };
-}
-
-/**
- * One distinct filter of a channel, shared by every watch with the same canonical params (a thousand UIs
- * watching `{type: "compute"}` hold one). It remembers its verdict on the change being fanned out, so `matches`
- * runs once per change and filter, not once per connection.
- */
-export interface Filter {
-  readonly params: Params;
-  readonly fields: readonly string[];
   refs: number;
   /** `seq` of the change `now` and `before` were computed for (-1: none yet). */
   nowSeq: number;
   now: boolean;
   beforeSeq: number;
   before: boolean;
+}
+
+/** One watch of one connection: its hold on a shared filter, with the params it sent. */
+export interface Watch {
+  readonly filter: Filter;
+  readonly params: Params;
 }
 
 /** A connection's watches on one channel, under the name (`resource`) it used. */
@@ -97,7 +97,7 @@ function primitiveKey(value: unknown): string | undefined {
 }
 
 /** Picks an equality condition to index a watch by, so unrelated changes never look at it. */
-function indexFor(params: Params): Watch['indexed'] {
+function indexFor(params: Params): Filter['indexed'] {
   for (const field of Object.keys(params)) {
     const condition = params[field];
     const key = primitiveKey(condition);
@@ -125,11 +125,9 @@ function keysAt(doc: Doc, field: string, out: Set<string>): void {
   }
 }
 
-/** Builds a watch value for params. */
-export function makeWatch(params: Params): Watch {
+function makeFilter(key: string, params: Params): Filter {
   const indexed = indexFor(params);
-  const watch: Watch = { key: canonicalJson(params), params, fields: paramFields(params) };
-  return indexed ? { ...watch, indexed } : watch;
+  return { key, params, fields: paramFields(params), ...(indexed ? { indexed } : {}), refs: 0, nowSeq: -1, now: false, beforeSeq: -1, before: false };
 }
 
 /** Routing state of one channel. */
@@ -171,62 +169,63 @@ export class ChannelState {
     return this.log.length;
   }
 
-  addWatch(sub: Subscription, watch: Watch): void {
-    sub.watches.set(watch.key, watch);
+  /** Adds the watch `params` (canonical form `key`, which the subscription does not hold yet) and returns it. */
+  addWatch(sub: Subscription, key: string, params: Params): Watch {
+    let filter = this.filters.get(key);
+    if (!filter) this.filters.set(key, (filter = makeFilter(key, params)));
+    filter.refs++;
+    const watch: Watch = { filter, params };
+    // The filter's own key string, so a connection's map holds no copy of it.
+    sub.watches.set(filter.key, watch);
+    sub.filters.push(filter);
     const wasIdle = this.subs.size === 0;
     this.subs.add(sub);
-    let filter = this.filters.get(watch.key);
-    if (!filter) {
-      filter = { params: watch.params, fields: watch.fields, refs: 0, nowSeq: -1, now: false, beforeSeq: -1, before: false };
-      this.filters.set(watch.key, filter);
-    }
-    filter.refs++;
-    sub.filters.push(filter);
-    if (watch.indexed) {
-      let byKey = this.index.get(watch.indexed.field);
-      if (!byKey) this.index.set(watch.indexed.field, (byKey = new Map()));
-      for (const key of watch.indexed.keys) {
-        let holders = byKey.get(key);
-        if (!holders) byKey.set(key, (holders = new Map()));
+    if (filter.indexed) {
+      let byKey = this.index.get(filter.indexed.field);
+      if (!byKey) this.index.set(filter.indexed.field, (byKey = new Map()));
+      for (const k of filter.indexed.keys) {
+        let holders = byKey.get(k);
+        if (!holders) byKey.set(k, (holders = new Map()));
         holders.set(sub, (holders.get(sub) ?? 0) + 1);
       }
     } else {
       this.scan.set(sub, (this.scan.get(sub) ?? 0) + 1);
     }
     let grew = false;
-    for (const f of watch.fields) {
+    for (const f of filter.fields) {
       const n = this.fieldCounts.get(f) ?? 0;
       this.fieldCounts.set(f, n + 1);
       if (n === 0) grew = true;
     }
     if (grew) this.fieldSet = new Set(this.fieldCounts.keys());
     if (wasIdle) this.onActivity?.(true);
+    return watch;
   }
 
   removeWatch(sub: Subscription, key: string): Watch | undefined {
     const watch = sub.watches.get(key);
     if (!watch) return undefined;
     sub.watches.delete(key);
-    const filter = this.filters.get(key)!;
+    const { filter } = watch;
     if (--filter.refs === 0) this.filters.delete(key);
     sub.filters.splice(sub.filters.indexOf(filter), 1);
-    if (watch.indexed) {
-      const byKey = this.index.get(watch.indexed.field)!;
-      for (const k of watch.indexed.keys) {
+    if (filter.indexed) {
+      const byKey = this.index.get(filter.indexed.field)!;
+      for (const k of filter.indexed.keys) {
         const holders = byKey.get(k)!;
         const n = holders.get(sub)! - 1;
         if (n === 0) holders.delete(sub);
         else holders.set(sub, n);
         if (holders.size === 0) byKey.delete(k);
       }
-      if (byKey.size === 0) this.index.delete(watch.indexed.field);
+      if (byKey.size === 0) this.index.delete(filter.indexed.field);
     } else {
       const n = this.scan.get(sub)! - 1;
       if (n === 0) this.scan.delete(sub);
       else this.scan.set(sub, n);
     }
     let shrank = false;
-    for (const f of watch.fields) {
+    for (const f of filter.fields) {
       const n = this.fieldCounts.get(f)! - 1;
       if (n === 0) {
         this.fieldCounts.delete(f);

@@ -16,7 +16,7 @@ import {
   type Params,
 } from '../protocol/index.js';
 import { ChannelRegistry, DEFAULT_CHANNELS, type ChannelSpec } from './channels.js';
-import { ChannelState, makeWatch, type LoggedChange, type Subscription, type Watch } from './channel-state.js';
+import { ChannelState, type LoggedChange, type Subscription, type Watch } from './channel-state.js';
 import { HubConnection, SharedFrame, type HubSocket } from './hub-connection.js';
 import { randomId } from './ids.js';
 import { silentLogger, type Logger } from './logger.js';
@@ -336,8 +336,7 @@ export class Hub {
             this.sendError(conn, 'too-many-watches', `a connection may hold at most ${this.maxWatches} watches`, request, resource);
             return;
           }
-          watch = makeWatch(params);
-          state.addWatch(sub, watch);
+          watch = state.addWatch(sub, key, params);
           cs.watchCount++;
         }
         this.snapshot(cs, sub, state, 'list', params, request, watch);
@@ -414,7 +413,7 @@ export class Hub {
     for (const j of read.joiners) {
       if (!j.conn.closed) {
         if (read.kind === 'get') this.sendGet(j, state, result as Doc | undefined);
-        else if (!j.watch || j.sub.watches.get(j.watch.key) === j.watch) {
+        else if (!j.watch || j.sub.watches.get(j.watch.filter.key) === j.watch) {
           // Serialise the items once for every joiner; only the envelope differs.
           itemsJson ??= JSON.stringify(items);
           j.conn.send(

@@ -104,9 +104,11 @@ export function attachWebSockets(deps: TransportDeps, config: ResolvedTransport)
   });
   wss.on('error', (err) => logger.error('websocket server error', { err }));
 
+  // One listener for every connection, not a closure each.
+  const socketError = (err: Error): void => logger.debug('socket error', { err });
   const accept = (ws: WebSocket, request: IncomingMessage, principal: unknown): void => {
     const remoteAddress = request.socket.remoteAddress ?? '';
-    ws.on('error', (err) => logger.debug('socket error', { err }));
+    ws.on('error', socketError);
     heartbeat.track(ws);
     const socket = guardSocket(wsSocket(ws, frames), { rateLimit, slowConsumer, logger, remoteAddress });
     hub.accept(socket, { channel: channelFromUrl(request.url ?? '/'), principal, remoteAddress });
