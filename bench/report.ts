@@ -69,7 +69,7 @@ export function printTable(rows: Row[], cfg: BenchConfig): void {
       `3-storm run ${r.run}: ${fmt(r.clients)} clients × 2 watches, source ${String(r.source)}: all converged ${fmt(r.allConvergedMs, 0)} ms after the restart began ` +
         `(p50 ${fmt(r.p50Ms, 0)}, p99 ${fmt(r.p99Ms, 0)}; server listening again after ${fmt(r.restartToListenMs, 0)} ms); ` +
         `${fmt(r.snapshotRequests)} snapshot requests, ${fmt(r.sourceReads)} source reads (${fmt(r.coalescedReads)} coalesced), ${fmt(r.distinctParams)} distinct params; ` +
-        `50 ms windows over target: ${fmt(r.windowsOverTarget)}/${fmt(r.windows50ms)}; not converged: ${fmt(r.lost)}`,
+        `50 ms windows with a channel+params read twice: ${fmt(r.windowsOverTarget)}/${fmt(r.windows50ms)} (smallest gap between identical reads ${fmt(r.minGapBetweenIdenticalReadsMs)} ms); not converged: ${fmt(r.lost)}`,
       `  reconnects per 250 ms after the restart began: ${JSON.stringify(r.reconnectHistogram250ms)}`,
     );
   }

@@ -90,6 +90,8 @@ export const DEFAULTS = /* @__PURE__ */ (() => ({
   maxPayload: 1024 * 1024,
   /** Most items a `list` may carry; sources stop reading after this many. */
   maxListItems: 10_000,
+  /** Identical snapshot reads start at most once per this many ms; requests in between share the next read. */
+  coalesceWindowMs: 50,
   /** Most watches one connection may hold; more are refused with `too-many-watches`. */
   maxWatches: 100,
   /**

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { matches, type Doc, type Params, type ServerMessage } from '../protocol/index.js';
-import { Hub } from './hub.js';
+import { Hub, type HubTimers } from './hub.js';
 import type { HubSocket, SharedFrame } from './hub-connection.js';
 import { MemoryBackend } from './memory.js';
 import { SourceUnavailableError, type Change, type Source } from './source.js';
@@ -73,6 +73,32 @@ class GatedSource implements Source {
 }
 
 const tick = () => new Promise((r) => setTimeout(r, 0));
+
+/** A clock and timers that move only when the test advances them. */
+function manualClock() {
+  let now = 0;
+  let next = 0;
+  const pending = new Map<number, { at: number; fn: () => void }>();
+  const timers: HubTimers = {
+    setTimeout: (fn, ms) => {
+      pending.set(++next, { at: now + ms, fn });
+      return next;
+    },
+    clearTimeout: (handle) => void pending.delete(handle as number),
+    now: () => now,
+  };
+  return {
+    timers,
+    advance(ms: number): void {
+      now += ms;
+      for (const [id, t] of [...pending].sort((a, b) => a[1].at - b[1].at)) {
+        if (t.at > now) continue;
+        pending.delete(id);
+        t.fn();
+      }
+    },
+  };
+}
 
 function setup(source: Source = new GatedSource()) {
   const hub = new Hub({ source });
@@ -195,6 +221,80 @@ describe('coalescing', () => {
     // The shared snapshot predates the change, so both get the change replayed after it.
     expect(x.socket.take()).toEqual([stale, fresh]);
     expect(y.socket.take()).toEqual([stale, fresh]);
+  });
+
+  it('within the coalescing window, an identical request waits for the next read and every request until then shares it', async () => {
+    const source = new GatedSource();
+    source.gated = false;
+    source.rows.set('a', n('a', 'compute', { v: 1 }));
+    const clock = manualClock();
+    const hub = new Hub({ source, coalesceWindowMs: 50, timers: clock.timers });
+    const [x, y, z] = [0, 1, 2].map(() => {
+      const socket = new TestSocket();
+      hub.accept(socket, { channel: 'nodes' });
+      return socket;
+    });
+    x!.deliver({ handler: 'watch', params: {} });
+    await tick();
+    expect(x!.take()).toEqual([{ handler: 'list', resource: 'nodes', params: {}, items: [n('a', 'compute', { v: 1 })] }]);
+    clock.advance(10);
+    y!.deliver({ handler: 'watch', params: {} });
+    clock.advance(10);
+    z!.deliver({ handler: 'watch', params: {} });
+    await tick();
+    // Nothing read yet: the window of x's read (started at 0) lasts until 50.
+    expect(hub.stats()).toMatchObject({ sourceReads: 1, coalescedReads: 1 });
+    expect([y!.take(), z!.take()]).toEqual([[], []]);
+    const change: Change = { channel: 'nodes', id: 'a', data: n('a', 'compute', { v: 2 }), prev: n('a', 'compute', { v: 1 }) };
+    clock.advance(10);
+    source.rows.set('a', change.data!);
+    hub.publish(change);
+    // x is not reading and sees it live; y and z wait for their snapshot.
+    expect(x!.take()).toEqual([{ handler: 'item', resource: 'nodes', id: 'a', data: change.data }]);
+    clock.advance(20);
+    await tick();
+    expect(hub.stats()).toMatchObject({ sourceReads: 2, coalescedReads: 1 });
+    // Read at 50, after the change: the snapshot has it, and its replay after the snapshot is harmless.
+    const expected = [
+      { handler: 'list', resource: 'nodes', params: {}, items: [n('a', 'compute', { v: 2 })] },
+      { handler: 'item', resource: 'nodes', id: 'a', data: change.data },
+    ];
+    expect([y!.take(), z!.take()]).toEqual([expected, expected]);
+    expect(hub.channelState('nodes')!.logSize).toBe(0);
+    // After the window, a request is read at once again.
+    clock.advance(100);
+    x!.deliver({ handler: 'query', params: {} });
+    await tick();
+    expect(hub.stats().sourceReads).toBe(3);
+  });
+
+  it('without a window (the hub default, and the mock), a read after the previous one ended goes to the source at once', async () => {
+    const source = new GatedSource();
+    source.gated = false;
+    const { hub, open } = setup(source);
+    const x = open();
+    for (let i = 0; i < 3; i++) {
+      x.socket.deliver({ handler: 'query', params: {} });
+      await tick();
+    }
+    expect(hub.stats()).toMatchObject({ sourceReads: 3, coalescedReads: 0 });
+    expect(x.socket.take()).toHaveLength(3);
+  });
+
+  it('close() cancels reads still waiting for their window', async () => {
+    const source = new GatedSource();
+    source.gated = false;
+    const clock = manualClock();
+    const hub = new Hub({ source, coalesceWindowMs: 50, timers: clock.timers });
+    const socket = new TestSocket();
+    hub.accept(socket, { channel: 'nodes' });
+    socket.deliver({ handler: 'query', params: {} });
+    await tick();
+    socket.deliver({ handler: 'query', params: {} });
+    hub.close();
+    clock.advance(100);
+    await tick();
+    expect(source.reads).toBe(1);
   });
 
   it('reads with different params are not shared', async () => {

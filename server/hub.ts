@@ -59,9 +59,42 @@ export interface HubOptions {
    * @default ['ping']
    */
   features?: readonly string[];
+  /**
+   * Identical snapshot reads (same channel, kind and canonical params) start at most once per this many ms: a
+   * request that comes within the window after such a read began waits for the next one, and every identical
+   * request until then joins it. A reconnect storm then costs the source one read per distinct params per window
+   * instead of one per client. Nobody ever gets data read before they asked (only reads not yet answered are
+   * shared), and the ordering guarantee holds as for any shared read. 0: only reads already in flight are shared.
+   * @default 0 (`createServer` passes `DEFAULTS.coalesceWindowMs`, 50)
+   */
+  coalesceWindowMs?: number;
+  /**
+   * Timers and clock of the coalescing window (injected by tests).
+   * @default the global `setTimeout`/`clearTimeout` and `performance.now`
+   */
+  timers?: HubTimers;
   /** @default silent */
   logger?: Logger;
 }
+
+/** Timer functions and clock of the hub. */
+export interface HubTimers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+  /** Milliseconds, monotonic. */
+  now(): number;
+}
+
+const GLOBAL_TIMERS: HubTimers = {
+  setTimeout: (fn, ms) => {
+    const handle = globalThis.setTimeout(fn, ms);
+    // Never keeps a process alive by itself (Node); the connections waiting for the read do that.
+    (handle as { unref?: () => void }).unref?.();
+    return handle;
+  },
+  clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>),
+  now: () => performance.now(),
+};
 
 /** What the adapter knows about a new connection. */
 export interface AcceptInfo {
@@ -97,8 +130,11 @@ interface SharedRead {
   readonly key: string;
   readonly kind: 'list' | 'get';
   readonly state: ChannelState;
+  readonly params: Params;
   readonly startSeq: number;
   readonly joiners: Joiner[];
+  /** Set while the read waits for the coalescing window of the previous identical read to end. */
+  timer?: unknown;
 }
 
 interface ConnState {
@@ -125,6 +161,10 @@ export class Hub {
   private readonly activityListeners = new Set<(channel: string, active: boolean) => void>();
   private readonly unsubscribeFeed?: () => void;
   private readonly counters = { sourceReads: 0, coalescedReads: 0, changes: 0 };
+  private readonly coalesceWindowMs: number;
+  private readonly timers: HubTimers;
+  /** When the last read of each key started, for keys whose coalescing window has not ended. */
+  private readonly recentReads = new Map<string, number>();
 
   constructor(options: HubOptions) {
     this.source = options.source;
@@ -134,6 +174,8 @@ export class Hub {
     this.authorize = options.authorize;
     this.features = options.features ?? ['ping'];
     this.logger = options.logger ?? silentLogger;
+    this.coalesceWindowMs = options.coalesceWindowMs ?? 0;
+    this.timers = options.timers ?? GLOBAL_TIMERS;
     for (const spec of this.registry.specs) {
       this.states.set(spec.name, new ChannelState(spec, (active) => this.channelActivity(spec.name, active)));
     }
@@ -264,6 +306,8 @@ export class Hub {
   /** Closes every connection (default 1001: clients reconnect, possibly elsewhere) and stops the feed. */
   close(code = 1001, reason = 'server shutting down'): void {
     this.unsubscribeFeed?.();
+    // Reads still waiting for their window are not started: everyone waiting for them is leaving.
+    for (const read of this.shared.values()) if (read.timer !== undefined) this.timers.clearTimeout(read.timer);
     for (const conn of [...this.connections.values()]) conn.close(code, reason);
   }
 
@@ -364,24 +408,47 @@ export class Hub {
       this.counters.coalescedReads++;
       state.beginRead(read.startSeq);
     } else {
-      read = { key, kind, state, startSeq: state.beginRead(), joiners: [] };
+      // The changes since now are kept for this read even if it starts later: replaying a few it already saw is
+      // harmless (every change carries the whole record), missing one would not be.
+      read = { key, kind, state, params, startSeq: state.beginRead(), joiners: [] };
       this.shared.set(key, read);
-      this.counters.sourceReads++;
-      const started = read;
-      // Read on a later tick so the frames of this batch can join, and a synchronous source throws in one place.
-      Promise.resolve()
-        .then(() =>
-          kind === 'list'
-            ? this.source.read(state.spec.name, params, this.maxListItems)
-            : this.source.get(state.spec.name, params),
-        )
-        .then(
-          (result) => this.finish(started, result, undefined),
-          (err: unknown) => this.finish(started, undefined, err),
-        );
+      this.startWhenDue(read);
     }
     sub.inflight++;
     read.joiners.push({ conn: cs.conn, sub, params, request, ...(watch ? { watch } : {}) });
+  }
+
+  /** Starts a read now, or once the coalescing window of the previous identical read has ended. */
+  private startWhenDue(read: SharedRead): void {
+    const last = this.recentReads.get(read.key);
+    const wait = last === undefined ? 0 : last + this.coalesceWindowMs - this.timers.now();
+    if (wait <= 0) return this.startRead(read);
+    // Checked again when the timer fires: timers may run a little early by the clock.
+    read.timer = this.timers.setTimeout(() => {
+      read.timer = undefined;
+      this.startWhenDue(read);
+    }, Math.ceil(wait));
+  }
+
+  /** Sends a shared read to the source; its joiners get the answer in `finish`. */
+  private startRead(read: SharedRead): void {
+    const { key, kind, state, params } = read;
+    this.counters.sourceReads++;
+    if (this.coalesceWindowMs > 0) {
+      const startedAt = this.timers.now();
+      this.recentReads.set(key, startedAt);
+      // Forgotten well after the window (the lookup itself ignores ended windows), so the map stays small.
+      this.timers.setTimeout(() => {
+        if (this.recentReads.get(key) === startedAt) this.recentReads.delete(key);
+      }, 2 * this.coalesceWindowMs);
+    }
+    // Read on a later tick so the frames of this batch can join, and a synchronous source throws in one place.
+    Promise.resolve()
+      .then(() => (kind === 'list' ? this.source.read(state.spec.name, params, this.maxListItems) : this.source.get(state.spec.name, params)))
+      .then(
+        (result) => this.finish(read, result, undefined),
+        (err: unknown) => this.finish(read, undefined, err),
+      );
   }
 
   private finish(read: SharedRead, result: Doc[] | Doc | undefined, error: unknown): void {
