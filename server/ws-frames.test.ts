@@ -120,6 +120,36 @@ describe('FrameWriter', () => {
     await until(() => received.length === 200);
   });
 
+  it('a send set off while the writer flushes is flushed too: no socket is left corked', async () => {
+    const a = await pair();
+    const b = await pair();
+    const writer = new FrameWriter();
+    const sendA = writer.sender(a.server);
+    const sendB = writer.sender(b.server);
+    const socketA = (a.server as unknown as { _socket: { uncork(): void; writableCorked: number } })._socket;
+    const socketB = (b.server as unknown as { _socket: { writableCorked: number } })._socket;
+    // Whatever runs when A is uncorked (a write callback, a drain listener) sends to B: first and second frame.
+    const uncork = socketA.uncork.bind(socketA);
+    let once = true;
+    socketA.uncork = () => {
+      uncork();
+      if (once) {
+        once = false;
+        sendB(new SharedFrame('b1'));
+        sendB(new SharedFrame('b2'));
+      }
+    };
+    sendA(new SharedFrame('a1'));
+    sendA(new SharedFrame('a2'));
+    await until(() => a.received.length === 2 && b.received.length === 2);
+    expect([socketA.writableCorked, socketB.writableCorked]).toEqual([0, 0]);
+    // Later ticks still batch and flush.
+    for (const text of ['b3', 'b4', 'b5']) sendB(new SharedFrame(text));
+    await until(() => b.received.length === 5);
+    expect(b.received).toEqual(['b1', 'b2', 'b3', 'b4', 'b5']);
+    expect(socketB.writableCorked).toBe(0);
+  });
+
   it('nothing is written once the connection is closing', async () => {
     const { server, client, received, writer } = await pair();
     const send = writer.sender(server);
