@@ -31,9 +31,9 @@ export interface BenchConfig {
   payloadBytes: number;
   /** Scenario 1: changes in flight at most (flow control, so nothing piles up in memory at full speed). */
   window: number;
-  /** Scenario 1 and 4: fixed rate for the latency runs, and changes at that rate. */
-  rate: number;
-  rateChanges: number;
+  /** Scenario 1: fixed rates (changes/s) of the latency runs (scenario 4 uses the first), each for `rateSeconds`. */
+  rates: number[];
+  rateSeconds: number;
   /** Scenario 2: watch counts, changes, share of changes that move a record to another node. */
   filteredWatches: number[];
   filteredChanges: number;
@@ -41,6 +41,8 @@ export interface BenchConfig {
   stormClients: number;
   stormNodes: number;
   stormSource: string;
+  /** Scenario 3: the server's coalescing windows to compare (ms; 0 = only reads in flight are shared). */
+  stormWindows: number[];
   /** Scenario 5: list size, item updates. */
   storeList: number;
   storeUpdates: number;
@@ -62,13 +64,14 @@ export function benchConfig(): BenchConfig {
     changes: int('BENCH_CHANGES', 2000),
     payloadBytes: int('BENCH_PAYLOAD', 300),
     window: int('BENCH_WINDOW', 32),
-    rate: int('BENCH_RATE', 100),
-    rateChanges: int('BENCH_RATE_CHANGES', 500),
+    rates: list('BENCH_RATES', [100, 25]),
+    rateSeconds: int('BENCH_RATE_SECONDS', 5),
     filteredWatches: list('BENCH_FILTERED', [100, 1000, 5000]),
     filteredChanges: int('BENCH_FILTERED_CHANGES', 2000),
     stormClients: int('BENCH_STORM_CLIENTS', 2000),
     stormNodes: int('BENCH_STORM_NODES', 400),
     stormSource: process.env.BENCH_STORM_SOURCE ?? 'mongo',
+    stormWindows: list('BENCH_STORM_WINDOWS', [50, 0]),
     storeList: int('BENCH_STORE_LIST', 100_000),
     storeUpdates: int('BENCH_STORE_UPDATES', 1_000_000),
     idleConnections: int('BENCH_IDLE', 2000),

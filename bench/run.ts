@@ -163,7 +163,7 @@ async function stopAll(server: Child | undefined, loads: Child[]): Promise<void>
 }
 
 /** Scenario 1 (and 4 with `amqp`): every watcher receives every change. */
-async function fanout(run: number, target: Target, mode: 'max' | 'rate' | 'amqp'): Promise<void> {
+async function fanout(run: number, target: Target, mode: 'max' | 'rate' | 'amqp', fixedRate?: number): Promise<void> {
   const amqp = mode === 'amqp' ? { url: cfg.amqpUrl, prefix: `bench-${runId}-${run}-${target}.` } : undefined;
   const profile = cfg.profile && target === 'monorail-ws' && mode === 'max';
   if (profile) mkdirSync(PROFILES, { recursive: true });
@@ -175,8 +175,8 @@ async function fanout(run: number, target: Target, mode: 'max' | 'rate' | 'amqp'
   try {
     const url = `ws://127.0.0.1:${port}`;
     await Promise.all(split(cfg.watchers, loads.length).map(([lo, hi], i) => loads[i]!.request('connect', { mode: 'fanout', target, url, lo, hi }, 300_000)));
-    const count = mode === 'max' ? cfg.changes : cfg.rateChanges;
-    const rate = mode === 'max' ? undefined : cfg.rate;
+    const rate = mode === 'max' ? undefined : fixedRate!;
+    const count = rate === undefined ? cfg.changes : rate * cfg.rateSeconds;
     let result;
     if (amqp) {
       result = await publishAndWait(server, loads, amqp, count, rate!);
@@ -320,7 +320,7 @@ async function filtered(run: number, watches: number): Promise<void> {
 }
 
 /** Scenario 3: every client reconnects at once after a server restart, while the truth changed. */
-async function storm(run: number): Promise<void> {
+async function storm(run: number, coalesceWindowMs: number): Promise<void> {
   const clients = cfg.stormClients;
   const nodes = cfg.stormNodes;
   const bytes = 200;
@@ -338,6 +338,7 @@ async function storm(run: number): Promise<void> {
       target: 'monorail-ws',
       scenario: 'storm',
       payloadBytes: bytes,
+      coalesceWindowMs,
       ...(mongoUrl ? { mongoUrl } : { seed: { nodes: stormNodes(nodes, bytes) } }),
     };
     const first = await startServer(base);
@@ -387,6 +388,7 @@ async function storm(run: number): Promise<void> {
       p99Ms: round(q(0.99), 1),
       serverRssMB: null,
       source: useMongo ? 'mongodb (wire-level test server, own process)' : 'memory',
+      coalesceWindowMs,
       restartToListenMs: round((tListen - t0) / 1000, 1),
       allConvergedMs: round(sorted[sorted.length - 1] ?? null, 1),
       snapshotRequests: log3.requests.length,
@@ -561,16 +563,16 @@ for (let run = 1; run <= cfg.repeat; run++) {
     switch (scenario) {
       case 'fanout':
         for (const t of TARGETS) await fanout(run, t, 'max');
-        for (const t of TARGETS) await fanout(run, t, 'rate');
+        for (const rate of cfg.rates) for (const t of TARGETS) await fanout(run, t, 'rate', rate);
         break;
       case 'filtered':
         for (const w of cfg.filteredWatches) await filtered(run, w);
         break;
       case 'storm':
-        await storm(run);
+        for (const w of cfg.stormWindows) await storm(run, w);
         break;
       case 'amqp':
-        for (const t of TARGETS) await fanout(run, t, 'amqp');
+        for (const t of TARGETS) await fanout(run, t, 'amqp', cfg.rates[0]!);
         break;
       case 'store':
         await store(run);

@@ -30,6 +30,8 @@ export interface ServerSpec {
   mongoUrl?: string;
   /** storm/memory: seed records per channel. */
   seed?: Record<string, Doc[]>;
+  /** storm: the server's coalescing window (ms). */
+  coalesceWindowMs?: number;
   /** amqp: broker and exchange prefix. */
   amqp?: { url: string; prefix: string };
 }
@@ -182,6 +184,7 @@ async function monorail(): Promise<Target> {
     seed,
     feeds: [feed],
     ...(source ? { source } : {}),
+    ...(spec.coalesceWindowMs !== undefined ? { coalesceWindowMs: spec.coalesceWindowMs } : {}),
     ...(spec.amqp ? { amqp: { url: spec.amqp.url, exchangePrefix: spec.amqp.prefix } } : {}),
   });
   if (spec.scenario === 'storm') {
