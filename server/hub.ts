@@ -434,21 +434,26 @@ export class Hub {
   private startRead(read: SharedRead): void {
     const { key, kind, state, params } = read;
     this.counters.sourceReads++;
-    if (this.coalesceWindowMs > 0) {
-      const startedAt = this.timers.now();
-      this.recentReads.set(key, startedAt);
-      // Forgotten well after the window (the lookup itself ignores ended windows), so the map stays small.
-      this.timers.setTimeout(() => {
-        if (this.recentReads.get(key) === startedAt) this.recentReads.delete(key);
-      }, 2 * this.coalesceWindowMs);
-    }
     // Read on a later tick so the frames of this batch can join, and a synchronous source throws in one place.
     Promise.resolve()
-      .then(() => (kind === 'list' ? this.source.read(state.spec.name, params, this.maxListItems) : this.source.get(state.spec.name, params)))
+      .then(() => {
+        // The window counts from the moment the source is called, so the gap holds at the source itself.
+        if (this.coalesceWindowMs > 0) this.noteRead(key);
+        return kind === 'list' ? this.source.read(state.spec.name, params, this.maxListItems) : this.source.get(state.spec.name, params);
+      })
       .then(
         (result) => this.finish(read, result, undefined),
         (err: unknown) => this.finish(read, undefined, err),
       );
+  }
+
+  private noteRead(key: string): void {
+    const startedAt = this.timers.now();
+    this.recentReads.set(key, startedAt);
+    // Forgotten well after the window (the lookup itself ignores ended windows), so the map stays small.
+    this.timers.setTimeout(() => {
+      if (this.recentReads.get(key) === startedAt) this.recentReads.delete(key);
+    }, 2 * this.coalesceWindowMs);
   }
 
   private finish(read: SharedRead, result: Doc[] | Doc | undefined, error: unknown): void {
