@@ -2,7 +2,7 @@
  * Reconnect policy as data: a pure function of the attempt number, the options and a source of randomness,
  * so it is tested alone and a test can pin every delay (phoenix `timer.js`, graphql-ws `retryWait`).
  */
-import { DEFAULTS } from '../protocol/codes.js';
+import { CLIENT_DEFAULTS as DEFAULTS } from '../protocol/codes.js';
 
 /** How long the client waits before each reconnect. */
 export interface BackoffOptions {

@@ -5,12 +5,12 @@
  * that throws would unwind into the transport (and in the mock, into the server's fan-out).
  */
 import { CHANNEL_ALIASES, channelFromUrl, channelInfo } from '../protocol/channels.js';
-import { CLOSE_CODES, CloseCode } from '../protocol/codes.js';
-import type { ProtocolError } from '../protocol/errors.js';
+import { CloseCode, NO_RETRY_CODES } from '../protocol/codes.js';
 import type { ClientMessage, Doc, Params, ServerMessage } from '../protocol/messages.js';
 import { isPlainObject } from '../protocol/params.js';
-import { parseMessage, stringifyMessage } from '../protocol/parse.js';
+import { stringifyMessage } from '../protocol/parse.js';
 import { backoffDelay } from './backoff.js';
+import { parseServerFrame } from './parse.js';
 import {
   createEvents,
   type ConnectionError,
@@ -228,13 +228,8 @@ export class Connection<T extends Doc = Doc> {
 
   #handleFrame(data: unknown): void {
     this.#pulse?.beat();
-    let m: ServerMessage;
-    try {
-      m = parseMessage(data, 'server');
-    } catch (err) {
-      const { code, message } = err as ProtocolError;
-      return this.#report({ kind: 'protocol', code: code ?? 'bad-message', message });
-    }
+    const m = parseServerFrame(data);
+    if ('refused' in m) return this.#report({ kind: 'protocol', code: m.refused, message: m.message });
     switch (m.handler) {
       case 'session':
         this.#session = m.id;
@@ -285,7 +280,7 @@ export class Connection<T extends Doc = Doc> {
     this.#session = undefined;
     this.#stopTimers();
     if (this.#current === 'closed') return this.events.emit('close', info);
-    if (CLOSE_CODES[event.code as CloseCode]?.retry === false) {
+    if (NO_RETRY_CODES.includes(event.code)) {
       this.#setState('closed');
       return this.events.emit('close', info);
     }

@@ -2,7 +2,7 @@
  * The options of `new Connection(url, options)` (and of `createClient`, which passes them to every channel).
  * Every default comes from `DEFAULTS` in `protocol/codes.ts`, the one table code and docs cite.
  */
-import { DEFAULTS } from '../protocol/codes.js';
+import { CLIENT_DEFAULTS as DEFAULTS } from '../protocol/codes.js';
 import type { BackoffOptions } from './backoff.js';
 import { resolveWebSocket, type TokenOption, type WebSocketConstructor } from './socket.js';
 import type { StoreOptions } from './store.js';

@@ -6,7 +6,7 @@
  * relying on). Nothing here patches a global.
  */
 import WebSocketDefault from 'isomorphic-ws';
-import { DEFAULTS } from '../protocol/codes.js';
+import { CLIENT_DEFAULTS as DEFAULTS } from '../protocol/codes.js';
 
 // Declared through a method so the parameter is checked bivariantly: the browser's `(ev: MessageEvent) => any`,
 // ws's and mock-socket's handler types are then all assignable, while ours stay precise.

@@ -6,7 +6,7 @@
  * a snapshot only ever takes away what it put there itself (or what nothing claims), so overlapping watches can
  * answer in any order and the result is the same.
  */
-import { DEFAULTS } from '../protocol/codes.js';
+import { CLIENT_DEFAULTS as DEFAULTS } from '../protocol/codes.js';
 import { jsonEqual, matches } from '../protocol/matches.js';
 import type { Doc, Params } from '../protocol/messages.js';
 import { canonicalJson } from '../protocol/params.js';
@@ -33,8 +33,25 @@ export interface StoreOptions {
 
 interface Entry<T> {
   doc: T;
-  /** Scopes holding the item (unused by append-only stores). */
-  readonly scopes: Set<string>;
+  /**
+   * Scopes holding the item (unused by append-only stores). An array, not a Set: an item has one scope or a few,
+   * and a 100,000-item list then costs 100,000 small arrays instead of as many hash sets.
+   */
+  readonly scopes: string[];
+  /** The `list` that last listed it (see `applyList`). */
+  mark: number;
+}
+
+/** Adds `scope` to `scopes` once. */
+function hold(scopes: string[], scope: string): void {
+  if (!scopes.includes(scope)) scopes.push(scope);
+}
+
+/** Takes `scope` from `scopes`; true when it was there. */
+function release(scopes: string[], scope: string): boolean {
+  const at = scopes.indexOf(scope);
+  if (at >= 0) scopes.splice(at, 1);
+  return at >= 0;
 }
 
 const EMPTY: readonly never[] = Object.freeze([]);
@@ -66,6 +83,8 @@ export class Store<T extends Doc = Doc> {
   readonly #listeners = new Set<() => void>();
   #snapshot: readonly T[] | undefined = EMPTY;
   #changed = false;
+  /** Numbers the lists applied, so one can tell the items it listed from the others without a set of ids. */
+  #lists = 0;
 
   /** @param options See `StoreOptions`; every field is optional. */
   constructor(options: StoreOptions = {}) {
@@ -132,18 +151,18 @@ export class Store<T extends Doc = Doc> {
       return this.#commit();
     }
     const scope = canonicalJson(params);
-    const seen = new Set<string>();
+    const mark = ++this.#lists;
     for (const item of items) {
       const entry = this.#upsertItem(item);
       if (entry === undefined) continue;
-      entry.scopes.add(scope);
-      seen.add(String(item[this.idField]));
+      hold(entry.scopes, scope);
+      entry.mark = mark;
     }
     for (const [id, entry] of this.#items) {
-      if (seen.has(id)) continue;
+      if (entry.mark === mark) continue;
       // An unscoped item (from a `get` or an older server's list) matching P is something P's snapshot
       // would have listed, so its absence means it is gone.
-      const gone = entry.scopes.delete(scope) ? entry.scopes.size === 0 : entry.scopes.size === 0 && matches(entry.doc, params);
+      const gone = release(entry.scopes, scope) ? entry.scopes.length === 0 : entry.scopes.length === 0 && matches(entry.doc, params);
       if (gone) this.#delete(id);
     }
     this.#commit();
@@ -157,8 +176,8 @@ export class Store<T extends Doc = Doc> {
     const entry = this.#upsert(id, data);
     if (!this.appendOnly) {
       for (const [key, params] of this.#watches) {
-        if (matches(data, params)) entry.scopes.add(key);
-        else entry.scopes.delete(key);
+        if (matches(data, params)) hold(entry.scopes, key);
+        else release(entry.scopes, key);
       }
     }
     this.#commit();
@@ -184,7 +203,7 @@ export class Store<T extends Doc = Doc> {
     const scope = canonicalJson(params);
     this.#watches.delete(scope);
     if (!this.appendOnly) {
-      for (const [id, entry] of this.#items) if (entry.scopes.delete(scope) && entry.scopes.size === 0) this.#delete(id);
+      for (const [id, entry] of this.#items) if (release(entry.scopes, scope) && entry.scopes.length === 0) this.#delete(id);
     }
     this.#commit();
   }
@@ -206,7 +225,7 @@ export class Store<T extends Doc = Doc> {
       }
       return entry;
     }
-    const created: Entry<T> = { doc: doc as T, scopes: new Set() };
+    const created: Entry<T> = { doc: doc as T, scopes: [], mark: 0 };
     this.#items.set(id, created);
     this.#changed = true;
     if (this.appendOnly && this.#items.size > this.historyLimit) {

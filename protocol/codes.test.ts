@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CLOSE_CODES, CloseCode, DEFAULTS, ERROR_CODES } from './codes.js';
+import { CLIENT_DEFAULTS, CLOSE_CODES, CloseCode, DEFAULTS, ERROR_CODES, NO_RETRY_CODES } from './codes.js';
 import * as protocol from './index.js';
 
 describe('close codes', () => {
@@ -29,6 +29,12 @@ describe('close codes', () => {
       .filter(([, c]) => !c.retry)
       .map(([code]) => Number(code));
     expect(noRetry.sort()).toEqual([CloseCode.Unauthenticated, CloseCode.Forbidden]);
+    // The client reads NO_RETRY_CODES, not the table: they must say the same.
+    expect([...NO_RETRY_CODES].sort()).toEqual(noRetry.sort());
+  });
+
+  it('CLIENT_DEFAULTS is the part of DEFAULTS the client reads, value for value', () => {
+    for (const [key, value] of Object.entries(CLIENT_DEFAULTS)) expect(DEFAULTS[key as keyof typeof DEFAULTS]).toEqual(value);
   });
 
   it('application codes are in the 4000–4999 range, protocol codes are standard', () => {

@@ -44,6 +44,13 @@ export const CLOSE_CODES: Readonly<Record<CloseCode, { readonly meaning: string;
   4429: { meaning: 'rate limited (too many messages per second)', retry: true },
 };
 
+/**
+ * The close codes after which the client stops reconnecting: exactly the `retry: false` rows of `CLOSE_CODES`
+ * (a test keeps the two in step). The client reads this list instead of the table, so a browser does not download
+ * the meanings.
+ */
+export const NO_RETRY_CODES: readonly number[] = [CloseCode.Unauthenticated, CloseCode.Forbidden];
+
 /** Stable codes carried by `error` frames (`params.code`). */
 export const ERROR_CODES = {
   'bad-json': 'the frame is not valid JSON text',
@@ -59,14 +66,10 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
-/** Defaults shared by client, server and docs. */
-export const DEFAULTS = {
-  /** Largest accepted frame in bytes; larger frames close the connection with 1009. */
-  maxPayload: 1024 * 1024,
+/** The defaults the client uses (part of `DEFAULTS`; kept apart so a browser bundle carries only these). */
+export const CLIENT_DEFAULTS = {
   /** Entries kept by append-only channels (`logs`, `events`), per client store and per server channel key. */
   historyLimit: 1000,
-  /** Most items a `list` may carry; sources stop reading after this many. */
-  maxListItems: 10_000,
   /** Reconnect backoff: full jitter over `min(maxMs, baseMs * factor ** attempt)`. */
   backoff: { baseMs: 500, maxMs: 30_000, factor: 2, jitter: 1, resetAfterMs: 5_000 },
   /** Frames the client queues while closed; the oldest is dropped beyond this. */
@@ -77,6 +80,18 @@ export const DEFAULTS = {
   clientPongTimeoutMs: 10_000,
   /** The WebSocket subprotocol every monorail-ws connection offers. */
   subprotocol: 'monorail-ws',
+} as const;
+
+/** Defaults shared by client, server and docs. */
+// A pure call around the literal: a spread could run getters, so a bundler would keep it even where unused.
+export const DEFAULTS = /* @__PURE__ */ (() => ({
+  ...CLIENT_DEFAULTS,
+  /** Largest accepted frame in bytes; larger frames close the connection with 1009. */
+  maxPayload: 1024 * 1024,
+  /** Most items a `list` may carry; sources stop reading after this many. */
+  maxListItems: 10_000,
+  /** Identical snapshot reads start at most once per this many ms; requests in between share the next read. */
+  coalesceWindowMs: 50,
   /** Most watches one connection may hold; more are refused with `too-many-watches`. */
   maxWatches: 100,
   /**
@@ -102,4 +117,4 @@ export const DEFAULTS = {
   shutdownTimeoutMs: 10_000,
   /** An `authenticate` call that has not settled after this long is treated as a failure (close 1011). */
   authenticateTimeoutMs: 10_000,
-} as const;
+}) as const)();

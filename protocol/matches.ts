@@ -156,12 +156,16 @@ export function jsonEqual(a: Element, b: Element): boolean {
     return true;
   }
   if (Array.isArray(b)) return false;
-  const ak = Object.keys(a);
-  if (ak.length !== Object.keys(b).length) return false;
-  for (const k of ak) {
+  // for…in rather than Object.keys: the client store compares every record it receives, and two key arrays per
+  // comparison were most of its cost.
+  let count = 0;
+  for (const k in a) {
+    if (!hasOwn(a, k)) continue;
     if (!hasOwn(b, k) || !jsonEqual(a[k], b[k])) return false;
+    count++;
   }
-  return true;
+  for (const k in b) if (hasOwn(b, k)) count--;
+  return count === 0;
 }
 
 /** MongoDB's (BSON) equality of two present values: documents compare field by field in order. */

@@ -11,8 +11,8 @@ import type { JsonValue, Params } from './messages.js';
 export const OPERATORS = ['$in', '$nin', '$ne', '$gt', '$gte', '$lt', '$lte', '$exists'] as const;
 export type Operator = (typeof OPERATORS)[number];
 
-const OPERATOR_SET: ReadonlySet<string> = new Set(OPERATORS);
-const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+const OPERATOR_SET: ReadonlySet<string> = /* @__PURE__ */ new Set(OPERATORS);
+const FORBIDDEN_KEYS: ReadonlySet<string> = /* @__PURE__ */ new Set(['__proto__', 'constructor', 'prototype']);
 /** Deeper values are refused: nothing legitimate needs them and deep recursion is a cheap attack. */
 const MAX_DEPTH = 16;
 /** Longer dotted paths are refused for the same reason (RackHD catalog paths stay well below this). */

@@ -14,9 +14,10 @@ import {
 } from './messages.js';
 import { isPlainObject, validateParams } from './params.js';
 
-const CLIENT_SET: ReadonlySet<string> = new Set(CLIENT_HANDLERS);
-const SERVER_SET: ReadonlySet<string> = new Set(SERVER_HANDLERS);
-const WITH_PARAMS: ReadonlySet<string> = new Set(['query', 'get', 'watch', 'stop']);
+// Pure: a browser bundle that only needs `stringifyMessage` from here drops these.
+const CLIENT_SET: ReadonlySet<string> = /* @__PURE__ */ new Set(CLIENT_HANDLERS);
+const SERVER_SET: ReadonlySet<string> = /* @__PURE__ */ new Set(SERVER_HANDLERS);
+const WITH_PARAMS: ReadonlySet<string> = /* @__PURE__ */ new Set(['query', 'get', 'watch', 'stop']);
 
 /**
  * Params nested deeper than this are left out of an echo: `JSON.stringify` recurses and a frame of 1 MiB can nest

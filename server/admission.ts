@@ -95,14 +95,22 @@ export function admission(options: AdmissionOptions): (request: IncomingMessage,
 
     if (!options.origins(origin(request))) return refuse(CloseCode.OriginNotAllowed, 'origin not allowed');
     if (!options.perAddress.acquire(address)) return refuse(CloseCode.Overloaded, 'too many connections from this address');
-    // Counted out when the TCP connection ends, whichever way: refused, closed, or gone while authenticating.
-    socket.once('close', () => options.perAddress.release(address));
+    if (options.perAddress.counting) releaseOnClose(socket, options.perAddress, address);
 
     void decide(request).then((decision) => {
       if ('code' in decision) refuse(decision.code, decision.reason);
       else upgrade((ws) => options.accept(ws, request, decision.principal));
     });
   };
+}
+
+/**
+ * Counts the connection out when the TCP connection ends, whichever way: refused, closed, or gone while
+ * authenticating. A function of its own so the listener, which lives as long as the connection, holds only the
+ * address and not the upgrade request with its headers.
+ */
+function releaseOnClose(socket: Duplex, counter: ConnectionCounter, address: string): void {
+  socket.once('close', () => counter.release(address));
 }
 
 /** The request's origin: `Origin`, or `Sec-WebSocket-Origin` from version-8 clients (as ws reads it). */

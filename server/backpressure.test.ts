@@ -116,4 +116,42 @@ describe('SlowConsumerGuard', () => {
     expect(t.pending).toBe(0);
     expect(guard.admit()).toBe(false);
   });
+
+  it('admitted + sentAfter (the fan-out path, one buffer read per frame) decide exactly like admit + sent', () => {
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let run = 0; run < 200; run++) {
+      const a = setup();
+      const b = setup();
+      let buffered = 0;
+      for (let step = 0; step < 60; step++) {
+        const r = random();
+        if (r < 0.15) {
+          // The socket drained some (or all) of it, or a timer ran.
+          buffered = Math.floor(buffered * random());
+          a.set(buffered);
+          b.set(buffered);
+          a.t.tick();
+          b.t.tick();
+          continue;
+        }
+        // A frame of up to `max` bytes; the buffer grows by at most that much (part may already be written).
+        const max = 1 + Math.floor(random() * 1500);
+        a.set(buffered);
+        b.set(buffered);
+        const admitted = a.guard.admit();
+        const before = b.guard.admitted();
+        expect(before >= 0).toBe(admitted);
+        if (!admitted) continue;
+        expect(before).toBe(buffered);
+        buffered = Math.max(0, buffered + max - Math.floor(random() * 2 * max));
+        a.set(buffered);
+        b.set(buffered);
+        a.guard.sent();
+        b.guard.sentAfter(before, max);
+        expect([b.t.pending, b.t.delays()]).toEqual([a.t.pending, a.t.delays()]);
+        expect(b.slow).toEqual(a.slow);
+      }
+    }
+  });
 });

@@ -63,6 +63,30 @@ export class SlowConsumerGuard {
     return true;
   }
 
+  /**
+   * `admit` for the fan-out path: the bytes waiting when the frame may be queued (pass them to `sentAfter`), or -1
+   * when it must not be (the connection is, or has just been found, slow).
+   */
+  admitted(): number {
+    if (this.tripped) return -1;
+    const bytes = this.buffered();
+    if (bytes > this.limits.hardBytes) {
+      this.trip('hard', bytes);
+      return -1;
+    }
+    return bytes;
+  }
+
+  /**
+   * `sent` for a frame of at most `maxBytes` queued when `before` bytes were waiting. With no grace period running
+   * and the soft threshold out of reach even if the whole frame still waits, `sent` could only find the buffer
+   * below the threshold and do nothing, so the buffer is not read a second time: one read per frame sent.
+   */
+  sentAfter(before: number, maxBytes: number): void {
+    if (this.timer === undefined && before + maxBytes <= this.limits.softBytes) return;
+    this.sent();
+  }
+
   /** After queuing a frame: starts the grace period when the buffer went above the soft threshold. */
   sent(): void {
     if (this.tripped) return;

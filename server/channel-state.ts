@@ -16,15 +16,33 @@ import {
   type Params,
 } from '../protocol/index.js';
 import type { ChannelSpec } from './channels.js';
+import type { SharedFrame } from './hub-connection.js';
 import type { Change } from './source.js';
 
-/** One watch of one connection. */
-export interface Watch {
+/**
+ * One distinct filter of a channel, shared by every watch with the same canonical params (a thousand UIs
+ * watching `{type: "compute"}` hold one): what it reads and how it is indexed are derived once, and it remembers
+ * its verdict on the change being fanned out, so `matches` runs once per change and filter, not per connection.
+ */
+export interface Filter {
+  /** Canonical params. */
   readonly key: string;
   readonly params: Params;
   readonly fields: readonly string[];
-  /** The equality-indexed field and its keys, or undefined when the watch must be evaluated on every change. */
+  /** The equality-indexed field and its keys, or undefined when the filter must be evaluated on every change. */
   readonly indexed?: { readonly field: string; readonly keys: readonly string[] };
+  refs: number;
+  /** `seq` of the change `now` and `before` were computed for (-1: none yet). */
+  nowSeq: number;
+  now: boolean;
+  beforeSeq: number;
+  before: boolean;
+}
+
+/** One watch of one connection: its hold on a shared filter, with the params it sent. */
+export interface Watch {
+  readonly filter: Filter;
+  readonly params: Params;
 }
 
 /** A connection's watches on one channel, under the name (`resource`) it used. */
@@ -33,8 +51,10 @@ export interface Subscription {
   readonly watches: Map<string, Watch>;
   /** Snapshot reads of this connection on this channel still in flight: live changes wait for them. */
   inflight: number;
-  /** Sends one frame to the connection. */
-  send(frame: string): void;
+  /** The connection: frames go to its `sendFrame` (the same frame object to every connection it concerns). */
+  readonly conn: { sendFrame(frame: SharedFrame): void };
+  /** The distinct filters of its watches, kept by `ChannelState` (an array: nothing to allocate per delivery). */
+  readonly filters: Filter[];
 }
 
 /** What the record looked like before a change. */
@@ -53,8 +73,8 @@ export interface LoggedChange {
   readonly id: string;
   readonly data: Doc | null;
   readonly prev: Prev;
-  /** Frames by resource name and kind, serialised at most once each. */
-  frames?: Map<string, string>;
+  /** Its frames, one per distinct resource name and kind, each serialised once for every connection it goes to. */
+  frames?: Array<{ readonly resource: string; readonly kind: 'item' | 'remove'; readonly frame: SharedFrame }>;
 }
 
 interface CacheEntry {
@@ -83,7 +103,7 @@ function primitiveKey(value: unknown): string | undefined {
 }
 
 /** Picks an equality condition to index a watch by, so unrelated changes never look at it. */
-function indexFor(params: Params): Watch['indexed'] {
+function indexFor(params: Params): Filter['indexed'] {
   for (const field of Object.keys(params)) {
     const condition = params[field];
     const key = primitiveKey(condition);
@@ -111,16 +131,16 @@ function keysAt(doc: Doc, field: string, out: Set<string>): void {
   }
 }
 
-/** Builds a watch value for params. */
-export function makeWatch(params: Params): Watch {
+function makeFilter(key: string, params: Params): Filter {
   const indexed = indexFor(params);
-  const watch: Watch = { key: canonicalJson(params), params, fields: paramFields(params) };
-  return indexed ? { ...watch, indexed } : watch;
+  return { key, params, fields: paramFields(params), ...(indexed ? { indexed } : {}), refs: 0, nowSeq: -1, now: false, beforeSeq: -1, before: false };
 }
 
 /** Routing state of one channel. */
 export class ChannelState {
   readonly subs = new Set<Subscription>();
+  /** Distinct filters by canonical params. */
+  private readonly filters = new Map<string, Filter>();
   /** Subscriptions holding a watch that is not indexed, with a count of such watches. */
   private readonly scan = new Map<Subscription, number>();
   /** field → equality key → subscriptions (with a count of their watches under that key). */
@@ -155,52 +175,63 @@ export class ChannelState {
     return this.log.length;
   }
 
-  addWatch(sub: Subscription, watch: Watch): void {
-    sub.watches.set(watch.key, watch);
+  /** Adds the watch `params` (canonical form `key`, which the subscription does not hold yet) and returns it. */
+  addWatch(sub: Subscription, key: string, params: Params): Watch {
+    let filter = this.filters.get(key);
+    if (!filter) this.filters.set(key, (filter = makeFilter(key, params)));
+    filter.refs++;
+    const watch: Watch = { filter, params };
+    // The filter's own key string, so a connection's map holds no copy of it.
+    sub.watches.set(filter.key, watch);
+    sub.filters.push(filter);
     const wasIdle = this.subs.size === 0;
     this.subs.add(sub);
-    if (watch.indexed) {
-      let byKey = this.index.get(watch.indexed.field);
-      if (!byKey) this.index.set(watch.indexed.field, (byKey = new Map()));
-      for (const key of watch.indexed.keys) {
-        let holders = byKey.get(key);
-        if (!holders) byKey.set(key, (holders = new Map()));
+    if (filter.indexed) {
+      let byKey = this.index.get(filter.indexed.field);
+      if (!byKey) this.index.set(filter.indexed.field, (byKey = new Map()));
+      for (const k of filter.indexed.keys) {
+        let holders = byKey.get(k);
+        if (!holders) byKey.set(k, (holders = new Map()));
         holders.set(sub, (holders.get(sub) ?? 0) + 1);
       }
     } else {
       this.scan.set(sub, (this.scan.get(sub) ?? 0) + 1);
     }
     let grew = false;
-    for (const f of watch.fields) {
+    for (const f of filter.fields) {
       const n = this.fieldCounts.get(f) ?? 0;
       this.fieldCounts.set(f, n + 1);
       if (n === 0) grew = true;
     }
     if (grew) this.fieldSet = new Set(this.fieldCounts.keys());
     if (wasIdle) this.onActivity?.(true);
+    return watch;
   }
 
   removeWatch(sub: Subscription, key: string): Watch | undefined {
     const watch = sub.watches.get(key);
     if (!watch) return undefined;
     sub.watches.delete(key);
-    if (watch.indexed) {
-      const byKey = this.index.get(watch.indexed.field)!;
-      for (const k of watch.indexed.keys) {
+    const { filter } = watch;
+    if (--filter.refs === 0) this.filters.delete(key);
+    sub.filters.splice(sub.filters.indexOf(filter), 1);
+    if (filter.indexed) {
+      const byKey = this.index.get(filter.indexed.field)!;
+      for (const k of filter.indexed.keys) {
         const holders = byKey.get(k)!;
         const n = holders.get(sub)! - 1;
         if (n === 0) holders.delete(sub);
         else holders.set(sub, n);
         if (holders.size === 0) byKey.delete(k);
       }
-      if (byKey.size === 0) this.index.delete(watch.indexed.field);
+      if (byKey.size === 0) this.index.delete(filter.indexed.field);
     } else {
       const n = this.scan.get(sub)! - 1;
       if (n === 0) this.scan.delete(sub);
       else this.scan.set(sub, n);
     }
     let shrank = false;
-    for (const f of watch.fields) {
+    for (const f of filter.fields) {
       const n = this.fieldCounts.get(f)! - 1;
       if (n === 0) {
         this.fieldCounts.delete(f);
@@ -268,25 +299,46 @@ export class ChannelState {
   }
 
   /**
-   * What one subscription should receive for a change. `afterSnapshot`: the change is replayed right after a snapshot
-   * this subscription just received, which may show the record older or newer than the remembered previous state
-   * (a database read can see writes whose changes have not arrived yet), so for a watching subscription only a
-   * previous state the feed itself gave (a projection-free `prev`) can rule a `remove` out.
+   * What one subscription should receive for a change. Runs once per connection a change concerns, so it
+   * allocates nothing: each filter's verdict is computed once per change and reused for every connection.
+   * `afterSnapshot`: the change is replayed right after a snapshot this subscription just received, which may show
+   * the record older or newer than the remembered previous state (a database read can see writes whose changes have
+   * not arrived yet), so for a watching subscription only a previous state the feed itself gave (a projection-free
+   * `prev`) can rule a `remove` out.
    */
   decide(sub: Subscription, change: LoggedChange, afterSnapshot = false): 'item' | 'remove' | undefined {
+    const filters = sub.filters;
     if (change.data) {
-      for (const w of sub.watches.values()) if (matches(change.data, w.params)) return 'item';
+      for (let i = 0; i < filters.length; i++) if (this.matchesNow(filters[i]!, change)) return 'item';
     }
     if (this.spec.appendOnly) return undefined;
-    const prev = change.prev;
-    if (prev.kind === 'absent') return undefined;
-    if (prev.kind === 'unknown' || (afterSnapshot && prev.fields !== undefined && sub.watches.size > 0)) return 'remove';
-    for (const w of sub.watches.values()) {
-      // A projection that lacks a field this watch reads cannot rule it out: assume it matched.
-      if (prev.fields && !w.fields.every((f) => prev.fields!.has(f))) return 'remove';
-      if (matches(prev.doc, w.params)) return 'remove';
-    }
+    const kind = change.prev.kind;
+    if (kind === 'absent') return undefined;
+    if (kind === 'unknown') return 'remove';
+    if (afterSnapshot && (change.prev as Extract<Prev, { kind: 'doc' }>).fields !== undefined && filters.length > 0) return 'remove';
+    for (let i = 0; i < filters.length; i++) if (this.matchedBefore(filters[i]!, change)) return 'remove';
     return undefined;
+  }
+
+  private matchesNow(f: Filter, change: LoggedChange): boolean {
+    if (f.nowSeq !== change.seq) {
+      f.now = matches(change.data!, f.params);
+      f.nowSeq = change.seq;
+    }
+    return f.now;
+  }
+
+  /** Whether the record may have matched `f` before the change (`prev` is a document). */
+  private matchedBefore(f: Filter, change: LoggedChange): boolean {
+    if (f.beforeSeq !== change.seq) {
+      const prev = change.prev as Extract<Prev, { kind: 'doc' }>;
+      // A projection that lacks a field this filter reads cannot rule it out: assume it matched.
+      let covered = true;
+      if (prev.fields) for (const field of f.fields) if (!prev.fields.has(field)) covered = false;
+      f.before = !covered || matches(prev.doc, f.params);
+      f.beforeSeq = change.seq;
+    }
+    return f.before;
   }
 
   /**

@@ -32,6 +32,7 @@ export function startHeartbeat(
   const alive = new Map<WebSocket, boolean>();
   if (!(intervalMs > 0)) return { track() {}, size: 0, stop() {} };
 
+  const noop = (): void => undefined;
   const round = (): void => {
     for (const [ws, answered] of alive) {
       if (!answered) {
@@ -43,9 +44,16 @@ export function startHeartbeat(
       }
       alive.set(ws, false);
       // A socket already closing would only report an error through the callback; nothing to do about it.
-      if (ws.readyState === ws.OPEN) ws.ping(undefined, undefined, () => undefined);
+      if (ws.readyState === ws.OPEN) ws.ping(undefined, undefined, noop);
     }
   };
+  // One listener of each kind for every connection (the emitter is `this`), not closures per connection.
+  function beat(this: WebSocket): void {
+    if (alive.has(this)) alive.set(this, true);
+  }
+  function forget(this: WebSocket): void {
+    alive.delete(this);
+  }
   // Started by the first connection, so a server that never had one (or failed to listen) holds no timer.
   let handle: unknown;
 
@@ -57,13 +65,10 @@ export function startHeartbeat(
         (handle as { unref?: () => void }).unref?.();
       }
       alive.set(ws, true);
-      const beat = (): void => {
-        if (alive.has(ws)) alive.set(ws, true);
-      };
       // Any frame proves the peer is there; a busy client is not asked for more.
       ws.on('pong', beat);
       ws.on('message', beat);
-      ws.once('close', () => alive.delete(ws));
+      ws.on('close', forget);
     },
     get size() {
       return alive.size;

@@ -4,10 +4,29 @@
  */
 import type { ClientMessage } from '../protocol/index.js';
 
+/**
+ * A text frame the hub sends to many connections (a change fanned out, a broadcast): serialised once, and an
+ * adapter may keep its wire encoding of it in `encoded` so that it is built once for all recipients too.
+ */
+export class SharedFrame {
+  /** The adapter's encoding of `text` (the ws adapter: the WebSocket frame bytes), built by the first send. */
+  encoded: unknown = undefined;
+
+  constructor(
+    /** The JSON text. */
+    readonly text: string,
+  ) {}
+}
+
 /** The minimal socket the hub needs; the ws and mock-socket adapters implement it in a few lines. */
 export interface HubSocket {
   /** Sends one text frame. */
   send(data: string): void;
+  /**
+   * Sends a frame shared with other connections, exactly like `send(frame.text)` (same bytes, same order with
+   * everything else sent); optional, for adapters that can reuse one encoding for every recipient.
+   */
+  sendFrame?(frame: SharedFrame): void;
   /** Closes with a code from `CloseCode`. */
   close(code: number, reason?: string): void;
   /** Registers the handler of incoming frames (`isBinary` for binary frames, which the protocol refuses). */
@@ -83,6 +102,13 @@ export class HubConnection {
   send(data: unknown): void {
     if (this.closed) return;
     this.socket.send(typeof data === 'string' ? data : JSON.stringify(data));
+  }
+
+  /** @internal Sends a frame shared with other connections (see `SharedFrame`). Ignored once closed. */
+  sendFrame(frame: SharedFrame): void {
+    if (this.closed) return;
+    if (this.socket.sendFrame) this.socket.sendFrame(frame);
+    else this.socket.send(frame.text);
   }
 
   /** Closes the connection with a code from `CloseCode`. */

@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { matches, type Doc, type Params, type ServerMessage } from '../protocol/index.js';
-import { Hub } from './hub.js';
-import type { HubSocket } from './hub-connection.js';
+import { Hub, type HubTimers } from './hub.js';
+import type { HubSocket, SharedFrame } from './hub-connection.js';
 import { MemoryBackend } from './memory.js';
 import { SourceUnavailableError, type Change, type Source } from './source.js';
 
@@ -33,6 +33,15 @@ class TestSocket implements HubSocket {
   }
   take(): ServerMessage[] {
     return this.frames.splice(0);
+  }
+}
+
+/** A socket that takes shared frames as they are (the ws adapter's path), recording the frame objects. */
+class FrameSocket extends TestSocket {
+  readonly shared: SharedFrame[] = [];
+  sendFrame(frame: SharedFrame): void {
+    this.shared.push(frame);
+    this.send(frame.text);
   }
 }
 
@@ -64,6 +73,32 @@ class GatedSource implements Source {
 }
 
 const tick = () => new Promise((r) => setTimeout(r, 0));
+
+/** A clock and timers that move only when the test advances them. */
+function manualClock() {
+  let now = 0;
+  let next = 0;
+  const pending = new Map<number, { at: number; fn: () => void }>();
+  const timers: HubTimers = {
+    setTimeout: (fn, ms) => {
+      pending.set(++next, { at: now + ms, fn });
+      return next;
+    },
+    clearTimeout: (handle) => void pending.delete(handle as number),
+    now: () => now,
+  };
+  return {
+    timers,
+    advance(ms: number): void {
+      now += ms;
+      for (const [id, t] of [...pending].sort((a, b) => a[1].at - b[1].at)) {
+        if (t.at > now) continue;
+        pending.delete(id);
+        t.fn();
+      }
+    },
+  };
+}
 
 function setup(source: Source = new GatedSource()) {
   const hub = new Hub({ source });
@@ -188,6 +223,80 @@ describe('coalescing', () => {
     expect(y.socket.take()).toEqual([stale, fresh]);
   });
 
+  it('within the coalescing window, an identical request waits for the next read and every request until then shares it', async () => {
+    const source = new GatedSource();
+    source.gated = false;
+    source.rows.set('a', n('a', 'compute', { v: 1 }));
+    const clock = manualClock();
+    const hub = new Hub({ source, coalesceWindowMs: 50, timers: clock.timers });
+    const [x, y, z] = [0, 1, 2].map(() => {
+      const socket = new TestSocket();
+      hub.accept(socket, { channel: 'nodes' });
+      return socket;
+    });
+    x!.deliver({ handler: 'watch', params: {} });
+    await tick();
+    expect(x!.take()).toEqual([{ handler: 'list', resource: 'nodes', params: {}, items: [n('a', 'compute', { v: 1 })] }]);
+    clock.advance(10);
+    y!.deliver({ handler: 'watch', params: {} });
+    clock.advance(10);
+    z!.deliver({ handler: 'watch', params: {} });
+    await tick();
+    // Nothing read yet: the window of x's read (started at 0) lasts until 50.
+    expect(hub.stats()).toMatchObject({ sourceReads: 1, coalescedReads: 1 });
+    expect([y!.take(), z!.take()]).toEqual([[], []]);
+    const change: Change = { channel: 'nodes', id: 'a', data: n('a', 'compute', { v: 2 }), prev: n('a', 'compute', { v: 1 }) };
+    clock.advance(10);
+    source.rows.set('a', change.data!);
+    hub.publish(change);
+    // x is not reading and sees it live; y and z wait for their snapshot.
+    expect(x!.take()).toEqual([{ handler: 'item', resource: 'nodes', id: 'a', data: change.data }]);
+    clock.advance(20);
+    await tick();
+    expect(hub.stats()).toMatchObject({ sourceReads: 2, coalescedReads: 1 });
+    // Read at 50, after the change: the snapshot has it, and its replay after the snapshot is harmless.
+    const expected = [
+      { handler: 'list', resource: 'nodes', params: {}, items: [n('a', 'compute', { v: 2 })] },
+      { handler: 'item', resource: 'nodes', id: 'a', data: change.data },
+    ];
+    expect([y!.take(), z!.take()]).toEqual([expected, expected]);
+    expect(hub.channelState('nodes')!.logSize).toBe(0);
+    // After the window, a request is read at once again.
+    clock.advance(100);
+    x!.deliver({ handler: 'query', params: {} });
+    await tick();
+    expect(hub.stats().sourceReads).toBe(3);
+  });
+
+  it('without a window (the hub default, and the mock), a read after the previous one ended goes to the source at once', async () => {
+    const source = new GatedSource();
+    source.gated = false;
+    const { hub, open } = setup(source);
+    const x = open();
+    for (let i = 0; i < 3; i++) {
+      x.socket.deliver({ handler: 'query', params: {} });
+      await tick();
+    }
+    expect(hub.stats()).toMatchObject({ sourceReads: 3, coalescedReads: 0 });
+    expect(x.socket.take()).toHaveLength(3);
+  });
+
+  it('close() cancels reads still waiting for their window', async () => {
+    const source = new GatedSource();
+    source.gated = false;
+    const clock = manualClock();
+    const hub = new Hub({ source, coalesceWindowMs: 50, timers: clock.timers });
+    const socket = new TestSocket();
+    hub.accept(socket, { channel: 'nodes' });
+    socket.deliver({ handler: 'query', params: {} });
+    await tick();
+    socket.deliver({ handler: 'query', params: {} });
+    hub.close();
+    clock.advance(100);
+    await tick();
+    expect(source.reads).toBe(1);
+  });
+
   it('reads with different params are not shared', async () => {
     const source = new GatedSource();
     const { hub, open } = setup(source);
@@ -299,6 +408,96 @@ describe('watch index', () => {
       { handler: 'item', resource: 'nodes', id: 'p', data: n('p', 'pdu') },
       { handler: 'remove', resource: 'nodes', id: 'p' },
     ]);
+  });
+});
+
+describe('fan-out: serialised once, decided once per filter', () => {
+  it('every connection using one resource name gets the same frame object; another name, or a remove, its own', async () => {
+    const backend = new MemoryBackend({ seed: { workflows: [{ instanceId: 'w1', node: 'n1' }] } });
+    const hub = new Hub({ source: backend, feed: backend });
+    const sockets = ['workflows', 'workflows', 'graphObjs', 'graphObjs'].map((channel) => {
+      const socket = new FrameSocket();
+      hub.accept(socket, { channel });
+      socket.deliver({ handler: 'watch', params: { node: 'n1' } });
+      return socket;
+    });
+    await tick();
+    sockets.forEach((s) => s.take());
+    backend.upsert('workflows', { instanceId: 'w1', node: 'n1', _status: 'running' });
+    backend.upsert('workflows', { instanceId: 'w1', node: 'n2' });
+    const [a, b, c, d] = sockets.map((s) => s.shared);
+    expect(a![0]).toBe(b![0]);
+    expect(c![0]).toBe(d![0]);
+    expect(a![0]).not.toBe(c![0]);
+    expect(a![1]).toBe(b![1]);
+    expect(a![1]).not.toBe(a![0]);
+    expect(sockets.map((s) => s.take().map((f) => [f.handler, (f as { resource: string }).resource]))).toEqual([
+      [['item', 'workflows'], ['remove', 'workflows']],
+      [['item', 'workflows'], ['remove', 'workflows']],
+      [['item', 'graphObjs'], ['remove', 'graphObjs']],
+      [['item', 'graphObjs'], ['remove', 'graphObjs']],
+    ]);
+  });
+
+  it("one filter's verdict, shared by its connections, never decides for a connection with other watches", async () => {
+    const source = new GatedSource();
+    source.gated = false;
+    source.rows.set('a', n('a', 'compute', { rack: 'r1' }));
+    const { hub, open } = setup(source);
+    const a = open();
+    const b = open();
+    const c = open();
+    a.socket.deliver({ handler: 'watch', params: { type: 'compute' } });
+    b.socket.deliver({ handler: 'watch', params: { type: 'compute' } });
+    b.socket.deliver({ handler: 'watch', params: { rack: 'r1' } });
+    c.socket.deliver({ handler: 'watch', params: { rack: 'r1' } });
+    await tick();
+    [a, b, c].forEach((x) => x.socket.take());
+    const kinds = () => [a, b, c].map((x) => x.socket.take().map((f) => f.handler));
+    hub.publish({ channel: 'nodes', id: 'a', data: n('a', 'switch', { rack: 'r1' }) });
+    expect(kinds()).toEqual([['remove'], ['item'], ['item']]);
+    hub.publish({ channel: 'nodes', id: 'a', data: n('a', 'switch', { rack: 'r2' }) });
+    expect(kinds()).toEqual([[], ['remove'], ['remove']]);
+    hub.publish({ channel: 'nodes', id: 'a', data: n('a', 'compute', { rack: 'r2' }) });
+    expect(kinds()).toEqual([['item'], ['item'], []]);
+  });
+
+  it('decides like the rule of DESIGN.md §3, evaluated per connection, on random watches and changes', async () => {
+    let seed = 42;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+    const pool: Params[] = [{}, { type: 'compute' }, { type: 'switch' }, { rack: 'r1' }, { type: { $in: ['pdu', 'switch'] } }, { rack: { $ne: 'r2' } }, { 'tags.0': 'x' }];
+    const backend = new MemoryBackend({ seed: {} });
+    const hub = new Hub({ source: backend, feed: backend });
+    const conns = Array.from({ length: 12 }, () => {
+      const socket = new FrameSocket();
+      hub.accept(socket, { channel: 'nodes' });
+      const watches = [...new Set(Array.from({ length: 1 + Math.floor(random() * 3) }, () => pick(pool)))];
+      for (const params of watches) socket.deliver({ handler: 'watch', params });
+      return { socket, watches };
+    });
+    await tick();
+    conns.forEach((c) => c.socket.take());
+    const docs = new Map<string, Doc>();
+    for (let i = 0; i < 400; i++) {
+      const id = `n${Math.floor(random() * 8)}`;
+      const prev = docs.get(id) ?? null;
+      const data: Doc | null =
+        random() < 0.15 ? null : { id, type: pick(['compute', 'switch', 'pdu']), rack: pick(['r1', 'r2']), tags: [pick(['x', 'y'])], v: i };
+      if (data === null && prev === null) continue;
+      if (data) docs.set(id, data);
+      else docs.delete(id);
+      hub.publish({ channel: 'nodes', id, data, prev });
+      for (const c of conns) {
+        const expected =
+          data && c.watches.some((w) => matches(data, w))
+            ? 'item'
+            : prev && c.watches.some((w) => matches(prev, w))
+              ? 'remove'
+              : undefined;
+        expect(c.socket.take().map((f) => f.handler)).toEqual(expected ? [expected] : []);
+      }
+    }
   });
 });
 

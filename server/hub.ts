@@ -16,8 +16,8 @@ import {
   type Params,
 } from '../protocol/index.js';
 import { ChannelRegistry, DEFAULT_CHANNELS, type ChannelSpec } from './channels.js';
-import { ChannelState, makeWatch, type LoggedChange, type Subscription, type Watch } from './channel-state.js';
-import { HubConnection, type HubSocket } from './hub-connection.js';
+import { ChannelState, type LoggedChange, type Subscription, type Watch } from './channel-state.js';
+import { HubConnection, SharedFrame, type HubSocket } from './hub-connection.js';
 import { randomId } from './ids.js';
 import { silentLogger, type Logger } from './logger.js';
 import { SourceUnavailableError, type Change, type ChangeFeed, type Source } from './source.js';
@@ -59,9 +59,42 @@ export interface HubOptions {
    * @default ['ping']
    */
   features?: readonly string[];
+  /**
+   * Identical snapshot reads (same channel, kind and canonical params) start at most once per this many ms: a
+   * request that comes within the window after such a read began waits for the next one, and every identical
+   * request until then joins it. A reconnect storm then costs the source one read per distinct params per window
+   * instead of one per client. Nobody ever gets data read before they asked (only reads not yet answered are
+   * shared), and the ordering guarantee holds as for any shared read. 0: only reads already in flight are shared.
+   * @default 0 (`createServer` passes `DEFAULTS.coalesceWindowMs`, 50)
+   */
+  coalesceWindowMs?: number;
+  /**
+   * Timers and clock of the coalescing window (injected by tests).
+   * @default the global `setTimeout`/`clearTimeout` and `performance.now`
+   */
+  timers?: HubTimers;
   /** @default silent */
   logger?: Logger;
 }
+
+/** Timer functions and clock of the hub. */
+export interface HubTimers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+  /** Milliseconds, monotonic. */
+  now(): number;
+}
+
+const GLOBAL_TIMERS: HubTimers = {
+  setTimeout: (fn, ms) => {
+    const handle = globalThis.setTimeout(fn, ms);
+    // Never keeps a process alive by itself (Node); the connections waiting for the read do that.
+    (handle as { unref?: () => void }).unref?.();
+    return handle;
+  },
+  clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>),
+  now: () => performance.now(),
+};
 
 /** What the adapter knows about a new connection. */
 export interface AcceptInfo {
@@ -97,8 +130,11 @@ interface SharedRead {
   readonly key: string;
   readonly kind: 'list' | 'get';
   readonly state: ChannelState;
+  readonly params: Params;
   readonly startSeq: number;
   readonly joiners: Joiner[];
+  /** Set while the read waits for the coalescing window of the previous identical read to end. */
+  timer?: unknown;
 }
 
 interface ConnState {
@@ -127,6 +163,10 @@ export class Hub {
   private readonly activityListeners = new Set<(channel: string, active: boolean) => void>();
   private readonly unsubscribeFeed?: () => void;
   private readonly counters = { sourceReads: 0, coalescedReads: 0, changes: 0 };
+  private readonly coalesceWindowMs: number;
+  private readonly timers: HubTimers;
+  /** When the last read of each key started, for keys whose coalescing window has not ended. */
+  private readonly recentReads = new Map<string, number>();
 
   constructor(options: HubOptions) {
     this.source = options.source;
@@ -136,6 +176,8 @@ export class Hub {
     this.authorize = options.authorize;
     this.features = options.features ?? ['ping'];
     this.logger = options.logger ?? silentLogger;
+    this.coalesceWindowMs = options.coalesceWindowMs ?? 0;
+    this.timers = options.timers ?? GLOBAL_TIMERS;
     for (const spec of this.registry.specs) {
       this.states.set(spec.name, new ChannelState(spec, (active) => this.channelActivity(spec.name, active)));
     }
@@ -211,7 +253,7 @@ export class Hub {
 
   /** Sends data to every connection except those `skip` names. */
   broadcast(data: unknown, skip?: BroadcastSkip): number {
-    const frame = typeof data === 'string' ? data : JSON.stringify(data);
+    const frame = new SharedFrame(typeof data === 'string' ? data : JSON.stringify(data));
     let skipped: (conn: HubConnection) => boolean = () => false;
     if (typeof skip === 'string') skipped = (c) => c.id === skip;
     else if (typeof skip === 'function') skipped = skip;
@@ -228,7 +270,7 @@ export class Hub {
         this.logger.error('broadcast skip predicate threw', { err });
       }
       if (skip) continue;
-      conn.send(frame);
+      conn.sendFrame(frame);
       sent++;
     }
     return sent;
@@ -242,7 +284,10 @@ export class Hub {
     // Reads in flight may have read the source before whatever made this necessary (a change lost while the broker
     // was away): they finish for those who joined them, but what follows starts new reads.
     const name = channel === undefined ? undefined : this.registry.get(channel)?.name;
-    for (const [key, read] of this.shared) if (name === undefined || read.state.spec.name === name) this.shared.delete(key);
+    // A read still waiting for its coalescing window has not read anything yet: joining it is as good as a new one.
+    for (const [key, read] of this.shared) {
+      if ((name === undefined || read.state.spec.name === name) && read.timer === undefined) this.shared.delete(key);
+    }
     for (const cs of this.conns.values()) {
       for (const { sub, state } of cs.subs.values()) {
         if (channel !== undefined && state.spec.name !== this.registry.get(channel)?.name) continue;
@@ -270,6 +315,8 @@ export class Hub {
   /** Closes every connection (default 1001: clients reconnect, possibly elsewhere) and stops the feed. */
   close(code = 1001, reason = 'server shutting down'): void {
     this.unsubscribeFeed?.();
+    // Reads still waiting for their window are not started: everyone waiting for them is leaving.
+    for (const read of this.shared.values()) if (read.timer !== undefined) this.timers.clearTimeout(read.timer);
     for (const conn of [...this.connections.values()]) conn.close(code, reason);
   }
 
@@ -321,7 +368,7 @@ export class Hub {
     const state = this.states.get(spec.name)!;
     let entry = cs.subs.get(resource);
     if (!entry) {
-      const sub: Subscription = { resource, watches: new Map(), inflight: 0, send: (frame) => conn.send(frame) };
+      const sub: Subscription = { resource, watches: new Map(), inflight: 0, conn, filters: [] };
       entry = { sub, state };
       cs.subs.set(resource, entry);
     }
@@ -342,8 +389,7 @@ export class Hub {
             this.sendError(conn, 'too-many-watches', `a connection may hold at most ${this.maxWatches} watches`, request, resource);
             return;
           }
-          watch = makeWatch(params);
-          state.addWatch(sub, watch);
+          watch = state.addWatch(sub, key, params);
           cs.watchCount++;
         }
         this.snapshot(cs, sub, state, 'list', params, request, watch);
@@ -371,25 +417,53 @@ export class Hub {
       this.counters.coalescedReads++;
       state.beginRead(read.startSeq);
     } else {
-      read = { key, kind, state, startSeq: state.beginRead(), joiners: [] };
+      // The changes since now are kept for this read even if it starts later: replaying a few it already saw is
+      // harmless (every change carries the whole record), missing one would not be.
+      read = { key, kind, state, params, startSeq: state.beginRead(), joiners: [] };
       this.shared.set(key, read);
-      this.counters.sourceReads++;
-      const started = read;
-      // Read on a later tick so the frames of this batch can join, and a synchronous source throws in one place.
-      Promise.resolve()
-        .then(() =>
-          kind === 'list'
-            ? this.source.read(state.spec.name, params, this.maxListItems)
-            : this.source.get(state.spec.name, params),
-        )
-        .then(
-          (result) => this.finish(started, result, undefined),
-          (err: unknown) => this.finish(started, undefined, err),
-        );
+      this.startWhenDue(read);
     }
     sub.inflight++;
     read.joiners.push({ conn: cs.conn, sub, params, request, ...(watch ? { watch } : {}) });
     if (watch) this.latestRead.set(watch, read);
+  }
+
+  /** Starts a read now, or once the coalescing window of the previous identical read has ended. */
+  private startWhenDue(read: SharedRead): void {
+    const last = this.recentReads.get(read.key);
+    const wait = last === undefined ? 0 : last + this.coalesceWindowMs - this.timers.now();
+    if (wait <= 0) return this.startRead(read);
+    // Checked again when the timer fires: timers may run a little early by the clock.
+    read.timer = this.timers.setTimeout(() => {
+      read.timer = undefined;
+      this.startWhenDue(read);
+    }, Math.ceil(wait));
+  }
+
+  /** Sends a shared read to the source; its joiners get the answer in `finish`. */
+  private startRead(read: SharedRead): void {
+    const { key, kind, state, params } = read;
+    this.counters.sourceReads++;
+    // Read on a later tick so the frames of this batch can join, and a synchronous source throws in one place.
+    Promise.resolve()
+      .then(() => {
+        // The window counts from the moment the source is called, so the gap holds at the source itself.
+        if (this.coalesceWindowMs > 0) this.noteRead(key);
+        return kind === 'list' ? this.source.read(state.spec.name, params, this.maxListItems) : this.source.get(state.spec.name, params);
+      })
+      .then(
+        (result) => this.finish(read, result, undefined),
+        (err: unknown) => this.finish(read, undefined, err),
+      );
+  }
+
+  private noteRead(key: string): void {
+    const startedAt = this.timers.now();
+    this.recentReads.set(key, startedAt);
+    // Forgotten well after the window (the lookup itself ignores ended windows), so the map stays small.
+    this.timers.setTimeout(() => {
+      if (this.recentReads.get(key) === startedAt) this.recentReads.delete(key);
+    }, 2 * this.coalesceWindowMs);
   }
 
   private finish(read: SharedRead, result: Doc[] | Doc | undefined, error: unknown): void {
@@ -421,7 +495,7 @@ export class Hub {
     for (const j of read.joiners) {
       if (!j.conn.closed) {
         if (read.kind === 'get') this.sendGet(j, state, result as Doc | undefined);
-        else if (!j.watch || (j.sub.watches.get(j.watch.key) === j.watch && this.latestRead.get(j.watch) === read)) {
+        else if (!j.watch || (j.sub.watches.get(j.watch.filter.key) === j.watch && this.latestRead.get(j.watch) === read)) {
           // Serialise the items once for every joiner; only the envelope differs.
           itemsJson ??= JSON.stringify(items);
           j.conn.send(
@@ -460,19 +534,11 @@ export class Hub {
     state.endRead(read.startSeq);
   }
 
+  /** Sends a change to one subscription, if it concerns it. The hot path of fan-out: nothing here allocates per connection. */
   private deliver(state: ChannelState, sub: Subscription, change: LoggedChange, afterSnapshot = false): void {
     const kind = state.decide(sub, change, afterSnapshot);
     if (!kind) return;
-    const frameKey = kind + sub.resource;
-    let frame = change.frames?.get(frameKey);
-    if (frame === undefined) {
-      frame =
-        kind === 'item'
-          ? stringifyMessage({ handler: 'item', resource: sub.resource, id: change.id, data: change.data! })
-          : stringifyMessage({ handler: 'remove', resource: sub.resource, id: change.id });
-      (change.frames ??= new Map()).set(frameKey, frame);
-    }
-    sub.send(frame);
+    sub.conn.sendFrame(frameOf(change, kind, sub.resource));
   }
 
   private sendError(conn: HubConnection, code: ErrorCode, message: string, request?: ErrorRequest, resource?: string): void {
@@ -495,6 +561,22 @@ export class Hub {
     this.connections.delete(conn.id);
     conn.emit('close', { code, reason });
   }
+}
+
+/** The frame of a change for one resource name and kind: serialised the first time a connection needs it, then shared. */
+function frameOf(change: LoggedChange, kind: 'item' | 'remove', resource: string): SharedFrame {
+  const frames = (change.frames ??= []);
+  for (let i = 0; i < frames.length; i++) {
+    const f = frames[i]!;
+    if (f.kind === kind && f.resource === resource) return f.frame;
+  }
+  const frame = new SharedFrame(
+    kind === 'item'
+      ? stringifyMessage({ handler: 'item', resource, id: change.id, data: change.data! })
+      : stringifyMessage({ handler: 'remove', resource, id: change.id }),
+  );
+  frames.push({ resource, kind, frame });
+  return frame;
 }
 
 function echo(msg: ClientMessage): ErrorRequest {

@@ -18,6 +18,9 @@ export function checkRateLimit(limit: RateLimit): void {
   }
 }
 
+/** The default clock: one function for every bucket, not a closure per connection. */
+const monotonicMs = (): number => performance.now();
+
 /**
  * A token bucket: starts full, each `take()` spends a token, tokens come back at `perSecond` up to `burst`.
  * Refilled lazily on `take()` from the injected clock, so an idle connection costs no timer.
@@ -28,7 +31,7 @@ export class TokenBucket {
 
   constructor(
     private readonly limit: RateLimit,
-    private readonly now: () => number = () => performance.now(),
+    private readonly now: () => number = monotonicMs,
   ) {
     checkRateLimit(limit);
     this.tokens = limit.burst;
@@ -59,6 +62,11 @@ export class ConnectionCounter {
   private readonly open = new Map<string, number>();
 
   constructor(private readonly max: number) {}
+
+  /** Whether connections are counted at all (a limit above 0). */
+  get counting(): boolean {
+    return this.max > 0;
+  }
 
   /** Counts a connection from `address` in; false (nothing counted) when the address is at the limit. */
   acquire(address: string): boolean {

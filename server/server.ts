@@ -104,6 +104,13 @@ export interface ServerOptions extends TransportOptions {
    */
   maxWatches?: number;
   /**
+   * Identical snapshot reads (same channel and params) reach the source at most once per this many ms; requests
+   * in between wait for and share the next read (a reconnect storm costs one read per distinct params per
+   * window). 0 shares only reads already in flight.
+   * @default DEFAULTS.coalesceWindowMs (50)
+   */
+  coalesceWindowMs?: number;
+  /**
    * Authorization: `authorize(principal, channel, handler, params)` for every request (a refusal is an `error`
    * with code `forbidden`), and once per connection with handler `'connect'` and params `{}` for the channel in
    * the URL (a refusal closes it with 4403).
@@ -167,6 +174,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Monorai
     ...(options.maxListItems !== undefined ? { maxListItems: options.maxListItems } : {}),
     ...(options.maxWatches !== undefined ? { maxWatches: options.maxWatches } : {}),
     ...(options.authorize ? { authorize: options.authorize } : {}),
+    coalesceWindowMs: options.coalesceWindowMs ?? DEFAULTS.coalesceWindowMs,
   });
   const unsubscribers = (options.feeds ?? []).map((feed) => feed.onChange((change) => hub.publish(change)));
   if (mongo) unsubscribers.push(mongo.onRecover((affected) => affected.forEach((c) => hub.resnapshot(c))));

@@ -17,6 +17,7 @@ import { silentLogger, type Logger } from './logger.js';
 import { isLoopbackHost, resolveOriginPolicy, type OriginCheck } from './origin.js';
 import type { TransportOptions } from './transport-options.js';
 import { wsSocket } from './ws-adapter.js';
+import { FrameWriter } from './ws-frames.js';
 
 /** The WebSocket server attached to an HTTP server. */
 export interface WsTransport {
@@ -89,6 +90,7 @@ export function attachWebSockets(deps: TransportDeps, config: ResolvedTransport)
   const { rateLimit, slowConsumer } = config;
   const perAddress = new ConnectionCounter(config.maxConnectionsPerIp);
   const heartbeat = startHeartbeat(config.heartbeatMs, logger);
+  const frames = new FrameWriter();
 
   const wss = new WebSocketServer({
     noServer: true,
@@ -102,11 +104,13 @@ export function attachWebSockets(deps: TransportDeps, config: ResolvedTransport)
   });
   wss.on('error', (err) => logger.error('websocket server error', { err }));
 
+  // One listener for every connection, not a closure each.
+  const socketError = (err: Error): void => logger.debug('socket error', { err });
   const accept = (ws: WebSocket, request: IncomingMessage, principal: unknown): void => {
     const remoteAddress = request.socket.remoteAddress ?? '';
-    ws.on('error', (err) => logger.debug('socket error', { err }));
+    ws.on('error', socketError);
     heartbeat.track(ws);
-    const socket = guardSocket(wsSocket(ws), { rateLimit, slowConsumer, logger, remoteAddress });
+    const socket = guardSocket(wsSocket(ws, frames), { rateLimit, slowConsumer, logger, remoteAddress });
     hub.accept(socket, { channel: channelFromUrl(request.url ?? '/'), principal, remoteAddress });
   };
   http.on(

@@ -1,0 +1,34 @@
+/**
+ * The storm scenario's source of truth when it reads from MongoDB: the wire-level MongoDB test server
+ * (test/mongo-wire-server.ts) in a process of its own, so it outlives the monorail-ws server's restart, and
+ * the orchestrator changes the truth while the server is down.
+ */
+import { ObjectId } from 'bson';
+import type { Doc } from '../protocol/index.js';
+import { MongoWireServer } from '../test/mongo-wire-server.js';
+import { stormNodes, stormNodesAfter } from './data.js';
+import { serveRequests } from './ipc.js';
+
+const server = await MongoWireServer.start();
+
+function toMongo(doc: Doc): Record<string, unknown> {
+  const { id, ...rest } = doc;
+  return { _id: ObjectId.createFromHexString(id as string), ...rest };
+}
+
+serveRequests({
+  info: () => ({ url: server.url('pxe') }),
+  seed: (m) => {
+    server.delete('pxe', 'nodes', {});
+    server.insert('pxe', 'nodes', stormNodes(m.nodes as number, m.bytes as number).map(toMongo));
+  },
+  after: (m) => {
+    server.delete('pxe', 'nodes', {});
+    server.insert('pxe', 'nodes', stormNodesAfter(m.nodes as number, m.bytes as number).map(toMongo));
+  },
+  finds: () => ({ finds: server.filtersSent('nodes').length }),
+  exit: async () => {
+    await server.close();
+    setImmediate(() => process.exit(0));
+  },
+});

@@ -1,0 +1,43 @@
+/**
+ * Client bundle size, as a browser app would ship it: esbuild (bundle, minify, ESM, browser platform) and gzip
+ * at level 9 via node:zlib. Deterministic for a given source and esbuild version, so `npm test` enforces it.
+ */
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { build } from 'esbuild';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** Minified and gzipped bytes of a bundle, with the bytes each input contributes (before gzip). */
+export interface BundleSize {
+  /** The minified bundle. */
+  code: string;
+  minified: number;
+  gzip: number;
+  inputs: Record<string, number>;
+}
+
+/** Bundles `contents` (an ES module importing from the repository root) and measures it. */
+export async function bundleSize(contents: string): Promise<BundleSize> {
+  const result = await build({
+    stdin: { contents, resolveDir: ROOT, loader: 'ts', sourcefile: 'size-entry.ts' },
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    write: false,
+    metafile: true,
+    legalComments: 'none',
+    logLevel: 'silent',
+  });
+  const code = result.outputFiles[0]!.contents;
+  const inputs: Record<string, number> = {};
+  for (const output of Object.values(result.metafile.outputs)) {
+    for (const [file, info] of Object.entries(output.inputs)) inputs[file] = info.bytesInOutput;
+  }
+  return { code: result.outputFiles[0]!.text, minified: code.length, gzip: gzipSync(code, { level: 9 }).length, inputs };
+}
+
+/** What scenario 6 and the size test measure: `Connection` + `Store`, as an app imports them. */
+export const CLIENT_ENTRY = `export { Connection, Store } from './client/index.ts';`;
