@@ -1,20 +1,9 @@
 /**
- * Deterministic bench data: a seeded PRNG, RackHD-shaped records padded to a fixed JSON size, and the change
+ * Deterministic bench data (seeded with the shared `prng`): RackHD-shaped records padded to a fixed JSON size, and the change
  * schedules of the scenarios. Every process (orchestrator, servers, load) derives the same data from the same seed.
  */
 import type { Doc } from '../protocol/index.js';
-
-/** mulberry32: small, fast, good enough to spread ids. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../server/random.js';
 
 /** A 24-hex, ObjectId-shaped id for record `n` of a namespace. */
 export function hexId(namespace: number, n: number): string {

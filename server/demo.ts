@@ -5,6 +5,7 @@
  * removed. Browser-safe; deterministic for a given seed.
  */
 import type { Doc } from '../protocol/index.js';
+import { prng } from './random.js';
 import { makeCatalog, makeEvent, makeLog, makeNode, makePoller, makeWorkflow } from './fixtures.js';
 
 /** What the simulator writes to: the memory backend (or the mock's). */
@@ -47,17 +48,6 @@ export interface Demo {
 
 const STEPS = ['bootstrap-ubuntu', 'catalog-dmi', 'catalog-bmc', 'catalog-lldp', 'node-discovered'];
 
-/** Small deterministic PRNG (mulberry32): the demo (and the fault tests) must not depend on Math.random to be reproducible. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Starts the simulator; call `stop()` to end it. */
 export function startDemo(target: DemoTarget, options: DemoOptions = {}): Demo {
