@@ -136,6 +136,23 @@ interface LoadReport {
   cpuUs: number;
 }
 
+/** The measured fields of a row where clients counted deliveries (fan-out, filtered watches). */
+function measured(
+  result: { startUs: number; cpuUs: number; rssMB: number },
+  m: ReturnType<typeof merge>,
+): Pick<Row, 'deliveries' | 'lost' | 'deliveriesPerSec' | 'serverCpuUsPerDelivery' | 'p50Ms' | 'p99Ms' | 'serverRssMB'> {
+  const seconds = (m.lastUs - result.startUs) / 1e6;
+  return {
+    deliveries: m.deliveries,
+    lost: m.lost,
+    deliveriesPerSec: Math.round(m.deliveries / seconds),
+    serverCpuUsPerDelivery: round(result.cpuUs / Math.max(1, m.deliveries), 3),
+    p50Ms: round(m.hist.quantileMs(0.5), 2),
+    p99Ms: round(m.hist.quantileMs(0.99), 2),
+    serverRssMB: round(result.rssMB, 1),
+  };
+}
+
 function merge(reports: LoadReport[]): { deliveries: number; lost: number; disorder: number; lastUs: number; hist: Histogram; clientCpuUs: number } {
   const hist = new Histogram();
   for (const r of reports) hist.merge(r.hist);
@@ -186,20 +203,13 @@ async function fanout(run: number, target: Target, mode: 'max' | 'rate' | 'amqp'
       result = await injectAndWait(server, loads, { from: WARMUP, count, window: cfg.window, ...(rate ? { rate } : {}) });
     }
     const m = merge(result.reports);
-    const seconds = (m.lastUs - result.startUs) / 1e6;
     emitRow({
       scenario: mode === 'max' ? '1-fanout' : mode === 'rate' ? `1-fanout-${rate}/s` : `4-amqp-${rate}/s`,
       target,
       run,
       clients: cfg.watchers,
       events: count,
-      deliveries: m.deliveries,
-      lost: m.lost,
-      deliveriesPerSec: Math.round(m.deliveries / seconds),
-      serverCpuUsPerDelivery: round(result.cpuUs / Math.max(1, m.deliveries), 3),
-      p50Ms: round(m.hist.quantileMs(0.5), 2),
-      p99Ms: round(m.hist.quantileMs(0.99), 2),
-      serverRssMB: round(result.rssMB, 1),
+      ...measured(result, m),
       disorder: m.disorder,
       clientCpuUsPerDelivery: round(m.clientCpuUs / Math.max(1, m.deliveries), 3),
       ...(amqp ? { broker: 'rabbitmq on.waterline' } : {}),
@@ -297,20 +307,13 @@ async function filtered(run: number, watches: number): Promise<void> {
     await injectAndWait(server, loads, { from: 0, count: WARMUP, lo, filtered: f });
     const result = await injectAndWait(server, loads, { from: WARMUP, count: changes, lo, filtered: f });
     const m = merge(result.reports);
-    const seconds = (m.lastUs - result.startUs) / 1e6;
     emitRow({
       scenario: '2-filtered',
       target: 'monorail-ws',
       run,
       clients: watches,
       events: changes,
-      deliveries: m.deliveries,
-      lost: m.lost,
-      deliveriesPerSec: Math.round(m.deliveries / seconds),
-      serverCpuUsPerDelivery: round(result.cpuUs / Math.max(1, m.deliveries), 3),
-      p50Ms: round(m.hist.quantileMs(0.5), 2),
-      p99Ms: round(m.hist.quantileMs(0.99), 2),
-      serverRssMB: round(result.rssMB, 1),
+      ...measured(result, m),
       serverCpuUsPerChange: round(result.cpuUs / changes, 2),
       disorder: m.disorder,
     });

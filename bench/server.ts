@@ -81,6 +81,33 @@ async function consumeWaterline(url: string, prefix: string, onRecord: (record: 
   };
 }
 
+/**
+ * A baseline server: its own `broadcast` of one item to every client, fed by injected changes or by
+ * RabbitMQ's `on.waterline` when the scenario goes through the broker.
+ */
+async function baseline(
+  http: HttpServer,
+  broadcast: (id: string, data: Doc) => void,
+  connections: () => number,
+  stop: () => void,
+): Promise<Target> {
+  const stopAmqp = spec.amqp ? await consumeWaterline(spec.amqp.url, spec.amqp.prefix, (r) => broadcast(String(r.id), r)) : undefined;
+  const port = await listen(http, spec.port);
+  return {
+    port,
+    inject(seq) {
+      const id = FANOUT_IDS[seq % FANOUT_IDS.length]!;
+      broadcast(id, fanoutRecord(id, seq, nowUs(), bytes));
+    },
+    connections,
+    stats: () => ({}),
+    async close() {
+      await stopAmqp?.();
+      stop();
+    },
+  };
+}
+
 async function rawWs(): Promise<Target> {
   const http = createHttpServer();
   const wss = new WebSocketServer({ server: http, perMessageDeflate: false });
@@ -89,23 +116,11 @@ async function rawWs(): Promise<Target> {
     const frame = JSON.stringify(itemFrame(id, data));
     for (const ws of wss.clients) if (ws.readyState === 1) ws.send(frame);
   };
-  const stopAmqp = spec.amqp ? await consumeWaterline(spec.amqp.url, spec.amqp.prefix, (r) => broadcast(String(r.id), r)) : undefined;
-  const port = await listen(http, spec.port);
-  return {
-    port,
-    inject(seq) {
-      const id = FANOUT_IDS[seq % FANOUT_IDS.length]!;
-      broadcast(id, fanoutRecord(id, seq, nowUs(), bytes));
-    },
-    connections: () => wss.clients.size,
-    stats: () => ({}),
-    async close() {
-      await stopAmqp?.();
-      for (const ws of wss.clients) ws.terminate();
-      wss.close();
-      http.close();
-    },
-  };
+  return baseline(http, broadcast, () => wss.clients.size, () => {
+    for (const ws of wss.clients) ws.terminate();
+    wss.close();
+    http.close();
+  });
 }
 
 async function socketIo(): Promise<Target> {
@@ -114,21 +129,7 @@ async function socketIo(): Promise<Target> {
   const broadcast = (id: string, data: Doc): void => {
     io.emit('message', itemFrame(id, data));
   };
-  const stopAmqp = spec.amqp ? await consumeWaterline(spec.amqp.url, spec.amqp.prefix, (r) => broadcast(String(r.id), r)) : undefined;
-  const port = await listen(http, spec.port);
-  return {
-    port,
-    inject(seq) {
-      const id = FANOUT_IDS[seq % FANOUT_IDS.length]!;
-      broadcast(id, fanoutRecord(id, seq, nowUs(), bytes));
-    },
-    connections: () => io.engine.clientsCount,
-    stats: () => ({}),
-    async close() {
-      await stopAmqp?.();
-      io.close();
-    },
-  };
+  return baseline(http, broadcast, () => io.engine.clientsCount, () => io.close());
 }
 
 /** Changes pushed straight into the hub without `prev`, like RabbitMQ's: the hub decides with what it remembers. */
