@@ -310,15 +310,21 @@ describe('coalescing', () => {
 });
 
 describe('item or remove, per connection', () => {
-  it('without the previous record, uses what earlier snapshots and changes showed', async () => {
+  /** A hub on an ungated source holding `rows`, and one connection watching `{type: 'compute'}`, its snapshot read. */
+  async function watchingCompute(rows: Doc[] = []) {
     const source = new GatedSource();
     source.gated = false;
-    source.rows.set('a', n('a', 'compute'));
+    for (const row of rows) source.rows.set(String(row.id), row);
     const { hub, open } = setup(source);
     const { socket } = open();
     socket.deliver({ handler: 'watch', params: { type: 'compute' } });
     await tick();
     socket.take();
+    return { hub, socket };
+  }
+
+  it('without the previous record, uses what earlier snapshots and changes showed', async () => {
+    const { hub, socket } = await watchingCompute([n('a', 'compute')]);
 
     // The snapshot showed a as compute: leaving the filter is a remove.
     hub.publish({ channel: 'nodes', id: 'a', data: n('a', 'switch') });
@@ -329,13 +335,7 @@ describe('item or remove, per connection', () => {
   });
 
   it('a record never seen costs at most one harmless remove', async () => {
-    const source = new GatedSource();
-    source.gated = false;
-    const { hub, open } = setup(source);
-    const { socket } = open();
-    socket.deliver({ handler: 'watch', params: { type: 'compute' } });
-    await tick();
-    socket.take();
+    const { hub, socket } = await watchingCompute();
     hub.publish({ channel: 'nodes', id: 'q', data: n('q', 'switch') });
     expect(socket.take()).toEqual([{ handler: 'remove', resource: 'nodes', id: 'q' }]);
     hub.publish({ channel: 'nodes', id: 'q', data: n('q', 'switch', { v: 2 }) });
@@ -343,13 +343,7 @@ describe('item or remove, per connection', () => {
   });
 
   it('a created record (prev null) that matches nothing sends nothing', async () => {
-    const source = new GatedSource();
-    source.gated = false;
-    const { hub, open } = setup(source);
-    const { socket } = open();
-    socket.deliver({ handler: 'watch', params: { type: 'compute' } });
-    await tick();
-    socket.take();
+    const { hub, socket } = await watchingCompute();
     hub.publish({ channel: 'nodes', id: 'q', data: n('q', 'switch'), prev: null });
     expect(socket.take()).toEqual([]);
   });
