@@ -256,6 +256,19 @@ export async function framesUntilBarrier(client: TestClient): Promise<ServerMess
   return client.frames.slice(from, at - 1);
 }
 
+/**
+ * Waits for the snapshot (`list`) of every given watch. `converged` alone cannot tell when watches overlap: the store
+ * may already equal the union after the first snapshot, and a later one would then land in the next frame window.
+ */
+export async function snapshots(client: TestClient, ...watches: Params[]): Promise<void> {
+  const keys = watches.map((params) => JSON.stringify(params));
+  await waitFor(
+    () => keys.every((key) => client.frames.some((f) => f.handler === 'list' && JSON.stringify(f.params) === key)),
+    5000,
+    `the snapshots of ${keys.join(' and ')}`,
+  );
+}
+
 export async function opened(client: TestClient): Promise<string> {
   return new Promise((resolve) => client.conn.init(resolve));
 }

@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Doc, Params } from '../protocol/index.js';
 import { demoFixtures, makeLog, makeNode, makeWorkflow } from '../server/fixtures.js';
-import { converged, framesAfter, framesUntilBarrier, opened, TARGETS, type Running, type StartOptions } from './contract-targets.js';
+import { converged, framesAfter, framesUntilBarrier, opened, snapshots, TARGETS, type Running, type StartOptions } from './contract-targets.js';
 import { waitFor } from './helpers.js';
 
 const running: Running[] = [];
@@ -179,6 +179,8 @@ describe.each(TARGETS)('contract against $name', (target) => {
     c.conn.watch(byType);
     c.conn.watch(byName);
     const union = () => t.source('nodes').filter((n) => n.type === 'compute' || n.name === byName.name);
+    // byName's record is also in byType's snapshot, so the store converges on the first list alone: wait for both.
+    await snapshots(c, byType, byName);
     await converged(c, union);
 
     const switched = { ...node, type: 'switch' };
