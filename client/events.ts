@@ -1,9 +1,9 @@
 /**
- * The typed events of a `Connection` and the emitter that carries them: mitt's handler map with `once`, and an
- * `emit` that isolates listeners. mitt calls handlers in a plain loop, so one throwing listener would skip the
+ * The typed events of a `Connection` and the emitter that carries them: mitt's API and handler map with `once`, and
+ * an `emit` that isolates listeners. mitt calls handlers in a plain loop, so one throwing listener would skip the
  * others and unwind into the socket callback that emitted; a connection must not break because a UI handler did.
  */
-import mittImport, { type EventHandlerMap, type EventType, type Handler, type WildcardHandler } from 'mitt';
+import type { EventHandlerMap, EventType, Handler, WildcardHandler } from 'mitt';
 import type { ErrorCode } from '../protocol/codes.js';
 import type {
   ClientMessage,
@@ -15,10 +15,6 @@ import type {
   ServerMessage,
   SessionMessage,
 } from '../protocol/messages.js';
-
-// mitt's types are CommonJS-shaped, so under NodeNext its default import types as the module object; at run time
-// (ESM build, bundlers, vitest) it is the function itself.
-const mitt = mittImport as unknown as typeof mittImport.default;
 
 /** Where a connection is in its life cycle. */
 export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed';
@@ -98,17 +94,19 @@ export interface Events<E extends Record<EventType, unknown>> {
 }
 
 /**
- * A mitt-based emitter whose `emit` calls every handler even when one throws, passing each error to `onError`.
+ * mitt's emitter, written out here (a few lines, so a browser does not download mitt and a wrapper around it), with
+ * an `emit` that calls every handler even when one throws, passing each error to `onError`. Same semantics as mitt
+ * 3: handlers per type in an array, `off(type)` without a handler clears the type, `'*'` handlers get `(type, event)`.
  * @param onError Receives what a handler threw and the event it was handling.
  */
 export function createEvents<E extends Record<EventType, unknown>>(
   onError: (error: unknown, type: keyof E) => void,
 ): Events<E> {
-  const bus = mitt<E>();
   type AnyHandler = (...args: unknown[]) => void;
-  const run = (list: unknown, type: keyof E, args: unknown[]): void => {
+  const all = new Map<keyof E | '*', AnyHandler[]>();
+  const run = (type: keyof E, key: keyof E | '*', args: unknown[]): void => {
     // A copy, as mitt does, so handlers that add or remove handlers do not disturb this emit.
-    if (list) for (const h of (list as AnyHandler[]).slice()) {
+    for (const h of all.get(key)?.slice() ?? []) {
       try {
         h(...args);
       } catch (err) {
@@ -116,24 +114,30 @@ export function createEvents<E extends Record<EventType, unknown>>(
       }
     }
   };
+  const off = (type: keyof E | '*', handler?: AnyHandler): void => {
+    const list = all.get(type);
+    // `>>> 0` as in mitt: an unknown handler becomes an index past the end, so nothing is removed.
+    if (list) handler ? list.splice(list.indexOf(handler) >>> 0, 1) : all.set(type, []);
+  };
   const on = (type: keyof E | '*', handler: AnyHandler): (() => void) => {
-    bus.on(type as keyof E, handler);
-    return () => bus.off(type as keyof E, handler);
+    const list = all.get(type);
+    list ? list.push(handler) : all.set(type, [handler]);
+    return () => off(type, handler);
   };
   return {
-    all: bus.all,
+    all: all as unknown as EventHandlerMap<E>,
     on: on as Events<E>['on'],
-    off: bus.off as Events<E>['off'],
+    off: off as Events<E>['off'],
     once(type, handler) {
-      const off = on(type, (event) => {
-        off();
+      const cancel = on(type, (event) => {
+        cancel();
         handler(event as E[typeof type]);
       });
-      return off;
+      return cancel;
     },
     emit(type, event) {
-      run(bus.all.get(type), type, [event]);
-      run(bus.all.get('*'), type, [type, event]);
+      run(type, type, [event]);
+      run(type, '*', [type, event]);
     },
   };
 }
