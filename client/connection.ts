@@ -5,7 +5,7 @@
  * that throws would unwind into the transport (and in the mock, into the server's fan-out).
  */
 import { CHANNEL_ALIASES, channelFromUrl, channelInfo } from '../protocol/channels.js';
-import { CloseCode, NO_RETRY_CODES } from '../protocol/codes.js';
+import { NO_RETRY_CODES, type CloseCode, type ErrorCode } from '../protocol/codes.js';
 import type { ClientMessage, Doc, Params, ServerMessage } from '../protocol/messages.js';
 import { isPlainObject } from '../protocol/params.js';
 import { stringifyMessage } from '../protocol/parse.js';
@@ -21,7 +21,7 @@ import {
 } from './events.js';
 import { startHeartbeat, type Heartbeat } from './heartbeat.js';
 import { resolveOptions, type ConnectionOptions, type ResolvedOptions } from './options.js';
-import { evaluateToken, offeredProtocols, type SocketCloseEvent, type WebSocketLike } from './socket.js';
+import { offeredProtocols, type SocketCloseEvent, type WebSocketLike } from './socket.js';
 import { Store } from './store.js';
 
 export type { ConnectionOptions, HeartbeatOptions, Timers } from './options.js';
@@ -99,15 +99,14 @@ export class Connection<T extends Doc = Doc> {
 
   /** Connects if closed; while waiting to reconnect, connects now. No-op while connecting or open. */
   connect(): void {
-    if (this.#current === 'open' || this.#current === 'connecting') return;
     if (this.#current === 'reconnecting') {
       // No timer pending means a retry is already under way.
       if (this.#retryTimer === undefined) return;
       this.#retryTimer = this.#clear(this.#retryTimer);
-    } else {
+    } else if (this.#current === 'closed') {
       this.#attempt = 0;
       this.#setState('connecting');
-    }
+    } else return;
     this.#open();
   }
 
@@ -115,12 +114,11 @@ export class Connection<T extends Doc = Doc> {
   disconnect(): void {
     const ws = this.#live;
     this.#gen++;
-    this.#stopTimers();
+    this.#halt();
     this.#retryTimer = this.#clear(this.#retryTimer);
-    this.#session = undefined;
     this.#setState('closed');
     try {
-      ws?.close(CloseCode.Normal);
+      ws?.close(1000 satisfies typeof CloseCode.Normal);
     } catch {
       // Already closing: nothing left to do.
     }
@@ -178,38 +176,44 @@ export class Connection<T extends Doc = Doc> {
   #open(): void {
     const gen = ++this.#gen;
     this.#live = undefined;
-    let token: string | undefined | Promise<string>;
+    // A slow async token must not revive a connection that moved on (disconnected, or opened again) meanwhile.
+    const fail = (err: unknown): void => {
+      if (gen === this.#gen) this.#fail(err);
+    };
+    const create = (token?: string): void => {
+      if (gen === this.#gen) {
+        try {
+          this.#create(token);
+        } catch (err) {
+          // A token with characters a subprotocol cannot carry makes browsers throw in the constructor.
+          fail(err);
+        }
+      }
+    };
     try {
-      token = evaluateToken(this.#o.token);
+      const { token } = this.#o;
+      const value = typeof token === 'function' ? token() : token;
+      typeof value === 'object' ? value.then(create, fail) : create(value);
     } catch (err) {
-      return this.#fail(err);
-    }
-    if (typeof token === 'object') {
-      token.then(
-        (value) => gen === this.#gen && this.#create(value),
-        (err: unknown) => gen === this.#gen && this.#fail(err),
-      );
-    } else {
-      this.#create(token);
+      fail(err);
     }
   }
 
   #create(token: string | undefined): void {
     const url = this.url;
     const protocols = offeredProtocols(token, this.#o.protocols);
-    let ws: WebSocketLike;
-    try {
-      ws = new this.#o.WebSocket(url, protocols.length > 0 ? protocols : undefined);
-    } catch (err) {
-      // A token with characters a subprotocol cannot carry makes browsers throw here.
-      return this.#fail(err);
-    }
+    const ws = new this.#o.WebSocket(url, protocols.length > 0 ? protocols : undefined);
     this.#socket = this.#live = ws;
     // After disconnect() the socket stays live only so its close event is still reported; it delivers nothing else.
-    ws.onopen = () => this.#live === ws && this.#current !== 'closed' && this.#handleOpen(ws, url);
-    ws.onmessage = (event) => this.#live === ws && this.#current !== 'closed' && this.#handleFrame(event.data);
+    const live =
+      <E>(handle: (event: E) => void) =>
+      (event: E): void => {
+        if (this.#live === ws && this.#current !== 'closed') handle(event);
+      };
+    ws.onopen = live(() => this.#handleOpen(ws, url));
+    ws.onmessage = live((event) => this.#handleFrame(event.data));
+    ws.onerror = live((event) => this.#report({ kind: 'socket', event }));
     ws.onclose = (event) => this.#live === ws && this.#handleClose(event);
-    ws.onerror = (event) => this.#live === ws && this.#current !== 'closed' && this.#report({ kind: 'socket', event });
   }
 
   #handleOpen(ws: WebSocketLike, url: string): void {
@@ -220,83 +224,77 @@ export class Connection<T extends Doc = Doc> {
     this.#write({ handler: 'init' });
     for (const params of this.store.activeWatches()) this.#write({ handler: 'watch', params });
     for (const message of this.#queue.splice(0)) this.#send(message);
-    this.events.emit('state', 'open');
-    this.events.emit('open', { url });
+    const { events } = this;
+    events.emit('state', 'open');
+    events.emit('open', { url });
     // An open listener may have disconnected already; then `ready(cb)` callbacks wait for the next open.
-    if (this.#live === ws && this.#current === 'open') this.events.emit('ready', { url });
+    if (this.#live === ws && this.#current === 'open') events.emit('ready', { url });
   }
 
   #handleFrame(data: unknown): void {
     this.#pulse?.beat();
     const m = parseServerFrame(data);
     if ('refused' in m) return this.#report({ kind: 'protocol', code: m.refused, message: m.message });
-    switch (m.handler) {
-      case 'session':
-        this.#session = m.id;
-        this.#pulse?.stop();
-        this.#pulse =
-          this.#o.heartbeat !== false && (m.features ?? []).includes('ping')
-            ? startHeartbeat(this.#o.heartbeat, this.#o.setTimer, this.#o.clearTimer, {
-                ping: () => this.#write({ handler: 'ping' }),
-                timeout: () => this.#abandon(),
-              })
-            : undefined;
-        break;
-      case 'list':
-        if (this.#mine(m.resource)) this.#apply(() => this.store.applyList(m.params, m.items));
-        break;
-      case 'item':
-        if (this.#mine(m.resource)) this.#apply(() => this.store.applyItem(m.id, m.data));
-        break;
-      case 'remove':
-        if (this.#mine(m.resource)) this.#apply(() => this.store.applyRemove(m.id, m.params));
-        break;
-      case 'error': {
-        const { request, code } = m.params;
-        // A refused watch is forgotten, so it is not re-sent (and refused again) after every reconnect. A source
-        // outage is not a refusal: the server keeps that watch and re-snapshots it when the source returns.
-        if (request?.handler === 'watch' && !TRANSIENT.has(code) && isPlainObject(request.params) && this.#mine(request.resource)) {
-          const params = request.params as Params;
-          this.#apply(() => this.store.stop(params));
-        }
+    const { store, events } = this;
+    if (m.handler === 'session') {
+      this.#session = m.id;
+      this.#pulse?.stop();
+      const { heartbeat, setTimer, clearTimer } = this.#o;
+      this.#pulse =
+        heartbeat && m.features?.includes('ping')
+          ? startHeartbeat(heartbeat, setTimer, clearTimer, () => this.#write({ handler: 'ping' }), () => this.#abandon())
+          : undefined;
+    } else if (m.handler === 'error') {
+      const { request, code } = m.params;
+      // A refused watch is forgotten, so it is not re-sent (and refused again) after every reconnect. A source
+      // outage is not a refusal: the server keeps that watch and re-snapshots it when the source returns.
+      if (request?.handler === 'watch' && !TRANSIENT.includes(code) && isPlainObject(request.params) && this.#mine(request.resource)) {
+        const params = request.params as Params;
+        this.#apply(() => store.stop(params));
       }
+    } else if (m.handler !== 'pong' && this.#mine(m.resource)) {
+      this.#apply(() =>
+        m.handler === 'list'
+          ? store.applyList(m.params, m.items)
+          : m.handler === 'item'
+            ? store.applyItem(m.id, m.data)
+            : store.applyRemove(m.id, m.params),
+      );
     }
     // Events come after the store changed, so a listener reading the store sees what the message did.
-    this.events.emit('message', m);
+    events.emit('message', m);
     if (m.handler === 'error') {
       const { code, message, request } = m.params;
       return this.#report({ kind: 'server', code, message, request, resource: m.resource });
     }
-    this.events.emit(m.handler, m);
-    if (m.handler === 'session') {
-      if (this.#session === m.id) this.events.emit('init', m.id);
-    }
+    events.emit(m.handler, m);
+    if (m.handler === 'session' && this.#session === m.id) events.emit('init', m.id);
   }
 
   #handleClose(event: SocketCloseEvent): void {
-    const gen = this.#gen;
     const info = { code: event.code, reason: event.reason, wasClean: event.wasClean };
     this.#live = undefined;
-    this.#session = undefined;
-    this.#stopTimers();
-    if (this.#current === 'closed') return this.events.emit('close', info);
-    if (NO_RETRY_CODES.includes(event.code)) {
-      this.#setState('closed');
-      return this.events.emit('close', info);
-    }
+    this.#halt();
+    if (this.#current !== 'closed' && NO_RETRY_CODES.includes(event.code)) this.#setState('closed');
     // Scheduled before `close` is emitted, so a close listener calling connect() finds the timer and connects now.
-    const retry = this.#schedule();
-    this.events.emit('close', info);
-    if (gen === this.#gen && this.#retryTimer !== undefined) this.events.emit('reconnecting', retry);
+    this.#retry(this.#gen, () => this.events.emit('close', info));
   }
 
   /** The socket could not even be created (token function failed, constructor threw): report and retry. */
   #fail(event: unknown): void {
     const gen = this.#gen;
     this.#report({ kind: 'socket', event });
-    if (gen !== this.#gen || this.#current === 'closed') return;
-    const retry = this.#schedule();
-    if (gen === this.#gen && this.#retryTimer !== undefined) this.events.emit('reconnecting', retry);
+    this.#retry(gen);
+  }
+
+  /**
+   * Schedules the next attempt unless the connection is closed or moved on since `gen`; `announce` (the close
+   * event) comes between the scheduling and `reconnecting`.
+   */
+  #retry(gen: number, announce?: () => void): void {
+    const retry = gen === this.#gen && this.#current !== 'closed' && this.#schedule();
+    announce?.();
+    if (retry && gen === this.#gen && this.#retryTimer !== undefined) this.events.emit('reconnecting', retry);
   }
 
   #schedule(): ReconnectInfo {
@@ -321,10 +319,12 @@ export class Connection<T extends Doc = Doc> {
     } catch {
       // Closing a dead socket may throw in some implementations; it is abandoned either way.
     }
-    this.#handleClose({ code: CloseCode.Abnormal, reason: 'heartbeat timeout', wasClean: false });
+    this.#handleClose({ code: 1006 satisfies typeof CloseCode.Abnormal, reason: 'heartbeat timeout', wasClean: false });
   }
 
-  #stopTimers(): void {
+  /** The current socket is over (closed, or being closed): its session, heartbeat and stability timer end with it. */
+  #halt(): void {
+    this.#session = undefined;
     this.#pulse?.stop();
     this.#pulse = undefined;
     this.#stableTimer = this.#clear(this.#stableTimer);
@@ -388,7 +388,7 @@ export class Connection<T extends Doc = Doc> {
 }
 
 /** Error codes that do not refuse a watch for good. */
-const TRANSIENT: ReadonlySet<string> = new Set(['source-unavailable', 'internal']);
+const TRANSIENT: readonly string[] = ['source-unavailable', 'internal'] satisfies ErrorCode[];
 
 function canonical(channel: string): string {
   // Own keys only: a channel named "constructor" is not an alias of Object.

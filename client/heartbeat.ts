@@ -14,41 +14,34 @@ export interface Heartbeat {
   stop(): void;
 }
 
-/** What the heartbeat does when its timers expire. */
-export interface HeartbeatActions {
-  /** Silence lasted `pingAfterMs`: send a ping. */
-  ping(): void;
-  /** Nothing arrived within `timeoutMs` after the ping: the socket is presumed dead. */
-  timeout(): void;
-}
-
 /**
  * Starts a heartbeat (the silence timer runs at once).
  * @param setTimer Injected `setTimeout`, called without a receiver.
  * @param clearTimer Injected `clearTimeout`, called without a receiver.
+ * @param ping Silence lasted `pingAfterMs`: send a ping.
+ * @param timeout Nothing arrived within `timeoutMs` after the ping: the socket is presumed dead.
  */
 export function startHeartbeat(
   { pingAfterMs, timeoutMs }: HeartbeatOptions,
   setTimer: (fn: () => void, ms: number) => unknown,
   clearTimer: (handle: unknown) => void,
-  actions: HeartbeatActions,
+  ping: () => void,
+  timeout: () => void,
 ): Heartbeat {
-  let silence: unknown;
-  let timeout: unknown;
+  // One handle: the silence timer and the ping's timeout never run at the same time.
+  let timer: unknown;
   const stop = (): void => {
-    if (silence !== undefined) clearTimer(silence);
-    if (timeout !== undefined) clearTimer(timeout);
-    silence = timeout = undefined;
+    if (timer !== undefined) clearTimer(timer);
+    timer = undefined;
   };
   const beat = (): void => {
     stop();
-    silence = setTimer(() => {
-      silence = undefined;
-      timeout = setTimer(() => {
-        timeout = undefined;
-        actions.timeout();
+    timer = setTimer(() => {
+      timer = setTimer(() => {
+        timer = undefined;
+        timeout();
       }, timeoutMs);
-      actions.ping();
+      ping();
     }, pingAfterMs);
   };
   beat();

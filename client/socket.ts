@@ -72,8 +72,3 @@ export function offeredProtocols(token: string | undefined, protocols: readonly 
   if (token) offered.push(`bearer.${token}`);
   return offered;
 }
-
-/** The token's current value: evaluates a function, leaving a promise for the caller to await. */
-export function evaluateToken(token: TokenOption | undefined): string | undefined | Promise<string> {
-  return typeof token === 'function' ? token() : token;
-}
