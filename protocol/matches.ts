@@ -42,91 +42,60 @@ type JsonObject = { [key: string]: JsonValue };
 
 const hasOwn = (object: object, key: string): boolean => Object.prototype.hasOwnProperty.call(object, key);
 
-/** A parsed dotted path: its segments and, per segment, the array position it names (or -1). */
-interface ParsedPath {
-  readonly segments: readonly string[];
-  readonly offsets: readonly number[];
-}
+const pathCache = new Map<string, string[]>();
 
-/** MongoDB treats a segment as an array offset when it is the decimal form of the position (`"0"`, `"12"`). */
-function offsetOf(segment: string): number {
-  if (!/^\d+$/.test(segment)) return -1;
-  const n = Number(segment);
-  return Number.isSafeInteger(n) && String(n) === segment ? n : -1;
-}
-
-const pathCache = new Map<string, ParsedPath>();
-
-function parsePath(path: string): ParsedPath {
-  let parsed = pathCache.get(path);
-  if (parsed === undefined) {
-    const segments = path.split('.');
-    parsed = { segments, offsets: segments.map(offsetOf) };
+/** The segments of a dotted path. */
+function segmentsOf(path: string): string[] {
+  let segments = pathCache.get(path);
+  if (segments === undefined) {
+    segments = path.split('.');
     // A pure memo: paths come from validated params, so the set is small; the bound only stops abuse.
-    if (pathCache.size < 10_000) pathCache.set(path, parsed);
+    if (pathCache.size < 10_000) pathCache.set(path, segments);
   }
-  return parsed;
+  return segments;
 }
 
-/** Follows `path` from segment `start` inside a document (MongoDB's `getFieldDottedOrArray` plus iteration). */
-function fromObject(object: JsonObject, path: ParsedPath, start: number, expandLeaf: boolean, out: Element[]): void {
-  const { segments } = path;
-  let current = object;
-  for (let i = start; ; i++) {
-    const key = segments[i]!;
-    const value = hasOwn(current, key) ? current[key] : undefined;
-    if (value === undefined) {
-      out.push(undefined);
-      return;
-    }
-    if (Array.isArray(value)) {
-      fromArray(value, path, i + 1, expandLeaf, out);
-      return;
-    }
-    if (i + 1 === segments.length) {
-      out.push(value);
-      return;
-    }
-    if (!isPlainObject(value)) {
-      // A scalar (or null) where the path goes on: the rest of the path is missing.
-      out.push(undefined);
-      return;
-    }
-    current = value as JsonObject;
-  }
+/** Follows `segments` from `i` inside a document (MongoDB's `getFieldDottedOrArray` plus iteration). */
+function fromObject(object: JsonObject, segments: string[], i: number, expandLeaf: boolean, out: Element[]): void {
+  const key = segments[i]!;
+  const value = hasOwn(object, key) ? object[key] : undefined;
+  const last = i + 1 === segments.length;
+  if (Array.isArray(value)) fromArray(value, segments, i + 1, expandLeaf, out);
+  else if (!last && isPlainObject(value)) fromObject(value as JsonObject, segments, i + 1, expandLeaf, out);
+  // Absent, or a scalar (or null) where the path goes on: missing.
+  else out.push(last ? value : undefined);
 }
 
-/** Follows `path` from segment `next` through an array that the previous segment reached. */
-function fromArray(array: JsonValue[], path: ParsedPath, next: number, expandLeaf: boolean, out: Element[]): void {
-  const { segments } = path;
+/** Follows `segments` from `next` through an array that the previous segment reached. */
+function fromArray(array: JsonValue[], segments: string[], next: number, expandLeaf: boolean, out: Element[]): void {
   if (next === segments.length) {
     if (expandLeaf) for (const element of array) out.push(element);
     out.push(array);
     return;
   }
-  const offset = path.offsets[next]!;
+  // MongoDB treats a segment as an array offset when it is the decimal form of a position ("0", "12", not "01");
+  // any other segment gives an offset no index equals (-1, NaN, 1.5, Infinity).
+  const segment = segments[next]!;
+  const offset = String(+segment) === segment ? +segment : -1;
   const last = next + 1 === segments.length;
   for (let index = 0; index < array.length; index++) {
     const element = array[index]!;
-    if (isPlainObject(element)) {
-      // Implicit traversal: the document continues the path, including a numeric segment as a field name.
-      fromObject(element as JsonObject, path, next, expandLeaf, out);
-      if (index === offset) {
-        if (last) out.push(element);
-        else fromObject(element as JsonObject, path, next + 1, expandLeaf, out);
-      }
-    } else if (index === offset) {
-      // Explicit position: yielded as it is; a nested array continues the path, a scalar yields nothing.
+    const isDoc = isPlainObject(element);
+    // Implicit traversal: a document continues the path, including a numeric segment as a field name.
+    if (isDoc) fromObject(element as JsonObject, segments, next, expandLeaf, out);
+    // Explicit position: yielded as it is (a nested array is not expanded); a document or a nested array continues
+    // the path, a scalar yields nothing. Any other scalar or nested array is skipped, as MongoDB does.
+    if (index === offset) {
       if (last) out.push(element);
-      else if (Array.isArray(element)) fromArray(element, path, next + 1, expandLeaf, out);
+      else if (isDoc) fromObject(element as JsonObject, segments, next + 1, expandLeaf, out);
+      else if (Array.isArray(element)) fromArray(element, segments, next + 1, expandLeaf, out);
     }
-    // Any other scalar or nested array is skipped, as MongoDB does.
   }
 }
 
 function elementsAt(doc: Doc, path: string, expandLeaf: boolean): Element[] {
   const out: Element[] = [];
-  fromObject(doc, parsePath(path), 0, expandLeaf, out);
+  fromObject(doc, segmentsOf(path), 0, expandLeaf, out);
   return out;
 }
 
@@ -143,66 +112,48 @@ export function valuesAt(doc: Doc, path: string): Element[] {
 }
 
 /**
+ * Equality of JSON values; `ordered`: documents must also list their keys in the same order (MongoDB's BSON
+ * equality, which `matches` uses), otherwise key order is ignored (`jsonEqual`).
+ */
+function equal(a: Element, b: Element, ordered: boolean): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object' || Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const other = b as JsonValue[];
+    if (a.length !== other.length) return false;
+    for (let i = 0; i < a.length; i++) if (!equal(a[i], other[i], ordered)) return false;
+    return true;
+  }
+  const o = b as JsonObject;
+  const keys = ordered ? Object.keys(o) : undefined;
+  // for…in rather than Object.keys: the client store compares every record it receives, and two key arrays per
+  // comparison were most of its cost. for…in visits own keys in Object.keys order.
+  let count = 0;
+  for (const k in a) {
+    if (!hasOwn(a, k)) continue;
+    if (!hasOwn(o, k) || (keys !== undefined && keys[count] !== k) || !equal(a[k], o[k], ordered)) return false;
+    count++;
+  }
+  for (const k in o) if (hasOwn(o, k)) count--;
+  return count === 0;
+}
+
+/**
  * Structural equality of JSON values, ignoring object key order (a general-purpose helper: change detection,
  * tests). Note that `matches` does NOT use it for filter equality: MongoDB's equality of embedded documents is
  * key-order sensitive, and so is `matches`.
  */
 export function jsonEqual(a: Element, b: Element): boolean {
-  if (a === b) return true;
-  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
-  if (Array.isArray(a)) {
-    if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i], b[i])) return false;
-    return true;
-  }
-  if (Array.isArray(b)) return false;
-  // for…in rather than Object.keys: the client store compares every record it receives, and two key arrays per
-  // comparison were most of its cost.
-  let count = 0;
-  for (const k in a) {
-    if (!hasOwn(a, k)) continue;
-    if (!hasOwn(b, k) || !jsonEqual(a[k], b[k])) return false;
-    count++;
-  }
-  for (const k in b) if (hasOwn(b, k)) count--;
-  return count === 0;
-}
-
-/** MongoDB's (BSON) equality of two present values: documents compare field by field in order. */
-function bsonEqual(a: JsonValue, b: JsonValue): boolean {
-  if (a === b) return true;
-  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
-  if (Array.isArray(a)) {
-    if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!bsonEqual(a[i]!, b[i]!)) return false;
-    return true;
-  }
-  if (Array.isArray(b)) return false;
-  const ak = Object.keys(a);
-  const bk = Object.keys(b);
-  if (ak.length !== bk.length) return false;
-  for (let i = 0; i < ak.length; i++) {
-    const k = ak[i]!;
-    if (k !== bk[i] || !bsonEqual(a[k]!, b[k]!)) return false;
-  }
-  return true;
+  return equal(a, b, false);
 }
 
 /** Equality of one element with a filter value: `null` equals null and missing. */
 function equalsElement(element: Element, value: JsonValue): boolean {
-  if (value === null) return element === null || element === undefined;
-  if (element === undefined) return false;
-  return bsonEqual(element, value);
-}
-
-function equalsAny(elements: readonly Element[], value: JsonValue): boolean {
-  for (const e of elements) if (equalsElement(e, value)) return true;
-  return false;
+  return value === null ? element == null : element !== undefined && equal(element, value, true);
 }
 
 /** Orders strings by code point (MongoDB compares UTF-8 bytes, which is the same order). */
 function compareStrings(a: string, b: string): number {
-  if (a === b) return 0;
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {
     let x = a.charCodeAt(i);
@@ -219,33 +170,13 @@ function compareStrings(a: string, b: string): number {
   return a.length - b.length;
 }
 
-function compareElement(element: Element, op: string, operand: JsonValue): boolean {
-  // Comparisons stay within one type (MongoDB's type bracketing); the validator only lets these three through.
-  const type = typeof operand;
-  if (typeof element !== type || (type !== 'number' && type !== 'string' && type !== 'boolean')) return false;
-  const order =
-    type === 'string'
-      ? compareStrings(element as string, operand as string)
-      : (element as number) < (operand as number)
-        ? -1
-        : (element as number) > (operand as number)
-          ? 1
-          : 0;
-  switch (op) {
-    case '$gt':
-      return order > 0;
-    case '$gte':
-      return order >= 0;
-    case '$lt':
-      return order < 0;
-    default:
-      return order <= 0;
-  }
+function equalsAny(elements: readonly Element[], value: JsonValue): boolean {
+  for (const e of elements) if (equalsElement(e, value)) return true;
+  return false;
 }
 
 function inList(elements: readonly Element[], operand: JsonValue): boolean {
-  if (!Array.isArray(operand)) return false;
-  for (const v of operand) if (equalsAny(elements, v)) return true;
+  if (Array.isArray(operand)) for (const v of operand) if (equalsAny(elements, v)) return true;
   return false;
 }
 
@@ -259,15 +190,18 @@ function operatorMatches(elements: readonly Element[], op: string, operand: Json
       return !equalsAny(elements, operand);
     case '$exists':
       return typeof operand === 'boolean' && elements.some((e) => e !== undefined) === operand;
-    case '$gt':
-    case '$gte':
-    case '$lt':
-    case '$lte':
-      return elements.some((e) => compareElement(e, op, operand));
-    default:
-      // Unreachable for validated params; refusing is the safe answer.
-      return false;
   }
+  // $gt $gte $lt $lte. Comparisons stay within one type (MongoDB's type bracketing); the validator only lets these
+  // three through. An unknown operator (unreachable for validated params) matches nothing: the safe answer.
+  const type = typeof operand;
+  return (
+    (type === 'number' || type === 'string' || type === 'boolean') &&
+    elements.some((e) => {
+      if (typeof e !== type) return false;
+      const order = type === 'string' ? compareStrings(e as string, operand as string) : e! < operand! ? -1 : e! > operand! ? 1 : 0;
+      return op === '$gt' ? order > 0 : op === '$gte' ? order >= 0 : op === '$lt' ? order < 0 : op === '$lte' && order <= 0;
+    })
+  );
 }
 
 /** True when `doc` satisfies every condition of `params` (an empty filter matches everything). */
@@ -337,7 +271,7 @@ export function project(doc: Doc, paths: Iterable<string>): Doc {
   const root: PathTree = { whole: false, children: new Map() };
   for (const path of paths) {
     let node = root;
-    for (const segment of parsePath(path).segments) {
+    for (const segment of segmentsOf(path)) {
       let child = node.children.get(segment);
       if (child === undefined) {
         child = { whole: false, children: new Map() };
