@@ -49,7 +49,8 @@ export const CLOSE_CODES: Readonly<Record<CloseCode, { readonly meaning: string;
  * (a test keeps the two in step). The client reads this list instead of the table, so a browser does not download
  * the meanings.
  */
-export const NO_RETRY_CODES: readonly number[] = [CloseCode.Unauthenticated, CloseCode.Forbidden];
+// Literals, checked against `CloseCode` by the compiler: reading `CloseCode.X` would pull the whole object into a bundle.
+export const NO_RETRY_CODES: readonly number[] = [4401, 4403] satisfies (typeof CloseCode.Unauthenticated | typeof CloseCode.Forbidden)[];
 
 /** Stable codes carried by `error` frames (`params.code`). */
 export const ERROR_CODES = {
