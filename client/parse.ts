@@ -9,7 +9,7 @@ import type { ErrorCode } from '../protocol/codes.js';
 import { SERVER_HANDLERS, type ServerMessage } from '../protocol/messages.js';
 import { isPlainObject, OPERATORS } from '../protocol/params.js';
 
-/** Why a frame was refused. */
+/** Why a frame was refused: the error code and a short message (the protocol parser has the descriptive ones). */
 export interface Refusal {
   readonly refused: ErrorCode;
   readonly message: string;
@@ -21,42 +21,49 @@ const MAX_DEPTH = 16;
 const MAX_PATH_SEGMENTS = 32;
 
 /** Keys a filter may not use anywhere (they could reach an object's prototype), and NUL (BSON refuses it). */
-const badKey = (key: string): boolean => key === '__proto__' || key === 'constructor' || key === 'prototype' || key.includes('\u0000');
+const badKey = (key: string): boolean => ['__proto__', 'constructor', 'prototype'].includes(key) || key.includes('\u0000');
 
 /** A JSON value with no `$` key and no prototype key anywhere, nested at most `MAX_DEPTH` deep. */
-function literal(value: unknown, depth: number): boolean {
-  if (depth > MAX_DEPTH) return false;
-  if (value === null || typeof value === 'string' || typeof value === 'boolean') return true;
-  if (typeof value === 'number') return Number.isFinite(value);
-  if (Array.isArray(value)) return value.every((v) => literal(v, depth + 1));
-  return isPlainObject(value) && Object.entries(value).every(([k, v]) => !badKey(k) && k[0] !== '$' && literal(v, depth + 1));
-}
+const literal = (value: unknown, depth = 1): boolean =>
+  depth <= MAX_DEPTH &&
+  (value === null ||
+    typeof value === 'string' ||
+    typeof value === 'boolean' ||
+    (typeof value === 'number'
+      ? isFinite(value)
+      : Array.isArray(value)
+        ? value.every((v) => literal(v, depth + 1))
+        : isPlainObject(value) && Object.entries(value).every(([k, v]) => !badKey(k) && k[0] !== '$' && literal(v, depth + 1))));
 
-/** `validateParams` as a predicate (the allowlist of `protocol/params.ts`, rule for rule). */
-function validParams(params: Obj): boolean {
-  return Object.entries(params).every(([path, condition]) => {
+/**
+ * `validateParams` as a predicate (the allowlist of `protocol/params.ts`, rule for rule). An empty path, or one
+ * starting with `$`, fails on its first segment.
+ */
+const validParams = (params: Obj): boolean =>
+  Object.entries(params).every(([path, condition]) => {
     const segments = path.split('.');
-    if (path === '' || path[0] === '$' || segments.length > MAX_PATH_SEGMENTS) return false;
-    if (segments.some((s) => s === '' || s[0] === '$' || badKey(s))) return false;
-    if (!isPlainObject(condition) || !Object.keys(condition).some((k) => k[0] === '$')) return literal(condition, 1);
-    return Object.entries(condition).every(
-      ([op, operand]) =>
-        (OPERATORS as readonly string[]).includes(op) &&
-        (op === '$exists'
-          ? typeof operand === 'boolean'
-          : (op === '$in' || op === '$nin'
-              ? Array.isArray(operand)
-              : op === '$ne' || ['number', 'string', 'boolean'].includes(typeof operand)) && literal(operand, 1)),
+    return (
+      segments.length <= MAX_PATH_SEGMENTS &&
+      segments.every((s) => s !== '' && s[0] !== '$' && !badKey(s)) &&
+      (isPlainObject(condition) && Object.keys(condition).some((k) => k[0] === '$')
+        ? Object.entries(condition).every(
+            ([op, operand]) =>
+              (OPERATORS as readonly string[]).includes(op) &&
+              (op === '$exists'
+                ? typeof operand === 'boolean'
+                : (op === '$in' || op === '$nin'
+                    ? Array.isArray(operand)
+                    : op === '$ne' || ['number', 'string', 'boolean'].includes(typeof operand)) && literal(operand)),
+          )
+        : literal(condition))
     );
   });
-}
 
-/** What is wrong with the `params` a `list` or `remove` echoes (they feed the store's `matches`), if anything. */
-function paramsFault(params: unknown): ErrorCode | undefined {
-  if (params === undefined) return undefined;
-  if (!isPlainObject(params)) return 'bad-message';
-  return validParams(params) ? undefined : 'bad-params';
-}
+/** Whether the `params` a `list` or `remove` echoes (they feed the store's `matches`) are wrong, and how. */
+const paramsFault = (params: unknown): ErrorCode | false =>
+  params !== undefined && (isPlainObject(params) ? !validParams(params) && 'bad-params' : 'bad-message');
+
+const isList = (value: unknown, item: (v: unknown) => boolean): boolean => Array.isArray(value) && value.every(item);
 
 /** Parses one frame from the server: the message, or why it was refused. */
 export function parseServerFrame(data: unknown): ServerMessage | Refusal {
@@ -65,37 +72,29 @@ export function parseServerFrame(data: unknown): ServerMessage | Refusal {
     try {
       m = JSON.parse(data);
     } catch {
-      return { refused: 'bad-json', message: 'frame is not valid JSON' };
+      return { refused: 'bad-json', message: 'not JSON' };
     }
   }
-  if (!isPlainObject(m) || typeof m.handler !== 'string') return { refused: 'bad-message', message: 'a frame must be a JSON object with a string "handler"' };
+  if (!isPlainObject(m) || typeof m.handler !== 'string') return { refused: 'bad-message', message: 'no handler' };
   const { handler, resource, id, params } = m;
-  if (!(SERVER_HANDLERS as readonly string[]).includes(handler)) return { refused: 'unknown-handler', message: `unknown handler "${handler}"` };
-  const isResource = typeof resource === 'string';
+  if (!(SERVER_HANDLERS as readonly string[]).includes(handler)) return { refused: 'unknown-handler', message: `"${handler}" frame` };
+  const notResource = typeof resource !== 'string';
   const isId = typeof id === 'string' || typeof id === 'number';
-  let fault: ErrorCode | boolean | undefined;
-  switch (handler) {
-    case 'session':
-      fault = typeof id !== 'string' || (m.features !== undefined && !(Array.isArray(m.features) && m.features.every((f) => typeof f === 'string')));
-      break;
-    case 'list':
-      fault = !isResource || !(Array.isArray(m.items) && m.items.every(isPlainObject)) || paramsFault(params);
-      break;
-    case 'item':
-      fault = !isResource || !isId || !isPlainObject(m.data);
-      break;
-    case 'remove':
-      fault = !isResource || (id !== undefined && !isId) || paramsFault(params) || (id === undefined && params === undefined);
-      break;
-    case 'error': {
-      const request = isPlainObject(params) ? params.request : undefined;
-      fault =
-        (resource !== undefined && !isResource) ||
-        !(isPlainObject(params) && typeof params.code === 'string' && typeof params.message === 'string') ||
-        (request !== undefined && !(isPlainObject(request) && typeof request.handler === 'string'));
-    }
-  }
-  if (fault) return { refused: fault === true ? 'bad-message' : fault, message: `malformed "${handler}" frame` };
+  const request = isPlainObject(params) && params.request;
+  const fault =
+    handler === 'session'
+      ? typeof id !== 'string' || (m.features !== undefined && !isList(m.features, (f) => typeof f === 'string'))
+      : handler === 'list'
+        ? notResource || !isList(m.items, isPlainObject) || paramsFault(params)
+        : handler === 'item'
+          ? notResource || !isId || !isPlainObject(m.data)
+          : handler === 'remove'
+            ? notResource || (id !== undefined && !isId) || paramsFault(params) || (id === undefined && params === undefined)
+            : handler === 'error' &&
+              ((resource !== undefined && notResource) ||
+                !(isPlainObject(params) && typeof params.code === 'string' && typeof params.message === 'string') ||
+                (request !== undefined && !(isPlainObject(request) && typeof request.handler === 'string')));
+  if (fault) return { refused: fault === true ? 'bad-message' : fault, message: `"${handler}" frame` };
   // Some sources use numeric ids; the store keys by string. A copy: the caller's object stays as it was.
   return (typeof id === 'number' && (handler === 'item' || handler === 'remove') ? { ...m, id: String(id) } : m) as unknown as ServerMessage;
 }
