@@ -5,7 +5,7 @@
  * of the browser's WebSocket, `ws`, undici's and mock-socket's (whose client has no `removeEventListener` worth
  * relying on). Nothing here patches a global.
  */
-import WebSocketDefault from 'isomorphic-ws';
+import WebSocketDefault from './node-websocket.js';
 import { CLIENT_DEFAULTS as DEFAULTS } from '../protocol/codes.js';
 
 // Declared through a method so the parameter is checked bivariantly: the browser's `(ev: MessageEvent) => any`,
