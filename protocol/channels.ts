@@ -44,18 +44,10 @@ function hasOwn(object: object, key: string): boolean {
  * Returns `''` for `/`.
  */
 export function channelFromUrl(url: string): string {
-  let path = url;
-  const end = path.search(/[?#]/);
-  if (end !== -1) path = path.slice(0, end);
-  const scheme = path.indexOf('://');
-  if (scheme !== -1) {
-    // The authority ends at the first "/" after the scheme; the query was cut first, so a "/" inside
-    // `?token=a/b` is never taken for the path.
-    const slash = path.indexOf('/', scheme + 3);
-    path = slash === -1 ? '/' : path.slice(slash);
-  }
-  const segments = path.split('/').filter((s) => s !== '');
-  const last = segments[segments.length - 1] ?? '';
+  // The query and fragment go first, so a "/" inside `?token=a/b` is never taken for the path; then the scheme
+  // and authority, which end at the first "/" after "://".
+  const path = url.split(/[?#]/)[0]!.replace(/^[^]*?:\/\/[^/]*/, '');
+  const last = path.split('/').filter((s) => s !== '').pop() ?? '';
   try {
     return decodeURIComponent(last);
   } catch {
