@@ -31,12 +31,14 @@ export const CHANNEL_ALIASES: Readonly<Record<string, ChannelName>> = { graphObj
 export function channelInfo(name: string): ChannelInfo {
   // Own properties only: `constructor`, `toString` or `__proto__` are channel names like any other, not
   // lookups into Object.prototype.
-  const canonical = hasOwn(CHANNEL_ALIASES, name) ? CHANNEL_ALIASES[name]! : name;
-  return hasOwn(CHANNELS, canonical) ? CHANNELS[canonical as ChannelName] : { idField: 'id', appendOnly: false };
+  const canonical = canonicalChannel(name);
+  return Object.hasOwn(CHANNELS, canonical) ? CHANNELS[canonical as ChannelName] : { idField: 'id', appendOnly: false };
 }
 
-function hasOwn(object: object, key: string): boolean {
-  return Object.prototype.hasOwnProperty.call(object, key);
+/** The channel a name stands for: the name itself, or the channel it is an alias of (`graphObjs` → `workflows`). */
+export function canonicalChannel(name: string): string {
+  // Own keys only: a channel named "constructor" is not an alias of Object.
+  return Object.hasOwn(CHANNEL_ALIASES, name) ? CHANNEL_ALIASES[name]! : name;
 }
 
 /**

@@ -40,7 +40,7 @@ import { isOperatorObject, isPlainObject } from './params.js';
 type Element = JsonValue | undefined;
 type JsonObject = { [key: string]: JsonValue };
 
-const hasOwn = (object: object, key: string): boolean => Object.prototype.hasOwnProperty.call(object, key);
+const { hasOwn } = Object;
 
 const pathCache = new Map<string, string[]>();
 
