@@ -85,8 +85,8 @@ export interface ConnectionOptions {
 /** `ConnectionOptions` with every default applied, as `Connection` uses them. */
 export interface ResolvedOptions {
   readonly WebSocket: WebSocketConstructor;
-  readonly token: TokenOption | undefined;
-  readonly protocols: readonly string[] | undefined;
+  readonly token?: TokenOption | undefined;
+  readonly protocols?: readonly string[] | undefined;
   readonly backoff: BackoffOptions;
   readonly maxQueue: number;
   readonly heartbeat: HeartbeatOptions | false;
@@ -104,9 +104,8 @@ export function resolveOptions(options: ConnectionOptions): ResolvedOptions {
   // Called without a receiver: a browser's setTimeout throws "Illegal invocation" when called on another object.
   const { setTimeout: set, clearTimeout: clear } = options.timers ?? globalThis;
   return {
+    ...options,
     WebSocket: resolveWebSocket(options.WebSocket),
-    token: options.token,
-    protocols: options.protocols,
     backoff: { ...DEFAULTS.backoff, ...options.backoff },
     maxQueue: options.maxQueue ?? DEFAULTS.maxQueue,
     heartbeat:
