@@ -3,6 +3,7 @@
  * `on('message'|'close'|'error')` and `send(data)`. Browser-safe.
  */
 import type { ClientMessage } from '../protocol/index.js';
+import type { Subscription } from './channel-state.js';
 
 /**
  * A text frame the hub sends to many connections (a change fanned out, a broadcast): serialised once, and an
@@ -35,7 +36,12 @@ export interface HubSocket {
   onClose(handler: (code: number, reason: string) => void): void;
   /** Bytes queued for sending but not yet written (for slow-consumer policies); 0 when unknown. */
   readonly bufferedAmount?: number;
+  /** The peer address, when the transport knows it; read only when asked (`HubConnection.remoteAddress`). */
+  readonly remoteAddress?: string;
 }
+
+/** No subscriptions: the initial `HubConnection.subs` of every connection (one shared empty array). */
+const NO_SUBS: readonly Subscription[] = Object.freeze([]);
 
 /** Events of a `HubConnection`. */
 export interface HubConnectionEvents {
@@ -49,11 +55,22 @@ export interface HubConnectionEvents {
 
 type Listener<T> = (payload: T) => void;
 
-/** A connected client. `id` is its session id. */
+/**
+ * A connected client. `id` is its session id. Every field is set in the constructor (one hidden class), and what
+ * most connections never use costs nothing until used: listeners, subscriptions.
+ */
 export class HubConnection {
-  private readonly listeners: { [K in keyof HubConnectionEvents]?: Set<Listener<HubConnectionEvents[K]>> } = {};
+  /** Created by the first `on`: most connections have no application listener. */
+  private listeners: { [K in keyof HubConnectionEvents]?: Set<Listener<HubConnectionEvents[K]>> } | undefined = undefined;
   /** Whether the socket has closed. */
   closed = false;
+  /**
+   * @internal The hub's subscriptions of this connection, one per resource name it used; replaced, never mutated,
+   * when one is added (a connection rarely uses more than its own channel).
+   */
+  subs: readonly Subscription[] = NO_SUBS;
+  /** @internal Watches held on every channel (for `maxWatches`). */
+  watchCount = 0;
 
   constructor(
     /** Session id (random, 128 bits). */
@@ -63,9 +80,13 @@ export class HubConnection {
     private readonly socket: HubSocket,
     /** What `authenticate` returned for this connection, if anything. */
     readonly principal: unknown,
-    /** The peer address when the transport knows it. */
-    readonly remoteAddress?: string,
+    private readonly address: string | undefined = undefined,
   ) {}
+
+  /** The peer address when the transport knows it. */
+  get remoteAddress(): string | undefined {
+    return this.address ?? this.socket.remoteAddress;
+  }
 
   /** Bytes the transport has not written yet. */
   get bufferedAmount(): number {
@@ -73,20 +94,21 @@ export class HubConnection {
   }
 
   on<K extends keyof HubConnectionEvents>(event: K, listener: Listener<HubConnectionEvents[K]>): this {
-    let set = this.listeners[event] as Set<Listener<HubConnectionEvents[K]>> | undefined;
-    if (!set) (this.listeners as Record<string, unknown>)[event] = set = new Set();
+    const listeners = (this.listeners ??= {});
+    let set = listeners[event] as Set<Listener<HubConnectionEvents[K]>> | undefined;
+    if (!set) (listeners as Record<string, unknown>)[event] = set = new Set();
     set.add(listener);
     return this;
   }
 
   off<K extends keyof HubConnectionEvents>(event: K, listener: Listener<HubConnectionEvents[K]>): this {
-    (this.listeners[event] as Set<Listener<HubConnectionEvents[K]>> | undefined)?.delete(listener);
+    (this.listeners?.[event] as Set<Listener<HubConnectionEvents[K]>> | undefined)?.delete(listener);
     return this;
   }
 
   /** @internal */
   emit<K extends keyof HubConnectionEvents>(event: K, payload: HubConnectionEvents[K]): void {
-    const set = this.listeners[event] as Set<Listener<HubConnectionEvents[K]>> | undefined;
+    const set = this.listeners?.[event] as Set<Listener<HubConnectionEvents[K]>> | undefined;
     if (!set) return;
     for (const listener of set) {
       // Application listeners must not be able to break the hub's handling of this or other connections.
