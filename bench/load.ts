@@ -120,14 +120,15 @@ function socketIoClient(url: string): Promise<FanClient> {
   });
 }
 
-/** Opens `count` clients, at most `parallel` handshakes at a time. */
+/** Opens `count` more clients, at most `parallel` handshakes at a time. */
 async function openAll(count: number, open: (i: number) => Promise<FanClient>, parallel = 50): Promise<void> {
+  const base = clients.length;
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < count) {
       const i = next++;
       // By index, not in completion order: filtered runs look clients up by their node.
-      clients[i] = await open(i);
+      clients[base + i] = await open(i);
     }
   };
   await Promise.all(Array.from({ length: Math.min(parallel, count) }, worker));
