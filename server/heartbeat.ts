@@ -10,12 +10,11 @@ import type { Logger } from './logger.js';
 /** A running heartbeat. */
 export interface ServerHeartbeat {
   /**
-   * Starts watching a connection (until it closes). `listen: false`: the caller already listens to the socket's
-   * messages and its close, and reports them (`answered`, `untrack`), so the socket gets one listener per event
-   * instead of one per interested party.
+   * Starts watching a connection (until it closes). `listen: false`: the caller already follows the socket's
+   * messages, pongs and close, and reports them (`answered`, `untrack`), so the heartbeat adds no listener.
    */
   track(ws: WebSocket, listen?: boolean): void;
-  /** The connection sent something: it is there (what the heartbeat's own message listener does). */
+  /** The connection sent something, or a pong: it is there (what the heartbeat's own listeners do). */
   answered(ws: WebSocket): void;
   /** Stops watching a connection (what the heartbeat's own close listener does). */
   untrack(ws: WebSocket): void;
@@ -73,9 +72,9 @@ export function startHeartbeat(
         (handle as { unref?: () => void }).unref?.();
       }
       alive.set(ws, true);
-      ws.on('pong', beat);
       if (!listen) return;
       // Any frame proves the peer is there; a busy client is not asked for more.
+      ws.on('pong', beat);
       ws.on('message', beat);
       ws.on('close', forget);
     },

@@ -2,9 +2,9 @@
  * The `ws` adapter: turns a `ws` WebSocket into the hub's minimal socket. A few lines on purpose; everything
  * protocol-related lives in the hub so the mock behaves the same.
  *
- * Memory is the point of its shape: an idle connection must cost little more than `ws`'s own objects. So the
- * listeners are module functions shared by every connection (`this` is the socket, which finds its adapter in a
- * field of `ServerWebSocket`), and the adapter is one object holding the guards' state too (`GuardedSocket`).
+ * Memory is the point of its shape: an idle connection must cost little more than `ws`'s own objects. So there
+ * are no listeners and no closures per connection (the socket, a `ServerWebSocket`, hands its events to the
+ * adapter it points to), and the adapter is one object holding the guards' state too (`GuardedSocket`).
  */
 import { WebSocket, type RawData } from 'ws';
 import { GuardedSocket, type GuardOptions } from './guard.js';
@@ -13,20 +13,49 @@ import type { SharedFrame } from './hub-connection.js';
 import type { FrameWriter } from './ws-frames.js';
 
 /**
- * The server's WebSocket class (`ws`'s `WebSocket` option): a `ws` WebSocket with a field for its adapter, set in
- * the constructor like every other field (one hidden class), so shared listeners reach the adapter through `this`.
+ * The server's WebSocket class (`ws`'s `WebSocket` option): a `ws` WebSocket that hands its own events to its
+ * adapter. `ws` tells a socket everything through `emit`; an admitted socket's `message`, `pong`, `close` and
+ * `error` go to the adapter there, before any listener, so an idle connection carries no listener of ours (each
+ * one costs a slot in the socket's event table, two an array). Listeners added with `on` still run as usual.
  */
 export class ServerWebSocket extends WebSocket {
   /** The hub's socket of this connection, once admitted (a refused connection never gets one). */
   hubSocket: WsHubSocket | undefined = undefined;
+
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    const socket = this.hubSocket;
+    if (socket !== undefined) {
+      switch (event) {
+        case 'message':
+          socket.message(args[0] as RawData, args[1] as boolean);
+          break;
+        case 'pong':
+          socket.pong();
+          break;
+        case 'close': {
+          // ws's own listener (the server's client set) first, as when the adapter listened after it.
+          const listened = super.emit(event, ...args);
+          socket.closed(args[0] as number, args[1] as Buffer);
+          return listened;
+        }
+        case 'error':
+          socket.error(args[0] as Error);
+          // Handled: without a listener of its own, an 'error' event must not throw.
+          return this.listenerCount('error') > 0 ? super.emit(event, ...args) : true;
+      }
+    }
+    return super.emit(event, ...args);
+  }
 }
 
 /** What every connection of a server shares. */
 export interface WsSocketOptions extends GuardOptions {
   /** Frames shared by many connections are framed once. */
   readonly frames?: FrameWriter;
-  /** Told of every message and of the close (the socket's own listeners report them: one listener per event). */
+  /** Told of every message and pong, and of the close (the socket reports them: no listener of its own). */
   readonly heartbeat?: ServerHeartbeat;
+  /** Socket errors (a reset, a protocol violation); `ws` closes the socket after reporting one. */
+  onError?(error: Error): void;
 }
 
 /** The parts of a `ws` 8 WebSocket read for the peer address. */
@@ -38,17 +67,7 @@ interface WsInternals {
 export function wsSocket(ws: ServerWebSocket, options: WsSocketOptions): WsHubSocket {
   const socket = new WsHubSocket(ws, options);
   ws.hubSocket = socket;
-  ws.on('message', onWsMessage);
-  ws.on('close', onWsClose);
   return socket;
-}
-
-function onWsMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
-  (this as ServerWebSocket).hubSocket?.message(data, isBinary);
-}
-
-function onWsClose(this: WebSocket, code: number, reason: Buffer): void {
-  (this as ServerWebSocket).hubSocket?.closed(code, reason);
 }
 
 /** A `ws` socket as the hub sees it, with the rate limit and the slow-consumer policy. */
@@ -89,6 +108,16 @@ export class WsHubSocket extends GuardedSocket<WsSocketOptions> {
           ? Buffer.concat(data).toString('utf8')
           : Buffer.from(data).toString('utf8');
     this.received(text, isBinary);
+  }
+
+  /** @internal A pong (the answer to the heartbeat's ping). */
+  pong(): void {
+    this.options.heartbeat?.answered(this.ws);
+  }
+
+  /** @internal A socket error; the close follows. */
+  error(error: Error): void {
+    this.options.onError?.(error);
   }
 
   /** @internal The socket closed. */

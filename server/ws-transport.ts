@@ -105,13 +105,17 @@ export function attachWebSockets(deps: TransportDeps, config: ResolvedTransport)
   });
   wss.on('error', (err) => logger.error('websocket server error', { err }));
 
-  // One listener for every connection, not a closure each.
-  const socketError = (err: Error): void => logger.debug('socket error', { err });
   // Shared by every connection; the peer address is read from the socket when something asks for it.
-  const socketOptions: WsSocketOptions = { rateLimit, slowConsumer, logger, frames, heartbeat };
+  const socketOptions: WsSocketOptions = {
+    rateLimit,
+    slowConsumer,
+    logger,
+    frames,
+    heartbeat,
+    onError: (err) => logger.debug('socket error', { err }),
+  };
   const accept = (ws: WebSocket, request: IncomingMessage, principal: unknown): void => {
-    ws.on('error', socketError);
-    // The socket's own listeners tell the heartbeat of messages and the close: one listener per event.
+    // The socket itself tells the heartbeat of messages, pongs and the close (ServerWebSocket.emit): no listeners.
     heartbeat.track(ws, false);
     hub.accept(wsSocket(ws as ServerWebSocket, socketOptions), { channel: channelFromUrl(request.url ?? '/'), principal });
   };
