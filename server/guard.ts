@@ -9,7 +9,7 @@
  */
 import { CloseCode } from '../protocol/index.js';
 import { SlowConsumerPolicy, type GuardTimers, type SlowConsumerLimits, type SlowReason } from './backpressure.js';
-import type { HubSocket, SharedFrame } from './hub-connection.js';
+import type { HubSocket, SharedFrame, SocketEvents } from './hub-connection.js';
 import { monotonicMs, takeToken, type RateLimit } from './limits.js';
 import type { Logger } from './logger.js';
 
@@ -37,8 +37,8 @@ export abstract class GuardedSocket<O extends GuardOptions = GuardOptions> exten
   last: number;
   /** The rate limit closed the connection; frames until the close handshake ends are dropped. */
   private limited = false;
-  private onText: ((data: string, isBinary: boolean) => void) | undefined = undefined;
-  private onEnd: ((code: number, reason: string) => void) | undefined = undefined;
+  /** Where frames and the end go: the hub's connection (`attach`), or the handlers given to `onMessage`/`onClose`. */
+  private events: SocketEvents | undefined = undefined;
 
   constructor(protected readonly options: O) {
     super(options.slowConsumer, options.timers);
@@ -68,12 +68,16 @@ export abstract class GuardedSocket<O extends GuardOptions = GuardOptions> exten
     this.sentAfter(before, frame.text.length * 3 + 14);
   }
 
+  attach(conn: SocketEvents): void {
+    this.events = conn;
+  }
+
   onMessage(handler: (data: string, isBinary: boolean) => void): void {
-    this.onText = handler;
+    this.events = { receive: handler, ended: this.events?.ended ?? ignore };
   }
 
   onClose(handler: (code: number, reason: string) => void): void {
-    this.onEnd = handler;
+    this.events = { receive: this.events?.receive ?? ignore, ended: handler };
   }
 
   /**
@@ -94,13 +98,13 @@ export abstract class GuardedSocket<O extends GuardOptions = GuardOptions> exten
 
   /** An admitted frame, decoded: to the hub. */
   protected received(data: string, isBinary: boolean): void {
-    this.onText?.(data, isBinary);
+    this.events?.receive(data, isBinary);
   }
 
   /** The socket closed. */
   protected ended(code: number, reason: string): void {
     this.dispose();
-    this.onEnd?.(code, reason);
+    this.events?.ended(code, reason);
   }
 
   protected bufferedBytes(): number {
@@ -112,3 +116,5 @@ export abstract class GuardedSocket<O extends GuardOptions = GuardOptions> exten
     this.close(CloseCode.Overloaded, 'slow consumer');
   }
 }
+
+function ignore(): void {}

@@ -38,6 +38,26 @@ export interface HubSocket {
   readonly bufferedAmount?: number;
   /** The peer address, when the transport knows it; read only when asked (`HubConnection.remoteAddress`). */
   readonly remoteAddress?: string;
+  /**
+   * Optional, instead of `onMessage` and `onClose`: the hub hands over its connection, and the adapter calls
+   * `conn.receive(data, isBinary)` for every frame and `conn.ended(code, reason)` once closed. Then a connection
+   * costs no handler closures, which counts when a server holds many thousands of idle ones (the ws adapter).
+   */
+  attach?(conn: SocketEvents): void;
+}
+
+/** What a socket reports to (`HubSocket.attach`): a `HubConnection`. */
+export interface SocketEvents {
+  /** A frame arrived (`isBinary` for binary frames, which the protocol refuses). */
+  receive(data: string, isBinary: boolean): void;
+  /** The socket ended. */
+  ended(code: number, reason: string): void;
+}
+
+/** @internal What the hub does with a connection's frames and its end: one object per hub, shared by its connections. */
+export interface ConnectionHost {
+  receive(conn: HubConnection, data: string, isBinary: boolean): void;
+  closed(conn: HubConnection, code: number, reason: string): void;
 }
 
 /** No subscriptions: the initial `HubConnection.subs` of every connection (one shared empty array). */
@@ -59,7 +79,7 @@ type Listener<T> = (payload: T) => void;
  * A connected client. `id` is its session id. Every field is set in the constructor (one hidden class), and what
  * most connections never use costs nothing until used: listeners, subscriptions.
  */
-export class HubConnection {
+export class HubConnection implements SocketEvents {
   /** Created by the first `on`: most connections have no application listener. */
   private listeners: { [K in keyof HubConnectionEvents]?: Set<Listener<HubConnectionEvents[K]>> } | undefined = undefined;
   /** Whether the socket has closed. */
@@ -81,7 +101,18 @@ export class HubConnection {
     /** What `authenticate` returned for this connection, if anything. */
     readonly principal: unknown,
     private readonly address: string | undefined = undefined,
+    private readonly host: ConnectionHost | undefined = undefined,
   ) {}
+
+  /** @internal A frame from the socket (`HubSocket.attach`). */
+  receive(data: string, isBinary: boolean): void {
+    this.host?.receive(this, data, isBinary);
+  }
+
+  /** @internal The socket ended (`HubSocket.attach`). */
+  ended(code: number, reason: string): void {
+    this.host?.closed(this, code, reason);
+  }
 
   /** The peer address when the transport knows it. */
   get remoteAddress(): string | undefined {

@@ -17,7 +17,7 @@ import {
 } from '../protocol/index.js';
 import { ChannelRegistry, DEFAULT_CHANNELS, type ChannelSpec } from './channels.js';
 import { ChannelState, subscription, watchOf, type LoggedChange, type Subscription, type Watch } from './channel-state.js';
-import { HubConnection, SharedFrame, type HubSocket } from './hub-connection.js';
+import { HubConnection, SharedFrame, type ConnectionHost, type HubSocket } from './hub-connection.js';
 import { randomId } from './ids.js';
 import { silentLogger, type Logger } from './logger.js';
 import { SourceUnavailableError, type Change, type ChangeFeed, type Source } from './source.js';
@@ -157,6 +157,11 @@ export class Hub {
   private readonly timers: HubTimers;
   /** When the last read of each key started, for keys whose coalescing window has not ended. */
   private readonly recentReads = new Map<string, number>();
+  /** Where every connection reports its frames and its end: one object, not two closures per connection. */
+  private readonly host: ConnectionHost = {
+    receive: (conn, data, isBinary) => this.receive(conn, data, isBinary),
+    closed: (conn, code, reason) => this.closed(conn, code, reason),
+  };
 
   constructor(options: HubOptions) {
     this.source = options.source;
@@ -210,10 +215,13 @@ export class Hub {
     // A known channel's name as the registry holds it: one string for all its connections, not one each.
     const name = this.registry.get(info.channel)?.name;
     const channel = name === info.channel ? name : info.channel;
-    const conn = new HubConnection(randomId(), channel, socket, info.principal, info.remoteAddress);
+    const conn = new HubConnection(randomId(), channel, socket, info.principal, info.remoteAddress, this.host);
     this.connections.set(conn.id, conn);
-    socket.onMessage((data, isBinary) => this.receive(conn, data, isBinary));
-    socket.onClose((code, reason) => this.closed(conn, code, reason));
+    if (socket.attach) socket.attach(conn);
+    else {
+      socket.onMessage((data, isBinary) => conn.receive(data, isBinary));
+      socket.onClose((code, reason) => conn.ended(code, reason));
+    }
     for (const listener of this.connectionListeners) {
       try {
         listener(conn);
