@@ -173,6 +173,20 @@ describe('ordering guarantee', () => {
     expect(socket.frames).toEqual([]);
   });
 
+  it('a watch stopped and watched again while its snapshot is in flight gets one list, for the second request', async () => {
+    const source = new GatedSource();
+    const { hub, open } = setup(source);
+    const { socket } = open();
+    socket.deliver({ handler: 'watch', params: { type: 'x' } });
+    socket.deliver({ handler: 'stop', params: { type: 'x' } });
+    socket.deliver({ handler: 'watch', params: { type: 'x' } });
+    await tick();
+    source.releaseAll();
+    await tick();
+    expect(socket.take().map((f) => f.handler)).toEqual(['list']);
+    expect(hub.stats().watches).toBe(1);
+  });
+
   it('a connection closed while its read is in flight releases everything', async () => {
     const source = new GatedSource();
     const { hub, open } = setup(source);

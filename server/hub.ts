@@ -16,7 +16,7 @@ import {
   type Params,
 } from '../protocol/index.js';
 import { ChannelRegistry, DEFAULT_CHANNELS, type ChannelSpec } from './channels.js';
-import { ChannelState, subscription, watchOf, type LoggedChange, type Subscription, type Watch } from './channel-state.js';
+import { ChannelState, subscription, watchOf, type Filter, type LoggedChange, type Subscription } from './channel-state.js';
 import { HubConnection, SharedFrame, type ConnectionHost, type HubSocket } from './hub-connection.js';
 import { randomId } from './ids.js';
 import { silentLogger, type Logger } from './logger.js';
@@ -122,8 +122,10 @@ interface Joiner {
   sub: Subscription;
   params: Params;
   request: ErrorRequest;
-  /** For watch snapshots: the list is only sent while this exact watch is still active. */
-  watch?: Watch;
+  /** For watch snapshots: the watch's filter; the list is only sent while this read is the watch's latest. */
+  watch: Filter | undefined;
+  /** The watch was stopped after this request (a later watch of the same params is a new request). */
+  cancelled: boolean;
 }
 
 interface SharedRead {
@@ -292,9 +294,9 @@ export class Hub {
         const { state } = sub;
         if (channel !== undefined && state.spec.name !== name) continue;
         state.forget();
-        for (const watch of sub.watches) {
-          const { params } = watch.filter;
-          this.snapshot(conn, sub, 'list', params, { handler: 'watch', params }, watch);
+        for (const filter of sub.watches) {
+          const { params } = filter;
+          this.snapshot(conn, sub, 'list', params, { handler: 'watch', params }, filter);
         }
       }
     }
@@ -392,14 +394,19 @@ export class Hub {
         this.snapshot(conn, sub, 'list', params, request, watch);
         return;
       }
-      case 'stop':
-        if (state.removeWatch(sub, canonicalJson(params))) conn.watchCount--;
+      case 'stop': {
+        const filter = state.removeWatch(sub, canonicalJson(params));
+        if (filter) {
+          conn.watchCount--;
+          stopped(sub, filter);
+        }
         return;
+      }
     }
   }
 
   /** Starts (or joins) a snapshot read; the reply and the changes held meanwhile follow when it completes. */
-  private snapshot(conn: HubConnection, sub: Subscription, kind: 'list' | 'get', params: Params, request: ErrorRequest, watch?: Watch): void {
+  private snapshot(conn: HubConnection, sub: Subscription, kind: 'list' | 'get', params: Params, request: ErrorRequest, watch?: Filter): void {
     const { state } = sub;
     const key = `${state.spec.name}\0${kind}\0${canonicalJson(params)}`;
     let read = this.shared.get(key);
@@ -414,8 +421,8 @@ export class Hub {
       this.startWhenDue(read);
     }
     sub.inflight++;
-    read.joiners.push({ conn, sub, params, request, ...(watch ? { watch } : {}) });
-    if (watch) watch.read = read;
+    read.joiners.push({ conn, sub, params, request, watch, cancelled: false });
+    if (watch) (sub.reads ??= new Map()).set(watch.key, read);
   }
 
   /** Starts a read now, or once the coalescing window of the previous identical read has ended. */
@@ -486,7 +493,7 @@ export class Hub {
     for (const j of read.joiners) {
       if (!j.conn.closed) {
         if (read.kind === 'get') this.sendGet(j, state, result as Doc | undefined);
-        else if (!j.watch || (j.watch.read === read && j.sub.watches.includes(j.watch))) {
+        else if (!j.watch || (!j.cancelled && j.sub.reads?.get(j.watch.key) === read)) {
           // Serialise the items once for every joiner; only the envelope differs.
           itemsJson ??= JSON.stringify(items);
           j.conn.send(
@@ -570,11 +577,26 @@ function frameOf(change: LoggedChange, kind: 'item' | 'remove', resource: string
 }
 
 /**
- * A read has answered every joiner: the watches it was the latest read of no longer hold it (nor, through it, the
- * requests of everyone who joined it), so an idle watch keeps nothing of its last snapshot.
+ * A read has answered every joiner: the watches it was the latest read of forget it (and, through it, the requests
+ * of everyone who joined it), so an idle watch keeps nothing of its last snapshot.
  */
 function answered(read: SharedRead): void {
-  for (const j of read.joiners) if (j.watch?.read === read) j.watch.read = undefined;
+  for (const j of read.joiners) {
+    const reads = j.sub.reads;
+    if (j.watch && reads?.get(j.watch.key) === read) {
+      reads.delete(j.watch.key);
+      if (reads.size === 0) j.sub.reads = undefined;
+    }
+  }
+}
+
+/** A watch was stopped: the requests for it still waiting for a snapshot get none. */
+function stopped(sub: Subscription, filter: Filter): void {
+  const read = sub.reads?.get(filter.key) as SharedRead | undefined;
+  if (!read) return;
+  for (const j of read.joiners) if (j.sub === sub && j.watch === filter) j.cancelled = true;
+  sub.reads!.delete(filter.key);
+  if (sub.reads!.size === 0) sub.reads = undefined;
 }
 
 /** The subscription of `conn` under `resource`, if it has one (a connection rarely has more than one). */
