@@ -530,7 +530,7 @@ async function memory(run: number, target: Target): Promise<void> {
     await connect(warm);
     await new Promise((r) => setTimeout(r, 500));
     const connectAll = () => connect(n);
-    const before = await server.request<{ rss: number; heapUsed: number }>('gc');
+    const before = await server.request<{ rss: number; heapUsed: number; heapTotal: number; external: number }>('gc');
     const snapshot = (when: string) => `${PROFILES}/memory-${target}-run${run}-${when}.heapsnapshot`;
     if (cfg.heapSnapshot) {
       mkdirSync(PROFILES, { recursive: true });
@@ -538,7 +538,7 @@ async function memory(run: number, target: Target): Promise<void> {
     }
     await connectAll();
     await new Promise((r) => setTimeout(r, 1000));
-    const after = await server.request<{ rss: number; heapUsed: number }>('gc');
+    const after = await server.request<{ rss: number; heapUsed: number; heapTotal: number; external: number }>('gc');
     if (cfg.heapSnapshot) {
       await server.request('heap-snapshot', { path: snapshot('after') }, 300_000);
       log(`heap snapshots: ${snapshot('before')} ${snapshot('after')} (npx tsx bench/heap-diff.ts both --per ${n})`);
@@ -559,6 +559,8 @@ async function memory(run: number, target: Target): Promise<void> {
       serverRssMB: round(after.rss / 2 ** 20, 1),
       rssKBPerConnection: round((after.rss - before.rss) / n / 1024, 2),
       heapKBPerConnection: round((after.heapUsed - before.heapUsed) / n / 1024, 2),
+      heapTotalKBPerConnection: round((after.heapTotal - before.heapTotal) / n / 1024, 2),
+      externalKBPerConnection: round((after.external - before.external) / n / 1024, 2),
       watchesPerConnection: target === 'monorail-ws' ? watches.length : 0,
     });
   } finally {

@@ -262,7 +262,7 @@ serveRequests({
     gc?.();
     gc?.();
     const m = process.memoryUsage();
-    return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, gc: Boolean(gc) };
+    return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, gc: Boolean(gc) };
   },
   /**
    * Injects changes `from+1 … from+count`: at `rate` per second, or as fast as credit allows (at most `window`
