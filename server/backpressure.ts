@@ -45,10 +45,10 @@ export abstract class SlowConsumerPolicy {
   private samplesAbove = 0;
   private tripped = false;
 
-  constructor(
-    protected readonly limits: SlowConsumerLimits,
-    protected readonly timers: GuardTimers = globalThis as GuardTimers,
-  ) {}
+  /** The thresholds (a subclass may read them from configuration it shares with other connections). */
+  protected abstract readonly limits: SlowConsumerLimits;
+  /** The timers of the grace period. */
+  protected abstract readonly timers: GuardTimers;
 
   /** The connection's bytes waiting to be written (`ws.bufferedAmount`). */
   protected abstract bufferedBytes(): number;
@@ -137,12 +137,12 @@ export class SlowConsumerGuard extends SlowConsumerPolicy {
    * @param onSlow Called once, when the connection is found slow; the caller closes it.
    */
   constructor(
-    limits: SlowConsumerLimits,
+    protected readonly limits: SlowConsumerLimits,
     private readonly buffered: () => number,
     private readonly onSlow: (reason: SlowReason, bytes: number) => void,
-    timers?: GuardTimers,
+    protected readonly timers: GuardTimers = globalThis as GuardTimers,
   ) {
-    super(limits, timers);
+    super();
   }
 
   protected bufferedBytes(): number {

@@ -41,7 +41,7 @@ export abstract class GuardedSocket<O extends GuardOptions = GuardOptions> exten
   private events: SocketEvents | undefined = undefined;
 
   constructor(protected readonly options: O) {
-    super(options.slowConsumer, options.timers);
+    super();
     this.tokens = options.rateLimit ? options.rateLimit.burst : 0;
     this.last = options.rateLimit ? (options.now ?? monotonicMs)() : 0;
   }
@@ -105,6 +105,15 @@ export abstract class GuardedSocket<O extends GuardOptions = GuardOptions> exten
   protected ended(code: number, reason: string): void {
     this.dispose();
     this.events?.ended(code, reason);
+  }
+
+  // Read from the shared options: no fields of their own on every connection.
+  protected get limits(): SlowConsumerLimits {
+    return this.options.slowConsumer;
+  }
+
+  protected get timers(): GuardTimers {
+    return this.options.timers ?? (globalThis as GuardTimers);
   }
 
   protected bufferedBytes(): number {

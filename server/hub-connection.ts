@@ -60,8 +60,7 @@ export interface ConnectionHost {
   closed(conn: HubConnection, code: number, reason: string): void;
 }
 
-/** No subscriptions: the initial `HubConnection.subs` of every connection (one shared empty array). */
-const NO_SUBS: readonly Subscription[] = Object.freeze([]);
+
 
 /** Events of a `HubConnection`. */
 export interface HubConnectionEvents {
@@ -85,10 +84,11 @@ export class HubConnection implements SocketEvents {
   /** Whether the socket has closed. */
   closed = false;
   /**
-   * @internal The hub's subscriptions of this connection, one per resource name it used; replaced, never mutated,
-   * when one is added (a connection rarely uses more than its own channel).
+   * @internal The hub's subscriptions of this connection, one per resource name it used: none, the one (a connection
+   * rarely uses more than its own channel, and then needs no array), or an array replaced, never mutated, when one
+   * is added.
    */
-  subs: readonly Subscription[] = NO_SUBS;
+  subs: Subscription | readonly Subscription[] | undefined = undefined;
   /** @internal Watches held on every channel (for `maxWatches`). */
   watchCount = 0;
 

@@ -290,7 +290,7 @@ export class Hub {
       if ((name === undefined || read.state.spec.name === name) && read.timer === undefined) this.shared.delete(key);
     }
     for (const conn of this.connections.values()) {
-      for (const sub of conn.subs) {
+      for (const sub of subscriptionsOf(conn)) {
         const { state } = sub;
         if (channel !== undefined && state.spec.name !== name) continue;
         state.forget();
@@ -370,7 +370,7 @@ export class Hub {
     let sub = subscriptionOf(conn, resource);
     if (!sub) {
       sub = subscription(resource, state, conn);
-      conn.subs = conn.subs.concat(sub);
+      conn.subs = conn.subs === undefined ? sub : Array.isArray(conn.subs) ? conn.subs.concat(sub) : [conn.subs as Subscription, sub];
     }
     switch (msg.handler) {
       case 'query':
@@ -553,8 +553,8 @@ export class Hub {
   private closed(conn: HubConnection, code: number, reason: string): void {
     if (conn.closed) return;
     conn.closed = true;
-    for (const sub of conn.subs) sub.state.dropSubscription(sub);
-    conn.subs = [];
+    for (const sub of subscriptionsOf(conn)) sub.state.dropSubscription(sub);
+    conn.subs = undefined;
     this.connections.delete(conn.id);
     conn.emit('close', { code, reason });
   }
@@ -602,8 +602,15 @@ function stopped(sub: Subscription, filter: Filter): void {
 /** The subscription of `conn` under `resource`, if it has one (a connection rarely has more than one). */
 function subscriptionOf(conn: HubConnection, resource: string): Subscription | undefined {
   const subs = conn.subs;
+  if (!Array.isArray(subs)) return (subs as Subscription | undefined)?.resource === resource ? (subs as Subscription) : undefined;
   for (let i = 0; i < subs.length; i++) if (subs[i]!.resource === resource) return subs[i];
   return undefined;
+}
+
+/** Every subscription of `conn`. */
+function subscriptionsOf(conn: HubConnection): readonly Subscription[] {
+  const subs = conn.subs;
+  return subs === undefined ? [] : Array.isArray(subs) ? subs : [subs as Subscription];
 }
 
 function echo(msg: ClientMessage): ErrorRequest {
