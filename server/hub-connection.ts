@@ -60,8 +60,6 @@ export interface ConnectionHost {
   closed(conn: HubConnection, code: number, reason: string): void;
 }
 
-
-
 /** Events of a `HubConnection`. */
 export interface HubConnectionEvents {
   /** A valid client message, before the hub answers it. */
