@@ -50,6 +50,8 @@ export interface BenchConfig {
   idleConnections: number;
   /** RabbitMQ for scenario 4. */
   amqpUrl: string;
+  /** Scenario 7: write heap snapshots of each server before and after the connections (to bench/.profiles). */
+  heapSnapshot: boolean;
   /** Write a V8 CPU profile of the monorail-ws server of scenario 1 (max speed) to bench/.profiles. */
   profile: boolean;
 }
@@ -76,6 +78,7 @@ export function benchConfig(): BenchConfig {
     storeUpdates: int('BENCH_STORE_UPDATES', 1_000_000),
     idleConnections: int('BENCH_IDLE', 2000),
     amqpUrl: process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672',
+    heapSnapshot: process.env.BENCH_HEAPSNAPSHOT === '1',
     profile: process.env.BENCH_PROFILE === '1',
   };
 }

@@ -87,8 +87,7 @@ function monorailClient(url: string, watches: Doc[]): Promise<FanClient> {
     const ws = new WebSocket(url, { perMessageDeflate: false });
     let lists = 0;
     ws.on('open', () => {
-      ws.send(JSON.stringify({ handler: 'init' }));
-      for (const params of watches) ws.send(JSON.stringify({ handler: 'watch', params }));
+      for (const f of setupFrames(watches)) ws.send(f);
     });
     ws.on('message', (data: Buffer) => {
       if (lists < watches.length) {
@@ -100,34 +99,48 @@ function monorailClient(url: string, watches: Doc[]): Promise<FanClient> {
   });
 }
 
-function rawClient(url: string): Promise<FanClient> {
+/** What a monorail-ws client with these watches sends once open: `init`, then a `watch` each. */
+function setupFrames(watches: Doc[]): string[] {
+  return [JSON.stringify({ handler: 'init' }), ...watches.map((params) => JSON.stringify({ handler: 'watch', params }))];
+}
+
+/** A raw ws client; `frames` are sent once open (the same bytes a monorail-ws client sends, which the server ignores). */
+function rawClient(url: string, frames: string[] = []): Promise<FanClient> {
   return new Promise((resolve, reject) => {
     const t = tally();
     const ws = new WebSocket(url, { perMessageDeflate: false });
-    ws.on('open', () => resolve({ tally: t, close: () => ws.terminate() }));
+    ws.on('open', () => {
+      for (const f of frames) ws.send(f);
+      resolve({ tally: t, close: () => ws.terminate() });
+    });
     ws.on('message', (data: Buffer) => onBuffer(t, data));
     ws.on('error', reject);
   });
 }
 
-function socketIoClient(url: string): Promise<FanClient> {
+/** A Socket.IO client; `frames` are sent once connected, as `message` events (which the server does not handle). */
+function socketIoClient(url: string, frames: string[] = []): Promise<FanClient> {
   return new Promise((resolve, reject) => {
     const t = tally();
     const socket: IoSocket = ioClient(url, { transports: ['websocket'], reconnection: false, forceNew: true });
-    socket.on('connect', () => resolve({ tally: t, close: () => socket.disconnect() }));
+    socket.on('connect', () => {
+      for (const f of frames) socket.emit('message', f);
+      resolve({ tally: t, close: () => socket.disconnect() });
+    });
     socket.on('message', (m: { handler: string }) => onFrame(t, m));
     socket.on('connect_error', reject);
   });
 }
 
-/** Opens `count` clients, at most `parallel` handshakes at a time. */
+/** Opens `count` more clients, at most `parallel` handshakes at a time. */
 async function openAll(count: number, open: (i: number) => Promise<FanClient>, parallel = 50): Promise<void> {
+  const base = clients.length;
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < count) {
       const i = next++;
       // By index, not in completion order: filtered runs look clients up by their node.
-      clients[i] = await open(i);
+      clients[base + i] = await open(i);
     }
   };
   await Promise.all(Array.from({ length: Math.min(parallel, count) }, worker));
@@ -204,8 +217,15 @@ serveRequests({
     }
     const watches = (i: number): Doc[] => (mode === 'filtered' ? [{ node: nodeId(i) }] : mode === 'idle' ? (m.watches as Doc[]) : [{}]);
     const channel = mode === 'filtered' ? 'workflows' : 'nodes';
+    // Idle baselines receive what a monorail-ws client sends (and ignore it): a connection that has received frames
+    // holds more in ws and Node (the receiver's buffers, stream state) than one that never did.
+    const sent = (k: number): string[] => (mode === 'idle' ? setupFrames(watches(lo + k)) : []);
     await openAll(hi - lo, (k) =>
-      target === 'raw-ws' ? rawClient(url) : target === 'socket.io' ? socketIoClient(url) : monorailClient(`${url}/${channel}`, watches(lo + k)),
+      target === 'raw-ws'
+        ? rawClient(url, sent(k))
+        : target === 'socket.io'
+          ? socketIoClient(url, sent(k))
+          : monorailClient(`${url}/${channel}`, watches(lo + k)),
     );
     return { clients: clients.length };
   },

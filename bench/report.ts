@@ -86,7 +86,10 @@ export function printTable(rows: Row[], cfg: BenchConfig): void {
     const raw = find('7-memory', 'raw-ws', r.run);
     out.push(
       `7-memory run ${r.run}: ${r.target}: ${fmt(r.rssKBPerConnection)} KB RSS and ${fmt(r.heapKBPerConnection)} KB heap per idle connection ` +
-        `(${fmt(r.watchesPerConnection)} watches)${raw && r.target !== 'raw-ws' ? `, ${ratio(r.rssKBPerConnection as number, raw.rssKBPerConnection as number)} raw ws` : ''}`,
+        `(${fmt(r.watchesPerConnection)} watches)` +
+        (raw && r.target !== 'raw-ws'
+          ? `, ${ratio(r.rssKBPerConnection as number, raw.rssKBPerConnection as number)} raw ws (heap ${ratio(r.heapKBPerConnection as number, raw.heapKBPerConnection as number)})`
+          : ''),
     );
   }
 
@@ -132,7 +135,8 @@ export function printTable(rows: Row[], cfg: BenchConfig): void {
     const mraw = find('7-memory', 'raw-ws', run);
     if (mm && mraw) {
       const q = (mm.rssKBPerConnection as number) / (mraw.rssKBPerConnection as number);
-      verdict(q <= 1.3, `run ${run} memory per idle connection (2 watches) ≤ 1.3× raw ws: ${q.toFixed(2)}×`);
+      const h = (mm.heapKBPerConnection as number) / (mraw.heapKBPerConnection as number);
+      verdict(q <= 1.3, `run ${run} memory per idle connection (2 watches) ≤ 1.3× raw ws: ${q.toFixed(2)}× RSS (heap ${h.toFixed(2)}×)`);
     }
     const lost = rows.filter((r) => r.run === run && r.lost !== 0);
     verdict(lost.length === 0, `run ${run} lost = 0 in every row${lost.length ? ` (not in ${lost.map((r) => `${r.scenario}/${r.target}`).join(', ')})` : ''}`);

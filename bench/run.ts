@@ -522,12 +522,27 @@ async function memory(run: number, target: Target): Promise<void> {
   try {
     const url = `ws://127.0.0.1:${port}`;
     const watches = [{ type: 'pdu' }, { sku: STORM_SKUS[3]! }];
-    const connectAll = () =>
-      Promise.all(split(n, loads.length).map(([lo, hi], i) => loads[i]!.request('connect', { mode: 'idle', target, url, lo, hi, watches }, 300_000)));
-    const before = await server.request<{ rss: number; heapUsed: number }>('gc');
+    const connect = (count: number) =>
+      Promise.all(split(count, loads.length).map(([lo, hi], i) => loads[i]!.request('connect', { mode: 'idle', target, url, lo, hi, watches }, 300_000)));
+    // A first tenth of the connections before the baseline sample, so that what the first connections cost once
+    // (compiled code, the channel's filters and remembered records) is not counted per connection, for any target.
+    const warm = Math.ceil(n / 10);
+    await connect(warm);
+    await new Promise((r) => setTimeout(r, 500));
+    const connectAll = () => connect(n);
+    const before = await server.request<{ rss: number; heapUsed: number; heapTotal: number; external: number }>('gc');
+    const snapshot = (when: string) => `${PROFILES}/memory-${target}-run${run}-${when}.heapsnapshot`;
+    if (cfg.heapSnapshot) {
+      mkdirSync(PROFILES, { recursive: true });
+      await server.request('heap-snapshot', { path: snapshot('before') }, 300_000);
+    }
     await connectAll();
     await new Promise((r) => setTimeout(r, 1000));
-    const after = await server.request<{ rss: number; heapUsed: number }>('gc');
+    const after = await server.request<{ rss: number; heapUsed: number; heapTotal: number; external: number }>('gc');
+    if (cfg.heapSnapshot) {
+      await server.request('heap-snapshot', { path: snapshot('after') }, 300_000);
+      log(`heap snapshots: ${snapshot('before')} ${snapshot('after')} (npx tsx bench/heap-diff.ts both --per ${n})`);
+    }
     const { connections } = await server.request<{ connections: number }>('connections');
     emitRow({
       scenario: '7-memory',
@@ -536,7 +551,7 @@ async function memory(run: number, target: Target): Promise<void> {
       clients: n,
       events: null,
       deliveries: null,
-      lost: n - connections,
+      lost: n + warm - connections,
       deliveriesPerSec: null,
       serverCpuUsPerDelivery: null,
       p50Ms: null,
@@ -544,6 +559,8 @@ async function memory(run: number, target: Target): Promise<void> {
       serverRssMB: round(after.rss / 2 ** 20, 1),
       rssKBPerConnection: round((after.rss - before.rss) / n / 1024, 2),
       heapKBPerConnection: round((after.heapUsed - before.heapUsed) / n / 1024, 2),
+      heapTotalKBPerConnection: round((after.heapTotal - before.heapTotal) / n / 1024, 2),
+      externalKBPerConnection: round((after.external - before.external) / n / 1024, 2),
       watchesPerConnection: target === 'monorail-ws' ? watches.length : 0,
     });
   } finally {

@@ -6,6 +6,7 @@
  */
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { writeHeapSnapshot } from 'node:v8';
 import { connect as amqpConnect } from 'amqplib';
 import { Server as SocketIoServer } from 'socket.io';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -261,7 +262,7 @@ serveRequests({
     gc?.();
     gc?.();
     const m = process.memoryUsage();
-    return { rss: m.rss, heapUsed: m.heapUsed, external: m.external, gc: Boolean(gc) };
+    return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, gc: Boolean(gc) };
   },
   /**
    * Injects changes `from+1 … from+count`: at `rate` per second, or as fast as credit allows (at most `window`
@@ -294,6 +295,8 @@ serveRequests({
     }
     return { startUs, endUs: nowUs() };
   },
+  /** Writes a heap snapshot (V8 collects garbage first) to `path`. */
+  'heap-snapshot': (m) => ({ path: writeHeapSnapshot(m.path as string) }),
   'storm-log': () => ({ reads, requests, stats: target.stats() }),
   'storm-reset': () => {
     reads.length = 0;

@@ -79,14 +79,15 @@ export function admission(options: AdmissionOptions): (request: IncomingMessage,
     // Until ws takes the socket over, a reset while `authenticate` runs must not become an uncaught error.
     const early = (err: Error): void => logger.debug('socket error before the upgrade', { err });
     socket.on('error', early);
-    const address = request.socket.remoteAddress ?? '';
+    // Read only when needed: Node keeps the address it read on the socket for the connection's life.
+    const address = options.perAddress.counting ? (request.socket.remoteAddress ?? '') : '';
     const upgrade = (then: (ws: WebSocket) => void): void => {
       socket.off('error', early);
       // ws answers 400 for a malformed handshake and 503 once the server is closing; `then` runs only on success.
       wss.handleUpgrade(request, socket, head, then);
     };
     const refuse = (code: CloseCode, reason: string): void => {
-      logger.info('connection refused', { code, reason, address, origin: origin(request), path: request.url });
+      logger.info('connection refused', { code, reason, address: request.socket.remoteAddress ?? '', origin: origin(request), path: request.url });
       upgrade((ws) => {
         ws.on('error', (err) => logger.debug('socket error on a refused connection', { err }));
         ws.close(code, reason);

@@ -35,32 +35,30 @@ export const SAMPLES = 5;
 /** Why a connection was found slow. */
 export type SlowReason = 'hard' | 'soft';
 
-/** Watches one connection's unsent bytes. */
-export class SlowConsumerGuard {
-  private timer: unknown;
+/**
+ * The policy on one connection's unsent bytes, for a subclass that says how many bytes wait and what to do when
+ * the connection is found slow. The ws transport's socket is one (so an idle connection is one object, with no
+ * closures); `SlowConsumerGuard` is one built from two functions.
+ */
+export abstract class SlowConsumerPolicy {
+  private timer: unknown = undefined;
   private samplesAbove = 0;
   private tripped = false;
 
-  /**
-   * @param buffered The connection's bytes waiting to be written (`ws.bufferedAmount`).
-   * @param onSlow Called once, when the connection is found slow; the caller closes it.
-   */
-  constructor(
-    private readonly limits: SlowConsumerLimits,
-    private readonly buffered: () => number,
-    private readonly onSlow: (reason: SlowReason, bytes: number) => void,
-    private readonly timers: GuardTimers = globalThis as GuardTimers,
-  ) {}
+  /** The thresholds (a subclass may read them from configuration it shares with other connections). */
+  protected abstract readonly limits: SlowConsumerLimits;
+  /** The timers of the grace period. */
+  protected abstract readonly timers: GuardTimers;
+
+  /** The connection's bytes waiting to be written (`ws.bufferedAmount`). */
+  protected abstract bufferedBytes(): number;
+
+  /** Called once, when the connection is found slow; closes it. */
+  protected abstract slow(reason: SlowReason, bytes: number): void;
 
   /** Before queuing a frame: false when it must not be queued (the connection is, or has just been found, slow). */
   admit(): boolean {
-    if (this.tripped) return false;
-    const bytes = this.buffered();
-    if (bytes > this.limits.hardBytes) {
-      this.trip('hard', bytes);
-      return false;
-    }
-    return true;
+    return this.admitted() >= 0;
   }
 
   /**
@@ -69,7 +67,7 @@ export class SlowConsumerGuard {
    */
   admitted(): number {
     if (this.tripped) return -1;
-    const bytes = this.buffered();
+    const bytes = this.bufferedBytes();
     if (bytes > this.limits.hardBytes) {
       this.trip('hard', bytes);
       return -1;
@@ -90,7 +88,7 @@ export class SlowConsumerGuard {
   /** After queuing a frame: starts the grace period when the buffer went above the soft threshold. */
   sent(): void {
     if (this.tripped) return;
-    if (this.buffered() <= this.limits.softBytes) {
+    if (this.bufferedBytes() <= this.limits.softBytes) {
       // It drained since the last sample: the grace period starts over next time.
       this.reset();
       return;
@@ -110,7 +108,7 @@ export class SlowConsumerGuard {
 
   private sample(): void {
     this.timer = undefined;
-    const bytes = this.buffered();
+    const bytes = this.bufferedBytes();
     if (bytes <= this.limits.softBytes) {
       this.samplesAbove = 0;
       return;
@@ -128,6 +126,30 @@ export class SlowConsumerGuard {
   private trip(reason: SlowReason, bytes: number): void {
     this.reset();
     this.tripped = true;
+    this.slow(reason, bytes);
+  }
+}
+
+/** Watches one connection's unsent bytes, read and reported through functions. */
+export class SlowConsumerGuard extends SlowConsumerPolicy {
+  /**
+   * @param buffered The connection's bytes waiting to be written (`ws.bufferedAmount`).
+   * @param onSlow Called once, when the connection is found slow; the caller closes it.
+   */
+  constructor(
+    protected readonly limits: SlowConsumerLimits,
+    private readonly buffered: () => number,
+    private readonly onSlow: (reason: SlowReason, bytes: number) => void,
+    protected readonly timers: GuardTimers = globalThis as GuardTimers,
+  ) {
+    super();
+  }
+
+  protected bufferedBytes(): number {
+    return this.buffered();
+  }
+
+  protected slow(reason: SlowReason, bytes: number): void {
     this.onSlow(reason, bytes);
   }
 }

@@ -39,22 +39,42 @@ export interface Filter {
   before: boolean;
 }
 
-/** One watch of one connection: its hold on a shared filter, with the params it sent. */
-export interface Watch {
-  readonly filter: Filter;
-  readonly params: Params;
-}
+/** No watches: the initial `Subscription.watches` of every subscription (one shared empty array). */
+const NO_WATCHES: readonly Filter[] = Object.freeze([]);
 
 /** A connection's watches on one channel, under the name (`resource`) it used. */
 export interface Subscription {
   readonly resource: string;
-  readonly watches: Map<string, Watch>;
+  readonly state: ChannelState;
+  /**
+   * Its watches: the shared filters of their params (a watch is nothing more than a connection's hold on one, so an
+   * idle watch is one array slot), in the order they were added. Replaced, never mutated, when one is added or
+   * removed: an exact-size array costs an idle connection least (a `Map`, or an array grown by `push`, reserves room
+   * for many), the fan-out walks it without allocating, and a walk is never disturbed by a change. At most
+   * `maxWatches`, so lookups are short scans.
+   */
+  watches: readonly Filter[];
+  /**
+   * The hub's latest snapshot read per watch (by canonical params) while one is in flight, so an older read that
+   * answers later does not overwrite its list; created with the first such read, dropped when none is left.
+   */
+  reads: Map<string, unknown> | undefined;
   /** Snapshot reads of this connection on this channel still in flight: live changes wait for them. */
   inflight: number;
   /** The connection: frames go to its `sendFrame` (the same frame object to every connection it concerns). */
   readonly conn: { sendFrame(frame: SharedFrame): void };
-  /** The distinct filters of its watches, kept by `ChannelState` (an array: nothing to allocate per delivery). */
-  readonly filters: Filter[];
+}
+
+/** A new subscription of `conn` to `state` under `resource`, with no watches. */
+export function subscription(resource: string, state: ChannelState, conn: Subscription['conn']): Subscription {
+  return { resource, state, watches: NO_WATCHES, reads: undefined, inflight: 0, conn };
+}
+
+/** The watch (filter) of `sub` with canonical params `key`, if it holds one. */
+export function watchOf(sub: Subscription, key: string): Filter | undefined {
+  const watches = sub.watches;
+  for (let i = 0; i < watches.length; i++) if (watches[i]!.key === key) return watches[i];
+  return undefined;
 }
 
 /** What the record looked like before a change. */
@@ -175,15 +195,13 @@ export class ChannelState {
     return this.log.length;
   }
 
-  /** Adds the watch `params` (canonical form `key`, which the subscription does not hold yet) and returns it. */
-  addWatch(sub: Subscription, key: string, params: Params): Watch {
+  /** Adds the watch `params` (canonical form `key`, which the subscription does not hold yet) and returns its filter. */
+  addWatch(sub: Subscription, key: string, params: Params): Filter {
     let filter = this.filters.get(key);
     if (!filter) this.filters.set(key, (filter = makeFilter(key, params)));
     filter.refs++;
-    const watch: Watch = { filter, params };
-    // The filter's own key string, so a connection's map holds no copy of it.
-    sub.watches.set(filter.key, watch);
-    sub.filters.push(filter);
+    // concat and slice allocate exactly what they hold (spread and push reserve room for more).
+    sub.watches = sub.watches.concat(filter);
     const wasIdle = this.subs.size === 0;
     this.subs.add(sub);
     if (filter.indexed) {
@@ -205,16 +223,16 @@ export class ChannelState {
     }
     if (grew) this.fieldSet = new Set(this.fieldCounts.keys());
     if (wasIdle) this.onActivity?.(true);
-    return watch;
+    return filter;
   }
 
-  removeWatch(sub: Subscription, key: string): Watch | undefined {
-    const watch = sub.watches.get(key);
-    if (!watch) return undefined;
-    sub.watches.delete(key);
-    const { filter } = watch;
+  /** Removes the watch `key` of `sub` and returns its filter; undefined when it held none. */
+  removeWatch(sub: Subscription, key: string): Filter | undefined {
+    const filter = watchOf(sub, key);
+    if (!filter) return undefined;
+    const i = sub.watches.indexOf(filter);
+    sub.watches = sub.watches.length === 1 ? NO_WATCHES : sub.watches.slice(0, i).concat(sub.watches.slice(i + 1));
     if (--filter.refs === 0) this.filters.delete(key);
-    sub.filters.splice(sub.filters.indexOf(filter), 1);
     if (filter.indexed) {
       const byKey = this.index.get(filter.indexed.field)!;
       for (const k of filter.indexed.keys) {
@@ -239,18 +257,19 @@ export class ChannelState {
       } else this.fieldCounts.set(f, n);
     }
     if (shrank) this.fieldSet = new Set(this.fieldCounts.keys());
-    if (sub.watches.size === 0) this.subs.delete(sub);
+    if (sub.watches.length === 0) this.subs.delete(sub);
     if (this.subs.size === 0) {
       // Nobody watches: what records looked like no longer matters, and would only go stale.
       this.cache.clear();
       this.onActivity?.(false);
     }
-    return watch;
+    return filter;
   }
 
   /** Removes every watch of a subscription (its connection closed). */
   dropSubscription(sub: Subscription): void {
-    for (const key of [...sub.watches.keys()]) this.removeWatch(sub, key);
+    // `removeWatch` replaces the array, so this walks the one it started with.
+    for (const filter of sub.watches) this.removeWatch(sub, filter.key);
   }
 
   /** Forgets what records looked like (after missed changes: broker reconnect, source outage). */
@@ -307,16 +326,16 @@ export class ChannelState {
    * `prev`) can rule a `remove` out.
    */
   decide(sub: Subscription, change: LoggedChange, afterSnapshot = false): 'item' | 'remove' | undefined {
-    const filters = sub.filters;
+    const watches = sub.watches;
     if (change.data) {
-      for (let i = 0; i < filters.length; i++) if (this.matchesNow(filters[i]!, change)) return 'item';
+      for (let i = 0; i < watches.length; i++) if (this.matchesNow(watches[i]!, change)) return 'item';
     }
     if (this.spec.appendOnly) return undefined;
     const kind = change.prev.kind;
     if (kind === 'absent') return undefined;
     if (kind === 'unknown') return 'remove';
-    if (afterSnapshot && (change.prev as Extract<Prev, { kind: 'doc' }>).fields !== undefined && filters.length > 0) return 'remove';
-    for (let i = 0; i < filters.length; i++) if (this.matchedBefore(filters[i]!, change)) return 'remove';
+    if (afterSnapshot && (change.prev as Extract<Prev, { kind: 'doc' }>).fields !== undefined && watches.length > 0) return 'remove';
+    for (let i = 0; i < watches.length; i++) if (this.matchedBefore(watches[i]!, change)) return 'remove';
     return undefined;
   }
 

@@ -1,97 +1,129 @@
 /**
- * The per-connection guards, as a decorator of the hub's minimal socket: a message-rate limit on what comes in
- * (close 4429) and the slow-consumer policy on what goes out (close 1013). Kept outside the hub so the hub stays a
- * protocol engine and the mock (which has no buffers) is not affected.
+ * The per-connection guards of a transport socket: a message-rate limit on what comes in (close 4429) and the
+ * slow-consumer policy on what goes out (close 1013). Kept outside the hub so the hub stays a protocol engine and
+ * the mock (which has no buffers) is not affected.
+ *
+ * A base class of the transport's socket rather than a decorator around it: the guard's state (two numbers of the
+ * token bucket, the slow-consumer fields) lives in the one object an idle connection costs, with no closures and
+ * no bucket or guard object of its own. Thousands of idle connections is the case a real-time server is sized for.
  */
 import { CloseCode } from '../protocol/index.js';
-import { SlowConsumerGuard, type GuardTimers, type SlowConsumerLimits } from './backpressure.js';
-import type { HubSocket, SharedFrame } from './hub-connection.js';
-import { TokenBucket, type RateLimit } from './limits.js';
+import { SlowConsumerPolicy, type GuardTimers, type SlowConsumerLimits, type SlowReason } from './backpressure.js';
+import type { HubSocket, SharedFrame, SocketEvents } from './hub-connection.js';
+import { monotonicMs, takeToken, type RateLimit } from './limits.js';
 import type { Logger } from './logger.js';
 
-/** What `guardSocket` enforces. */
+/** What the guards enforce: one object for every connection of a server. */
 export interface GuardOptions {
   /** Incoming messages per second (token bucket), or false for no limit. */
-  rateLimit: RateLimit | false;
+  readonly rateLimit: RateLimit | false;
   /** Outgoing buffer thresholds. */
-  slowConsumer: SlowConsumerLimits;
-  logger: Logger;
-  /** For log lines. */
-  remoteAddress?: string;
+  readonly slowConsumer: SlowConsumerLimits;
+  readonly logger: Logger;
   /** @default the global timers */
-  timers?: GuardTimers;
+  readonly timers?: GuardTimers;
   /** Milliseconds clock for the token bucket. @default performance.now */
-  now?: () => number;
+  readonly now?: () => number;
 }
 
-/** Wraps `socket` with the rate limit and the slow-consumer policy. */
-export function guardSocket(socket: HubSocket, options: GuardOptions): HubSocket {
-  return new GuardedSocket(socket, options);
-}
-
-/** A class, so the methods live once on the prototype and not as closures on every connection. */
-class GuardedSocket implements HubSocket {
-  private readonly bucket: TokenBucket | undefined;
-  private readonly slow: SlowConsumerGuard;
+/**
+ * A hub socket with the rate limit and the slow-consumer policy. A transport extends it with the writing, closing
+ * and buffer measuring of its own socket, and calls `received` for every incoming frame and `ended` once closed.
+ */
+export abstract class GuardedSocket<O extends GuardOptions = GuardOptions> extends SlowConsumerPolicy implements HubSocket {
+  /** @internal The token bucket's state (`takeToken`), as fields of this object. */
+  tokens: number;
+  /** @internal */
+  last: number;
   /** The rate limit closed the connection; frames until the close handshake ends are dropped. */
   private limited = false;
+  /** Where frames and the end go: the hub's connection (`attach`), or the handlers given to `onMessage`/`onClose`. */
+  private events: SocketEvents | undefined = undefined;
 
-  constructor(
-    private readonly socket: HubSocket,
-    private readonly options: GuardOptions,
-  ) {
-    this.bucket = options.rateLimit ? new TokenBucket(options.rateLimit, options.now) : undefined;
-    this.slow = new SlowConsumerGuard(
-      options.slowConsumer,
-      () => socket.bufferedAmount ?? 0,
-      (reason, bytes) => {
-        options.logger.info('slow consumer closed', { code: CloseCode.Overloaded, reason, bytes, remoteAddress: options.remoteAddress });
-        socket.close(CloseCode.Overloaded, 'slow consumer');
-      },
-      options.timers,
-    );
+  constructor(protected readonly options: O) {
+    super();
+    this.tokens = options.rateLimit ? options.rateLimit.burst : 0;
+    this.last = options.rateLimit ? (options.now ?? monotonicMs)() : 0;
   }
 
+  /** Writes a text frame (the socket may have closed meanwhile). */
+  protected abstract write(data: string): void;
+  /** Writes a frame shared with other connections, like `write(frame.text)`. */
+  protected abstract writeFrame(frame: SharedFrame): void;
+  abstract close(code: number, reason?: string): void;
+  abstract readonly bufferedAmount: number;
+  abstract readonly remoteAddress: string | undefined;
+
   send(data: string): void {
-    if (!this.slow.admit()) return;
-    this.socket.send(data);
-    this.slow.sent();
+    if (!this.admit()) return;
+    this.write(data);
+    this.sent();
   }
 
   sendFrame(frame: SharedFrame): void {
-    if (!this.socket.sendFrame) return this.send(frame.text);
-    const before = this.slow.admitted();
+    const before = this.admitted();
     if (before < 0) return;
-    this.socket.sendFrame(frame);
+    this.writeFrame(frame);
     // At most 3 bytes of UTF-8 per UTF-16 unit, plus the largest frame header.
-    this.slow.sentAfter(before, frame.text.length * 3 + 14);
+    this.sentAfter(before, frame.text.length * 3 + 14);
   }
 
-  close(code: number, reason?: string): void {
-    this.socket.close(code, reason);
+  attach(conn: SocketEvents): void {
+    this.events = conn;
   }
 
   onMessage(handler: (data: string, isBinary: boolean) => void): void {
-    this.socket.onMessage((data, isBinary) => {
-      if (this.limited) return;
-      if (this.bucket && !this.bucket.take()) {
-        this.limited = true;
-        this.options.logger.info('rate limit exceeded, closing', { code: CloseCode.RateLimited, remoteAddress: this.options.remoteAddress });
-        this.socket.close(CloseCode.RateLimited, 'rate limited');
-        return;
-      }
-      handler(data, isBinary);
-    });
+    this.events = { receive: handler, ended: this.events?.ended ?? ignore };
   }
 
   onClose(handler: (code: number, reason: string) => void): void {
-    this.socket.onClose((code, reason) => {
-      this.slow.dispose();
-      handler(code, reason);
-    });
+    this.events = { receive: this.events?.receive ?? ignore, ended: handler };
   }
 
-  get bufferedAmount(): number | undefined {
-    return this.socket.bufferedAmount;
+  /**
+   * Whether an incoming frame is within the rate limit; over it, the connection is closed with 4429 and this and
+   * every later frame are dropped. Called before the frame is decoded, so a flood costs no decoding.
+   */
+  protected admitMessage(): boolean {
+    if (this.limited) return false;
+    const limit = this.options.rateLimit;
+    if (limit && !takeToken(this, limit, (this.options.now ?? monotonicMs)())) {
+      this.limited = true;
+      this.options.logger.info('rate limit exceeded, closing', { code: CloseCode.RateLimited, remoteAddress: this.remoteAddress });
+      this.close(CloseCode.RateLimited, 'rate limited');
+      return false;
+    }
+    return true;
+  }
+
+  /** An admitted frame, decoded: to the hub. */
+  protected received(data: string, isBinary: boolean): void {
+    this.events?.receive(data, isBinary);
+  }
+
+  /** The socket closed. */
+  protected ended(code: number, reason: string): void {
+    this.dispose();
+    this.events?.ended(code, reason);
+  }
+
+  // Read from the shared options: no fields of their own on every connection.
+  protected get limits(): SlowConsumerLimits {
+    return this.options.slowConsumer;
+  }
+
+  protected get timers(): GuardTimers {
+    return this.options.timers ?? (globalThis as GuardTimers);
+  }
+
+  protected bufferedBytes(): number {
+    return this.bufferedAmount;
+  }
+
+  protected slow(reason: SlowReason, bytes: number): void {
+    this.options.logger.info('slow consumer closed', { code: CloseCode.Overloaded, reason, bytes, remoteAddress: this.remoteAddress });
+    this.close(CloseCode.Overloaded, 'slow consumer');
   }
 }
+
+function ignore(): void {}

@@ -9,8 +9,15 @@ import type { Logger } from './logger.js';
 
 /** A running heartbeat. */
 export interface ServerHeartbeat {
-  /** Starts watching a connection (until it closes). */
-  track(ws: WebSocket): void;
+  /**
+   * Starts watching a connection (until it closes). `listen: false`: the caller already follows the socket's
+   * messages, pongs and close, and reports them (`answered`, `untrack`), so the heartbeat adds no listener.
+   */
+  track(ws: WebSocket, listen?: boolean): void;
+  /** The connection sent something, or a pong: it is there (what the heartbeat's own listeners do). */
+  answered(ws: WebSocket): void;
+  /** Stops watching a connection (what the heartbeat's own close listener does). */
+  untrack(ws: WebSocket): void;
   /** Connections being watched. */
   readonly size: number;
   /** Stops pinging (connections stay open). */
@@ -30,7 +37,7 @@ export function startHeartbeat(
   timers: IntervalTimers = globalThis as IntervalTimers,
 ): ServerHeartbeat {
   const alive = new Map<WebSocket, boolean>();
-  if (!(intervalMs > 0)) return { track() {}, size: 0, stop() {} };
+  if (!(intervalMs > 0)) return { track() {}, answered() {}, untrack() {}, size: 0, stop() {} };
 
   const noop = (): void => undefined;
   const round = (): void => {
@@ -58,17 +65,24 @@ export function startHeartbeat(
   let handle: unknown;
 
   return {
-    track(ws) {
+    track(ws, listen = true) {
       if (handle === undefined) {
         handle = timers.setInterval(round, intervalMs);
         // The heartbeat never keeps a process alive by itself: the listening socket does that.
         (handle as { unref?: () => void }).unref?.();
       }
       alive.set(ws, true);
+      if (!listen) return;
       // Any frame proves the peer is there; a busy client is not asked for more.
       ws.on('pong', beat);
       ws.on('message', beat);
       ws.on('close', forget);
+    },
+    answered(ws) {
+      beat.call(ws);
+    },
+    untrack(ws) {
+      forget.call(ws);
     },
     get size() {
       return alive.size;

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { matches, type Doc, type Params, type ServerMessage } from '../protocol/index.js';
 import { Hub, type HubTimers } from './hub.js';
-import type { HubSocket, SharedFrame } from './hub-connection.js';
+import type { HubSocket, SharedFrame, SocketEvents } from './hub-connection.js';
 import { MemoryBackend } from './memory.js';
 import { SourceUnavailableError, type Change, type Source } from './source.js';
 
@@ -171,6 +171,20 @@ describe('ordering guarantee', () => {
     source.releaseAll();
     await tick();
     expect(socket.frames).toEqual([]);
+  });
+
+  it('a watch stopped and watched again while its snapshot is in flight gets one list, for the second request', async () => {
+    const source = new GatedSource();
+    const { hub, open } = setup(source);
+    const { socket } = open();
+    socket.deliver({ handler: 'watch', params: { type: 'x' } });
+    socket.deliver({ handler: 'stop', params: { type: 'x' } });
+    socket.deliver({ handler: 'watch', params: { type: 'x' } });
+    await tick();
+    source.releaseAll();
+    await tick();
+    expect(socket.take().map((f) => f.handler)).toEqual(['list']);
+    expect(hub.stats().watches).toBe(1);
   });
 
   it('a connection closed while its read is in flight releases everything', async () => {
@@ -557,6 +571,28 @@ describe('errors and recovery', () => {
     const { socket } = open();
     socket.deliver({ handler: 'init' });
     expect(socket.take()[0]!.handler).toBe('session');
+  });
+
+  it('an adapter with attach gets the connection itself and reports to it: no handlers are registered', async () => {
+    const backend = new MemoryBackend({ seed: {} });
+    const hub = new Hub({ source: backend, feed: backend });
+    const frames: string[] = [];
+    let events: SocketEvents | undefined;
+    const socket: HubSocket = {
+      send: (data) => frames.push(data),
+      close: () => undefined,
+      onMessage: () => expect.unreachable('onMessage with attach'),
+      onClose: () => expect.unreachable('onClose with attach'),
+      attach: (conn) => (events = conn),
+    };
+    const conn = hub.accept(socket, { channel: 'nodes' });
+    expect(events).toBe(conn);
+    events!.receive('{"handler":"init"}', false);
+    expect(JSON.parse(frames[0]!)).toMatchObject({ handler: 'session', id: conn.id });
+    const closes: number[] = [];
+    conn.on('close', ({ code }) => closes.push(code));
+    events!.ended(1000, '');
+    expect([closes, hub.connections.size]).toEqual([[1000], 0]);
   });
 
   it('limits watches per connection with too-many-watches', async () => {

@@ -16,8 +16,8 @@ import {
   type Params,
 } from '../protocol/index.js';
 import { ChannelRegistry, DEFAULT_CHANNELS, type ChannelSpec } from './channels.js';
-import { ChannelState, type LoggedChange, type Subscription, type Watch } from './channel-state.js';
-import { HubConnection, SharedFrame, type HubSocket } from './hub-connection.js';
+import { ChannelState, subscription, watchOf, type Filter, type LoggedChange, type Subscription } from './channel-state.js';
+import { HubConnection, SharedFrame, type ConnectionHost, type HubSocket } from './hub-connection.js';
 import { randomId } from './ids.js';
 import { silentLogger, type Logger } from './logger.js';
 import { SourceUnavailableError, type Change, type ChangeFeed, type Source } from './source.js';
@@ -122,8 +122,10 @@ interface Joiner {
   sub: Subscription;
   params: Params;
   request: ErrorRequest;
-  /** For watch snapshots: the list is only sent while this exact watch is still active. */
-  watch?: Watch;
+  /** For watch snapshots: the watch's filter; the list is only sent while this read is the watch's latest. */
+  watch: Filter | undefined;
+  /** The watch was stopped after this request (a later watch of the same params is a new request). */
+  cancelled: boolean;
 }
 
 interface SharedRead {
@@ -137,22 +139,12 @@ interface SharedRead {
   timer?: unknown;
 }
 
-interface ConnState {
-  conn: HubConnection;
-  /** Subscriptions by the resource name the client used. */
-  subs: Map<string, { sub: Subscription; state: ChannelState }>;
-  watchCount: number;
-}
-
 /** The protocol engine. One per server (or mock); no module-level state. */
 export class Hub {
   readonly registry: ChannelRegistry;
   readonly connections = new Map<string, HubConnection>();
-  private readonly conns = new Map<HubConnection, ConnState>();
   private readonly states = new Map<string, ChannelState>();
   private readonly shared = new Map<string, SharedRead>();
-  /** The last read started for each watch: an older one that answers later must not overwrite its list. */
-  private readonly latestRead = new WeakMap<Watch, SharedRead>();
   private readonly source: Source;
   private readonly maxListItems: number;
   private readonly maxWatches: number;
@@ -167,6 +159,11 @@ export class Hub {
   private readonly timers: HubTimers;
   /** When the last read of each key started, for keys whose coalescing window has not ended. */
   private readonly recentReads = new Map<string, number>();
+  /** Where every connection reports its frames and its end: one object, not two closures per connection. */
+  private readonly host: ConnectionHost = {
+    receive: (conn, data, isBinary) => this.receive(conn, data, isBinary),
+    closed: (conn, code, reason) => this.closed(conn, code, reason),
+  };
 
   constructor(options: HubOptions) {
     this.source = options.source;
@@ -217,12 +214,16 @@ export class Hub {
 
   /** Takes a new socket. `info.channel` is the URL path or channel name. */
   accept(socket: HubSocket, info: AcceptInfo): HubConnection {
-    const conn = new HubConnection(randomId(), info.channel, socket, info.principal, info.remoteAddress);
-    const state: ConnState = { conn, subs: new Map(), watchCount: 0 };
-    this.conns.set(conn, state);
+    // A known channel's name as the registry holds it: one string for all its connections, not one each.
+    const name = this.registry.get(info.channel)?.name;
+    const channel = name === info.channel ? name : info.channel;
+    const conn = new HubConnection(randomId(), channel, socket, info.principal, info.remoteAddress, this.host);
     this.connections.set(conn.id, conn);
-    socket.onMessage((data, isBinary) => this.receive(state, data, isBinary));
-    socket.onClose((code, reason) => this.closed(state, code, reason));
+    if (socket.attach) socket.attach(conn);
+    else {
+      socket.onMessage((data, isBinary) => conn.receive(data, isBinary));
+      socket.onClose((code, reason) => conn.ended(code, reason));
+    }
     for (const listener of this.connectionListeners) {
       try {
         listener(conn);
@@ -288,12 +289,14 @@ export class Hub {
     for (const [key, read] of this.shared) {
       if ((name === undefined || read.state.spec.name === name) && read.timer === undefined) this.shared.delete(key);
     }
-    for (const cs of this.conns.values()) {
-      for (const { sub, state } of cs.subs.values()) {
-        if (channel !== undefined && state.spec.name !== this.registry.get(channel)?.name) continue;
+    for (const conn of this.connections.values()) {
+      for (const sub of subscriptionsOf(conn)) {
+        const { state } = sub;
+        if (channel !== undefined && state.spec.name !== name) continue;
         state.forget();
-        for (const watch of sub.watches.values()) {
-          this.snapshot(cs, sub, state, 'list', watch.params, { handler: 'watch', params: watch.params }, watch);
+        for (const filter of sub.watches) {
+          const { params } = filter;
+          this.snapshot(conn, sub, 'list', params, { handler: 'watch', params }, filter);
         }
       }
     }
@@ -302,7 +305,7 @@ export class Hub {
   /** Counters. */
   stats(): HubStats {
     let watches = 0;
-    for (const cs of this.conns.values()) watches += cs.watchCount;
+    for (const conn of this.connections.values()) watches += conn.watchCount;
     return { connections: this.connections.size, watches, ...this.counters };
   }
 
@@ -320,8 +323,7 @@ export class Hub {
     for (const conn of [...this.connections.values()]) conn.close(code, reason);
   }
 
-  private receive(cs: ConnState, data: string, isBinary: boolean): void {
-    const { conn } = cs;
+  private receive(conn: HubConnection, data: string, isBinary: boolean): void {
     if (conn.closed) return;
     let msg: ClientMessage;
     try {
@@ -335,15 +337,14 @@ export class Hub {
     }
     conn.emit('message', msg);
     try {
-      this.handle(cs, msg);
+      this.handle(conn, msg);
     } catch (err) {
       this.logger.error('handler failed', { err, handler: msg.handler, session: conn.id });
       this.sendError(conn, 'internal', 'the server failed to answer this message', echo(msg));
     }
   }
 
-  private handle(cs: ConnState, msg: ClientMessage): void {
-    const { conn } = cs;
+  private handle(conn: HubConnection, msg: ClientMessage): void {
     if (msg.handler === 'init') {
       conn.send(stringifyMessage({ handler: 'session', id: conn.id, features: [...this.features] }));
       return;
@@ -366,51 +367,47 @@ export class Hub {
       return;
     }
     const state = this.states.get(spec.name)!;
-    let entry = cs.subs.get(resource);
-    if (!entry) {
-      const sub: Subscription = { resource, watches: new Map(), inflight: 0, conn, filters: [] };
-      entry = { sub, state };
-      cs.subs.set(resource, entry);
+    let sub = subscriptionOf(conn, resource);
+    if (!sub) {
+      sub = subscription(resource, state, conn);
+      conn.subs = conn.subs === undefined ? sub : Array.isArray(conn.subs) ? conn.subs.concat(sub) : [conn.subs as Subscription, sub];
     }
-    const { sub } = entry;
     switch (msg.handler) {
       case 'query':
       case 'all':
-        this.snapshot(cs, sub, state, 'list', params, request);
+        this.snapshot(conn, sub, 'list', params, request);
         return;
       case 'get':
-        this.snapshot(cs, sub, state, 'get', params, request);
+        this.snapshot(conn, sub, 'get', params, request);
         return;
       case 'watch': {
         const key = canonicalJson(params);
-        let watch = sub.watches.get(key);
+        let watch = watchOf(sub, key);
         if (!watch) {
-          if (cs.watchCount >= this.maxWatches) {
+          if (conn.watchCount >= this.maxWatches) {
             this.sendError(conn, 'too-many-watches', `a connection may hold at most ${this.maxWatches} watches`, request, resource);
             return;
           }
           watch = state.addWatch(sub, key, params);
-          cs.watchCount++;
+          conn.watchCount++;
         }
-        this.snapshot(cs, sub, state, 'list', params, request, watch);
+        this.snapshot(conn, sub, 'list', params, request, watch);
         return;
       }
-      case 'stop':
-        if (state.removeWatch(sub, canonicalJson(params))) cs.watchCount--;
+      case 'stop': {
+        const filter = state.removeWatch(sub, canonicalJson(params));
+        if (filter) {
+          conn.watchCount--;
+          stopped(sub, filter);
+        }
         return;
+      }
     }
   }
 
   /** Starts (or joins) a snapshot read; the reply and the changes held meanwhile follow when it completes. */
-  private snapshot(
-    cs: ConnState,
-    sub: Subscription,
-    state: ChannelState,
-    kind: 'list' | 'get',
-    params: Params,
-    request: ErrorRequest,
-    watch?: Watch,
-  ): void {
+  private snapshot(conn: HubConnection, sub: Subscription, kind: 'list' | 'get', params: Params, request: ErrorRequest, watch?: Filter): void {
+    const { state } = sub;
     const key = `${state.spec.name}\0${kind}\0${canonicalJson(params)}`;
     let read = this.shared.get(key);
     if (read) {
@@ -424,8 +421,8 @@ export class Hub {
       this.startWhenDue(read);
     }
     sub.inflight++;
-    read.joiners.push({ conn: cs.conn, sub, params, request, ...(watch ? { watch } : {}) });
-    if (watch) this.latestRead.set(watch, read);
+    read.joiners.push({ conn, sub, params, request, watch, cancelled: false });
+    if (watch) (sub.reads ??= new Map()).set(watch.key, read);
   }
 
   /** Starts a read now, or once the coalescing window of the previous identical read has ended. */
@@ -484,6 +481,7 @@ export class Hub {
         }
         this.release(read, j);
       }
+      answered(read);
       return;
     }
     const items = read.kind === 'list' ? (result as Doc[]) : result === undefined ? [] : [result as Doc];
@@ -495,7 +493,7 @@ export class Hub {
     for (const j of read.joiners) {
       if (!j.conn.closed) {
         if (read.kind === 'get') this.sendGet(j, state, result as Doc | undefined);
-        else if (!j.watch || (j.sub.watches.get(j.watch.filter.key) === j.watch && this.latestRead.get(j.watch) === read)) {
+        else if (!j.watch || (!j.cancelled && j.sub.reads?.get(j.watch.key) === read)) {
           // Serialise the items once for every joiner; only the envelope differs.
           itemsJson ??= JSON.stringify(items);
           j.conn.send(
@@ -505,6 +503,7 @@ export class Hub {
       }
       this.release(read, j);
     }
+    answered(read);
   }
 
   private sendGet(j: Joiner, state: ChannelState, doc: Doc | undefined): void {
@@ -551,13 +550,11 @@ export class Hub {
     );
   }
 
-  private closed(cs: ConnState, code: number, reason: string): void {
-    const { conn } = cs;
+  private closed(conn: HubConnection, code: number, reason: string): void {
     if (conn.closed) return;
     conn.closed = true;
-    for (const { sub, state } of cs.subs.values()) state.dropSubscription(sub);
-    cs.subs.clear();
-    this.conns.delete(conn);
+    for (const sub of subscriptionsOf(conn)) sub.state.dropSubscription(sub);
+    conn.subs = undefined;
     this.connections.delete(conn.id);
     conn.emit('close', { code, reason });
   }
@@ -577,6 +574,43 @@ function frameOf(change: LoggedChange, kind: 'item' | 'remove', resource: string
   );
   frames.push({ resource, kind, frame });
   return frame;
+}
+
+/**
+ * A read has answered every joiner: the watches it was the latest read of forget it (and, through it, the requests
+ * of everyone who joined it), so an idle watch keeps nothing of its last snapshot.
+ */
+function answered(read: SharedRead): void {
+  for (const j of read.joiners) {
+    const reads = j.sub.reads;
+    if (j.watch && reads?.get(j.watch.key) === read) {
+      reads.delete(j.watch.key);
+      if (reads.size === 0) j.sub.reads = undefined;
+    }
+  }
+}
+
+/** A watch was stopped: the requests for it still waiting for a snapshot get none. */
+function stopped(sub: Subscription, filter: Filter): void {
+  const read = sub.reads?.get(filter.key) as SharedRead | undefined;
+  if (!read) return;
+  for (const j of read.joiners) if (j.sub === sub && j.watch === filter) j.cancelled = true;
+  sub.reads!.delete(filter.key);
+  if (sub.reads!.size === 0) sub.reads = undefined;
+}
+
+/** The subscription of `conn` under `resource`, if it has one (a connection rarely has more than one). */
+function subscriptionOf(conn: HubConnection, resource: string): Subscription | undefined {
+  const subs = conn.subs;
+  if (!Array.isArray(subs)) return (subs as Subscription | undefined)?.resource === resource ? (subs as Subscription) : undefined;
+  for (let i = 0; i < subs.length; i++) if (subs[i]!.resource === resource) return subs[i];
+  return undefined;
+}
+
+/** Every subscription of `conn`. */
+function subscriptionsOf(conn: HubConnection): readonly Subscription[] {
+  const subs = conn.subs;
+  return subs === undefined ? [] : Array.isArray(subs) ? subs : [subs as Subscription];
 }
 
 function echo(msg: ClientMessage): ErrorRequest {

@@ -17,7 +17,7 @@ export {
   type WaterlineEvent,
 } from './rackhd.js';
 export { Hub, type HubOptions, type HubStats, type HubTimers, type AcceptInfo, type Authorize, type BroadcastSkip } from './hub.js';
-export { HubConnection, SharedFrame, type HubSocket, type HubConnectionEvents } from './hub-connection.js';
+export { HubConnection, SharedFrame, type HubSocket, type HubConnectionEvents, type SocketEvents } from './hub-connection.js';
 export { MemoryBackend, type MemoryBackendOptions } from './memory.js';
 export { ChannelRegistry, DEFAULT_CHANNELS, type ChannelSpec } from './channels.js';
 export { SourceUnavailableError, type Source, type Change, type ChangeFeed } from './source.js';

@@ -19,15 +19,36 @@ export function checkRateLimit(limit: RateLimit): void {
 }
 
 /** The default clock: one function for every bucket, not a closure per connection. */
-const monotonicMs = (): number => performance.now();
+export const monotonicMs = (): number => performance.now();
+
+/** The state of a token bucket: tokens left, and when they were counted (ms). */
+export interface BucketState {
+  tokens: number;
+  last: number;
+}
+
+/**
+ * Spends one token of `bucket` at time `t` (ms), after adding what came back since `bucket.last`; false when it is
+ * empty (the message is over the limit). The arithmetic of `TokenBucket`, for holders that keep the two numbers
+ * as their own fields (the ws transport's socket: no bucket object per connection).
+ */
+export function takeToken(bucket: BucketState, limit: RateLimit, t: number): boolean {
+  bucket.tokens = Math.min(limit.burst, bucket.tokens + ((t - bucket.last) / 1000) * limit.perSecond);
+  bucket.last = t;
+  if (bucket.tokens < 1) return false;
+  bucket.tokens -= 1;
+  return true;
+}
 
 /**
  * A token bucket: starts full, each `take()` spends a token, tokens come back at `perSecond` up to `burst`.
  * Refilled lazily on `take()` from the injected clock, so an idle connection costs no timer.
  */
-export class TokenBucket {
-  private tokens: number;
-  private last: number;
+export class TokenBucket implements BucketState {
+  /** @internal */
+  tokens: number;
+  /** @internal */
+  last: number;
 
   constructor(
     private readonly limit: RateLimit,
@@ -40,12 +61,7 @@ export class TokenBucket {
 
   /** Spends one token; false when the bucket is empty (the message is over the limit). */
   take(): boolean {
-    const t = this.now();
-    this.tokens = Math.min(this.limit.burst, this.tokens + ((t - this.last) / 1000) * this.limit.perSecond);
-    this.last = t;
-    if (this.tokens < 1) return false;
-    this.tokens -= 1;
-    return true;
+    return takeToken(this, this.limit, this.now());
   }
 
   /** Tokens left now (for tests and stats). */

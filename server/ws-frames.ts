@@ -68,24 +68,31 @@ export class FrameWriter {
   };
 
   /**
-   * The sender of shared frames for one open connection: their prebuilt bytes straight to its TCP socket while
-   * `ws` would write at once, else `ws.send`. Decided once per connection what can be (no extension, `ws`
-   * internals as expected); the sender's queue is checked on every frame.
+   * Whether shared frames may be written straight to the TCP socket of this open connection: no extension, and
+   * `ws` internals as expected. Decided once per connection; `send` checks the sender's queue on every frame.
    */
-  sender(ws: WebSocket): FrameSender {
+  canWrite(ws: WebSocket): boolean {
     const { _socket: socket, _sender: sender } = ws as unknown as WsInternals;
-    if (ws.extensions !== '' || !socket || !sender || typeof sender._state !== 'number' || !Array.isArray(sender._queue)) {
-      return (frame) => {
-        if (ws.readyState === 1) ws.send(frame.text);
-      };
-    }
-    const queue = sender._queue as unknown[];
-    return (frame) => {
-      if (ws.readyState !== 1) return;
-      // ws queues frames only while it compresses or reads a Blob: then this one must queue behind them.
-      if (sender._state !== SENDER_IDLE || queue.length !== 0) ws.send(frame.text);
-      else this.write(socket, frame);
-    };
+    return ws.extensions === '' && !!socket && !!sender && typeof sender._state === 'number' && Array.isArray(sender._queue);
+  }
+
+  /**
+   * Sends a shared frame on `ws`: its prebuilt bytes straight to the TCP socket while `ws` would write at once
+   * (`direct`: what `canWrite(ws)` said), else `ws.send`. A method, not a closure per connection.
+   */
+  send(ws: WebSocket, frame: SharedFrame, direct: boolean): void {
+    if (ws.readyState !== 1) return;
+    if (!direct) return ws.send(frame.text);
+    const { _socket: socket, _sender: sender } = ws as unknown as Required<WsInternals>;
+    // ws queues frames only while it compresses or reads a Blob: then this one must queue behind them.
+    if (sender!._state !== SENDER_IDLE || (sender!._queue as unknown[]).length !== 0) ws.send(frame.text);
+    else this.write(socket!, frame);
+  }
+
+  /** The sender of shared frames for one open connection (`send` with `canWrite` decided now). */
+  sender(ws: WebSocket): FrameSender {
+    const direct = this.canWrite(ws);
+    return (frame) => this.send(ws, frame, direct);
   }
 
   private write(socket: Duplex, frame: SharedFrame): void {

@@ -9,14 +9,13 @@ import { channelFromUrl, DEFAULTS } from '../protocol/index.js';
 import { admission } from './admission.js';
 import type { Authenticate } from './auth.js';
 import type { SlowConsumerLimits } from './backpressure.js';
-import { guardSocket } from './guard.js';
 import { startHeartbeat } from './heartbeat.js';
 import type { Authorize, Hub } from './hub.js';
 import { checkRateLimit, ConnectionCounter, type RateLimit } from './limits.js';
 import { silentLogger, type Logger } from './logger.js';
 import { isLoopbackHost, resolveOriginPolicy, type OriginCheck } from './origin.js';
 import type { TransportOptions } from './transport-options.js';
-import { wsSocket } from './ws-adapter.js';
+import { ServerWebSocket, wsSocket, type WsSocketOptions } from './ws-adapter.js';
 import { FrameWriter } from './ws-frames.js';
 
 /** The WebSocket server attached to an HTTP server. */
@@ -94,6 +93,8 @@ export function attachWebSockets(deps: TransportDeps, config: ResolvedTransport)
 
   const wss = new WebSocketServer({
     noServer: true,
+    // Our subclass, with a field for the adapter: the listeners of every connection are shared functions.
+    WebSocket: ServerWebSocket,
     maxPayload: deps.maxPayload,
     handleProtocols,
     // ws 8.18+ reads this; @types/ws does not list it yet.
@@ -104,14 +105,19 @@ export function attachWebSockets(deps: TransportDeps, config: ResolvedTransport)
   });
   wss.on('error', (err) => logger.error('websocket server error', { err }));
 
-  // One listener for every connection, not a closure each.
-  const socketError = (err: Error): void => logger.debug('socket error', { err });
+  // Shared by every connection; the peer address is read from the socket when something asks for it.
+  const socketOptions: WsSocketOptions = {
+    rateLimit,
+    slowConsumer,
+    logger,
+    frames,
+    heartbeat,
+    onError: (err) => logger.debug('socket error', { err }),
+  };
   const accept = (ws: WebSocket, request: IncomingMessage, principal: unknown): void => {
-    const remoteAddress = request.socket.remoteAddress ?? '';
-    ws.on('error', socketError);
-    heartbeat.track(ws);
-    const socket = guardSocket(wsSocket(ws, frames), { rateLimit, slowConsumer, logger, remoteAddress });
-    hub.accept(socket, { channel: channelFromUrl(request.url ?? '/'), principal, remoteAddress });
+    // The socket itself tells the heartbeat of messages, pongs and the close (ServerWebSocket.emit): no listeners.
+    heartbeat.track(ws, false);
+    hub.accept(wsSocket(ws as ServerWebSocket, socketOptions), { channel: channelFromUrl(request.url ?? '/'), principal });
   };
   http.on(
     'upgrade',
