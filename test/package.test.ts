@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -69,6 +70,25 @@ describe('installed from npm pack', () => {
   it('the CLI bin starts a server', () => {
     const out = execFileSync(join(dir, 'node_modules/.bin/monorail-ws'), ['--help'], { encoding: 'utf8' });
     expect(out).toContain('usage: monorail-ws serve');
+  });
+
+  it('a browser bundler takes the installed client and mock without Node modules or isomorphic-ws (package.json browser field)', async () => {
+    const result = await build({
+      stdin: {
+        contents: `export { Connection, Store, createClient } from 'monorail-ws/client'; export { createMockServer } from 'monorail-ws/mock';`,
+        resolveDir: dir,
+        sourcefile: 'app.js',
+      },
+      bundle: true,
+      format: 'esm',
+      platform: 'browser',
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+    });
+    const inputs = Object.keys(result.metafile.inputs);
+    expect(inputs.some((f) => f.endsWith('node_modules/monorail-ws/dist/client/browser-websocket.js'))).toBe(true);
+    expect(inputs.filter((f) => /node_modules\/(isomorphic-ws|ws)\//.test(f) || f.startsWith('node:'))).toEqual([]);
   });
 
   it('a TypeScript consumer type-checks against the shipped declarations (NodeNext)', () => {
