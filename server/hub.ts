@@ -368,10 +368,7 @@ export class Hub {
     }
     const state = this.states.get(spec.name)!;
     let sub = subscriptionOf(conn, resource);
-    if (!sub) {
-      sub = subscription(resource, state, conn);
-      conn.subs = conn.subs === undefined ? sub : Array.isArray(conn.subs) ? conn.subs.concat(sub) : [conn.subs as Subscription, sub];
-    }
+    if (!sub) addSubscription(conn, (sub = subscription(resource, state, conn)));
     switch (msg.handler) {
       case 'query':
       case 'all':
@@ -581,13 +578,7 @@ function frameOf(change: LoggedChange, kind: 'item' | 'remove', resource: string
  * of everyone who joined it), so an idle watch keeps nothing of its last snapshot.
  */
 function answered(read: SharedRead): void {
-  for (const j of read.joiners) {
-    const reads = j.sub.reads;
-    if (j.watch && reads?.get(j.watch.key) === read) {
-      reads.delete(j.watch.key);
-      if (reads.size === 0) j.sub.reads = undefined;
-    }
-  }
+  for (const j of read.joiners) if (j.watch && j.sub.reads?.get(j.watch.key) === read) forgetRead(j.sub, j.watch.key);
 }
 
 /** A watch was stopped: the requests for it still waiting for a snapshot get none. */
@@ -595,7 +586,12 @@ function stopped(sub: Subscription, filter: Filter): void {
   const read = sub.reads?.get(filter.key) as SharedRead | undefined;
   if (!read) return;
   for (const j of read.joiners) if (j.sub === sub && j.watch === filter) j.cancelled = true;
-  sub.reads!.delete(filter.key);
+  forgetRead(sub, filter.key);
+}
+
+/** The watch `key` of `sub` has no read in flight any more; the map goes with its last entry. */
+function forgetRead(sub: Subscription, key: string): void {
+  sub.reads!.delete(key);
   if (sub.reads!.size === 0) sub.reads = undefined;
 }
 
@@ -605,6 +601,12 @@ function subscriptionOf(conn: HubConnection, resource: string): Subscription | u
   if (!Array.isArray(subs)) return (subs as Subscription | undefined)?.resource === resource ? (subs as Subscription) : undefined;
   for (let i = 0; i < subs.length; i++) if (subs[i]!.resource === resource) return subs[i];
   return undefined;
+}
+
+/** Adds a subscription to `conn`: the first is held alone, more in an array replaced (never mutated) each time. */
+function addSubscription(conn: HubConnection, sub: Subscription): void {
+  const subs = conn.subs;
+  conn.subs = subs === undefined ? sub : Array.isArray(subs) ? subs.concat(sub) : [subs as Subscription, sub];
 }
 
 /** Every subscription of `conn`. */
