@@ -133,6 +133,6 @@ export class WsHubSocket extends GuardedSocket<WsSocketOptions> {
   protected writeFrame(frame: SharedFrame): void {
     const frames = this.options.frames;
     if (frames) frames.send(this.ws, frame, this.direct);
-    else if (this.ws.readyState === WebSocket.OPEN) this.ws.send(frame.text);
+    else this.write(frame.text);
   }
 }

@@ -15,6 +15,12 @@ afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
 });
 
+/** Sends shared frames on one open connection as the ws adapter does: `canWrite` decided once, then `send`. */
+function sender(writer: FrameWriter, ws: WebSocket): (frame: SharedFrame) => void {
+  const direct = writer.canWrite(ws);
+  return (frame) => writer.send(ws, frame, direct);
+}
+
 /** A ws server and one connected client; `server` is the server side of that connection. */
 async function pair(options: { perMessageDeflate?: boolean } = {}) {
   const http: Server = createServer();
@@ -67,7 +73,7 @@ describe('textFrame', () => {
 describe('FrameWriter', () => {
   it('a real client receives the exact texts, in order with frames ws sends itself, at every length', async () => {
     const { server, received, writer } = await pair();
-    const send = writer.sender(server);
+    const send = sender(writer, server);
     const texts = ['{"a":1}', 'é'.repeat(100), 'x'.repeat(126), 'y'.repeat(70_000), '😀'.repeat(20_000)];
     const expected: string[] = [];
     for (const [i, text] of texts.entries()) {
@@ -84,9 +90,9 @@ describe('FrameWriter', () => {
     const b = await pair();
     const writer = new FrameWriter();
     const frame = new SharedFrame('{"handler":"item","resource":"nodes","id":"n1","data":{"id":"n1"}}');
-    writer.sender(a.server)(frame);
+    sender(writer, a.server)(frame);
     const encoded = frame.encoded;
-    writer.sender(b.server)(frame);
+    sender(writer, b.server)(frame);
     expect(frame.encoded).toBe(encoded);
     await until(() => a.received.length === 1 && b.received.length === 1);
     expect([a.received, b.received]).toEqual([[frame.text], [frame.text]]);
@@ -95,7 +101,7 @@ describe('FrameWriter', () => {
   it('frames sent in one tick are counted in bufferedAmount and leave in one write', async () => {
     const { server, received, writer } = await pair();
     const writes = countWrites(server);
-    const send = writer.sender(server);
+    const send = sender(writer, server);
     const frames = Array.from({ length: 50 }, (_, i) => new SharedFrame(JSON.stringify({ i, pad: 'x'.repeat(100) })));
     let bytes = 0;
     for (const f of frames) {
@@ -112,7 +118,7 @@ describe('FrameWriter', () => {
   it('a long burst is not held back: past FLUSH_BYTES the socket is written within the tick', async () => {
     const { server, received, writer } = await pair();
     const writes = countWrites(server);
-    const send = writer.sender(server);
+    const send = sender(writer, server);
     const frame = new SharedFrame('z'.repeat(1000));
     for (let i = 0; i < 200; i++) send(frame);
     // 200 KB in one tick: flushed every FLUSH_BYTES (64 KiB), not all at the end.
@@ -124,8 +130,8 @@ describe('FrameWriter', () => {
     const a = await pair();
     const b = await pair();
     const writer = new FrameWriter();
-    const sendA = writer.sender(a.server);
-    const sendB = writer.sender(b.server);
+    const sendA = sender(writer, a.server);
+    const sendB = sender(writer, b.server);
     const socketA = (a.server as unknown as { _socket: { uncork(): void; writableCorked: number } })._socket;
     const socketB = (b.server as unknown as { _socket: { writableCorked: number } })._socket;
     // Whatever runs when A is uncorked (a write callback, a drain listener) sends to B: first and second frame.
@@ -152,7 +158,7 @@ describe('FrameWriter', () => {
 
   it('nothing is written once the connection is closing', async () => {
     const { server, client, received, writer } = await pair();
-    const send = writer.sender(server);
+    const send = sender(writer, server);
     const closed = new Promise<number>((r) => client.once('close', (code) => r(code)));
     send(new SharedFrame('before'));
     server.close(1001, 'bye');
@@ -164,7 +170,7 @@ describe('FrameWriter', () => {
   it('with permessage-deflate negotiated it sends through ws.send, which compresses', async () => {
     const { server, received, writer } = await pair({ perMessageDeflate: true });
     expect(server.extensions).toContain('permessage-deflate');
-    const send = writer.sender(server);
+    const send = sender(writer, server);
     const text = JSON.stringify({ pad: 'a'.repeat(5000) });
     send(new SharedFrame(text));
     send(new SharedFrame('second'));
@@ -174,7 +180,7 @@ describe('FrameWriter', () => {
 
   it('while ws has frames queued (it is reading a Blob) a shared frame queues behind them', async () => {
     const { server, received, writer } = await pair();
-    const send = writer.sender(server);
+    const send = sender(writer, server);
     // ws reads a Blob asynchronously and queues what is sent meanwhile; a direct write would overtake it.
     server.send(new Blob(['from a blob']));
     expect((server as unknown as { _sender: { _state: number } })._sender._state).not.toBe(0);

@@ -50,9 +50,6 @@ export const FLUSH_BYTES = 64 * 1024;
 /** `ws`'s sender state while it writes frames as they come (ws 8: `DEFAULT`). */
 const SENDER_IDLE = 0;
 
-/** Sends a shared frame on one connection. */
-export type FrameSender = (frame: SharedFrame) => void;
-
 /** Writes shared frames to `ws` sockets (one per WebSocket server: no module state). */
 export class FrameWriter {
   private readonly corked = new Set<Duplex>();
@@ -87,12 +84,6 @@ export class FrameWriter {
     // ws queues frames only while it compresses or reads a Blob: then this one must queue behind them.
     if (sender!._state !== SENDER_IDLE || (sender!._queue as unknown[]).length !== 0) ws.send(frame.text);
     else this.write(socket!, frame);
-  }
-
-  /** The sender of shared frames for one open connection (`send` with `canWrite` decided now). */
-  sender(ws: WebSocket): FrameSender {
-    const direct = this.canWrite(ws);
-    return (frame) => this.send(ws, frame, direct);
   }
 
   private write(socket: Duplex, frame: SharedFrame): void {
