@@ -529,14 +529,13 @@ async function memory(run: number, target: Target): Promise<void> {
     const warm = Math.ceil(n / 10);
     await connect(warm);
     await new Promise((r) => setTimeout(r, 500));
-    const connectAll = () => connect(n);
     const before = await server.request<{ rss: number; heapUsed: number; heapTotal: number; external: number }>('gc');
     const snapshot = (when: string) => `${PROFILES}/memory-${target}-run${run}-${when}.heapsnapshot`;
     if (cfg.heapSnapshot) {
       mkdirSync(PROFILES, { recursive: true });
       await server.request('heap-snapshot', { path: snapshot('before') }, 300_000);
     }
-    await connectAll();
+    await connect(n);
     await new Promise((r) => setTimeout(r, 1000));
     const after = await server.request<{ rss: number; heapUsed: number; heapTotal: number; external: number }>('gc');
     if (cfg.heapSnapshot) {
