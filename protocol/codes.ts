@@ -61,7 +61,10 @@ export const ERROR_CODES = {
   'unknown-channel': 'the channel (URL path or resource) does not exist',
   'source-unavailable': 'the data source (MongoDB) could not be read; watches are re-snapshotted when it returns',
   forbidden: 'the principal may not do this on this channel',
-  'too-many-watches': 'the connection already holds the maximum number of watches',
+  'too-many-watches': 'the connection already holds the maximum number of watches, or its watches are over maxWatchBytes',
+  'too-large':
+    'a value is over the input budget (nesting, keys and elements, string or key length), a $in/$nin list over maxInValues, or a snapshot over maxListBytes',
+  'too-many-reads': 'the connection already has the maximum number of snapshot reads in flight (maxReadsInFlight)',
   internal: 'the server hit an unexpected error while answering',
 } as const;
 
@@ -118,4 +121,35 @@ export const DEFAULTS = /* @__PURE__ */ (() => ({
   shutdownTimeoutMs: 10_000,
   /** An `authenticate` call that has not settled after this long is treated as a failure (close 1011). */
   authenticateTimeoutMs: 10_000,
+  /**
+   * The parse-time budget of every client frame, checked right after `JSON.parse` and before any other code (the
+   * parser, an error's echo, `matches`, the watch index) walks the value: nesting depth, object keys plus array
+   * elements in the whole frame, and the length of every string and every key (field paths included). Over it:
+   * `error` `too-large`; the connection stays open.
+   */
+  inputBudget: { maxDepth: 32, maxNodes: 20_000, maxStringLength: 65_536, maxKeyLength: 1_024 },
+  /** Most values in one `$in` or `$nin` list of a filter; more: `error` `too-large`. */
+  maxInValues: 1_000,
+  /**
+   * Bytes the watches of one connection may hold in the hub (their params and index keys, as the hub estimates
+   * them); a watch that would pass it is refused with `too-many-watches`.
+   */
+  maxWatchBytes: 4 * 1024 * 1024,
+  /** Snapshot reads (query, all, get, watch) one connection may have in flight; more: `error` `too-many-reads`. */
+  maxReadsInFlight: 256,
+  /** Most bytes of records one `list` may carry (JSON); a larger snapshot is refused with `error` `too-large`. */
+  maxListBytes: 64 * 1024 * 1024,
+  /** A connection whose HTTP upgrade (headers included) has not completed this long after its TCP connect is cut. */
+  handshakeTimeoutMs: 5_000,
+  /** A message whose fragments have not all arrived this long after its first one closes the connection (1008). */
+  fragmentTimeoutMs: 10_000,
+  /** TCP sockets that have not completed their upgrade yet; more are cut at once. */
+  maxPendingUpgrades: 1_000,
+  /** Open WebSocket connections in total; more are closed with 1013 right after the upgrade. */
+  maxConnections: 10_000,
+  /**
+   * Bytes queued to clients, summed over every connection: past it, the connections holding the most are closed with
+   * 1013 (largest first) until the sum is back under it.
+   */
+  maxQueuedBytes: 256 * 1024 * 1024,
 }) as const)();
