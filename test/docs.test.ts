@@ -1,7 +1,7 @@
 /**
  * The docs cite the code's tables; these tests keep them from drifting apart (graphql-ws's docs drifted from
- * its enum — not here). They also keep the README short and every link between the docs pointing at something that
- * exists.
+ * its enum — not here). They also keep the README short and every link between the docs, and every doc a source
+ * comment cites, pointing at something that exists.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -143,5 +143,28 @@ describe('bench/README.md', () => {
 
   it('shows the chart of bench/latest.json (npx tsx bench/chart.ts redraws it)', () => {
     expect(readFileSync(CHART_FILE, 'utf8')).toBe(renderChart(figures));
+  });
+});
+
+describe('source comments', () => {
+  const SOURCE_DIRS = ['protocol', 'client', 'server', 'mock', 'test', 'bench', 'e2e', 'scripts', 'playground'];
+  const sources = SOURCE_DIRS.flatMap((dir) =>
+    (readdirSync(join(ROOT, dir), { recursive: true }) as string[]).filter((f) => /\.tsx?$/.test(f)).map((f) => `${dir}/${f}`),
+  );
+  // A doc named at the start of a path (not `../x.md`, not `package/x.md`), with an optional quoted section.
+  const CITATION = /(?<![\w/.-])((?:docs|bench)\/[\w.-]+\.md|[A-Z][A-Z_]*\.md)(?: "([^"]+)")?/g;
+
+  it('cite only docs that exist in the repository, and sections those docs have', () => {
+    let citations = 0;
+    for (const file of sources) {
+      for (const [, doc, section] of read(file).matchAll(CITATION)) {
+        citations++;
+        expect(existsSync(join(ROOT, doc!)), `${file} cites ${doc}`).toBe(true);
+        if (section === undefined) continue;
+        const headings = prose(read(doc!)).filter((l) => /^#{1,6} /.test(l)).map((l) => l.replace(/^#+ /, '').replace(/`/g, ''));
+        expect(headings.some((h) => h.startsWith(section)), `${file} cites ${doc} "${section}"`).toBe(true);
+      }
+    }
+    expect(citations).toBeGreaterThan(10);
   });
 });
