@@ -7,9 +7,9 @@
  * `bench/size.ts` (a `npx tsx` script printing `.gzip`, `.minified` and `.inputs`). What is left after the slimming
  * (client/parse.ts instead of the protocol's descriptive parser, NO_RETRY_CODES and CLIENT_DEFAULTS instead of the
  * full tables, mitt's few lines in client/events.ts, no isomorphic-ws in browser bundles, a shorter `matches`) is
- * behaviour DESIGN.md requires — reconnect with backoff, failover, tokens, the queue, the heartbeat, the store's
+ * behaviour docs/client.md documents — reconnect with backoff, failover, tokens, the queue, the heartbeat, the store's
  * scopes, MongoDB semantics in `matches`, validation of what the server echoes — so the bound is what that costs
- * today (README.md, Performance, "Targets missed", explains the miss).
+ * today (bench/README.md "Targets missed or at the line" explains the miss).
  */
 import { describe, expect, it } from 'vitest';
 import { bundleSize, CLIENT_ENTRY } from '../bench/size.js';

@@ -1,5 +1,5 @@
 /**
- * The local store of one channel, exactly as DESIGN.md §3 "The store, exactly" specifies.
+ * The local store of one channel, exactly as PROTOCOL.md "The client store" specifies.
  *
  * Items are kept by id together with the set of *scopes* holding them; a scope is the canonical JSON of the params
  * of an active watch or of a `list` the client received. Scopes are what make reconciliation order-independent:

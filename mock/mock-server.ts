@@ -1,7 +1,7 @@
 /**
  * `createMockServer`: the monorail-ws server without a network, for UI development offline and for tests. It is the
  * same `Hub` and `MemoryBackend` as the real server, reached through mock-socket instead of `ws`, so it answers
- * exactly like the server (DESIGN.md §6). Browser-safe: no `node:*`, `ws`, `mongodb` or `amqplib`.
+ * exactly like the server (docs/architecture.md "Adapters"). Browser-safe: no `node:*`, `ws`, `mongodb` or `amqplib`.
  *
  * What the mock accepts: every URL with the scheme, host and port of `mock.url` whose path starts with `mock.url`'s
  * path; the channel is the last path segment, as on the real server. Hosts are compared as written (after URL

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CHANNELS, CHANNEL_ALIASES, channelFromUrl, channelInfo } from './channels.js';
 
 describe('CHANNELS', () => {
-  it('lists RackHD’s channels with their id fields (DESIGN.md §5)', () => {
+  it('lists RackHD’s channels with their id fields (docs/rackhd.md, Channels)', () => {
     const names = ['catalogs', 'events', 'logs', 'nodes', 'pollers', 'skus', 'workflows'];
     expect(Object.keys(CHANNELS).sort()).toEqual(names);
     expect(CHANNELS.workflows.idField).toBe('instanceId');

@@ -3,7 +3,7 @@ import { CLIENT_DEFAULTS, CLOSE_CODES, CloseCode, DEFAULTS, ERROR_CODES, NO_RETR
 import * as protocol from './index.js';
 
 describe('close codes', () => {
-  it('are the table of DESIGN.md §3', () => {
+  it('are the table of PROTOCOL.md, Close codes', () => {
     expect(CloseCode).toEqual({
       Normal: 1000,
       GoingAway: 1001,
@@ -45,7 +45,7 @@ describe('close codes', () => {
 });
 
 describe('error codes', () => {
-  it('include every code DESIGN.md and STYLE.md name, each with a description', () => {
+  it('include every code PROTOCOL.md names for bad input, each with a description', () => {
     const named = ['bad-json', 'bad-message', 'unknown-handler', 'bad-params', 'unknown-channel', 'source-unavailable'];
     for (const code of named) {
       expect(ERROR_CODES).toHaveProperty(code);
@@ -58,7 +58,7 @@ describe('error codes', () => {
 });
 
 describe('defaults', () => {
-  it('are the numbers of DESIGN.md §3–4', () => {
+  it('are the numbers PROTOCOL.md and docs/client.md state', () => {
     expect(DEFAULTS.maxPayload).toBe(1024 * 1024);
     expect(DEFAULTS.historyLimit).toBe(1000);
     expect(DEFAULTS.maxQueue).toBe(1000);

@@ -1,6 +1,6 @@
 /**
  * The tables every part of monorail-ws cites: close codes, error codes and defaults.
- * Code, tests and docs (PROTOCOL.md, README.md) read these constants; a test checks the docs list
+ * Code, tests and docs (PROTOCOL.md, docs/*.md) read these constants; a test checks the docs list
  * every entry, so they cannot drift apart.
  */
 

@@ -2,7 +2,7 @@
  * Per-channel routing state of the hub: which connections watch what (indexed by equality keys), what each
  * watched record looked like (just the fields filters read), and the change log kept while snapshot reads
  * are in flight. Decides, per connection, whether a change is an `item`, a `remove` or nothing
- * (DESIGN.md §3 "Overlapping watches"). Browser-safe.
+ * (docs/architecture.md "Overlapping watches"). Browser-safe.
  */
 import {
   canonicalJson,

@@ -1,6 +1,6 @@
 /**
  * Server-side channel table: where each channel's snapshots and changes come from in RackHD
- * (DESIGN.md §5). Browser-safe; the Mongo and AMQP modules read it, the memory backend and the hub too.
+ * (docs/rackhd.md "Channels"). Browser-safe; the Mongo and AMQP modules read it, the memory backend and the hub too.
  */
 import { CHANNELS, type ChannelName } from '../protocol/index.js';
 

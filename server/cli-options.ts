@@ -26,7 +26,7 @@ export const OPERATING_FLAGS = {
 const r = DEFAULTS.rateLimit;
 /** Usage lines of the flags, for `--help`. */
 export const OPERATING_USAGE = `
-security (README: Security):
+security (docs/security.md):
   --origin O                 allowed page origin, repeatable; https://ui.example.com, https://*.example.com,
                              http://localhost:* (env MONORAIL_ORIGINS, comma-separated)
                              default on 127.0.0.1/localhost: local pages; required on any other host
@@ -35,7 +35,7 @@ security (README: Security):
   --jwt-issuer I             accepted "iss" claim                        default any
   --jwt-audience A           accepted "aud" claim                        default any
 
-limits and operating (README: Operating):
+limits and operating (docs/operations.md):
   --rate-limit N[/BURST]     messages per second per connection, or off  default ${r.perSecond}/${r.burst}
                              (BURST defaults to the larger of N and ${r.burst})
   --max-connections-per-ip N open connections per address, 0 = off      default ${DEFAULTS.maxConnectionsPerIp}

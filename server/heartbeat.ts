@@ -1,6 +1,6 @@
 /**
- * The server's heartbeat (DESIGN.md §3): a TCP connection whose peer vanished (power loss, a NAT that dropped the
- * mapping, a suspended laptop) stays "open" for minutes to hours, holding its watches and buffers. Every
+ * The server's heartbeat (PROTOCOL.md "Heartbeat"): a TCP connection whose peer vanished (power loss, a NAT that
+ * dropped the mapping, a suspended laptop) stays "open" for minutes to hours, holding its watches and buffers. Every
  * `intervalMs` the server sends each connection a ws ping frame; a connection that has not answered the previous
  * one with a pong (or sent anything else) by then is terminated — it is gone within two intervals.
  */

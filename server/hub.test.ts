@@ -470,7 +470,7 @@ describe('fan-out: serialised once, decided once per filter', () => {
     expect(kinds()).toEqual([['item'], ['item'], []]);
   });
 
-  it('decides like the rule of DESIGN.md §3, evaluated per connection, on random watches and changes', async () => {
+  it('decides like the rule of docs/architecture.md, evaluated per connection, on random watches and changes', async () => {
     let seed = 42;
     const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
     const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;

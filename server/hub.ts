@@ -40,7 +40,7 @@ export interface HubOptions {
    */
   channels?: readonly ChannelSpec[];
   /**
-   * Most items one `list` carries; reads stop there (documented in README "Configuration").
+   * Most items one `list` carries; reads stop there (documented in docs/server.md "Configuration").
    * @default DEFAULTS.maxListItems (10,000)
    */
   maxListItems?: number;

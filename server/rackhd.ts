@@ -39,7 +39,7 @@ const EXTRA_BINDINGS: Readonly<Record<string, readonly Binding[]>> = {
   events: [{ exchange: 'events', pattern: '#' }],
 };
 
-/** The bindings that carry a channel's changes (DESIGN.md §5 channel table). */
+/** The bindings that carry a channel's changes (docs/rackhd.md "Channels"). */
 export function channelBindings(spec: ChannelSpec): Binding[] {
   const out: Binding[] = [];
   if (spec.waterline) out.push({ exchange: 'waterline', pattern: `${spec.waterline}.*.*` });

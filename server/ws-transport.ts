@@ -100,7 +100,7 @@ export function attachWebSockets(deps: TransportDeps, config: ResolvedTransport)
     // ws 8.18+ reads this; @types/ws does not list it yet.
     ...({ closeTimeout: config.closeTimeoutMs } as object),
     // Compression costs server CPU per message and per client, and RackHD records compress poorly in small
-    // frames; see README "Performance".
+    // frames; see bench/README.md "Why no perMessageDeflate".
     perMessageDeflate: false,
   });
   wss.on('error', (err) => logger.error('websocket server error', { err }));

@@ -1,14 +1,57 @@
 /**
  * The docs cite the code's tables; these tests keep them from drifting apart (graphql-ws's docs drifted from
- * its enum — not here).
+ * its enum — not here). They also keep the README short and every link between the docs, and every doc a source
+ * comment cites, pointing at something that exists.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { markdownTable, readFigures, renderChart, CHART_FILE } from '../bench/chart.js';
 import { CLOSE_CODES, CLIENT_HANDLERS, DEFAULTS, ERROR_CODES, SERVER_HANDLERS } from '../protocol/index.js';
 import { DEFAULT_CHANNELS } from '../server/channels.js';
 
-const protocolMd = readFileSync(new URL('../PROTOCOL.md', import.meta.url), 'utf8');
-const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
+const protocolMd = read('PROTOCOL.md');
+const readme = read('README.md');
+
+/** Every Markdown page of the project: the README, PROTOCOL.md, docs/ and the benchmarks' README. */
+const PAGES = ['README.md', 'PROTOCOL.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`), 'bench/README.md'];
+
+/** The text of a page outside fenced code blocks (a `#` line in a shell example is not a heading). */
+function prose(markdown: string): string[] {
+  let fenced = false;
+  return markdown.split('\n').filter((line) => {
+    if (line.startsWith('```')) fenced = !fenced;
+    return !fenced && !line.startsWith('```');
+  });
+}
+
+/** GitHub's anchor of a heading: lower case, punctuation dropped, spaces as hyphens, `-1`, `-2` … for repeats. */
+function anchors(markdown: string): Set<string> {
+  const seen = new Set<string>();
+  for (const line of prose(markdown)) {
+    const heading = /^#{1,6} (.*)$/.exec(line)?.[1];
+    if (heading === undefined) continue;
+    const slug = heading.toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+    let unique = slug;
+    for (let n = 1; seen.has(unique); n++) unique = `${slug}-${n}`;
+    seen.add(unique);
+  }
+  return seen;
+}
+
+/** The relative links and images of a page (inline code and code blocks left out), as written. */
+function relativeLinks(markdown: string): string[] {
+  const links: string[] = [];
+  for (const line of prose(markdown)) {
+    for (const [, target] of line.replace(/`[^`]*`/g, '').matchAll(/\]\(([^)\s]+)\)/g)) {
+      if (!/^[a-z]+:/.test(target!)) links.push(target!);
+    }
+  }
+  return links;
+}
 
 describe('PROTOCOL.md', () => {
   it.each(Object.entries(CLOSE_CODES))('lists close code %s with its meaning and retry rule', (code, { meaning, retry }) => {
@@ -35,6 +78,7 @@ describe('PROTOCOL.md', () => {
 
 describe('README.md', () => {
   it('starts with exactly two set-up commands', () => {
+    expect(prose(readme).find((l) => l.startsWith('## '))).toBe('## Set up on a fresh machine');
     const section = readme.split('## Set up on a fresh machine')[1]!.split('```sh')[1]!.split('```')[0]!;
     const commands = section.split('\n').filter((l) => l.trim() !== '');
     expect(commands).toHaveLength(2);
@@ -42,14 +86,85 @@ describe('README.md', () => {
     expect(commands[1]).toMatch(/^bash \.ci\/run/);
   });
 
-  it('lists every default channel', () => {
-    for (const spec of DEFAULT_CHANNELS) expect(readme).toContain(`| \`${spec.name}\``);
+  it('is at most 200 lines', () => {
+    expect(readme.split('\n').length).toBeLessThanOrEqual(200);
   });
 
+  it('links every page of docs/, PROTOCOL.md and bench/README.md', () => {
+    const linked = new Set(relativeLinks(readme).map((l) => l.split('#')[0]));
+    for (const page of PAGES.filter((p) => p !== 'README.md')) expect(linked, page).toContain(page);
+  });
+});
+
+describe('links between the docs', () => {
+  it.each(PAGES)('every relative link in %s names an existing file, and a heading where it names an anchor', (page) => {
+    const links = relativeLinks(read(page));
+    expect(links.length, `${page} links to nothing`).toBeGreaterThan(0);
+    for (const link of links) {
+      const [path, anchor] = link.split('#') as [string, string | undefined];
+      const target = path === '' ? page : relative(ROOT, join(ROOT, dirname(page), path));
+      expect(existsSync(join(ROOT, target)), `${page}: ${link} → ${target}`).toBe(true);
+      if (anchor !== undefined) expect(anchors(read(target)), `${page}: ${link}`).toContain(anchor);
+    }
+  });
+
+  it('the link check itself: slugs as GitHub makes them, code left out', () => {
+    expect(anchors('# Server: `monorail-ws serve` / `createServer(options)`\n## The store\'s scopes\n## A\n## A')).toEqual(
+      new Set(['server-monorail-ws-serve--createserveroptions', 'the-stores-scopes', 'a', 'a-1']),
+    );
+    expect(anchors('```sh\n# a comment\n```\n## Real')).toEqual(new Set(['real']));
+    expect(relativeLinks('[a](x.md#b) `[c](y.md)` [d](https://e.example)\n```\n[f](z.md)\n```')).toEqual(['x.md#b']);
+  });
+});
+
+describe('docs/client.md', () => {
   it('states the client defaults from DEFAULTS', () => {
+    const client = read('docs/client.md');
     const b = DEFAULTS.backoff;
-    expect(readme).toContain(`{baseMs: ${b.baseMs}, maxMs: ${b.maxMs}, factor: ${b.factor}, jitter: ${b.jitter}, resetAfterMs: ${b.resetAfterMs}}`);
-    expect(readme).toContain(`| \`maxQueue\` | ${DEFAULTS.maxQueue} |`);
-    expect(readme).toContain(`{pingAfterMs: ${DEFAULTS.clientPingAfterMs}, timeoutMs: ${DEFAULTS.clientPongTimeoutMs}}`);
+    expect(client).toContain(`{baseMs: ${b.baseMs}, maxMs: ${b.maxMs}, factor: ${b.factor}, jitter: ${b.jitter}, resetAfterMs: ${b.resetAfterMs}}`);
+    expect(client).toContain(`| \`maxQueue\` | ${DEFAULTS.maxQueue} |`);
+    expect(client).toContain(`{pingAfterMs: ${DEFAULTS.clientPingAfterMs}, timeoutMs: ${DEFAULTS.clientPongTimeoutMs}}`);
+  });
+});
+
+describe('docs/rackhd.md', () => {
+  it('lists every default channel', () => {
+    const rackhd = read('docs/rackhd.md');
+    for (const spec of DEFAULT_CHANNELS) expect(rackhd).toContain(`| \`${spec.name}\``);
+  });
+});
+
+describe('bench/README.md', () => {
+  const figures = readFigures();
+
+  it('shows the table of bench/latest.json', () => {
+    expect(read('bench/README.md')).toContain(markdownTable(figures));
+  });
+
+  it('shows the chart of bench/latest.json (npx tsx bench/chart.ts redraws it)', () => {
+    expect(readFileSync(CHART_FILE, 'utf8')).toBe(renderChart(figures));
+  });
+});
+
+describe('source comments', () => {
+  const SOURCE_DIRS = ['protocol', 'client', 'server', 'mock', 'test', 'bench', 'e2e', 'scripts', 'playground'];
+  const sources = SOURCE_DIRS.flatMap((dir) =>
+    (readdirSync(join(ROOT, dir), { recursive: true }) as string[]).filter((f) => /\.tsx?$/.test(f)).map((f) => `${dir}/${f}`),
+  );
+  // A doc named at the start of a path (not `../x.md`, not `package/x.md`), with an optional quoted section.
+  const CITATION = /(?<![\w/.-])((?:docs|bench)\/[\w.-]+\.md|[A-Z][A-Z_]*\.md)(?: "([^"]+)")?/g;
+
+  it('cite only docs that exist in the repository, and sections those docs have', () => {
+    let citations = 0;
+    for (const file of sources) {
+      for (const [, doc, section] of read(file).matchAll(CITATION)) {
+        citations++;
+        expect(existsSync(join(ROOT, doc!)), `${file} cites ${doc}`).toBe(true);
+        if (section === undefined) continue;
+        const headings = prose(read(doc!)).filter((l) => /^#{1,6} /.test(l)).map((l) => l.replace(/^#+ /, '').replace(/`/g, ''));
+        expect(headings.some((h) => h.startsWith(section)), `${file} cites ${doc} "${section}"`).toBe(true);
+      }
+    }
+    expect(citations).toBeGreaterThan(10);
   });
 });

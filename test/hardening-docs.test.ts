@@ -1,6 +1,7 @@
 /**
- * README's Configuration, Security and Operating sections and PROTOCOL.md's limits cite the code's tables (DEFAULTS,
- * CLOSE_CODES, the CLI flags, the option names); these tests keep them from drifting apart.
+ * The server's docs cite the code's tables (DEFAULTS, CLOSE_CODES, the CLI flags, the option names): docs/server.md's
+ * Configuration, docs/security.md, docs/operations.md and PROTOCOL.md's limits. These tests keep them from drifting
+ * apart.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -9,19 +10,19 @@ import { OPERATING_FLAGS } from '../server/cli-options.js';
 import type { TransportOptions } from '../server/transport-options.js';
 
 const read = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), 'utf8');
-const readme = read('README.md');
 const protocol = read('PROTOCOL.md');
 
-/** A top-level (`## `) section of the README, up to the next one. */
-function section(title: string): string {
-  const start = readme.indexOf(`\n## ${title}\n`);
-  if (start === -1) throw new Error(`README has no "## ${title}" section`);
-  const end = readme.indexOf('\n## ', start + 1);
-  return readme.slice(start, end === -1 ? undefined : end);
+/** A top-level (`## `) section of a page, up to the next one. */
+function section(page: string, title: string): string {
+  const text = read(page);
+  const start = text.indexOf(`\n## ${title}\n`);
+  if (start === -1) throw new Error(`${page} has no "## ${title}" section`);
+  const end = text.indexOf('\n## ', start + 1);
+  return text.slice(start, end === -1 ? undefined : end);
 }
-const configuration = section('Configuration');
-const security = section('Security');
-const operating = section('Operating');
+const configuration = section('docs/server.md', 'Configuration');
+const security = read('docs/security.md');
+const operating = read('docs/operations.md');
 
 const OPTIONS = [
   'authenticate', 'authenticateTimeoutMs', 'origins', 'anyOrigin', 'rateLimit', 'maxConnectionsPerIp', 'slowConsumer', 'heartbeatMs',
@@ -32,7 +33,7 @@ const everyOptionListed: Exclude<keyof TransportOptions, (typeof OPTIONS)[number
 
 const MiB = (n: number) => `${n / (1024 * 1024)} MiB`;
 
-describe('README: Configuration', () => {
+describe('docs/server.md: Configuration', () => {
   it('has an options row for every TransportOptions option and every CLI flag', () => {
     expect(everyOptionListed).toBe(true);
     for (const option of OPTIONS) expect(configuration, option).toContain(`\`${option}\``);
@@ -58,17 +59,21 @@ describe('README: Configuration', () => {
   });
 });
 
-describe('README: Operating', () => {
-  it('follows Configuration and Security, and says what each fault does, backends included', () => {
-    expect(readme.indexOf('\n## Configuration\n')).toBeLessThan(readme.indexOf('\n## Security\n'));
-    expect(readme.indexOf('\n## Security\n')).toBeLessThan(readme.indexOf('\n## Operating\n'));
+describe('docs/operations.md', () => {
+  it('comes after Configuration and Security in the README, cites Configuration, and says what each fault does, backends included', () => {
+    const contents = section('README.md', 'Documentation');
+    const at = (page: string) => contents.indexOf(`| [${page}](${page}) |`);
+    expect(at('docs/server.md')).toBeGreaterThan(-1);
+    expect(at('docs/server.md')).toBeLessThan(at('docs/security.md'));
+    expect(at('docs/security.md')).toBeLessThan(at('docs/operations.md'));
+    expect(operating).toContain('(server.md#configuration)');
     for (const fault of ['server killed', 'RabbitMQ connection lost', 'MongoDB unreachable', "client's network drops", 'client stops reading']) {
       expect(operating, fault).toContain(`| ${fault}`);
     }
   });
 });
 
-describe('README: Security', () => {
+describe('docs/security.md', () => {
   it('lists every close code a security decision produces, with the client rule from CLOSE_CODES', () => {
     for (const code of [1008, 4401, 1011, 4403, 1013, 4429, 1009] as CloseCode[]) {
       const row = security.split('\n').find((l) => l.startsWith(`| ${code} |`));

@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -44,6 +44,18 @@ describe('installed from npm pack', () => {
     expect(files).toContain('package/PROTOCOL.md');
     expect(files).not.toMatch(/\.test\.(js|ts)/);
     expect(files).not.toContain('package/server/hub.ts');
+  });
+
+  it('ships every page the shipped docs link to, so the links work in node_modules too', () => {
+    const files = run('tar', ['-tzf', run('ls', [dir], dir).split('\n').find((f) => f.endsWith('.tgz'))!], dir).split('\n');
+    const pages = files.filter((f) => f.endsWith('.md')).map((f) => f.slice('package/'.length));
+    expect(pages).toEqual(expect.arrayContaining(['README.md', 'PROTOCOL.md', 'docs/server.md', 'bench/README.md']));
+    for (const page of pages) {
+      const text = readFileSync(join(ROOT, page), 'utf8').replace(/```[\s\S]*?```/g, '');
+      for (const [, link] of text.matchAll(/\]\(([^)#\s:]+\.(?:md|svg))(?:#[^)]*)?\)/g)) {
+        expect(files, `${page} links to ${link}`).toContain(`package/${posix.join(posix.dirname(page), link!)}`);
+      }
+    }
   });
 
   it('every subpath export imports in plain Node, and a client watches nodes on a server started from the package', () => {
