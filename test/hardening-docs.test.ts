@@ -25,7 +25,7 @@ const operating = section('Operating');
 
 const OPTIONS = [
   'authenticate', 'authenticateTimeoutMs', 'origins', 'anyOrigin', 'rateLimit', 'maxConnectionsPerIp', 'slowConsumer', 'heartbeatMs',
-  'closeTimeoutMs', 'debugStats',
+  'closeTimeoutMs', 'handshakeTimeoutMs', 'fragmentTimeoutMs', 'maxPendingUpgrades', 'maxConnections', 'maxQueuedBytes', 'debugStats',
 ] as const satisfies readonly (keyof TransportOptions)[];
 // Fails to compile when TransportOptions gains an option this list (and so the docs check) does not name.
 const everyOptionListed: Exclude<keyof TransportOptions, (typeof OPTIONS)[number]> extends never ? true : false = true;
@@ -50,11 +50,16 @@ describe('README: Configuration', () => {
       ['authenticateTimeoutMs', DEFAULTS.authenticateTimeoutMs],
       ['maxConnectionsPerIp', DEFAULTS.maxConnectionsPerIp],
       ['maxWatches', DEFAULTS.maxWatches],
+      ['handshakeTimeoutMs', DEFAULTS.handshakeTimeoutMs],
+      ['fragmentTimeoutMs', DEFAULTS.fragmentTimeoutMs],
+      ['maxPendingUpgrades', DEFAULTS.maxPendingUpgrades],
+      ['maxConnections', DEFAULTS.maxConnections],
     ] as const) {
       expect(configuration).toMatch(new RegExp(`\\| \`${option}\` \\| ${value}\\b`));
     }
     expect(configuration).toContain(`| \`--shutdown-timeout-ms N\` | | | ${DEFAULTS.shutdownTimeoutMs} |`);
     expect(configuration).toContain(`| \`maxPayload\` | ${MiB(DEFAULTS.maxPayload)} |`);
+    expect(configuration).toContain(`| \`maxQueuedBytes\` | ${MiB(DEFAULTS.maxQueuedBytes)} |`);
   });
 });
 

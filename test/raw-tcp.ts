@@ -54,9 +54,11 @@ export function upgradeRequest(url: string, headers: Record<string, string> = {}
   );
 }
 
-/** A WebSocket opened over raw TCP that keeps reading: it records the server's close frame. */
+/** A WebSocket opened over raw TCP that keeps reading: it records the server's text frames and close frame. */
 export interface RawWebSocket {
   readonly socket: Socket;
+  /** The server's text frames so far. */
+  readonly messages: readonly string[];
   /** Resolves once the TCP connection is gone, with the code of the server's close frame (undefined: none came). */
   readonly closed: Promise<number | undefined>;
 }
@@ -68,6 +70,7 @@ export async function rawWebSocket(url: string, headers: Record<string, string> 
   let received = Buffer.alloc(0);
   let upgraded = false;
   let code: number | undefined;
+  const messages: string[] = [];
   const closed = new Promise<number | undefined>((resolve) => socket.once('close', () => resolve(code)));
   await new Promise<void>((resolve, reject) => {
     socket.on('data', (chunk: Buffer) => {
@@ -81,20 +84,22 @@ export async function rawWebSocket(url: string, headers: Record<string, string> 
         received = received.subarray(end + 4);
         resolve();
       }
-      // Server frames are unmasked; only the close frame's code is of interest here.
+      // Server frames are unmasked and never fragmented.
       while (received.length >= 2) {
         const short = received[1]! & 0x7f;
         const offset = short === 126 ? 4 : short === 127 ? 10 : 2;
         if (received.length < offset) break;
         const length = short === 126 ? received.readUInt16BE(2) : short === 127 ? Number(received.readBigUInt64BE(2)) : short;
         if (received.length < offset + length) break;
-        if ((received[0]! & 0x0f) === 8 && length >= 2) code = received.readUInt16BE(offset);
+        const opcode = received[0]! & 0x0f;
+        if (opcode === 1) messages.push(received.subarray(offset, offset + length).toString('utf8'));
+        if (opcode === 8 && length >= 2) code = received.readUInt16BE(offset);
         received = received.subarray(offset + length);
       }
     });
     socket.once('close', () => reject(new Error('closed during the handshake')));
   });
-  return { socket, closed };
+  return { socket, messages, closed };
 }
 
 /** A connection that stopped reading after its handshake and first frames. */
