@@ -35,17 +35,15 @@ function receiving() {
 function sweeping(timeoutMs: number, clients: () => Iterable<unknown>, logger: Logger = silentLogger) {
   let fn: (() => void) | undefined;
   let ms = 0;
-  let t = 0;
   const timers: IntervalTimers = {
     setInterval: (f, interval) => ((fn = f), (ms = interval), { unref() {} }),
     clearInterval: () => (fn = undefined),
   };
-  const sweep = fragmentSweep(timeoutMs, clients as () => Iterable<WebSocket>, logger, timers, () => t);
+  const sweep = fragmentSweep(timeoutMs, clients as () => Iterable<WebSocket>, logger, timers);
   return {
     sweep,
-    /** Advances the clock by `by` ms and runs one sweep. */
-    at(by: number) {
-      t += by;
+    /** Runs one sweep (the interval's timer firing). */
+    tick() {
       fn?.();
     },
     get intervalMs() {
@@ -93,14 +91,16 @@ describe('fragmentSweep', () => {
     expect(s.running).toBe(false);
     s.sweep.start();
     expect(s.intervalMs).toBe(250);
+    s.tick();
     c.receiver.write(maskedFrame(1, Buffer.from('{"hand'), false));
-    s.at(250);
-    expect(c.ws.hubSocket.unfinishedSince).toBe(250);
-    s.at(250);
-    s.at(250);
-    s.at(250);
+    // Sweep 2 marks it; sweeps 3 to 5 are less than a timeout later; sweep 6 is four quarters after the mark.
+    s.tick();
+    expect(c.ws.hubSocket.unfinishedSince).toBe(2);
+    s.tick();
+    s.tick();
+    s.tick();
     expect(c.closes).toEqual([]);
-    s.at(250);
+    s.tick();
     expect(c.closes).toEqual([CloseCode.PolicyViolation]);
     expect(s.sweep.closed).toBe(1);
   });
@@ -113,7 +113,7 @@ describe('fragmentSweep', () => {
       // Each sweep finds a message in progress, but a different one: the previous one completed (the adapter
       // clears the mark on every complete message).
       c.receiver.write(maskedFrame(1, Buffer.from('{"a":'), false));
-      s.at(400);
+      s.tick();
       c.receiver.write(maskedFrame(0, Buffer.from('1}')));
       c.ws.hubSocket.unfinishedSince = -1;
     }
@@ -128,7 +128,7 @@ describe('fragmentSweep', () => {
     closing.receiver.write(maskedFrame(1, Buffer.from('x'), false));
     const s = sweeping(100, () => [refused, closing.ws]);
     s.sweep.start();
-    for (let i = 0; i < 10; i++) s.at(100);
+    for (let i = 0; i < 10; i++) s.tick();
     expect(closing.closes).toEqual([]);
 
     const off = sweeping(0, () => [closing.ws]);
@@ -140,7 +140,7 @@ describe('fragmentSweep', () => {
     const odd = { ...receiving().ws, _receiver: { renamed: true } };
     const stopped = sweeping(100, () => [odd], logger);
     stopped.sweep.start();
-    stopped.at(100);
+    stopped.tick();
     expect(stopped.running).toBe(false);
     stopped.sweep.start();
     expect(stopped.running).toBe(false);

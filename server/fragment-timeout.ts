@@ -6,16 +6,17 @@
  *
  * Nothing is added to the receiving path: one sweep per server, every quarter of the timeout, asks each
  * connection's `ws` receiver whether it is in the middle of a message (a frame partly read, or fragments waiting
- * for the last one). The first sweep that finds it so marks the connection with the time; a complete message
- * clears the mark (`WsHubSocket.message`); a sweep that finds the mark `fragmentTimeoutMs` old closes it. A mark is
- * set at or after the message's start, so a message that completes within the timeout is never cut, and an
- * unfinished one is cut between 1 and 1.25 timeouts after it started (plus the timer's own delay).
+ * for the last one). The first sweep that finds it so marks the connection with the sweep's number; a complete
+ * message clears the mark (`WsHubSocket.message`); the fourth sweep after the mark closes it. A mark is set at or
+ * after the message's start and sweeps are at least a quarter of the timeout apart, so a message that completes
+ * within the timeout is never cut, and an unfinished one is cut 1 to 1.25 timeouts after it started (plus the
+ * timers' own delays). The mark is a sweep number, not a time: a small integer, which V8 keeps in the connection
+ * object itself (a fractional time would box every connection's field).
  */
 import type { WebSocket } from 'ws';
 import { CloseCode } from '../protocol/index.js';
 import type { IntervalTimers } from './heartbeat.js';
 import type { Logger } from './logger.js';
-import { monotonicMs } from './limits.js';
 import type { ServerWebSocket } from './ws-adapter.js';
 
 /** The fields of `ws` 8's Receiver (lib/receiver.js) read here; checked at run time, never trusted blindly. */
@@ -30,6 +31,9 @@ interface ReceiverInternals {
 
 const GET_INFO = 0;
 const GET_DATA = 4;
+
+/** Sweeps per timeout: a mark this many sweeps old is at least a timeout old. */
+export const SWEEPS_PER_TIMEOUT = 4;
 
 /**
  * Whether `ws` is in the middle of a message: a frame partly received (header or payload), or a message's first
@@ -52,24 +56,23 @@ export interface FragmentSweep {
   readonly closed: number;
 }
 
-/**
- * Sweeps `clients` every quarter of `timeoutMs`; 0 (or less) sweeps nothing. `now` is the clock of the marks.
- */
+/** Sweeps `clients` every quarter of `timeoutMs`; 0 (or less) sweeps nothing. */
 export function fragmentSweep(
   timeoutMs: number,
   clients: () => Iterable<WebSocket>,
   logger: Logger,
   timers: IntervalTimers = globalThis as IntervalTimers,
-  now: () => number = monotonicMs,
 ): FragmentSweep {
   let handle: unknown;
+  /** The number of the current sweep: what marks hold. */
+  let round = 0;
   let closed = 0;
   /** Set when the receiver turned out not to be `ws` 8's: said once, never started again. */
   let unsupported = false;
   if (!(timeoutMs > 0)) return { start() {}, stop() {}, closed };
 
   const sweep = (): void => {
-    const t = now();
+    round++;
     for (const ws of clients()) {
       const socket = (ws as ServerWebSocket).hubSocket;
       // Refused connections are closing already (closeTimeoutMs bounds them); only admitted ones are marked.
@@ -81,8 +84,8 @@ export function fragmentSweep(
         return stop();
       }
       if (!busy) socket.unfinishedSince = -1;
-      else if (socket.unfinishedSince < 0) socket.unfinishedSince = t;
-      else if (t - socket.unfinishedSince >= timeoutMs) {
+      else if (socket.unfinishedSince < 0) socket.unfinishedSince = round;
+      else if (round - socket.unfinishedSince >= SWEEPS_PER_TIMEOUT) {
         closed++;
         logger.info('message unfinished too long, closing', { code: CloseCode.PolicyViolation, timeoutMs, remoteAddress: socket.remoteAddress });
         socket.close(CloseCode.PolicyViolation, 'message not finished in time');
@@ -97,7 +100,7 @@ export function fragmentSweep(
   return {
     start() {
       if (handle !== undefined || unsupported) return;
-      handle = timers.setInterval(sweep, Math.max(1, timeoutMs / 4));
+      handle = timers.setInterval(sweep, Math.max(1, timeoutMs / SWEEPS_PER_TIMEOUT));
       // Never keeps a process alive by itself: the listening socket does that.
       (handle as { unref?: () => void }).unref?.();
     },

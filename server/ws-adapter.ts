@@ -75,8 +75,8 @@ export class WsHubSocket extends GuardedSocket<WsSocketOptions> {
   /** Whether shared frames may go straight to the TCP socket (`FrameWriter.canWrite`, decided once). */
   private readonly direct: boolean;
   /**
-   * @internal When the unfinished-message sweep first found a message in progress (`fragment-timeout.ts`), -1 when
-   * none: a complete message clears it.
+   * @internal The number of the unfinished-message sweep that first found a message in progress
+   * (`fragment-timeout.ts`), -1 when none: a complete message clears it.
    */
   unfinishedSince = -1;
 
