@@ -14,6 +14,11 @@ export const CloseCode = {
   Abnormal: 1006,
   /** The `Origin` header is not on the allowlist. */
   OriginNotAllowed: 1008,
+  /**
+   * RFC 6455's policy violation, the same code as `OriginNotAllowed`: a message whose fragments did not all arrive
+   * within `DEFAULTS.fragmentTimeoutMs`.
+   */
+  PolicyViolation: 1008,
   /** A frame was larger than `maxPayload`. */
   TooBig: 1009,
   /** The server hit an unexpected condition, or could not check the credentials (`authenticate` failed). */
@@ -35,7 +40,7 @@ export const CLOSE_CODES: Readonly<Record<CloseCode, { readonly meaning: string;
   1000: { meaning: 'normal closure', retry: true },
   1001: { meaning: 'server going away (shutdown or restart)', retry: true },
   1006: { meaning: 'abnormal closure, no close frame (network lost, server killed)', retry: true },
-  1008: { meaning: 'origin not allowed', retry: true },
+  1008: { meaning: 'origin not allowed, or a message left unfinished (policy violation)', retry: true },
   1009: { meaning: 'message too big (over maxPayload)', retry: true },
   1011: { meaning: 'internal server error, or the credentials could not be checked', retry: true },
   1013: { meaning: 'slow consumer, too many connections from one address, or server overloaded', retry: true },

@@ -32,8 +32,11 @@ export interface GuardTimers {
 /** Samples taken over the grace period; the buffer must be above `softBytes` at every one of them. */
 export const SAMPLES = 5;
 
-/** Why a connection was found slow. */
-export type SlowReason = 'hard' | 'soft';
+/**
+ * Why a connection was found slow: over its own hard cap or soft threshold, or the largest consumer when the
+ * server-wide budget (`maxQueuedBytes`, `QueuedBytesBudget`) was passed.
+ */
+export type SlowReason = 'hard' | 'soft' | 'budget';
 
 /**
  * The policy on one connection's unsent bytes, for a subclass that says how many bytes wait and what to do when
@@ -123,7 +126,14 @@ export abstract class SlowConsumerPolicy {
     this.samplesAbove = 0;
   }
 
-  private trip(reason: SlowReason, bytes: number): void {
+  /** Whether the connection was found slow (nothing more is queued for it). */
+  protected get isTripped(): boolean {
+    return this.tripped;
+  }
+
+  /** Finds the connection slow (once): stops the grace period and calls `slow`. */
+  protected trip(reason: SlowReason, bytes: number): void {
+    if (this.tripped) return;
     this.reset();
     this.tripped = true;
     this.slow(reason, bytes);

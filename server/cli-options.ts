@@ -20,6 +20,11 @@ export const OPERATING_FLAGS = {
   'heartbeat-ms': { type: 'string' },
   'close-timeout-ms': { type: 'string' },
   'shutdown-timeout-ms': { type: 'string' },
+  'handshake-timeout-ms': { type: 'string' },
+  'fragment-timeout-ms': { type: 'string' },
+  'max-pending-upgrades': { type: 'string' },
+  'max-connections': { type: 'string' },
+  'max-queued-bytes': { type: 'string' },
   'debug-stats': { type: 'boolean' },
 } as const;
 
@@ -42,7 +47,18 @@ limits and operating (docs/operations.md):
   --heartbeat-ms N           server ping interval, 0 = off               default ${DEFAULTS.heartbeatMs}
   --close-timeout-ms N       wait for a client's close answer            default ${DEFAULTS.closeTimeoutMs}
   --shutdown-timeout-ms N    exit 1 when SIGTERM shutdown takes longer   default ${DEFAULTS.shutdownTimeoutMs}
-  --debug-stats              serve GET /debug/stats (memory, counters)   default off
+  --handshake-timeout-ms N   cut a connection whose HTTP request has not
+                             fully arrived by then, 0 = off              default ${DEFAULTS.handshakeTimeoutMs}
+  --fragment-timeout-ms N    close (1008) a connection whose message is
+                             still unfinished after this, 0 = off        default ${DEFAULTS.fragmentTimeoutMs}
+  --max-pending-upgrades N   connections not yet upgraded; more are cut
+                             at once, 0 = off                            default ${DEFAULTS.maxPendingUpgrades}
+  --max-connections N        WebSocket connections in total; more are
+                             closed with 1013, 0 = off                   default ${DEFAULTS.maxConnections}
+  --max-queued-bytes N       bytes queued to all clients together; past
+                             it the largest consumers get 1013, 0 = off  default ${DEFAULTS.maxQueuedBytes}
+  --debug-stats              serve GET /debug/stats (memory, counters;   default off
+                             behind authentication when it is on)
 `;
 
 /** The values `parseArgs` returns for `OPERATING_FLAGS`. */
@@ -56,8 +72,25 @@ export interface OperatingFlagValues {
   'heartbeat-ms'?: string;
   'close-timeout-ms'?: string;
   'shutdown-timeout-ms'?: string;
+  'handshake-timeout-ms'?: string;
+  'fragment-timeout-ms'?: string;
+  'max-pending-upgrades'?: string;
+  'max-connections'?: string;
+  'max-queued-bytes'?: string;
   'debug-stats'?: boolean;
 }
+
+/** The flags that are a whole number each, and the `createServer` option each sets. */
+const COUNT_FLAGS = [
+  ['max-connections-per-ip', 'maxConnectionsPerIp'],
+  ['heartbeat-ms', 'heartbeatMs'],
+  ['close-timeout-ms', 'closeTimeoutMs'],
+  ['handshake-timeout-ms', 'handshakeTimeoutMs'],
+  ['fragment-timeout-ms', 'fragmentTimeoutMs'],
+  ['max-pending-upgrades', 'maxPendingUpgrades'],
+  ['max-connections', 'maxConnections'],
+  ['max-queued-bytes', 'maxQueuedBytes'],
+] as const satisfies readonly (readonly [keyof OperatingFlagValues, keyof TransportOptions])[];
 
 /** What the flags configure: `createServer` options and the shutdown bound. */
 export interface OperatingConfig {
@@ -102,9 +135,10 @@ export function operatingConfig(values: OperatingFlagValues, env: NodeJS.Process
     throw new Error('--jwt-issuer and --jwt-audience need MONORAIL_JWT_SECRET in the environment');
   }
   if (values['rate-limit'] !== undefined) server.rateLimit = rateLimit(values['rate-limit']);
-  if (values['max-connections-per-ip'] !== undefined) server.maxConnectionsPerIp = count('max-connections-per-ip', values['max-connections-per-ip']);
-  if (values['heartbeat-ms'] !== undefined) server.heartbeatMs = count('heartbeat-ms', values['heartbeat-ms']);
-  if (values['close-timeout-ms'] !== undefined) server.closeTimeoutMs = count('close-timeout-ms', values['close-timeout-ms']);
+  for (const [flag, option] of COUNT_FLAGS) {
+    const text = values[flag];
+    if (text !== undefined) server[option] = count(flag, text);
+  }
   if (values['debug-stats']) server.debugStats = true;
   const shutdownTimeoutMs =
     values['shutdown-timeout-ms'] !== undefined ? count('shutdown-timeout-ms', values['shutdown-timeout-ms']) : DEFAULTS.shutdownTimeoutMs;

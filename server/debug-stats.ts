@@ -1,10 +1,21 @@
 /**
  * `GET /debug/stats` (only with `debugStats: true`, CLI `--debug-stats`): what an operator or a soak test needs
  * to tell a leak from noise — process memory (after a full GC when the process runs with `--expose-gc` and the
- * request asks for it with `?gc=1`), the hub's counters, and the own keys of the built-in prototypes, which a
- * prototype-pollution bug would change. Off by default: it reveals internals to whoever can reach the port.
+ * request asks for it with `?gc=1`), the hub's and the transport's counters, and the own keys of the built-in
+ * prototypes, which a prototype-pollution bug would change. Off by default: it reveals internals to whoever can
+ * reach the port, so with `authenticate` set a request must pass it (`http-endpoints.ts`).
  */
+import type { ConnectionCapsStats } from './connection-caps.js';
 import type { Hub, HubStats } from './hub.js';
+import type { QueuedBytesStats } from './queue-budget.js';
+
+/** The transport's counters. */
+export interface TransportStats extends ConnectionCapsStats, QueuedBytesStats {
+  /** WebSocket connections open: admitted ones, and refused ones until their close completes. */
+  webSockets: number;
+  /** Connections closed because a message stayed unfinished past `fragmentTimeoutMs`. */
+  unfinishedMessages: number;
+}
 
 /** The body of `/debug/stats`. */
 export interface DebugStats {
@@ -13,6 +24,7 @@ export interface DebugStats {
   /** Whether a full GC ran right before `memory` was read. */
   gc: boolean;
   hub: HubStats;
+  transport: TransportStats;
   /** Own property names of `Object.prototype`, `Array.prototype`, `Function.prototype` and `String.prototype`. */
   prototypes: Record<'Object' | 'Array' | 'Function' | 'String', string[]>;
 }
@@ -24,9 +36,9 @@ function prototypeKeys(): DebugStats['prototypes'] {
 }
 
 /** Collects the stats; `collect` runs a full GC first when the process exposes one. */
-export function debugStats(hub: Hub, collect: boolean): DebugStats {
+export function debugStats(hub: Hub, transport: TransportStats, collect: boolean): DebugStats {
   const gc = (globalThis as { gc?: () => void }).gc;
   const ran = collect && typeof gc === 'function';
   if (ran) gc();
-  return { memory: process.memoryUsage(), gc: ran, hub: hub.stats(), prototypes: prototypeKeys() };
+  return { memory: process.memoryUsage(), gc: ran, hub: hub.stats(), transport, prototypes: prototypeKeys() };
 }

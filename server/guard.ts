@@ -12,6 +12,7 @@ import { SlowConsumerPolicy, type GuardTimers, type SlowConsumerLimits, type Slo
 import type { HubSocket, SharedFrame, SocketEvents } from './hub-connection.js';
 import { monotonicMs, takeToken, type RateLimit } from './limits.js';
 import type { Logger } from './logger.js';
+import type { BudgetedSocket, QueuedBytesBudget } from './queue-budget.js';
 
 /** What the guards enforce: one object for every connection of a server. */
 export interface GuardOptions {
@@ -19,6 +20,8 @@ export interface GuardOptions {
   readonly rateLimit: RateLimit | false;
   /** Outgoing buffer thresholds. */
   readonly slowConsumer: SlowConsumerLimits;
+  /** The server-wide budget of bytes queued to clients (`maxQueuedBytes`), when there is one. */
+  readonly queuedBytes?: QueuedBytesBudget;
   readonly logger: Logger;
   /** @default the global timers */
   readonly timers?: GuardTimers;
@@ -30,11 +33,13 @@ export interface GuardOptions {
  * A hub socket with the rate limit and the slow-consumer policy. A transport extends it with the writing, closing
  * and buffer measuring of its own socket, and calls `received` for every incoming frame and `ended` once closed.
  */
-export abstract class GuardedSocket<O extends GuardOptions = GuardOptions> extends SlowConsumerPolicy implements HubSocket {
+export abstract class GuardedSocket<O extends GuardOptions = GuardOptions> extends SlowConsumerPolicy implements HubSocket, BudgetedSocket {
   /** @internal The token bucket's state (`takeToken`), as fields of this object. */
   tokens: number;
   /** @internal */
   last: number;
+  /** @internal What this connection counts for in the server-wide queued-bytes sum (`QueuedBytesBudget`). */
+  counted = 0;
   /** The rate limit closed the connection; frames until the close handshake ends are dropped. */
   private limited = false;
   /** Where frames and the end go: the hub's connection (`attach`), or the handlers given to `onMessage`/`onClose`. */
@@ -55,8 +60,11 @@ export abstract class GuardedSocket<O extends GuardOptions = GuardOptions> exten
   abstract readonly remoteAddress: string | undefined;
 
   send(data: string): void {
-    if (!this.admit()) return;
+    const before = this.admitted();
+    if (before < 0) return;
     this.write(data);
+    // The budget's estimate of the frame: its length (JSON is mostly ASCII); the budget's scan measures exactly.
+    this.options.queuedBytes?.update(this, before + data.length);
     this.sent();
   }
 
@@ -64,8 +72,19 @@ export abstract class GuardedSocket<O extends GuardOptions = GuardOptions> exten
     const before = this.admitted();
     if (before < 0) return;
     this.writeFrame(frame);
+    this.options.queuedBytes?.update(this, before + frame.text.length);
     // At most 3 bytes of UTF-8 per UTF-16 unit, plus the largest frame header.
     this.sentAfter(before, frame.text.length * 3 + 14);
+  }
+
+  /** @internal The bytes waiting now, or -1 once nothing more is queued (found slow, or closed). */
+  queuedNow(): number {
+    return this.isTripped ? -1 : this.bufferedAmount;
+  }
+
+  /** @internal The server-wide budget picked this connection, one of those holding the most: closed with 1013. */
+  overBudget(bytes: number): void {
+    this.trip('budget', bytes);
   }
 
   attach(conn: SocketEvents): void {
@@ -104,6 +123,7 @@ export abstract class GuardedSocket<O extends GuardOptions = GuardOptions> exten
   /** The socket closed. */
   protected ended(code: number, reason: string): void {
     this.dispose();
+    this.options.queuedBytes?.release(this);
     this.events?.ended(code, reason);
   }
 
@@ -121,8 +141,10 @@ export abstract class GuardedSocket<O extends GuardOptions = GuardOptions> exten
   }
 
   protected slow(reason: SlowReason, bytes: number): void {
+    // Nothing more is queued for it: its bytes leave the server-wide sum (they are freed within closeTimeoutMs).
+    this.options.queuedBytes?.release(this);
     this.options.logger.info('slow consumer closed', { code: CloseCode.Overloaded, reason, bytes, remoteAddress: this.remoteAddress });
-    this.close(CloseCode.Overloaded, 'slow consumer');
+    this.close(CloseCode.Overloaded, reason === 'budget' ? 'server overloaded' : 'slow consumer');
   }
 }
 

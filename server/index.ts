@@ -25,6 +25,7 @@ export { lineLogger, silentLogger, type Logger, type LogFields } from './logger.
 export { demoFixtures, makeNode, makeWorkflow, makeCatalog, makePoller, makeLog, makeEvent, objectId, uuid, SKUS } from './fixtures.js';
 export { contentId, fnv1a64 } from './ids.js';
 export { type TransportOptions } from './transport-options.js';
+export { type DebugStats, type TransportStats } from './debug-stats.js';
 export { bearerToken, bearerVerifier, jwtVerifier, type Authenticate, type JwtVerifierOptions } from './auth.js';
 export { LOOPBACK_ORIGINS, isLoopbackHost, originAllowlist, parseOriginPattern, type OriginCheck } from './origin.js';
 export { TokenBucket, ConnectionCounter, type RateLimit } from './limits.js';

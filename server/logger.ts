@@ -1,4 +1,5 @@
 /** Structured logging: one line per event. Browser-safe (the mock passes a silent logger). */
+import { redactSecrets } from './redact.js';
 
 /** Fields attached to a log line. */
 export type LogFields = Record<string, unknown>;
@@ -19,7 +20,8 @@ export type LogLevel = (typeof LEVELS)[number];
 
 /**
  * One line per event: `2026-11-26T07:33:20.000Z info listening on ws://127.0.0.1:9100 {"channels":7}`.
- * Human-readable first, machine-parseable fields last.
+ * Human-readable first, machine-parseable fields last. Credentials are scrubbed from every line (`redactSecrets`:
+ * bearer tokens, secret-looking `name=value` pairs), whoever logged them.
  */
 export function lineLogger(write: (line: string) => void, minLevel: LogLevel = 'info'): Logger {
   const min = LEVELS.indexOf(minLevel);
@@ -33,7 +35,7 @@ export function lineLogger(write: (line: string) => void, minLevel: LogLevel = '
         extra = ' {"fields":"unserialisable"}';
       }
     }
-    write(`${new Date().toISOString()} ${level} ${msg}${extra}`);
+    write(redactSecrets(`${new Date().toISOString()} ${level} ${msg}${extra}`));
   };
   return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
 }

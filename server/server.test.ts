@@ -5,6 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { RawClient } from '../test/helpers.js';
+import { bearerVerifier } from './auth.js';
 import { createServer, type MonorailServer } from './server.js';
 import { makeNode } from './fixtures.js';
 import type { Doc } from '../protocol/index.js';
@@ -348,10 +349,54 @@ describe('server API', () => {
     expect((await c.closed()).code).toBe(1001);
   });
 
-  it('answers plain HTTP with 426 and /healthz with ok', async () => {
+  it('answers plain HTTP with 426 and /healthz with ok and nothing else (no connection count)', async () => {
     const base = server.url.replace('ws://', 'http://');
     expect((await fetch(base + '/nodes')).status).toBe(426);
-    expect(await (await fetch(base + '/healthz')).json()).toEqual({ ok: true, connections: 0 });
+    await connect('nodes');
+    const health = await fetch(base + '/healthz');
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ ok: true });
+  });
+
+  it('/debug/stats goes through authenticate when it is set: 401 without a principal (regression: served to anyone)', async () => {
+    const guarded = await createServer({
+      port: 0,
+      debugStats: true,
+      authenticate: bearerVerifier((t) => (t === 'operator-token' ? { user: 'operator' } : null)),
+    });
+    try {
+      const base = guarded.url.replace('ws://', 'http://');
+      const anonymous = await fetch(base + '/debug/stats');
+      expect(anonymous.status).toBe(401);
+      expect(await anonymous.text()).not.toContain('memory');
+      expect((await fetch(base + '/debug/stats', { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
+      const allowed = await fetch(base + '/debug/stats', { headers: { authorization: 'Bearer operator-token' } });
+      expect(allowed.status).toBe(200);
+      expect(await allowed.json()).toMatchObject({ hub: { connections: 0 }, memory: { rss: expect.any(Number) } });
+    } finally {
+      await guarded.close();
+    }
+  });
+
+  it('/debug/stats answers 503 when authenticate throws or does not settle in time (it could not tell)', async () => {
+    for (const authenticate of [
+      () => {
+        throw new Error('identity provider down');
+      },
+      () => new Promise(() => undefined),
+    ]) {
+      const guarded = await createServer({ port: 0, debugStats: true, authenticate, authenticateTimeoutMs: 20 });
+      try {
+        expect((await fetch(guarded.url.replace('ws://', 'http://') + '/debug/stats')).status).toBe(503);
+      } finally {
+        await guarded.close();
+      }
+    }
+  });
+
+  it('/debug/stats is not served without debugStats, whatever authenticate says', async () => {
+    const base = server.url.replace('ws://', 'http://');
+    expect((await fetch(base + '/debug/stats')).status).toBe(426);
   });
 
   it('rejects nothing at the handshake for a missing subprotocol (seed clients offer none)', async () => {

@@ -9,7 +9,7 @@ import { AmqpFeed } from './amqp-feed.js';
 import { AmqpLink, type ReconnectOptions } from './amqp-link.js';
 import { Broadcaster } from './broadcast.js';
 import { ChannelRegistry, DEFAULT_CHANNELS, type ChannelSpec } from './channels.js';
-import { debugStats } from './debug-stats.js';
+import type { TransportStats } from './debug-stats.js';
 import { demoFixtures } from './fixtures.js';
 import { Hub, type Authorize, type BroadcastSkip } from './hub.js';
 import type { HubConnection } from './hub-connection.js';
@@ -19,7 +19,7 @@ import { MemoryBackend } from './memory.js';
 import { MongoSource, type MongoOptions } from './mongo-source.js';
 import type { Change, ChangeFeed, Source } from './source.js';
 import type { TransportOptions } from './transport-options.js';
-import { attachWebSockets, resolveTransport } from './ws-transport.js';
+import { attachWebSockets, httpServerOptions, resolveTransport } from './ws-transport.js';
 
 /** The RabbitMQ settings of `createServer({amqp})` and `--amqp`. */
 export interface AmqpOptions {
@@ -136,6 +136,11 @@ export interface MonorailServer {
   readonly mongo: MongoSource | undefined;
   /** The RabbitMQ link and feed, when `amqp` was given. */
   readonly amqp: { readonly link: AmqpLink; readonly feed: AmqpFeed } | undefined;
+  /**
+   * The transport's counters: sockets waiting for their upgrade, WebSocket connections, bytes queued to clients,
+   * and what each bound closed (`/debug/stats` serves them with the hub's).
+   */
+  transportStats(): TransportStats;
   /** Registers a connection listener (the seed's `server.on('connection', conn => …)`). */
   on(event: 'connection', listener: (conn: HubConnection) => void): this;
   /**
@@ -208,20 +213,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Monorai
     await link.start();
   }
 
-  const http: HttpServer = createHttpServer((req, res) => {
-    if (options.debugStats && req.url?.startsWith('/debug/stats')) {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(debugStats(hub, req.url.endsWith('?gc=1'))));
-      return;
-    }
-    if (req.url === '/healthz') {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ ok: true, connections: hub.connections.size }));
-      return;
-    }
-    res.writeHead(426, { 'content-type': 'text/plain' });
-    res.end('monorail-ws: connect with a WebSocket to ws://host:port/<channel>\n');
-  });
+  // The transport answers its plain HTTP requests too (/healthz, /debug/stats) and sets its request timeouts.
+  const http: HttpServer = createHttpServer(httpServerOptions(security));
   const transport = attachWebSockets(
     { http, hub, logger, maxPayload: options.maxPayload ?? DEFAULTS.maxPayload, authorize: options.authorize },
     security,
@@ -254,6 +247,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Monorai
     instanceId,
     mongo,
     amqp,
+    transportStats: () => transport.stats(),
     on(event, listener) {
       if (event === 'connection') hub.onConnection(listener);
       return server;

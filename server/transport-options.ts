@@ -61,8 +61,48 @@ export interface TransportOptions {
    */
   closeTimeoutMs?: number;
   /**
-   * Serve `GET /debug/stats` (memory, hub counters, built-in prototype keys; `?gc=1` runs a full GC first when
-   * the process has `--expose-gc`). It reveals internals to whoever reaches the port.
+   * How long a TCP connection may take to send its whole HTTP request (an upgrade's request line and headers, or a
+   * plain request); one that has not by then is answered 408 and cut — a socket that never sends a byte as well as
+   * one that stops in the middle of a header. Node's own `headersTimeout`/`requestTimeout`, checked every fifth of
+   * this (at most every second). `authenticate`, which runs once the headers are in, has its own bound
+   * (`authenticateTimeoutMs`). 0 turns it off (Node's checks are then off too).
+   * @default DEFAULTS.handshakeTimeoutMs (5 s)
+   */
+  handshakeTimeoutMs?: number;
+  /**
+   * How long a message may stay unfinished: a connection that has sent part of a message (a first fragment
+   * without the last one, or part of a frame) and not completed it within this is closed with 1008 (policy
+   * violation). Checked every quarter of it, so an unfinished message is cut after 1 to 1.25 times this; a message
+   * that completes within it never is. 0 turns it off.
+   * @default DEFAULTS.fragmentTimeoutMs (10 s)
+   */
+  fragmentTimeoutMs?: number;
+  /**
+   * TCP connections that are not (yet) admitted WebSocket connections: upgrades in progress (headers arriving,
+   * `authenticate` running), refused connections until they are gone, plain HTTP requests. A connection beyond it
+   * is destroyed as soon as it is accepted, before anything is read. 0 turns it off.
+   * @default DEFAULTS.maxPendingUpgrades (1,000)
+   */
+  maxPendingUpgrades?: number;
+  /**
+   * Admitted WebSocket connections in total; more are closed with 1013 right after the upgrade (a refused
+   * connection then counts as pending until it is gone). With `maxPendingUpgrades`, it bounds the sockets the
+   * process holds: size the file-descriptor limit (`ulimit -n`) above their sum. 0 turns it off.
+   * @default DEFAULTS.maxConnections (10,000)
+   */
+  maxConnections?: number;
+  /**
+   * Bytes queued to clients, summed over every connection (what `slowConsumer` bounds for one). When the sum
+   * passes it, the connections holding the most are closed with 1013, largest first, until it is back under it;
+   * checked once per event-loop turn after the sum passes it. 0 turns it off.
+   * @default DEFAULTS.maxQueuedBytes (256 MiB)
+   */
+  maxQueuedBytes?: number;
+  /**
+   * Serve `GET /debug/stats` (memory, hub and transport counters, built-in prototype keys; `?gc=1` runs a full GC
+   * first when the process has `--expose-gc`). With `authenticate`, a request must pass it like an upgrade does
+   * (`Authorization: Bearer <token>`): 401 when refused, 503 when it throws or times out. Without, it reveals
+   * internals to whoever reaches the port.
    * @default false
    */
   debugStats?: boolean;

@@ -74,6 +74,11 @@ export function wsSocket(ws: ServerWebSocket, options: WsSocketOptions): WsHubSo
 export class WsHubSocket extends GuardedSocket<WsSocketOptions> {
   /** Whether shared frames may go straight to the TCP socket (`FrameWriter.canWrite`, decided once). */
   private readonly direct: boolean;
+  /**
+   * @internal The number of the unfinished-message sweep that first found a message in progress
+   * (`fragment-timeout.ts`), -1 when none: a complete message clears it.
+   */
+  unfinishedSince = -1;
 
   constructor(
     private readonly ws: ServerWebSocket,
@@ -98,6 +103,7 @@ export class WsHubSocket extends GuardedSocket<WsSocketOptions> {
 
   /** @internal A frame from the client. */
   message(data: RawData, isBinary: boolean): void {
+    this.unfinishedSince = -1;
     this.options.heartbeat?.answered(this.ws);
     if (!this.admitMessage()) return;
     const text = isBinary

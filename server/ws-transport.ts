@@ -1,19 +1,25 @@
 /**
  * The WebSocket side of the server: a `ws` WebSocketServer on the HTTP server's `upgrade` event, with admission
- * (origin, connections per address, authentication, channel authorization), the per-connection guards (message
- * rate, slow consumers), the heartbeat, and the bounded close. `createServer` wires it to the hub.
+ * (origin, connection caps, connections per address, authentication, channel authorization), the per-connection
+ * guards (message rate, slow consumers, the server-wide queued-bytes budget), the heartbeat, the unfinished-message
+ * sweep, the bounded close, and the plain HTTP endpoints. `createServer` wires it to the hub.
  */
-import type { Server as HttpServer, IncomingMessage } from 'node:http';
+import type { Server as HttpServer, ServerOptions as HttpServerOptions, IncomingMessage } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { channelFromUrl, DEFAULTS } from '../protocol/index.js';
 import { admission } from './admission.js';
 import type { Authenticate } from './auth.js';
 import type { SlowConsumerLimits } from './backpressure.js';
+import { ConnectionCaps, httpTimeouts } from './connection-caps.js';
+import type { TransportStats } from './debug-stats.js';
+import { fragmentSweep } from './fragment-timeout.js';
 import { startHeartbeat } from './heartbeat.js';
+import { httpEndpoints } from './http-endpoints.js';
 import type { Authorize, Hub } from './hub.js';
 import { checkRateLimit, ConnectionCounter, type RateLimit } from './limits.js';
 import { silentLogger, type Logger } from './logger.js';
 import { isLoopbackHost, resolveOriginPolicy, type OriginCheck } from './origin.js';
+import { QueuedBytesBudget, type BudgetedSocket } from './queue-budget.js';
 import type { TransportOptions } from './transport-options.js';
 import { ServerWebSocket, wsSocket, type WsSocketOptions } from './ws-adapter.js';
 import { FrameWriter } from './ws-frames.js';
@@ -25,6 +31,7 @@ export interface WsTransport {
    * once every socket is gone — each within `closeTimeoutMs`.
    */
   close(): Promise<void>;
+  stats(): TransportStats;
 }
 
 /** `TransportOptions` checked, with every default applied (`resolveTransport`). */
@@ -37,18 +44,34 @@ export interface ResolvedTransport {
   readonly slowConsumer: SlowConsumerLimits;
   readonly heartbeatMs: number;
   readonly closeTimeoutMs: number;
+  readonly handshakeTimeoutMs: number;
+  readonly fragmentTimeoutMs: number;
+  readonly maxPendingUpgrades: number;
+  readonly maxConnections: number;
+  readonly maxQueuedBytes: number;
+  readonly debugStats: boolean;
 }
+
+/** The options of the transport that are counts or durations: whole numbers, 0 or more (0 turns them off). */
+const BOUNDS = ['handshakeTimeoutMs', 'fragmentTimeoutMs', 'maxPendingUpgrades', 'maxConnections', 'maxQueuedBytes'] as const;
 
 /**
  * Checks the options for the interface the server binds and applies the defaults. Called before anything is
  * created or listens, so an unsafe configuration fails with nothing to clean up.
  * @throws Error when the configuration would be unsafe (a non-loopback host without an Origin allowlist) or is
- *   invalid (a malformed origin pattern, a rate limit below 1).
+ *   invalid (a malformed origin pattern, a rate limit below 1); RangeError when a timeout or cap is not a whole
+ *   number >= 0.
  */
 export function resolveTransport(host: string, options: TransportOptions, logger: Logger = silentLogger): ResolvedTransport {
   const origins = resolveOriginPolicy(host, options.origins, options.anyOrigin);
   const rateLimit = options.rateLimit === undefined ? DEFAULTS.rateLimit : options.rateLimit;
   if (rateLimit) checkRateLimit(rateLimit);
+  const bounds = {} as Record<(typeof BOUNDS)[number], number>;
+  for (const name of BOUNDS) {
+    const value = options[name] ?? DEFAULTS[name];
+    if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} must be a whole number >= 0 (0 turns it off), got ${String(value)}`);
+    bounds[name] = value;
+  }
   if (!options.authenticate && !isLoopbackHost(host)) {
     warnLoudly(
       logger,
@@ -65,7 +88,14 @@ export function resolveTransport(host: string, options: TransportOptions, logger
     slowConsumer: { ...DEFAULTS.slowConsumer, ...options.slowConsumer },
     heartbeatMs: options.heartbeatMs ?? DEFAULTS.heartbeatMs,
     closeTimeoutMs: options.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs,
+    ...bounds,
+    debugStats: options.debugStats === true,
   };
+}
+
+/** The options of the HTTP server the transport is attached to (`handshakeTimeoutMs`: Node's request timeouts). */
+export function httpServerOptions(config: ResolvedTransport): HttpServerOptions {
+  return httpTimeouts(config.handshakeTimeoutMs);
 }
 
 /** What `attachWebSockets` wires together. */
@@ -82,12 +112,24 @@ function handleProtocols(protocols: Set<string>): string | false {
   return protocols.has(DEFAULTS.subprotocol) ? DEFAULTS.subprotocol : false;
 }
 
-/** Attaches a WebSocket server to `deps.http`, in front of `deps.hub`. */
+/** The admitted connections' sockets among the WebSocket server's clients (refused ones have none). */
+function* hubSockets(wss: WebSocketServer): Iterable<BudgetedSocket> {
+  for (const ws of wss.clients) {
+    const socket = (ws as ServerWebSocket).hubSocket;
+    if (socket !== undefined) yield socket;
+  }
+}
+
+/**
+ * Attaches a WebSocket server to `deps.http` (created with `httpServerOptions(config)`), in front of `deps.hub`,
+ * and answers its plain HTTP requests (`/healthz`, `/debug/stats`, 426 for the rest).
+ */
 export function attachWebSockets(deps: TransportDeps, config: ResolvedTransport): WsTransport {
   const { http, hub } = deps;
   const logger = deps.logger ?? silentLogger;
   const { rateLimit, slowConsumer } = config;
   const perAddress = new ConnectionCounter(config.maxConnectionsPerIp);
+  const caps = new ConnectionCaps(config.maxPendingUpgrades, config.maxConnections, () => hub.connections.size, logger);
   const heartbeat = startHeartbeat(config.heartbeatMs, logger);
   const frames = new FrameWriter();
 
@@ -104,11 +146,14 @@ export function attachWebSockets(deps: TransportDeps, config: ResolvedTransport)
     perMessageDeflate: false,
   });
   wss.on('error', (err) => logger.error('websocket server error', { err }));
+  const unfinished = fragmentSweep(config.fragmentTimeoutMs, () => wss.clients, logger);
+  const queuedBytes = config.maxQueuedBytes > 0 ? new QueuedBytesBudget(config.maxQueuedBytes, () => hubSockets(wss)) : undefined;
 
   // Shared by every connection; the peer address is read from the socket when something asks for it.
   const socketOptions: WsSocketOptions = {
     rateLimit,
     slowConsumer,
+    ...(queuedBytes ? { queuedBytes } : {}),
     logger,
     frames,
     heartbeat,
@@ -117,8 +162,17 @@ export function attachWebSockets(deps: TransportDeps, config: ResolvedTransport)
   const accept = (ws: WebSocket, request: IncomingMessage, principal: unknown): void => {
     // The socket itself tells the heartbeat of messages, pongs and the close (ServerWebSocket.emit): no listeners.
     heartbeat.track(ws, false);
+    unfinished.start();
     hub.accept(wsSocket(ws as ServerWebSocket, socketOptions), { channel: channelFromUrl(request.url ?? '/'), principal });
   };
+  const stats = (): TransportStats => ({
+    ...caps.stats(),
+    ...(queuedBytes?.stats() ?? { queuedBytes: 0, budgetScans: 0, closedOverBudget: 0 }),
+    webSockets: wss.clients.size,
+    unfinishedMessages: unfinished.closed,
+  });
+
+  http.on('connection', caps.connection);
   http.on(
     'upgrade',
     admission({
@@ -129,16 +183,19 @@ export function attachWebSockets(deps: TransportDeps, config: ResolvedTransport)
       authorize: deps.authorize,
       registry: hub.registry,
       perAddress,
+      caps,
       logger,
       accept,
     }),
   );
+  http.on('request', httpEndpoints({ hub, config, logger, stats }));
 
   let closing: Promise<void> | undefined;
   return {
     close() {
       closing ??= new Promise<void>((resolve) => {
         heartbeat.stop();
+        unfinished.stop();
         // First, so an upgrade still in admission gets 503 instead of joining; resolves once every client is gone
         // (refused ones included, which are already closing), each within closeTimeoutMs.
         wss.close(() => resolve());
@@ -146,6 +203,7 @@ export function attachWebSockets(deps: TransportDeps, config: ResolvedTransport)
       });
       return closing;
     },
+    stats,
   };
 }
 

@@ -9,7 +9,7 @@ import WebSocket from 'isomorphic-ws';
 import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Connection, type ConnectionOptions } from '../client/index.js';
-import { bearerVerifier, createServer, jwtVerifier, type Logger, type MonorailServer, type ServerOptions } from '../server/index.js';
+import { bearerVerifier, createServer, jwtVerifier, lineLogger, type Logger, type MonorailServer, type ServerOptions } from '../server/index.js';
 import { demoFixtures } from '../server/fixtures.js';
 import { RawClient, waitFor } from './helpers.js';
 import { startServer } from './processes.js';
@@ -114,6 +114,21 @@ describe('authentication at the upgrade', () => {
     expect((await (await raw(`${server.url}/nodes`, ['monorail-ws', 'bearer.wrong'])).closed()).code).toBe(4401);
     const ok = await raw(`${server.url}/nodes`, ['monorail-ws', 'bearer.rackhd-token']);
     expect((await ok.request({ handler: 'init' })).handler).toBe('session');
+  });
+});
+
+describe('tokens never reach the logs', () => {
+  it('a refused connection with ?token=, access_token=, a bearer subprotocol or an Authorization header logs no secret (regression: the query string was logged verbatim)', async () => {
+    const lines: string[] = [];
+    const server = await serve({ authenticate: () => null, logger: lineLogger((line) => lines.push(line), 'debug') });
+    const urls = [`${server.url}/nodes?token=SECRET-QUERY`, `${server.url}/nodes?x=1&access_token=SECRET-ACCESS&client_secret=SECRET-CLIENT`];
+    for (const url of urls) expect((await (await raw(url)).closed()).code).toBe(4401);
+    expect((await (await raw(`${server.url}/nodes`, ['monorail-ws', 'bearer.SECRET-PROTOCOL'])).closed()).code).toBe(4401);
+    expect((await (await raw(`${server.url}/nodes`, undefined, { headers: { authorization: 'Bearer SECRET-HEADER' } })).closed()).code).toBe(4401);
+    expect(lines.filter((l) => l.includes('connection refused'))).toHaveLength(4);
+    expect(lines.filter((l) => l.includes('SECRET'))).toEqual([]);
+    // The path is still there to tell refusals apart, with the parameter names.
+    expect(lines.some((l) => l.includes('/nodes?token=***'))).toBe(true);
   });
 });
 

@@ -26,7 +26,7 @@ const operating = read('docs/operations.md');
 
 const OPTIONS = [
   'authenticate', 'authenticateTimeoutMs', 'origins', 'anyOrigin', 'rateLimit', 'maxConnectionsPerIp', 'slowConsumer', 'heartbeatMs',
-  'closeTimeoutMs', 'debugStats',
+  'closeTimeoutMs', 'handshakeTimeoutMs', 'fragmentTimeoutMs', 'maxPendingUpgrades', 'maxConnections', 'maxQueuedBytes', 'debugStats',
 ] as const satisfies readonly (keyof TransportOptions)[];
 // Fails to compile when TransportOptions gains an option this list (and so the docs check) does not name.
 const everyOptionListed: Exclude<keyof TransportOptions, (typeof OPTIONS)[number]> extends never ? true : false = true;
@@ -51,11 +51,16 @@ describe('docs/server.md: Configuration', () => {
       ['authenticateTimeoutMs', DEFAULTS.authenticateTimeoutMs],
       ['maxConnectionsPerIp', DEFAULTS.maxConnectionsPerIp],
       ['maxWatches', DEFAULTS.maxWatches],
+      ['handshakeTimeoutMs', DEFAULTS.handshakeTimeoutMs],
+      ['fragmentTimeoutMs', DEFAULTS.fragmentTimeoutMs],
+      ['maxPendingUpgrades', DEFAULTS.maxPendingUpgrades],
+      ['maxConnections', DEFAULTS.maxConnections],
     ] as const) {
       expect(configuration).toMatch(new RegExp(`\\| \`${option}\` \\| ${value}\\b`));
     }
     expect(configuration).toContain(`| \`--shutdown-timeout-ms N\` | | | ${DEFAULTS.shutdownTimeoutMs} |`);
     expect(configuration).toContain(`| \`maxPayload\` | ${MiB(DEFAULTS.maxPayload)} |`);
+    expect(configuration).toContain(`| \`maxQueuedBytes\` | ${MiB(DEFAULTS.maxQueuedBytes)} |`);
   });
 });
 

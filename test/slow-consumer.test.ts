@@ -154,3 +154,45 @@ describe('slow consumers', () => {
     await waitFor(() => JSON.stringify(byId([...c.store.getSnapshot()])) === source(), 10_000, 'store = source');
   });
 });
+
+describe('the server-wide queued-bytes budget', () => {
+  it('once the bytes queued to all clients pass maxQueuedBytes, the connection holding the most is closed first with 1013; a smaller one and a reading client are unaffected (regression: ten slow consumers held 712 MB)', async () => {
+    const budget = 2 * MiB;
+    // Per-connection thresholds out of reach: only the server-wide budget can close anyone here.
+    const { server, conns, trips } = await serve({
+      maxQueuedBytes: budget,
+      slowConsumer: { softBytes: 1024 * MiB, hardBytes: 1024 * MiB, graceMs: 600_000 },
+      closeTimeoutMs: 50,
+    });
+    const healthy = await RawClient.connect(`${server.url}/nodes`);
+    cleanup.push(() => healthy.close());
+    await healthy.request({ handler: 'watch', params: {} }, 'list');
+    // Two readers that stop reading: one watches every node, the other only switches (one change in eight).
+    const big = await stalledClient(`${server.url}/nodes`, [{ handler: 'watch', params: {} }]);
+    cleanup.push(() => big.drop());
+    const small = await stalledClient(`${server.url}/nodes`, [{ handler: 'watch', params: { type: 'switch' } }]);
+    cleanup.push(() => small.drop());
+    await waitFor(() => server.hub.stats().watches === 3 && server.hub.stats().sourceReads === 3);
+    await turn();
+    const [bigConn, smallConn] = [conns[1]!, conns[2]!];
+
+    let published = 0;
+    const itemsSeen = () => healthy.frames.length - 1;
+    const change = (i: number) => ({ ...bigNode(i, 16 * KiB), type: i % 8 === 7 ? 'switch' : 'compute' });
+    while (trips.length === 0 && published < 4000) {
+      server.backend!.upsert('nodes', change(published++));
+      if (published % 16 === 0) await turn();
+      if (published - itemsSeen() > 24) await waitFor(() => published - itemsSeen() <= 8, 10_000, 'healthy client catching up');
+    }
+    expect(trips).toEqual([{ code: 1013, reason: 'budget', bytes: expect.any(Number), remoteAddress: expect.any(String) }]);
+    expect(trips[0]!.bytes).toBeGreaterThan(smallConn.bufferedAmount);
+    await waitFor(() => bigConn.closed, 5000, 'the largest consumer gone');
+    // The rest fits the budget: nobody else is closed, whatever keeps being published.
+    for (let i = 0; i < 64; i++) server.backend!.upsert('nodes', change(published++));
+    await waitFor(() => healthy.frames.filter((f) => f.handler === 'item').length === published, 10_000, 'every change');
+    expect(trips).toHaveLength(1);
+    expect(smallConn.closed).toBe(false);
+    expect(healthy.closeEvent).toBeUndefined();
+    expect(server.hub.stats()).toMatchObject({ connections: 2, watches: 2 });
+  });
+});
