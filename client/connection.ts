@@ -8,8 +8,8 @@ import { canonicalChannel, channelFromUrl, channelInfo } from '../protocol/chann
 import { NO_RETRY_CODES, type CloseCode, type ErrorCode } from '../protocol/codes.js';
 import type { ClientMessage, Doc, Params, ServerMessage } from '../protocol/messages.js';
 import { isPlainObject } from '../protocol/params.js';
+import { backoffDelay } from '../protocol/backoff.js';
 import { stringifyMessage } from '../protocol/parse.js';
-import { backoffDelay } from './backoff.js';
 import { parseServerFrame } from './parse.js';
 import {
   createEvents,
@@ -221,7 +221,7 @@ export class Connection<T extends Doc = Doc> {
     // The state changes silently first and is announced after the sends: whatever a listener sends in reaction
     // then goes after init, the watches and the queue, in the order the application issued it.
     this.#current = 'open';
-    this.#stableTimer = this.#o.setTimer(() => (this.#attempt = 0), this.#o.backoff.resetAfterMs);
+    this.#stableTimer = this.#o.timers.setTimeout(() => (this.#attempt = 0), this.#o.backoff.resetAfterMs);
     this.#write({ handler: 'init' });
     for (const params of this.store.activeWatches()) this.#write({ handler: 'watch', params });
     for (const message of this.#queue.splice(0)) this.#send(message);
@@ -240,10 +240,10 @@ export class Connection<T extends Doc = Doc> {
     if (m.handler === 'session') {
       this.#session = m.id;
       this.#pulse?.stop();
-      const { heartbeat, setTimer, clearTimer } = this.#o;
+      const { heartbeat, timers } = this.#o;
       this.#pulse =
         heartbeat && m.features?.includes('ping')
-          ? startHeartbeat(heartbeat, setTimer, clearTimer, () => this.#write({ handler: 'ping' }), () => this.#abandon())
+          ? startHeartbeat(heartbeat, timers, () => this.#write({ handler: 'ping' }), () => this.#abandon())
           : undefined;
     } else if (m.handler === 'error') {
       const { request, code } = m.params;
@@ -302,7 +302,7 @@ export class Connection<T extends Doc = Doc> {
     const attempt = ++this.#attempt;
     const delayMs = backoffDelay(attempt - 1, this.#o.backoff, this.#o.random);
     this.#urlIndex = (this.#urlIndex + 1) % this.urls.length;
-    this.#retryTimer = this.#o.setTimer(() => {
+    this.#retryTimer = this.#o.timers.setTimeout(() => {
       this.#retryTimer = undefined;
       this.#open();
     }, delayMs);
@@ -332,7 +332,7 @@ export class Connection<T extends Doc = Doc> {
   }
 
   #clear(handle: unknown): undefined {
-    if (handle !== undefined) this.#o.clearTimer(handle);
+    if (handle !== undefined) this.#o.timers.clearTimeout(handle);
     return undefined;
   }
 
@@ -379,7 +379,7 @@ export class Connection<T extends Doc = Doc> {
   #report(error: ConnectionError): void {
     if (error.kind === 'listener' && (error.source === 'error' || !this.events.all.get('error')?.length)) {
       // Nobody would see it (or reporting it would loop): rethrow outside our stack, like a DOM event listener.
-      this.#o.setTimer(() => {
+      this.#o.timers.setTimeout(() => {
         throw error.error;
       }, 0);
       return;
