@@ -45,7 +45,7 @@ export interface AmqpLinkOptions {
   random?: () => number;
   /**
    * Unacknowledged messages the broker may push ahead of the handler.
-   * @default 256
+   * @default 256 (`DEFAULTS.amqpPrefetch`)
    */
   prefetch?: number;
   /** @default silent */
@@ -197,7 +197,7 @@ export class AmqpLink {
     try {
       conn = await amqpConnect(this.options.url, {
         clientProperties: { connection_name: this.options.connectionName },
-        timeout: 10_000,
+        timeout: DEFAULTS.amqpConnectTimeoutMs,
       });
       const c = conn;
       c.on('error', (err: Error) => this.logger.warn('amqp connection error', { err }));
@@ -208,7 +208,7 @@ export class AmqpLink {
       // The channel is the link: if the broker closes it (a failed bind, say), start over on a new connection.
       ch.on('close', () => void c.close().catch(() => undefined));
       await ch.assertQueue(this.options.queue, { exclusive: true, autoDelete: true, durable: false });
-      await ch.prefetch(this.options.prefetch ?? 256);
+      await ch.prefetch(this.options.prefetch ?? DEFAULTS.amqpPrefetch);
       const session: Session = { conn: c, ch, bound: new Set() };
       await ch.consume(this.options.queue, (msg) => this.deliver(session, msg), { noAck: false });
       if (this.state !== 'connecting') {

@@ -152,12 +152,14 @@ it('amqp.reconnect overrides the fields it names of DEFAULTS.amqpBackoff', async
 });
 
 await describeRabbit('RabbitMQ feeds', () => {
-  it('opens one named connection per instance and an exclusive auto-delete queue, both gone after close()', async () => {
+  it('opens one named connection per instance and an exclusive auto-delete queue consumed with DEFAULTS.amqpPrefetch, both gone after close()', async () => {
     const { server, queue } = await serve();
     const name = `monorail-ws ${server.instanceId}`;
     expect((await brokerConnections()).filter((c) => c.name === name)).toHaveLength(1);
     const queues = await rabbitmqctl('list_queues', '--no-table-headers', 'name', 'exclusive', 'auto_delete');
     expect(queues).toContain(`${queue}\ttrue\ttrue`);
+    const consumers = await rabbitmqctl('list_consumers', '--no-table-headers', 'queue_name', 'prefetch_count');
+    expect(consumers).toContain(`${queue}\t${DEFAULTS.amqpPrefetch}`);
     await server.close();
     expect((await brokerConnections()).filter((c) => c.name === name)).toHaveLength(0);
     expect(await queueDepth(queue)).toBeUndefined();
