@@ -5,11 +5,11 @@
  * that throws would unwind into the transport (and in the mock, into the server's fan-out).
  */
 import { backoffDelay } from '../protocol/backoff.js';
-import { canonicalChannel, channelFromUrl, channelInfo } from '../protocol/channels.js';
-import { NO_RETRY_CODES, type CloseCode, type ErrorCode } from '../protocol/codes.js';
-import type { ClientMessage, Doc, ErrorMessage, Params, ServerMessage, SessionMessage } from '../protocol/messages.js';
-import { isPlainObject } from '../protocol/params.js';
+import { channelFromUrl, channelInfo } from '../protocol/channels.js';
+import { NO_RETRY_CODES, type CloseCode } from '../protocol/codes.js';
+import type { ClientMessage, Doc, Params, ServerMessage, SessionMessage } from '../protocol/messages.js';
 import { stringifyMessage } from '../protocol/parse.js';
+import { applyToStore } from './apply.js';
 import { parseServerFrame } from './parse.js';
 import {
   createEvents,
@@ -21,7 +21,7 @@ import {
 } from './events.js';
 import { startHeartbeat, type Heartbeat } from './heartbeat.js';
 import { resolveOptions, type ConnectionOptions, type ResolvedOptions } from './options.js';
-import { offeredProtocols, type SocketCloseEvent, type WebSocketLike } from './socket.js';
+import { offeredProtocols, resolveToken, type SocketCloseEvent, type WebSocketLike } from './socket.js';
 import { Store } from './store.js';
 
 export type { ConnectionOptions, HeartbeatOptions, Timers } from './options.js';
@@ -32,14 +32,6 @@ export type { ConnectionOptions, HeartbeatOptions, Timers } from './options.js';
 const NORMAL_CLOSURE: typeof CloseCode.Normal = 1000;
 /** What a socket reports when it was lost without a close frame; we report it for a socket we gave up on. */
 const ABNORMAL_CLOSURE: typeof CloseCode.Abnormal = 1006;
-
-/** Error codes that do not refuse a watch for good: the server keeps the watch and re-snapshots it later. */
-const TRANSIENT_ERRORS: readonly string[] = ['source-unavailable', 'internal'] satisfies ErrorCode[];
-
-/** Whether an `error` frame refuses its request for good (a source outage, say, does not). */
-function isRefusal(code: ErrorCode): boolean {
-  return !TRANSIENT_ERRORS.includes(code);
-}
 
 /**
  * One reconnecting connection to one channel (`ws://host:port/<channel>`), with a live `Store` of its records.
@@ -211,15 +203,7 @@ export class Connection<T extends Doc = Doc> {
         fail(err);
       }
     };
-    try {
-      const { token } = this.#o;
-      const value = typeof token === 'function' ? token() : token;
-      // A token function may return a promise (the only object a token can be).
-      if (typeof value === 'object') value.then(create, fail);
-      else create(value);
-    } catch (err) {
-      fail(err);
-    }
+    resolveToken(this.#o.token, create, fail);
   }
 
   #create(token: string | undefined): void {
@@ -265,27 +249,9 @@ export class Connection<T extends Doc = Doc> {
       this.#report({ kind: 'protocol', code: m.refused, message: m.message });
       return;
     }
-    const { store, events } = this;
-    switch (m.handler) {
-      case 'session':
-        this.#startSession(m);
-        break;
-      case 'error':
-        this.#forgetRefusedWatch(m);
-        break;
-      case 'list':
-        if (this.#mine(m.resource)) this.#apply(() => store.applyList(m.params, m.items));
-        break;
-      case 'item':
-        if (this.#mine(m.resource)) this.#apply(() => store.applyItem(m.id, m.data));
-        break;
-      case 'remove':
-        if (this.#mine(m.resource)) this.#apply(() => store.applyRemove(m.id, m.params));
-        break;
-      case 'pong':
-        // Only proves the socket is alive, which any frame does (the beat above).
-        break;
-    }
+    const { events } = this;
+    if (m.handler === 'session') this.#startSession(m);
+    else this.#apply(() => applyToStore(this.store, this.channel, m));
     // Events come after the store changed, so a listener reading the store sees what the message did.
     events.emit('message', m);
     if (m.handler === 'error') {
@@ -306,17 +272,6 @@ export class Connection<T extends Doc = Doc> {
     if (heartbeat && features?.includes('ping')) {
       this.#pulse = startHeartbeat(heartbeat, timers, () => this.#write({ handler: 'ping' }), () => this.#abandon());
     }
-  }
-
-  /**
-   * A watch the server refused is forgotten, so it is not re-sent (and refused again) after every reconnect. A
-   * source outage is not a refusal: the server keeps that watch and re-snapshots it when the source returns.
-   */
-  #forgetRefusedWatch({ params: { request, code } }: ErrorMessage): void {
-    if (request?.handler !== 'watch' || !isRefusal(code)) return;
-    if (!isPlainObject(request.params) || !this.#mine(request.resource)) return;
-    const params = request.params as Params;
-    this.#apply(() => this.store.stop(params));
   }
 
   #handleClose(event: SocketCloseEvent): void {
@@ -411,11 +366,6 @@ export class Connection<T extends Doc = Doc> {
     if (this.#write(message)) return;
     this.#queue.push(message);
     if (this.#queue.length > this.#o.maxQueue) this.#report({ kind: 'queue-overflow', dropped: this.#queue.shift()! });
-  }
-
-  /** True when a message addressed to `resource` is for this connection's channel (or its alias). */
-  #mine(resource: string | undefined): boolean {
-    return resource === undefined || resource === this.channel || canonicalChannel(resource) === canonicalChannel(this.channel);
   }
 
   /** Runs a store update; a subscriber that throws is reported instead of unwinding into the socket callback. */
