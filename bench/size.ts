@@ -1,8 +1,9 @@
 /**
  * Client bundle size, as a browser app would ship it: esbuild (bundle, minify, ESM, browser platform) and gzip
  * at level 9 via node:zlib. Deterministic for a given source and esbuild version, so `npm test` enforces it.
+ * `npx tsx bench/size.ts` prints the figures of `CLIENT_ENTRY` (gzip, minified, bytes per input).
  */
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 
@@ -41,3 +42,9 @@ export async function bundleSize(contents: string): Promise<BundleSize> {
 
 /** What scenario 6 and the size test measure: `Connection` + `Store`, as an app imports them. */
 export const CLIENT_ENTRY = `export { Connection, Store } from './client/index.ts';`;
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const { gzip, minified, inputs } = await bundleSize(CLIENT_ENTRY);
+  const byInput = Object.fromEntries(Object.entries(inputs).sort(([, a], [, b]) => b - a));
+  console.log(JSON.stringify({ gzip, minified, inputs: byInput }, null, 2));
+}

@@ -4,12 +4,12 @@
  * Everything that can fail in a socket callback is caught and reported as an `error` event: a WebSocket callback
  * that throws would unwind into the transport (and in the mock, into the server's fan-out).
  */
-import { canonicalChannel, channelFromUrl, channelInfo } from '../protocol/channels.js';
-import { NO_RETRY_CODES, type CloseCode, type ErrorCode } from '../protocol/codes.js';
-import type { ClientMessage, Doc, Params, ServerMessage } from '../protocol/messages.js';
-import { isPlainObject } from '../protocol/params.js';
+import { backoffDelay } from '../protocol/backoff.js';
+import { channelFromUrl, channelInfo } from '../protocol/channels.js';
+import { NO_RETRY_CODES, type CloseCode } from '../protocol/codes.js';
+import type { ClientMessage, Doc, Params, ServerMessage, SessionMessage } from '../protocol/messages.js';
 import { stringifyMessage } from '../protocol/parse.js';
-import { backoffDelay } from './backoff.js';
+import { applyToStore } from './apply.js';
 import { parseServerFrame } from './parse.js';
 import {
   createEvents,
@@ -21,10 +21,17 @@ import {
 } from './events.js';
 import { startHeartbeat, type Heartbeat } from './heartbeat.js';
 import { resolveOptions, type ConnectionOptions, type ResolvedOptions } from './options.js';
-import { offeredProtocols, type SocketCloseEvent, type WebSocketLike } from './socket.js';
+import { offeredProtocols, resolveToken, type SocketCloseEvent, type WebSocketLike } from './socket.js';
 import { Store } from './store.js';
 
 export type { ConnectionOptions, HeartbeatOptions, Timers } from './options.js';
+
+// Close codes as literals the compiler checks against `CloseCode`: esbuild does not inline `CloseCode.Normal` from
+// the `as const` object, it bundles the whole table (measured), which the client otherwise never reads.
+/** Our own `disconnect()`. */
+const NORMAL_CLOSURE: typeof CloseCode.Normal = 1000;
+/** What a socket reports when it was lost without a close frame; we report it for a socket we gave up on. */
+const ABNORMAL_CLOSURE: typeof CloseCode.Abnormal = 1006;
 
 /**
  * One reconnecting connection to one channel (`ws://host:port/<channel>`), with a live `Store` of its records.
@@ -100,14 +107,19 @@ export class Connection<T extends Doc = Doc> {
 
   /** Connects if closed; while waiting to reconnect, connects now. No-op while connecting or open. */
   connect(): void {
-    if (this.#current === 'reconnecting') {
-      // No timer pending means a retry is already under way.
-      if (this.#retryTimer === undefined) return;
-      this.#retryTimer = this.#clear(this.#retryTimer);
-    } else if (this.#current === 'closed') {
-      this.#attempt = 0;
-      this.#setState('connecting');
-    } else return;
+    switch (this.#current) {
+      case 'reconnecting':
+        // No timer pending means a retry is already under way.
+        if (this.#retryTimer === undefined) return;
+        this.#cancelRetry();
+        break;
+      case 'closed':
+        this.#attempt = 0;
+        this.#setState('connecting');
+        break;
+      default:
+        return;
+    }
     this.#open();
   }
 
@@ -116,10 +128,10 @@ export class Connection<T extends Doc = Doc> {
     const ws = this.#live;
     this.#gen++;
     this.#halt();
-    this.#retryTimer = this.#clear(this.#retryTimer);
+    this.#cancelRetry();
     this.#setState('closed');
     try {
-      ws?.close(1000 satisfies typeof CloseCode.Normal);
+      ws?.close(NORMAL_CLOSURE);
     } catch {
       // Already closing: nothing left to do.
     }
@@ -178,26 +190,20 @@ export class Connection<T extends Doc = Doc> {
     const gen = ++this.#gen;
     this.#live = undefined;
     // A slow async token must not revive a connection that moved on (disconnected, or opened again) meanwhile.
+    const isCurrent = (): boolean => gen === this.#gen;
     const fail = (err: unknown): void => {
-      if (gen === this.#gen) this.#fail(err);
+      if (isCurrent()) this.#fail(err);
     };
     const create = (token?: string): void => {
-      if (gen === this.#gen) {
-        try {
-          this.#create(token);
-        } catch (err) {
-          // A token with characters a subprotocol cannot carry makes browsers throw in the constructor.
-          fail(err);
-        }
+      if (!isCurrent()) return;
+      try {
+        this.#create(token);
+      } catch (err) {
+        // A token with characters a subprotocol cannot carry makes browsers throw in the constructor.
+        fail(err);
       }
     };
-    try {
-      const { token } = this.#o;
-      const value = typeof token === 'function' ? token() : token;
-      typeof value === 'object' ? value.then(create, fail) : create(value);
-    } catch (err) {
-      fail(err);
-    }
+    resolveToken(this.#o.token, create, fail);
   }
 
   #create(token: string | undefined): void {
@@ -214,14 +220,18 @@ export class Connection<T extends Doc = Doc> {
     ws.onopen = live(() => this.#handleOpen(ws, url));
     ws.onmessage = live((event) => this.#handleFrame(event.data));
     ws.onerror = live((event) => this.#report({ kind: 'socket', event }));
-    ws.onclose = (event) => this.#live === ws && this.#handleClose(event);
+    ws.onclose = (event) => {
+      if (this.#live === ws) this.#handleClose(event);
+    };
   }
 
   #handleOpen(ws: WebSocketLike, url: string): void {
     // The state changes silently first and is announced after the sends: whatever a listener sends in reaction
     // then goes after init, the watches and the queue, in the order the application issued it.
     this.#current = 'open';
-    this.#stableTimer = this.#o.setTimer(() => (this.#attempt = 0), this.#o.backoff.resetAfterMs);
+    this.#stableTimer = this.#o.timers.setTimeout(() => {
+      this.#attempt = 0;
+    }, this.#o.backoff.resetAfterMs);
     this.#write({ handler: 'init' });
     for (const params of this.store.activeWatches()) this.#write({ handler: 'watch', params });
     for (const message of this.#queue.splice(0)) this.#send(message);
@@ -235,41 +245,33 @@ export class Connection<T extends Doc = Doc> {
   #handleFrame(data: unknown): void {
     this.#pulse?.beat();
     const m = parseServerFrame(data);
-    if ('refused' in m) return this.#report({ kind: 'protocol', code: m.refused, message: m.message });
-    const { store, events } = this;
-    if (m.handler === 'session') {
-      this.#session = m.id;
-      this.#pulse?.stop();
-      const { heartbeat, setTimer, clearTimer } = this.#o;
-      this.#pulse =
-        heartbeat && m.features?.includes('ping')
-          ? startHeartbeat(heartbeat, setTimer, clearTimer, () => this.#write({ handler: 'ping' }), () => this.#abandon())
-          : undefined;
-    } else if (m.handler === 'error') {
-      const { request, code } = m.params;
-      // A refused watch is forgotten, so it is not re-sent (and refused again) after every reconnect. A source
-      // outage is not a refusal: the server keeps that watch and re-snapshots it when the source returns.
-      if (request?.handler === 'watch' && !TRANSIENT.includes(code) && isPlainObject(request.params) && this.#mine(request.resource)) {
-        const params = request.params as Params;
-        this.#apply(() => store.stop(params));
-      }
-    } else if (m.handler !== 'pong' && this.#mine(m.resource)) {
-      this.#apply(() =>
-        m.handler === 'list'
-          ? store.applyList(m.params, m.items)
-          : m.handler === 'item'
-            ? store.applyItem(m.id, m.data)
-            : store.applyRemove(m.id, m.params),
-      );
+    if ('refused' in m) {
+      this.#report({ kind: 'protocol', code: m.refused, message: m.message });
+      return;
     }
+    const { events } = this;
+    if (m.handler === 'session') this.#startSession(m);
+    else this.#apply(() => applyToStore(this.store, this.channel, m));
     // Events come after the store changed, so a listener reading the store sees what the message did.
     events.emit('message', m);
     if (m.handler === 'error') {
       const { code, message, request } = m.params;
-      return this.#report({ kind: 'server', code, message, request, resource: m.resource });
+      this.#report({ kind: 'server', code, message, request, resource: m.resource });
+      return;
     }
     events.emit(m.handler, m);
     if (m.handler === 'session' && this.#session === m.id) events.emit('init', m.id);
+  }
+
+  /** A session began: its id, and the heartbeat when the server announced "ping". */
+  #startSession({ id, features }: SessionMessage): void {
+    this.#session = id;
+    this.#pulse?.stop();
+    this.#pulse = undefined;
+    const { heartbeat, timers } = this.#o;
+    if (heartbeat && features?.includes('ping')) {
+      this.#pulse = startHeartbeat(heartbeat, timers, () => this.#write({ handler: 'ping' }), () => this.#abandon());
+    }
   }
 
   #handleClose(event: SocketCloseEvent): void {
@@ -293,16 +295,18 @@ export class Connection<T extends Doc = Doc> {
    * event) comes between the scheduling and `reconnecting`.
    */
   #retry(gen: number, announce?: () => void): void {
-    const retry = gen === this.#gen && this.#current !== 'closed' && this.#schedule();
+    let next: ReconnectInfo | undefined;
+    if (gen === this.#gen && this.#current !== 'closed') next = this.#schedule();
     announce?.();
-    if (retry && gen === this.#gen && this.#retryTimer !== undefined) this.events.emit('reconnecting', retry);
+    // Unless an `announce` listener connected now (no timer left) or disconnected (a new generation).
+    if (next !== undefined && gen === this.#gen && this.#retryTimer !== undefined) this.events.emit('reconnecting', next);
   }
 
   #schedule(): ReconnectInfo {
     const attempt = ++this.#attempt;
     const delayMs = backoffDelay(attempt - 1, this.#o.backoff, this.#o.random);
     this.#urlIndex = (this.#urlIndex + 1) % this.urls.length;
-    this.#retryTimer = this.#o.setTimer(() => {
+    this.#retryTimer = this.#o.timers.setTimeout(() => {
       this.#retryTimer = undefined;
       this.#open();
     }, delayMs);
@@ -320,7 +324,7 @@ export class Connection<T extends Doc = Doc> {
     } catch {
       // Closing a dead socket may throw in some implementations; it is abandoned either way.
     }
-    this.#handleClose({ code: 1006 satisfies typeof CloseCode.Abnormal, reason: 'heartbeat timeout', wasClean: false });
+    this.#handleClose({ code: ABNORMAL_CLOSURE, reason: 'heartbeat timeout', wasClean: false });
   }
 
   /** The current socket is over (closed, or being closed): its session, heartbeat and stability timer end with it. */
@@ -328,12 +332,14 @@ export class Connection<T extends Doc = Doc> {
     this.#session = undefined;
     this.#pulse?.stop();
     this.#pulse = undefined;
-    this.#stableTimer = this.#clear(this.#stableTimer);
+    if (this.#stableTimer !== undefined) this.#o.timers.clearTimeout(this.#stableTimer);
+    this.#stableTimer = undefined;
   }
 
-  #clear(handle: unknown): undefined {
-    if (handle !== undefined) this.#o.clearTimer(handle);
-    return undefined;
+  /** Cancels a pending reconnect. */
+  #cancelRetry(): void {
+    if (this.#retryTimer !== undefined) this.#o.timers.clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
   }
 
   #setState(state: ConnectionState): void {
@@ -362,11 +368,6 @@ export class Connection<T extends Doc = Doc> {
     if (this.#queue.length > this.#o.maxQueue) this.#report({ kind: 'queue-overflow', dropped: this.#queue.shift()! });
   }
 
-  /** True when a message addressed to `resource` is for this connection's channel (or its alias). */
-  #mine(resource: string | undefined): boolean {
-    return resource === undefined || resource === this.channel || canonicalChannel(resource) === canonicalChannel(this.channel);
-  }
-
   /** Runs a store update; a subscriber that throws is reported instead of unwinding into the socket callback. */
   #apply(update: () => void): void {
     try {
@@ -379,7 +380,7 @@ export class Connection<T extends Doc = Doc> {
   #report(error: ConnectionError): void {
     if (error.kind === 'listener' && (error.source === 'error' || !this.events.all.get('error')?.length)) {
       // Nobody would see it (or reporting it would loop): rethrow outside our stack, like a DOM event listener.
-      this.#o.setTimer(() => {
+      this.#o.timers.setTimeout(() => {
         throw error.error;
       }, 0);
       return;
@@ -387,6 +388,3 @@ export class Connection<T extends Doc = Doc> {
     this.events.emit('error', error);
   }
 }
-
-/** Error codes that do not refuse a watch for good. */
-const TRANSIENT: readonly string[] = ['source-unavailable', 'internal'] satisfies ErrorCode[];

@@ -116,12 +116,18 @@ export function createEvents<E extends Record<EventType, unknown>>(
   };
   const off = (type: keyof E | '*', handler?: AnyHandler): void => {
     const list = all.get(type);
-    // `>>> 0` as in mitt: an unknown handler becomes an index past the end, so nothing is removed.
-    if (list) handler ? list.splice(list.indexOf(handler) >>> 0, 1) : all.set(type, []);
+    if (list === undefined) return;
+    if (handler === undefined) {
+      all.set(type, []);
+      return;
+    }
+    const index = list.indexOf(handler);
+    if (index !== -1) list.splice(index, 1);
   };
   const on = (type: keyof E | '*', handler: AnyHandler): (() => void) => {
     const list = all.get(type);
-    list ? list.push(handler) : all.set(type, [handler]);
+    if (list === undefined) all.set(type, [handler]);
+    else list.push(handler);
     return () => off(type, handler);
   };
   return {

@@ -4,6 +4,7 @@
  * when nothing comes back. Both timers count from the last frame received (`beat()`), not from a fixed schedule:
  * a throttled background tab that wakes up late still sees the frames that arrived meanwhile.
  */
+import type { Timers } from '../protocol/timers.js';
 import type { HeartbeatOptions } from './options.js';
 
 /** A running heartbeat. */
@@ -16,28 +17,26 @@ export interface Heartbeat {
 
 /**
  * Starts a heartbeat (the silence timer runs at once).
- * @param setTimer Injected `setTimeout`, called without a receiver.
- * @param clearTimer Injected `clearTimeout`, called without a receiver.
+ * @param timers The connection's timers.
  * @param ping Silence lasted `pingAfterMs`: send a ping.
  * @param timeout Nothing arrived within `timeoutMs` after the ping: the socket is presumed dead.
  */
 export function startHeartbeat(
   { pingAfterMs, timeoutMs }: HeartbeatOptions,
-  setTimer: (fn: () => void, ms: number) => unknown,
-  clearTimer: (handle: unknown) => void,
+  timers: Timers,
   ping: () => void,
   timeout: () => void,
 ): Heartbeat {
   // One handle: the silence timer and the ping's timeout never run at the same time.
   let timer: unknown;
   const stop = (): void => {
-    if (timer !== undefined) clearTimer(timer);
+    if (timer !== undefined) timers.clearTimeout(timer);
     timer = undefined;
   };
   const beat = (): void => {
     stop();
-    timer = setTimer(() => {
-      timer = setTimer(() => {
+    timer = timers.setTimeout(() => {
+      timer = timers.setTimeout(() => {
         timer = undefined;
         timeout();
       }, timeoutMs);

@@ -3,10 +3,9 @@
  * (one connection per channel), the backoff policy, and the protocol types an application needs.
  */
 export { Connection } from './connection.js';
-export type { ConnectionOptions, HeartbeatOptions, Timers } from './options.js';
+export type { BackoffOptions, ConnectionOptions, HeartbeatOptions, Timers } from './options.js';
 export { Store, type StoreOptions } from './store.js';
 export { createClient, type Client, type ClientOptions } from './client.js';
-export { backoffDelay, type BackoffOptions } from './backoff.js';
 export type {
   CloseInfo,
   ConnectionError,
@@ -25,6 +24,7 @@ export {
   type ErrorCode,
 } from '../protocol/codes.js';
 export { channelFromUrl, channelInfo, CHANNELS, type ChannelInfo, type ChannelName } from '../protocol/channels.js';
+export { backoffDelay, type BackoffPolicy } from '../protocol/backoff.js';
 export { matches } from '../protocol/matches.js';
 export { canonicalJson } from '../protocol/params.js';
 export type {

@@ -2,8 +2,9 @@
  * The options of `new Connection(url, options)` (and of `createClient`, which passes them to every channel).
  * Every default comes from `DEFAULTS` in `protocol/codes.ts`, the one table code and docs cite.
  */
+import type { BackoffPolicy } from '../protocol/backoff.js';
 import { CLIENT_DEFAULTS as DEFAULTS } from '../protocol/codes.js';
-import type { BackoffOptions } from './backoff.js';
+import type { Timers } from '../protocol/timers.js';
 import { resolveWebSocket, type TokenOption, type WebSocketConstructor } from './socket.js';
 import type { StoreOptions } from './store.js';
 
@@ -21,10 +22,16 @@ export interface HeartbeatOptions {
   timeoutMs: number;
 }
 
-/** Timer functions; injected by tests to drive backoff and heartbeat without waiting. */
-export interface Timers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
+export type { Timers } from '../protocol/timers.js';
+
+/** The client's reconnect policy: the shared `BackoffPolicy` and when a connection counts as stable again. */
+export interface BackoffOptions extends BackoffPolicy {
+  /**
+   * A connection that stays open this long resets the attempt counter, so a flapping server keeps backing off
+   * while a server that was fine for a while is retried quickly after the next drop.
+   * @default 5000
+   */
+  resetAfterMs: number;
 }
 
 /** Options of `new Connection(url, options)`. Every field is optional. */
@@ -91,8 +98,8 @@ export interface ResolvedOptions {
   readonly maxQueue: number;
   readonly heartbeat: HeartbeatOptions | false;
   readonly random: () => number;
-  readonly setTimer: (fn: () => void, ms: number) => unknown;
-  readonly clearTimer: (handle: unknown) => void;
+  /** The injected timers or the global ones, called without a receiver either way. */
+  readonly timers: Timers;
 }
 
 /**
@@ -113,7 +120,6 @@ export function resolveOptions(options: ConnectionOptions): ResolvedOptions {
         ? false
         : { pingAfterMs: DEFAULTS.clientPingAfterMs, timeoutMs: DEFAULTS.clientPongTimeoutMs, ...heartbeat },
     random: options.random ?? Math.random,
-    setTimer: (fn, ms) => set(fn, ms),
-    clearTimer: (handle) => clear(handle as Parameters<typeof clearTimeout>[0]),
+    timers: { setTimeout: (fn, ms) => set(fn, ms), clearTimeout: (handle) => clear(handle as Parameters<typeof clearTimeout>[0]) },
   };
 }

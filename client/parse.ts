@@ -19,82 +19,134 @@ type Obj = { [key: string]: unknown };
 
 const MAX_DEPTH = 16;
 const MAX_PATH_SEGMENTS = 32;
+const PROTOTYPE_KEYS = ['__proto__', 'constructor', 'prototype'];
 
 /** Keys a filter may not use anywhere (they could reach an object's prototype), and NUL (BSON refuses it). */
-const badKey = (key: string): boolean => ['__proto__', 'constructor', 'prototype'].includes(key) || key.includes('\u0000');
+function isBadKey(key: string): boolean {
+  return PROTOTYPE_KEYS.includes(key) || key.includes('\u0000');
+}
+
+function isOperatorKey(key: string): boolean {
+  return key[0] === '$';
+}
+
+function isString(value: unknown): value is string {
+  return typeof value === 'string';
+}
+
+function isId(value: unknown): value is string | number {
+  return typeof value === 'string' || typeof value === 'number';
+}
+
+/** What `$gt`, `$gte`, `$lt` and `$lte` compare with. */
+function isComparable(value: unknown): boolean {
+  return typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean';
+}
+
+function isListOf(value: unknown, isItem: (item: unknown) => boolean): boolean {
+  return Array.isArray(value) && value.every(isItem);
+}
 
 /** A JSON value with no `$` key and no prototype key anywhere, nested at most `MAX_DEPTH` deep. */
-const literal = (value: unknown, depth = 1): boolean =>
-  depth <= MAX_DEPTH &&
-  (value === null ||
-    typeof value === 'string' ||
-    typeof value === 'boolean' ||
-    (typeof value === 'number'
-      ? isFinite(value)
-      : Array.isArray(value)
-        ? value.every((v) => literal(v, depth + 1))
-        : isPlainObject(value) && Object.entries(value).every(([k, v]) => !badKey(k) && k[0] !== '$' && literal(v, depth + 1))));
+function isLiteral(value: unknown, depth = 1): boolean {
+  if (depth > MAX_DEPTH) return false;
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return true;
+  if (typeof value === 'number') return Number.isFinite(value);
+  if (Array.isArray(value)) return value.every((item) => isLiteral(item, depth + 1));
+  if (!isPlainObject(value)) return false;
+  return Object.entries(value).every(([key, item]) => !isBadKey(key) && !isOperatorKey(key) && isLiteral(item, depth + 1));
+}
 
-/**
- * `validateParams` as a predicate (the allowlist of `protocol/params.ts`, rule for rule). An empty path, or one
- * starting with `$`, fails on its first segment.
- */
-const validParams = (params: Obj): boolean =>
-  Object.entries(params).every(([path, condition]) => {
-    const segments = path.split('.');
-    return (
-      segments.length <= MAX_PATH_SEGMENTS &&
-      segments.every((s) => s !== '' && s[0] !== '$' && !badKey(s)) &&
-      (isPlainObject(condition) && Object.keys(condition).some((k) => k[0] === '$')
-        ? Object.entries(condition).every(
-            ([op, operand]) =>
-              (OPERATORS as readonly string[]).includes(op) &&
-              (op === '$exists'
-                ? typeof operand === 'boolean'
-                : (op === '$in' || op === '$nin'
-                    ? Array.isArray(operand)
-                    : op === '$ne' || ['number', 'string', 'boolean'].includes(typeof operand)) && literal(operand)),
-          )
-        : literal(condition))
-    );
-  });
+/** A field path: at most `MAX_PATH_SEGMENTS` segments, none empty, an operator or a prototype key. */
+function isValidPath(path: string): boolean {
+  const segments = path.split('.');
+  return segments.length <= MAX_PATH_SEGMENTS && segments.every((s) => s !== '' && !isOperatorKey(s) && !isBadKey(s));
+}
 
-/** Whether the `params` a `list` or `remove` echoes (they feed the store's `matches`) are wrong, and how. */
-const paramsFault = (params: unknown): ErrorCode | false =>
-  params !== undefined && (isPlainObject(params) ? !validParams(params) && 'bad-params' : 'bad-message');
+/** One `operator: operand` pair of a condition. */
+function isValidOperator(op: string, operand: unknown): boolean {
+  if (!(OPERATORS as readonly string[]).includes(op)) return false;
+  switch (op) {
+    case '$exists':
+      return typeof operand === 'boolean';
+    case '$in':
+    case '$nin':
+      return Array.isArray(operand) && isLiteral(operand);
+    case '$ne':
+      return isLiteral(operand);
+    default:
+      return isComparable(operand) && isLiteral(operand);
+  }
+}
 
-const isList = (value: unknown, item: (v: unknown) => boolean): boolean => Array.isArray(value) && value.every(item);
+/** A path's condition: an object of operators when it has a `$` key, else a literal to compare with. */
+function isValidCondition(condition: unknown): boolean {
+  if (isPlainObject(condition) && Object.keys(condition).some(isOperatorKey)) {
+    return Object.entries(condition).every(([op, operand]) => isValidOperator(op, operand));
+  }
+  return isLiteral(condition);
+}
+
+/** `validateParams` as a predicate (the allowlist of `protocol/params.ts`, rule for rule). */
+function isValidParams(params: Obj): boolean {
+  return Object.entries(params).every(([path, condition]) => isValidPath(path) && isValidCondition(condition));
+}
+
+/** What is wrong with the `params` a `list` or `remove` echoes (they feed the store's `matches`), if anything. */
+function paramsFault(params: unknown): ErrorCode | undefined {
+  if (params === undefined) return undefined;
+  if (!isPlainObject(params)) return 'bad-message';
+  return isValidParams(params) ? undefined : 'bad-params';
+}
+
+/** The `params` of an `error` frame: a code, a message, and the offending request when there was one. */
+function isErrorParams(params: unknown): boolean {
+  if (!isPlainObject(params) || !isString(params.code) || !isString(params.message)) return false;
+  const { request } = params;
+  return request === undefined || (isPlainObject(request) && isString(request.handler));
+}
+
+/** What is wrong with a frame whose handler is a server handler, if anything; checked in the protocol parser's order. */
+function frameFault(frame: Obj, handler: string): ErrorCode | undefined {
+  const { resource, id, params } = frame;
+  switch (handler) {
+    case 'session':
+      if (!isString(id)) return 'bad-message';
+      return frame.features === undefined || isListOf(frame.features, isString) ? undefined : 'bad-message';
+    case 'list':
+      if (!isString(resource) || !isListOf(frame.items, isPlainObject)) return 'bad-message';
+      return paramsFault(params);
+    case 'item':
+      return isString(resource) && isId(id) && isPlainObject(frame.data) ? undefined : 'bad-message';
+    case 'remove':
+      if (!isString(resource) || (id !== undefined && !isId(id))) return 'bad-message';
+      // Without an id, params say what to remove: one of the two must be there.
+      if (id === undefined && params === undefined) return 'bad-message';
+      return paramsFault(params);
+    case 'error':
+      return (resource === undefined || isString(resource)) && isErrorParams(params) ? undefined : 'bad-message';
+    default:
+      // `pong`: nothing to check.
+      return undefined;
+  }
+}
 
 /** Parses one frame from the server: the message, or why it was refused. */
 export function parseServerFrame(data: unknown): ServerMessage | Refusal {
-  let m: unknown = data;
+  let frame: unknown = data;
   if (typeof data === 'string') {
     try {
-      m = JSON.parse(data);
+      frame = JSON.parse(data);
     } catch {
       return { refused: 'bad-json', message: 'not JSON' };
     }
   }
-  if (!isPlainObject(m) || typeof m.handler !== 'string') return { refused: 'bad-message', message: 'no handler' };
-  const { handler, resource, id, params } = m;
+  if (!isPlainObject(frame) || !isString(frame.handler)) return { refused: 'bad-message', message: 'no handler' };
+  const { handler, id } = frame;
   if (!(SERVER_HANDLERS as readonly string[]).includes(handler)) return { refused: 'unknown-handler', message: `"${handler}" frame` };
-  const notResource = typeof resource !== 'string';
-  const isId = typeof id === 'string' || typeof id === 'number';
-  const request = isPlainObject(params) && params.request;
-  const fault =
-    handler === 'session'
-      ? typeof id !== 'string' || (m.features !== undefined && !isList(m.features, (f) => typeof f === 'string'))
-      : handler === 'list'
-        ? notResource || !isList(m.items, isPlainObject) || paramsFault(params)
-        : handler === 'item'
-          ? notResource || !isId || !isPlainObject(m.data)
-          : handler === 'remove'
-            ? notResource || (id !== undefined && !isId) || paramsFault(params) || (id === undefined && params === undefined)
-            : handler === 'error' &&
-              ((resource !== undefined && notResource) ||
-                !(isPlainObject(params) && typeof params.code === 'string' && typeof params.message === 'string') ||
-                (request !== undefined && !(isPlainObject(request) && typeof request.handler === 'string')));
-  if (fault) return { refused: fault === true ? 'bad-message' : fault, message: `"${handler}" frame` };
+  const fault = frameFault(frame, handler);
+  if (fault !== undefined) return { refused: fault, message: `"${handler}" frame` };
   // Some sources use numeric ids; the store keys by string. A copy: the caller's object stays as it was.
-  return (typeof id === 'number' && (handler === 'item' || handler === 'remove') ? { ...m, id: String(id) } : m) as unknown as ServerMessage;
+  if (typeof id === 'number' && (handler === 'item' || handler === 'remove')) return { ...frame, id: String(id) } as unknown as ServerMessage;
+  return frame as unknown as ServerMessage;
 }

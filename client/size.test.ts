@@ -3,19 +3,24 @@
  * (issue 7, scenario 6; `npm run bench` reports the same number next to socket.io-client). Deterministic for a
  * given source and esbuild version, so growth fails here rather than in someone's bundle.
  *
- * Issue 7 asks for ≤ 3.0 KB. Measured 4,993 B gzip (13,012 minified) with `bundleSize(CLIENT_ENTRY)` from
- * `bench/size.ts` (a `npx tsx` script printing `.gzip`, `.minified` and `.inputs`). What is left after the slimming
- * (client/parse.ts instead of the protocol's descriptive parser, NO_RETRY_CODES and CLIENT_DEFAULTS instead of the
- * full tables, mitt's few lines in client/events.ts, no isomorphic-ws in browser bundles, a shorter `matches`) is
- * behaviour docs/client.md documents — reconnect with backoff, failover, tokens, the queue, the heartbeat, the store's
- * scopes, MongoDB semantics in `matches`, validation of what the server echoes — so the bound is what that costs
- * today (bench/README.md "Targets missed or at the line" explains the miss).
+ * Issue 7 asked for ≤ 3.0 KB; what the client carries beyond that is behaviour docs/client.md documents — reconnect
+ * with backoff, failover, tokens, the queue, the heartbeat, the store's scopes, MongoDB semantics in `matches`,
+ * validation of what the server echoes — after the slimming that keeps it out (client/parse.ts instead of the
+ * protocol's descriptive parser, NO_RETRY_CODES and CLIENT_DEFAULTS instead of the full tables, mitt's few lines
+ * in client/events.ts, no isomorphic-ws in browser bundles; bench/README.md "Targets missed or at the line").
+ *
+ * The bound has room on purpose (readable first, let the minifier golf). Measured with
+ * `npx tsx bench/size.ts` (`bundleSize(CLIENT_ENTRY)`): 4,994 B gzip (13,012 minified) when the bound was 5,000 and
+ * the client was golfed to fit; 5,126 B gzip (13,850 minified) once client/parse.ts, connection.ts and events.ts
+ * were written as plain statements and what a message does to the store moved to client/apply.ts (issue 11).
+ * Bound: that plus ~10 %, rounded — 5,600 B. Growth of a few bytes
+ * then never argues for a less readable line; growth of hundreds still fails here, before it reaches a bundle.
  */
 import { describe, expect, it } from 'vitest';
 import { bundleSize, CLIENT_ENTRY } from '../bench/size.js';
 
-/** Bytes, gzip -9. Raise it only with a reason in the commit message. */
-const MAX_GZIP_BYTES = 5_000;
+/** Bytes, gzip -9: measured 5,126 + ~10 % headroom, rounded. Raise it only with a reason in the commit message. */
+const MAX_GZIP_BYTES = 5_600;
 
 describe('client bundle size', () => {
   it(`Connection + Store, minified and gzipped, stay within ${MAX_GZIP_BYTES} bytes`, async () => {
@@ -23,10 +28,12 @@ describe('client bundle size', () => {
     expect(size.gzip).toBeLessThanOrEqual(MAX_GZIP_BYTES);
   });
 
-  it('do not bundle the protocol parser, the close-code meanings or the server defaults', async () => {
+  it('do not bundle the protocol parser, the close-code table or meanings, or the server defaults', async () => {
     const { inputs, code } = await bundleSize(CLIENT_ENTRY);
     expect(inputs['protocol/parse.ts'] ?? 0).toBeLessThan(200);
-    for (const server of ['server going away', 'maxListItems', 'slowConsumer', 'params must be a JSON object']) expect(code).not.toContain(server);
+    for (const server of ['server going away', 'RateLimited', 'maxListItems', 'slowConsumer', 'amqpBackoff', 'params must be a JSON object']) {
+      expect(code).not.toContain(server);
+    }
   });
 
   it('do not bundle isomorphic-ws (the browser field swaps it out) or mitt (written into events.ts)', async () => {

@@ -1,5 +1,6 @@
 /**
- * What the client needs from a WebSocket implementation, and how it picks one and the subprotocols to offer.
+ * What the client needs from a WebSocket implementation, how it picks one, and how a token becomes the
+ * subprotocols to offer.
  *
  * The client touches only `onopen/onmessage/onclose/onerror`, `send`, `close` and `readyState`: the common subset
  * of the browser's WebSocket, `ws`, undici's and mock-socket's (whose client has no `removeEventListener` worth
@@ -71,4 +72,21 @@ export function offeredProtocols(token: string | undefined, protocols: readonly 
   const offered = [...(protocols ?? (token ? [DEFAULTS.subprotocol] : []))];
   if (token) offered.push(`bearer.${token}`);
   return offered;
+}
+
+/**
+ * Evaluates a token option on connect: calls a function, awaits a promise, then hands the token to `use` — at once
+ * when it is not a promise — or what a function threw or a promise rejected with to `fail`.
+ */
+export function resolveToken(token: TokenOption | undefined, use: (token: string | undefined) => void, fail: (err: unknown) => void): void {
+  let value: string | Promise<string> | undefined;
+  try {
+    value = typeof token === 'function' ? token() : token;
+  } catch (err) {
+    fail(err);
+    return;
+  }
+  // A promise is the only object a token can be.
+  if (typeof value === 'object') value.then(use, fail);
+  else use(value);
 }

@@ -111,6 +111,15 @@ export const DEFAULTS = /* @__PURE__ */ (() => ({
    * and bounds a flooding client to that many parses and source reads per second.
    */
   rateLimit: { perSecond: 100, burst: 1200 },
+  /**
+   * The RabbitMQ link's reconnect delays (`backoffDelay`): each in the upper half of `min(maxMs, baseMs * 2 **
+   * attempt)`, so instances never hammer a broker that is starting yet spread apart. `amqp.reconnect` overrides it.
+   */
+  amqpBackoff: { baseMs: 500, maxMs: 10_000, factor: 2, jitter: 0.5 },
+  /** Unacknowledged RabbitMQ messages the broker may push ahead of the server's handler (`amqp.prefetch`). */
+  amqpPrefetch: 256,
+  /** A RabbitMQ connection attempt (TCP and AMQP handshake) that has not completed after this long fails and is retried. */
+  amqpConnectTimeoutMs: 10_000,
   /** Connections per remote address; 0 turns the limit off (the default: proxies and tests share addresses). */
   maxConnectionsPerIp: 0,
   /**

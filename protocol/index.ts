@@ -1,4 +1,7 @@
-/** The monorail-ws wire protocol: message types, parsing, codes, channels and the params filter. */
+/**
+ * The monorail-ws wire protocol (message types, parsing, codes, channels, the params filter), and what the client
+ * and the server share beside it: the retry policy and the timers type.
+ */
 export * from './codes.js';
 export * from './messages.js';
 export * from './errors.js';
@@ -6,3 +9,5 @@ export * from './params.js';
 export * from './matches.js';
 export * from './parse.js';
 export * from './channels.js';
+export * from './backoff.js';
+export * from './timers.js';

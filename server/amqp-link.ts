@@ -8,21 +8,17 @@
  * it did: a message that cannot be handled is the handler's to log, never a reason to redeliver it forever.
  */
 import { connect as amqpConnect, type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
+import { backoffDelay, type BackoffPolicy } from '../protocol/backoff.js';
+import { DEFAULTS } from '../protocol/codes.js';
+import { GLOBAL_TIMERS, type Timers } from '../protocol/timers.js';
 import { silentLogger, type Logger } from './logger.js';
 
-/** Reconnect delays: `min(maxMs, baseMs * 2 ** attempt)`, each randomised into its upper half. */
-export interface ReconnectOptions {
-  /**
-   * First delay cap, ms.
-   * @default 500
-   */
-  baseMs?: number;
-  /**
-   * Largest delay, ms.
-   * @default 10000
-   */
-  maxMs?: number;
-}
+/**
+ * Reconnect delays, the shared `backoffDelay` policy: missing fields take `DEFAULTS.amqpBackoff`
+ * (`{baseMs: 500, maxMs: 10000, factor: 2, jitter: 0.5}`: `min(maxMs, baseMs * 2 ** attempt)`, each delay
+ * randomised into the upper half of that).
+ */
+export type ReconnectOptions = Partial<BackoffPolicy>;
 
 /** Options of `AmqpLink`. */
 export interface AmqpLinkOptions {
@@ -32,11 +28,24 @@ export interface AmqpLinkOptions {
   connectionName: string;
   /** The instance's queue (exclusive, auto-delete: the broker removes it when the connection ends). */
   queue: string;
-  /** @default { baseMs: 500, maxMs: 10000 } */
+  /**
+   * Reconnect delays after the broker was lost, over `DEFAULTS.amqpBackoff`.
+   * @default `DEFAULTS.amqpBackoff`: `{baseMs: 500, maxMs: 10000, factor: 2, jitter: 0.5}`
+   */
   reconnect?: ReconnectOptions;
   /**
+   * Timers of the reconnect delay (injected by tests).
+   * @default the global `setTimeout`/`clearTimeout` (`GLOBAL_TIMERS`)
+   */
+  timers?: Timers;
+  /**
+   * Randomness of the reconnect delay, a number in [0, 1).
+   * @default Math.random
+   */
+  random?: () => number;
+  /**
    * Unacknowledged messages the broker may push ahead of the handler.
-   * @default 256
+   * @default 256 (`DEFAULTS.amqpPrefetch`)
    */
   prefetch?: number;
   /** @default silent */
@@ -81,7 +90,8 @@ export class AmqpLink {
   private readonly logger: Logger;
   private session: Session | undefined;
   private attempt = 0;
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  private readonly timers: Timers;
+  private timer: unknown;
   /** Bind/unbind operations, one at a time. */
   private ops: Promise<void> = Promise.resolve();
   /** Message handling, one at a time, in delivery order. */
@@ -89,6 +99,7 @@ export class AmqpLink {
 
   constructor(private readonly options: AmqpLinkOptions) {
     this.logger = options.logger ?? silentLogger;
+    this.timers = options.timers ?? GLOBAL_TIMERS;
   }
 
   /** Declares an exchange (before `start`) and the handler of the messages that reach the queue through it. */
@@ -172,7 +183,7 @@ export class AmqpLink {
   async close(): Promise<void> {
     if (this.state === 'closed') return;
     this.state = 'closed';
-    clearTimeout(this.timer);
+    this.clearTimer();
     const s = this.session;
     this.session = undefined;
     await this.handling;
@@ -186,7 +197,7 @@ export class AmqpLink {
     try {
       conn = await amqpConnect(this.options.url, {
         clientProperties: { connection_name: this.options.connectionName },
-        timeout: 10_000,
+        timeout: DEFAULTS.amqpConnectTimeoutMs,
       });
       const c = conn;
       c.on('error', (err: Error) => this.logger.warn('amqp connection error', { err }));
@@ -197,7 +208,7 @@ export class AmqpLink {
       // The channel is the link: if the broker closes it (a failed bind, say), start over on a new connection.
       ch.on('close', () => void c.close().catch(() => undefined));
       await ch.assertQueue(this.options.queue, { exclusive: true, autoDelete: true, durable: false });
-      await ch.prefetch(this.options.prefetch ?? 256);
+      await ch.prefetch(this.options.prefetch ?? DEFAULTS.amqpPrefetch);
       const session: Session = { conn: c, ch, bound: new Set() };
       await ch.consume(this.options.queue, (msg) => this.deliver(session, msg), { noAck: false });
       if (this.state !== 'connecting') {
@@ -231,13 +242,19 @@ export class AmqpLink {
   private retry(): void {
     if (this.state === 'closed') return;
     this.state = 'down';
-    const { baseMs = 500, maxMs = 10_000 } = this.options.reconnect ?? {};
-    const cap = Math.min(maxMs, baseMs * 2 ** Math.min(this.attempt, 30));
-    // The upper half of the cap: never hammer a broker that is starting, but spread instances apart.
-    const delay = Math.round(cap / 2 + (Math.random() * cap) / 2);
+    const policy = { ...DEFAULTS.amqpBackoff, ...this.options.reconnect };
+    const delay = backoffDelay(this.attempt, policy, this.options.random);
     this.attempt++;
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.connect(), delay);
+    this.clearTimer();
+    this.timer = this.timers.setTimeout(() => {
+      this.timer = undefined;
+      void this.connect();
+    }, delay);
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== undefined) this.timers.clearTimeout(this.timer);
+    this.timer = undefined;
   }
 
   /**

@@ -11,7 +11,7 @@ import { ObjectId, MongoClient } from 'mongodb';
 import WebSocket from 'isomorphic-ws';
 import { afterEach, expect, it } from 'vitest';
 import { Connection } from '../client/index.js';
-import type { Doc, ServerMessage } from '../protocol/index.js';
+import { backoffDelay, DEFAULTS, type Doc, type ServerMessage, type Timers } from '../protocol/index.js';
 import { RawClient, waitFor } from '../test/helpers.js';
 import { MongoWireServer } from '../test/mongo-wire-server.js';
 import {
@@ -26,6 +26,7 @@ import {
   rabbitmqctl,
   testPrefix,
 } from '../test/services.js';
+import { AmqpLink, type ReconnectOptions } from './amqp-link.js';
 import { demoFixtures, makeEvent, makeLog, makeNode } from './fixtures.js';
 import { lineLogger } from './logger.js';
 import { createServer, type MonorailServer, type ServerOptions } from './server.js';
@@ -108,13 +109,57 @@ it('a broker that cannot be reached does not keep the server from starting and s
   expect(logs.slice(after).filter((l) => l.includes('amqp connect failed'))).toEqual([]);
 });
 
+/** An AmqpLink to a port nobody listens on, with timers that run only when the test fires them. */
+function unreachableLink(reconnect?: ReconnectOptions) {
+  const pending = new Map<number, { fn: () => void; ms: number }>();
+  let seq = 0;
+  const timers: Timers = {
+    setTimeout: (fn, ms) => (pending.set(++seq, { fn, ms }), seq),
+    clearTimeout: (handle) => void pending.delete(handle as number),
+  };
+  const link = new AmqpLink({ url: 'amqp://guest:guest@127.0.0.1:1', connectionName: 'backoff', queue: 'backoff', timers, random: () => 0.5, reconnect });
+  cleanup.push(() => link.close());
+  /** Runs the one pending retry and returns its delay once the attempt it started failed and scheduled the next. */
+  const retry = async (): Promise<number> => {
+    const [[id, { fn, ms }]] = [...pending] as [[number, { fn: () => void; ms: number }]];
+    pending.delete(id);
+    fn();
+    await waitFor(() => pending.size === 1, 5000, 'the next retry');
+    return ms;
+  };
+  return { link, pending, retry };
+}
+
+it('the link waits backoffDelay over DEFAULTS.amqpBackoff between attempts, on its injected timers and randomness; close() cancels the wait', async () => {
+  const { link, pending, retry } = unreachableLink();
+  await link.start(); // resolves once the first attempt failed, its retry scheduled
+  expect(pending.size).toBe(1);
+  const delays: number[] = [];
+  for (let i = 0; i < 7; i++) delays.push(await retry());
+  expect(delays).toEqual(Array.from({ length: 7 }, (_, attempt) => backoffDelay(attempt, DEFAULTS.amqpBackoff, () => 0.5)));
+  expect(delays).toEqual([375, 750, 1500, 3000, 6000, 7500, 7500]);
+  expect(link.state).toBe('down');
+  await link.close();
+  expect(pending.size).toBe(0);
+  expect(link.state).toBe('closed');
+});
+
+it('amqp.reconnect overrides the fields it names of DEFAULTS.amqpBackoff', async () => {
+  const { link, pending, retry } = unreachableLink({ baseMs: 100, jitter: 0 });
+  await link.start();
+  expect([...pending.values()].map((t) => t.ms)).toEqual([100]);
+  expect([await retry(), await retry()]).toEqual([100, 200]);
+});
+
 await describeRabbit('RabbitMQ feeds', () => {
-  it('opens one named connection per instance and an exclusive auto-delete queue, both gone after close()', async () => {
+  it('opens one named connection per instance and an exclusive auto-delete queue consumed with DEFAULTS.amqpPrefetch, both gone after close()', async () => {
     const { server, queue } = await serve();
     const name = `monorail-ws ${server.instanceId}`;
     expect((await brokerConnections()).filter((c) => c.name === name)).toHaveLength(1);
     const queues = await rabbitmqctl('list_queues', '--no-table-headers', 'name', 'exclusive', 'auto_delete');
     expect(queues).toContain(`${queue}\ttrue\ttrue`);
+    const consumers = await rabbitmqctl('list_consumers', '--no-table-headers', 'queue_name', 'prefetch_count');
+    expect(consumers).toContain(`${queue}\t${DEFAULTS.amqpPrefetch}`);
     await server.close();
     expect((await brokerConnections()).filter((c) => c.name === name)).toHaveLength(0);
     expect(await queueDepth(queue)).toBeUndefined();

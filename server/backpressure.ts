@@ -12,6 +12,7 @@
  * The client reconnects after 1013 and re-snapshots its watches, so it loses nothing it should see; the other
  * clients on the channel are not slowed down, since every connection has its own buffer.
  */
+import type { Timers } from '../protocol/timers.js';
 
 /** Slow-consumer thresholds (`DEFAULTS.slowConsumer`). */
 export interface SlowConsumerLimits {
@@ -23,11 +24,8 @@ export interface SlowConsumerLimits {
   readonly graceMs: number;
 }
 
-/** The timer functions the guard uses; injected by tests. */
-export interface GuardTimers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
+/** The timer functions the guard uses (the shared `Timers`); injected by tests. */
+export type GuardTimers = Timers;
 
 /** Samples taken over the grace period; the buffer must be above `softBytes` at every one of them. */
 export const SAMPLES = 5;

@@ -15,6 +15,7 @@ import {
   type ErrorRequest,
   type Params,
 } from '../protocol/index.js';
+import type { Timers } from '../protocol/timers.js';
 import { ChannelRegistry, DEFAULT_CHANNELS, type ChannelSpec } from './channels.js';
 import { ChannelState, subscription, watchOf, type Filter, type LoggedChange, type Subscription } from './channel-state.js';
 import { HubConnection, SharedFrame, type ConnectionHost, type HubSocket } from './hub-connection.js';
@@ -77,13 +78,8 @@ export interface HubOptions {
   logger?: Logger;
 }
 
-/** Timer functions and clock of the hub. */
-export interface HubTimers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-  /** Milliseconds, monotonic. */
-  now(): number;
-}
+/** Timer functions and clock of the hub: the shared `Timers`, clock included. */
+export type HubTimers = Required<Timers>;
 
 const GLOBAL_TIMERS: HubTimers = {
   setTimeout: (fn, ms) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULTS } from '../protocol/codes.js';
+import { DEFAULTS } from './codes.js';
 import { backoffDelay } from './backoff.js';
 
 const seq = (n: number, ...args: [Parameters<typeof backoffDelay>[1], () => number]) =>
@@ -42,6 +42,19 @@ describe('backoffDelay', () => {
       expect(Number.isInteger(d)).toBe(true);
       expect(d).toBeGreaterThanOrEqual(0);
       expect(d).toBeLessThanOrEqual(DEFAULTS.backoff.baseMs * DEFAULTS.backoff.factor ** 2);
+    }
+  });
+
+  it("is the RabbitMQ link's reconnect policy with DEFAULTS.amqpBackoff: each delay in the upper half of its cap, up to 10 s", () => {
+    const policy = DEFAULTS.amqpBackoff;
+    expect(seq(6, policy, () => 0)).toEqual([250, 500, 1000, 2000, 4000, 5000]);
+    expect(seq(7, policy, () => 0.999_999).slice(-2)).toEqual([10_000, 10_000]);
+    // What the link computed before it used this function: min(maxMs, baseMs * 2 ** attempt), randomised into its upper half.
+    for (const r of [0, 0.1, 0.25, 0.5, 0.73, 0.999]) {
+      for (let attempt = 0; attempt < 8; attempt++) {
+        const cap = Math.min(policy.maxMs, policy.baseMs * 2 ** attempt);
+        expect(backoffDelay(attempt, policy, () => r)).toBe(Math.round(cap / 2 + (r * cap) / 2));
+      }
     }
   });
 });

@@ -1,0 +1,128 @@
+/**
+ * What each server message does to a channel's store, alone: which messages reach the store (the channel, its alias,
+ * no resource) and which do not (another channel, session, pong), and which errors drop a watch.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Doc, ErrorMessage, ServerMessage } from '../protocol/messages.js';
+import { applyToStore, isForChannel } from './apply.js';
+import { Store } from './store.js';
+
+const ids = (store: Store) => store.getSnapshot().map((d) => d.id);
+const node = (id: string, type = 'compute'): Doc => ({ id, type });
+const watched = (store: Store) => store.activeWatches();
+
+/** A store of the `nodes` channel holding a and b through the watch {type: 'compute'}. */
+function nodesStore(): Store {
+  const store = new Store();
+  store.addWatch({ type: 'compute' });
+  applyToStore(store, 'nodes', { handler: 'list', resource: 'nodes', params: { type: 'compute' }, items: [node('a'), node('b')] });
+  return store;
+}
+
+function refusal(code: ErrorMessage['params']['code'], request: ErrorMessage['params']['request']): ErrorMessage {
+  return { handler: 'error', params: { code, message: 'refused', request } };
+}
+
+describe('isForChannel', () => {
+  it('takes the channel itself, its alias either way round, and a message without resource', () => {
+    expect(isForChannel('nodes', 'nodes')).toBe(true);
+    expect(isForChannel('nodes', undefined)).toBe(true);
+    expect(isForChannel('workflows', 'graphObjs')).toBe(true);
+    expect(isForChannel('graphObjs', 'workflows')).toBe(true);
+  });
+
+  it('refuses another channel, including names that are properties of Object.prototype', () => {
+    expect(isForChannel('nodes', 'workflows')).toBe(false);
+    expect(isForChannel('nodes', 'constructor')).toBe(false);
+    expect(isForChannel('constructor', 'toString')).toBe(false);
+  });
+});
+
+describe('applyToStore: list, item, remove', () => {
+  it('update the store when addressed to its channel', () => {
+    const store = nodesStore();
+    expect(ids(store)).toEqual(['a', 'b']);
+    applyToStore(store, 'nodes', { handler: 'item', resource: 'nodes', id: 'c', data: node('c') });
+    applyToStore(store, 'nodes', { handler: 'remove', resource: 'nodes', id: 'a' });
+    expect(ids(store)).toEqual(['b', 'c']);
+    applyToStore(store, 'nodes', { handler: 'remove', resource: 'nodes', params: { type: 'compute' } });
+    expect(ids(store)).toEqual([]);
+  });
+
+  it('update the store when addressed to the alias of its channel', () => {
+    const store = new Store({ idField: 'instanceId' });
+    applyToStore(store, 'workflows', { handler: 'item', resource: 'graphObjs', id: 'w1', data: { instanceId: 'w1' } });
+    expect(store.get('w1')).toEqual({ instanceId: 'w1' });
+  });
+
+  it('leave the store alone when addressed to another channel', () => {
+    const store = nodesStore();
+    const before = store.getSnapshot();
+    const other: ServerMessage[] = [
+      { handler: 'list', resource: 'skus', params: { type: 'compute' }, items: [] },
+      { handler: 'item', resource: 'skus', id: 'z', data: node('z') },
+      { handler: 'remove', resource: 'skus', id: 'a' },
+    ];
+    for (const message of other) applyToStore(store, 'nodes', message);
+    expect(store.getSnapshot()).toBe(before);
+  });
+});
+
+describe('applyToStore: session and pong', () => {
+  it('leave the store and its watches alone', () => {
+    const store = nodesStore();
+    const before = store.getSnapshot();
+    applyToStore(store, 'nodes', { handler: 'session', id: 's1', features: ['ping'] });
+    applyToStore(store, 'nodes', { handler: 'pong' });
+    expect(store.getSnapshot()).toBe(before);
+    expect(watched(store)).toEqual([{ type: 'compute' }]);
+  });
+});
+
+describe('applyToStore: error', () => {
+  it('a refused watch of this channel is dropped, and the records only it held leave', () => {
+    const store = nodesStore();
+    applyToStore(store, 'nodes', refusal('bad-params', { handler: 'watch', params: { type: 'compute' } }));
+    expect(watched(store)).toEqual([]);
+    expect(ids(store)).toEqual([]);
+  });
+
+  it('a refused watch addressed to the alias of this channel is dropped too', () => {
+    const store = new Store({ idField: 'instanceId' });
+    store.addWatch({ status: 'running' });
+    applyToStore(store, 'workflows', refusal('forbidden', { handler: 'watch', resource: 'graphObjs', params: { status: 'running' } }));
+    expect(watched(store)).toEqual([]);
+  });
+
+  it('a source outage or an internal error keeps the watch: the server re-snapshots it later', () => {
+    const store = nodesStore();
+    for (const code of ['source-unavailable', 'internal'] as const) {
+      applyToStore(store, 'nodes', refusal(code, { handler: 'watch', params: { type: 'compute' } }));
+    }
+    expect(watched(store)).toEqual([{ type: 'compute' }]);
+    expect(ids(store)).toEqual(['a', 'b']);
+  });
+
+  it('keeps the watches when the refused request is not a watch of this channel, or its params are not an object', () => {
+    const store = nodesStore();
+    const others = [
+      refusal('bad-params', { handler: 'query', params: { type: 'compute' } }),
+      refusal('bad-params', { handler: 'watch', resource: 'skus', params: { type: 'compute' } }),
+      refusal('bad-params', { handler: 'watch', params: ['type'] }),
+      refusal('bad-json', undefined),
+    ];
+    for (const message of others) applyToStore(store, 'nodes', message);
+    expect(watched(store)).toEqual([{ type: 'compute' }]);
+  });
+});
+
+describe('applyToStore: subscribers', () => {
+  it('lets what a subscriber throws reach the caller (Connection reports it), after the store changed', () => {
+    const store = nodesStore();
+    store.subscribe(() => {
+      throw new Error('subscriber failed');
+    });
+    expect(() => applyToStore(store, 'nodes', { handler: 'item', resource: 'nodes', id: 'c', data: node('c') })).toThrow('subscriber failed');
+    expect(ids(store)).toEqual(['a', 'b', 'c']);
+  });
+});

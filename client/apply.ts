@@ -1,0 +1,56 @@
+/**
+ * What a server message does to a channel's store: a `list`, `item` or `remove` addressed to the channel (or to its
+ * alias) updates it, and an `error` that refuses a watch for good drops that watch, so the connection does not
+ * re-send it (and have it refused again) after every reconnect. `Connection` calls this for every valid frame; the
+ * session and the heartbeat are its own business.
+ */
+import { canonicalChannel } from '../protocol/channels.js';
+import type { ErrorCode } from '../protocol/codes.js';
+import type { Doc, ErrorMessage, Params, ServerMessage } from '../protocol/messages.js';
+import { isPlainObject } from '../protocol/params.js';
+import type { Store } from './store.js';
+
+/** Error codes that do not refuse a watch for good: the server keeps the watch and re-snapshots it later. */
+const TRANSIENT_ERRORS: readonly string[] = ['source-unavailable', 'internal'] satisfies ErrorCode[];
+
+/** Whether an `error` refuses its request for good (a source outage, say, does not). */
+function isRefusal(code: ErrorCode): boolean {
+  return !TRANSIENT_ERRORS.includes(code);
+}
+
+/** Whether a message addressed to `resource` is for `channel`: no resource, the channel itself, or an alias of it. */
+export function isForChannel(channel: string, resource: string | undefined): boolean {
+  return resource === undefined || resource === channel || canonicalChannel(resource) === canonicalChannel(channel);
+}
+
+/** The params of the watch an `error` refuses for good on `channel`, if it does. */
+function refusedWatch(channel: string, { params: { request, code } }: ErrorMessage): Params | undefined {
+  if (request?.handler !== 'watch' || !isRefusal(code)) return undefined;
+  if (!isPlainObject(request.params) || !isForChannel(channel, request.resource)) return undefined;
+  return request.params as Params;
+}
+
+/**
+ * Applies one server message to the store of `channel`. Messages for another channel, `session` and `pong` leave it
+ * as it is.
+ * @throws What a store subscriber threw (the caller reports it).
+ */
+export function applyToStore<T extends Doc>(store: Store<T>, channel: string, message: ServerMessage): void {
+  switch (message.handler) {
+    case 'list':
+      if (isForChannel(channel, message.resource)) store.applyList(message.params, message.items);
+      break;
+    case 'item':
+      if (isForChannel(channel, message.resource)) store.applyItem(message.id, message.data);
+      break;
+    case 'remove':
+      if (isForChannel(channel, message.resource)) store.applyRemove(message.id, message.params);
+      break;
+    case 'error': {
+      const params = refusedWatch(channel, message);
+      if (params !== undefined) store.stop(params);
+      break;
+    }
+    // `session` and `pong`: nothing for the store.
+  }
+}
