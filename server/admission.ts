@@ -10,10 +10,10 @@ import type { Duplex } from 'node:stream';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { channelFromUrl, CloseCode } from '../protocol/index.js';
 import type { Authenticate } from './auth.js';
-import type { ChannelRegistry } from './channels.js';
-import type { Authorize } from './hub.js';
+import type { ChannelRegistry } from './hub/channels.js';
+import type { Authorize } from './hub/hub.js';
 import type { ConnectionCounter } from './limits.js';
-import type { Logger } from './logger.js';
+import type { Logger } from './hub/logger.js';
 import type { OriginCheck } from './origin.js';
 
 /** What the upgrade handler needs. */

@@ -8,7 +8,7 @@
  * it did: a message that cannot be handled is the handler's to log, never a reason to redeliver it forever.
  */
 import { connect as amqpConnect, type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
-import { silentLogger, type Logger } from './logger.js';
+import { silentLogger, type Logger } from './hub/logger.js';
 
 /** Reconnect delays: `min(maxMs, baseMs * 2 ** attempt)`, each randomised into its upper half. */
 export interface ReconnectOptions {

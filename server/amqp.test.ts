@@ -27,7 +27,7 @@ import {
   testPrefix,
 } from '../test/services.js';
 import { demoFixtures, makeEvent, makeLog, makeNode } from './fixtures.js';
-import { lineLogger } from './logger.js';
+import { lineLogger } from './hub/logger.js';
 import { createServer, type MonorailServer, type ServerOptions } from './server.js';
 
 const cleanup: Array<() => unknown> = [];

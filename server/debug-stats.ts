@@ -4,7 +4,7 @@
  * request asks for it with `?gc=1`), the hub's counters, and the own keys of the built-in prototypes, which a
  * prototype-pollution bug would change. Off by default: it reveals internals to whoever can reach the port.
  */
-import type { Hub, HubStats } from './hub.js';
+import type { Hub, HubStats } from './hub/hub.js';
 
 /** The body of `/debug/stats`. */
 export interface DebugStats {

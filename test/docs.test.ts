@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CLOSE_CODES, CLIENT_HANDLERS, DEFAULTS, ERROR_CODES, SERVER_HANDLERS } from '../protocol/index.js';
-import { DEFAULT_CHANNELS } from '../server/channels.js';
+import { DEFAULT_CHANNELS } from '../server/hub/channels.js';
 
 const protocolMd = readFileSync(new URL('../PROTOCOL.md', import.meta.url), 'utf8');
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');

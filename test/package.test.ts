@@ -43,7 +43,7 @@ describe('installed from npm pack', () => {
     expect(files).toContain('package/README.md');
     expect(files).toContain('package/PROTOCOL.md');
     expect(files).not.toMatch(/\.test\.(js|ts)/);
-    expect(files).not.toContain('package/server/hub.ts');
+    expect(files).not.toContain('package/server/hub/hub.ts');
   });
 
   it('every subpath export imports in plain Node, and a client watches nodes on a server started from the package', () => {

@@ -14,7 +14,7 @@ import {
   type Doc,
   type JsonValue,
   type Params,
-} from '../protocol/index.js';
+} from '../../protocol/index.js';
 import type { ChannelSpec } from './channels.js';
 import type { SharedFrame } from './hub-connection.js';
 import type { Change } from './source.js';

@@ -4,10 +4,10 @@
  * snapshot reads can be held open while changes arrive.
  */
 import { describe, expect, it } from 'vitest';
-import { matches, type Doc, type Params, type ServerMessage } from '../protocol/index.js';
+import { matches, type Doc, type Params, type ServerMessage } from '../../protocol/index.js';
 import { Hub, type HubTimers } from './hub.js';
 import type { HubSocket, SharedFrame, SocketEvents } from './hub-connection.js';
-import { MemoryBackend } from './memory.js';
+import { MemoryBackend } from '../memory.js';
 import { SourceUnavailableError, type Change, type Source } from './source.js';
 
 class TestSocket implements HubSocket {

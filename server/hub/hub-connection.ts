@@ -2,7 +2,7 @@
  * One client connection as the hub and application code see it: the seed's `conn` with
  * `on('message'|'close'|'error')` and `send(data)`. Browser-safe.
  */
-import type { ClientMessage } from '../protocol/index.js';
+import type { ClientMessage } from '../../protocol/index.js';
 import type { Subscription } from './channel-state.js';
 
 /**

@@ -14,7 +14,7 @@ import {
   type ErrorCode,
   type ErrorRequest,
   type Params,
-} from '../protocol/index.js';
+} from '../../protocol/index.js';
 import { ChannelRegistry, DEFAULT_CHANNELS, type ChannelSpec } from './channels.js';
 import { ChannelState, subscription, watchOf, type Filter, type LoggedChange, type Subscription } from './channel-state.js';
 import { HubConnection, SharedFrame, type ConnectionHost, type HubSocket } from './hub-connection.js';
