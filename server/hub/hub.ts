@@ -8,6 +8,7 @@ import {
   DEFAULTS,
   parseMessage,
   ProtocolError,
+  stringifyList,
   stringifyMessage,
   type ClientMessage,
   type Doc,
@@ -493,9 +494,7 @@ export class Hub {
         else if (!j.watch || (!j.cancelled && j.sub.reads?.get(j.watch.key) === read)) {
           // Serialise the items once for every joiner; only the envelope differs.
           itemsJson ??= JSON.stringify(items);
-          j.conn.send(
-            `{"handler":"list","resource":${JSON.stringify(j.sub.resource)},"params":${JSON.stringify(j.params)},"items":${itemsJson}}`,
-          );
+          j.conn.send(stringifyList(j.sub.resource, j.params, itemsJson));
         }
       }
       this.release(read, j);
