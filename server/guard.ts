@@ -9,7 +9,7 @@
  */
 import { CloseCode } from '../protocol/index.js';
 import { SlowConsumerPolicy, type GuardTimers, type SlowConsumerLimits, type SlowReason } from './backpressure.js';
-import type { HubSocket, SharedFrame, SocketEvents } from './hub/hub-connection.js';
+import type { HubSocket, SharedFrame, SocketEvents } from './hub/socket.js';
 import { monotonicMs, takeToken, type RateLimit } from './limits.js';
 import type { Logger } from './hub/logger.js';
 

@@ -17,7 +17,8 @@ export {
   type WaterlineEvent,
 } from './rackhd.js';
 export { Hub, type HubOptions, type HubStats, type HubTimers, type AcceptInfo, type Authorize, type BroadcastSkip } from './hub/hub.js';
-export { HubConnection, SharedFrame, type HubSocket, type HubConnectionEvents, type SocketEvents } from './hub/hub-connection.js';
+export { HubConnection, type HubConnectionEvents } from './hub/hub-connection.js';
+export { SharedFrame, type HubSocket, type SocketEvents } from './hub/socket.js';
 export { MemoryBackend, type MemoryBackendOptions } from './memory.js';
 export { ChannelRegistry, DEFAULT_CHANNELS, type ChannelSpec } from './hub/channels.js';
 export { SourceUnavailableError, type Source, type Change, type ChangeFeed } from './hub/source.js';

@@ -16,7 +16,7 @@ import {
   type Params,
 } from '../../protocol/index.js';
 import type { ChannelSpec } from './channels.js';
-import type { SharedFrame } from './hub-connection.js';
+import type { SharedFrame } from './socket.js';
 import type { Change } from './source.js';
 
 /**

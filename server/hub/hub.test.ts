@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { matches, type Doc, type Params, type ServerMessage } from '../../protocol/index.js';
 import { Hub, type HubTimers } from './hub.js';
-import type { HubSocket, SharedFrame, SocketEvents } from './hub-connection.js';
+import type { HubSocket, SharedFrame, SocketEvents } from './socket.js';
 import { MemoryBackend } from '../memory.js';
 import { SourceUnavailableError, type Change, type Source } from './source.js';
 

@@ -18,9 +18,10 @@ import {
 } from '../../protocol/index.js';
 import { ChannelRegistry, DEFAULT_CHANNELS, type ChannelSpec } from './channels.js';
 import { ChannelState, subscription, watchOf, type Filter, type LoggedChange, type Subscription } from './channel-state.js';
-import { HubConnection, SharedFrame, type ConnectionHost, type HubSocket } from './hub-connection.js';
+import { addSubscription, HubConnection, subscriptionOf, subscriptionsOf, type ConnectionHost } from './hub-connection.js';
 import { randomId } from './ids.js';
 import { silentLogger, type Logger } from './logger.js';
+import { SharedFrame, type HubSocket } from './socket.js';
 import { SourceUnavailableError, type Change, type ChangeFeed, type Source } from './source.js';
 
 /** Decides whether a principal may run `handler` with `params` on `channel`. */
@@ -592,26 +593,6 @@ function stopped(sub: Subscription, filter: Filter): void {
 function forgetRead(sub: Subscription, key: string): void {
   sub.reads!.delete(key);
   if (sub.reads!.size === 0) sub.reads = undefined;
-}
-
-/** The subscription of `conn` under `resource`, if it has one (a connection rarely has more than one). */
-function subscriptionOf(conn: HubConnection, resource: string): Subscription | undefined {
-  const subs = conn.subs;
-  if (!Array.isArray(subs)) return (subs as Subscription | undefined)?.resource === resource ? (subs as Subscription) : undefined;
-  for (let i = 0; i < subs.length; i++) if (subs[i]!.resource === resource) return subs[i];
-  return undefined;
-}
-
-/** Adds a subscription to `conn`: the first is held alone, more in an array replaced (never mutated) each time. */
-function addSubscription(conn: HubConnection, sub: Subscription): void {
-  const subs = conn.subs;
-  conn.subs = subs === undefined ? sub : Array.isArray(subs) ? subs.concat(sub) : [subs as Subscription, sub];
-}
-
-/** Every subscription of `conn`. */
-function subscriptionsOf(conn: HubConnection): readonly Subscription[] {
-  const subs = conn.subs;
-  return subs === undefined ? [] : Array.isArray(subs) ? subs : [subs as Subscription];
 }
 
 function echo(msg: ClientMessage): ErrorRequest {
