@@ -1,59 +1,26 @@
 /**
- * Per-channel routing state of the hub: which connections watch what (indexed by equality keys), what each
- * watched record looked like (just the fields filters read), and the change log kept while snapshot reads
- * are in flight. Decides, per connection, whether a change is an `item`, a `remove` or nothing
- * (DESIGN.md §3 "Overlapping watches"). Browser-safe.
+ * One channel as the hub routes it: its watch index (`watch-index.ts`: who watches what) and its per-record memory
+ * (`record-memory.ts`: what records looked like), kept in step as watches come and go, the counter that numbers its
+ * changes, and the change log kept while snapshot reads are in flight. Also the subscription: a connection's watches
+ * on one channel, under the name it used. Browser-safe.
  */
-import {
-  canonicalJson,
-  isOperatorObject,
-  matches,
-  paramFields,
-  project,
-  valuesAt,
-  type Doc,
-  type JsonValue,
-  type Params,
-} from '../../protocol/index.js';
+import type { Params } from '../../protocol/index.js';
 import type { ChannelSpec } from './channels.js';
+import { RecordMemory, type LoggedChange } from './record-memory.js';
 import type { SharedFrame } from './socket.js';
 import type { Change } from './source.js';
+import { NO_WATCHES, WatchIndex, type Filter, type Watcher } from './watch-index.js';
 
-/**
- * One distinct filter of a channel, shared by every watch with the same canonical params (a thousand UIs
- * watching `{type: "compute"}` hold one): what it reads and how it is indexed are derived once, and it remembers
- * its verdict on the change being fanned out, so `matches` runs once per change and filter, not per connection.
- */
-export interface Filter {
-  /** Canonical params. */
-  readonly key: string;
-  readonly params: Params;
-  readonly fields: readonly string[];
-  /** The equality-indexed field and its keys, or undefined when the filter must be evaluated on every change. */
-  readonly indexed?: { readonly field: string; readonly keys: readonly string[] };
-  refs: number;
-  /** `seq` of the change `now` and `before` were computed for (-1: none yet). */
-  nowSeq: number;
-  now: boolean;
-  beforeSeq: number;
-  before: boolean;
+/** Where a subscription's frames go: its connection (`HubConnection`). */
+export interface Subscriber {
+  /** Sends a frame shared with every connection a change goes to (the same object to each). */
+  sendFrame(frame: SharedFrame): void;
 }
 
-/** No watches: the initial `Subscription.watches` of every subscription (one shared empty array). */
-const NO_WATCHES: readonly Filter[] = Object.freeze([]);
-
 /** A connection's watches on one channel, under the name (`resource`) it used. */
-export interface Subscription {
+export interface Subscription extends Watcher {
   readonly resource: string;
   readonly state: ChannelState;
-  /**
-   * Its watches: the shared filters of their params (a watch is nothing more than a connection's hold on one, so an
-   * idle watch is one array slot), in the order they were added. Replaced, never mutated, when one is added or
-   * removed: an exact-size array costs an idle connection least (a `Map`, or an array grown by `push`, reserves room
-   * for many), the fan-out walks it without allocating, and a walk is never disturbed by a change. At most
-   * `maxWatches`, so lookups are short scans.
-   */
-  watches: readonly Filter[];
   /**
    * The hub's latest snapshot read per watch (by canonical params) while one is in flight, so an older read that
    * answers later does not overwrite its list; created with the first such read, dropped when none is left.
@@ -62,113 +29,20 @@ export interface Subscription {
   /** Snapshot reads of this connection on this channel still in flight: live changes wait for them. */
   inflight: number;
   /** The connection: frames go to its `sendFrame` (the same frame object to every connection it concerns). */
-  readonly conn: { sendFrame(frame: SharedFrame): void };
+  readonly conn: Subscriber;
 }
 
 /** A new subscription of `conn` to `state` under `resource`, with no watches. */
-export function subscription(resource: string, state: ChannelState, conn: Subscription['conn']): Subscription {
+export function subscription(resource: string, state: ChannelState, conn: Subscriber): Subscription {
   return { resource, state, watches: NO_WATCHES, reads: undefined, inflight: 0, conn };
-}
-
-/** The watch (filter) of `sub` with canonical params `key`, if it holds one. */
-export function watchOf(sub: Subscription, key: string): Filter | undefined {
-  const watches = sub.watches;
-  for (let i = 0; i < watches.length; i++) if (watches[i]!.key === key) return watches[i];
-  return undefined;
-}
-
-/** What the record looked like before a change. */
-export type Prev =
-  | { readonly kind: 'absent' }
-  | { readonly kind: 'unknown' }
-  /** `fields` undefined: the whole record; else the projection covers just these fields. */
-  | { readonly kind: 'doc'; readonly doc: Doc; readonly fields?: ReadonlySet<string> };
-
-const ABSENT: Prev = { kind: 'absent' };
-const UNKNOWN: Prev = { kind: 'unknown' };
-
-/** A change as the channel keeps it: what it became and what it was. */
-export interface LoggedChange {
-  readonly seq: number;
-  readonly id: string;
-  readonly data: Doc | null;
-  readonly prev: Prev;
-  /** Its frames, one per distinct resource name and kind, each serialised once for every connection it goes to. */
-  frames?: Array<{ readonly resource: string; readonly kind: 'item' | 'remove'; readonly frame: SharedFrame }>;
-}
-
-interface CacheEntry {
-  doc: Doc;
-  fields: ReadonlySet<string>;
-  /** Sequence number of the change (or snapshot start) that produced it. */
-  seq: number;
-  /**
-   * Snapshots disagreed with what connections were last sent, so the record's previous state is unknown until its
-   * next change (which sets a certain entry).
-   */
-  uncertain?: true;
-}
-
-function primitiveKey(value: unknown): string | undefined {
-  switch (typeof value) {
-    case 'string':
-      return 's' + value;
-    case 'number':
-      return 'n' + value;
-    case 'boolean':
-      return value ? 'bt' : 'bf';
-    default:
-      return undefined;
-  }
-}
-
-/** Picks an equality condition to index a watch by, so unrelated changes never look at it. */
-function indexFor(params: Params): Filter['indexed'] {
-  for (const field of Object.keys(params)) {
-    const condition = params[field];
-    const key = primitiveKey(condition);
-    if (key !== undefined) return { field, keys: [key] };
-    if (isOperatorObject(condition) && Object.keys(condition).length === 1 && Array.isArray(condition.$in)) {
-      const keys = condition.$in.map(primitiveKey);
-      if (keys.length > 0 && keys.every((k) => k !== undefined)) return { field, keys: keys as string[] };
-    }
-  }
-  return undefined;
-}
-
-/** The equality keys a document offers on a path (array elements included, as equality sees them). */
-function keysAt(doc: Doc, field: string, out: Set<string>): void {
-  for (const value of valuesAt(doc, field)) {
-    if (Array.isArray(value)) {
-      for (const e of value) {
-        const k = primitiveKey(e);
-        if (k !== undefined) out.add(k);
-      }
-    } else {
-      const k = primitiveKey(value);
-      if (k !== undefined) out.add(k);
-    }
-  }
-}
-
-function makeFilter(key: string, params: Params): Filter {
-  const indexed = indexFor(params);
-  return { key, params, fields: paramFields(params), ...(indexed ? { indexed } : {}), refs: 0, nowSeq: -1, now: false, beforeSeq: -1, before: false };
 }
 
 /** Routing state of one channel. */
 export class ChannelState {
-  readonly subs = new Set<Subscription>();
-  /** Distinct filters by canonical params. */
-  private readonly filters = new Map<string, Filter>();
-  /** Subscriptions holding a watch that is not indexed, with a count of such watches. */
-  private readonly scan = new Map<Subscription, number>();
-  /** field → equality key → subscriptions (with a count of their watches under that key). */
-  private readonly index = new Map<string, Map<string, Map<Subscription, number>>>();
-  private readonly fieldCounts = new Map<string, number>();
-  /** Fields read by active watches; replaced (never mutated) when it grows, so cache entries can share it. */
-  private fieldSet: ReadonlySet<string> = new Set();
-  private readonly cache = new Map<string, CacheEntry>();
+  /** Who watches what. */
+  readonly index = new WatchIndex<Subscription>();
+  /** What watched records looked like. */
+  readonly memory: RecordMemory;
   /** Sequence number of the last change. */
   seq = 0;
   /** Changes kept while snapshot reads are in flight, oldest first. */
@@ -183,11 +57,13 @@ export class ChannelState {
   constructor(
     readonly spec: ChannelSpec,
     private readonly onActivity?: (active: boolean) => void,
-  ) {}
+  ) {
+    this.memory = new RecordMemory(spec);
+  }
 
-  /** Number of records remembered for `remove` decisions. */
-  get cacheSize(): number {
-    return this.cache.size;
+  /** Subscriptions holding at least one watch. */
+  get subs(): ReadonlySet<Subscription> {
+    return this.index.subs;
   }
 
   /** Number of changes held for in-flight reads. */
@@ -197,72 +73,19 @@ export class ChannelState {
 
   /** Adds the watch `params` (canonical form `key`, which the subscription does not hold yet) and returns its filter. */
   addWatch(sub: Subscription, key: string, params: Params): Filter {
-    let filter = this.filters.get(key);
-    if (!filter) this.filters.set(key, (filter = makeFilter(key, params)));
-    filter.refs++;
-    // concat and slice allocate exactly what they hold (spread and push reserve room for more).
-    sub.watches = sub.watches.concat(filter);
-    const wasIdle = this.subs.size === 0;
-    this.subs.add(sub);
-    if (filter.indexed) {
-      let byKey = this.index.get(filter.indexed.field);
-      if (!byKey) this.index.set(filter.indexed.field, (byKey = new Map()));
-      for (const k of filter.indexed.keys) {
-        let holders = byKey.get(k);
-        if (!holders) byKey.set(k, (holders = new Map()));
-        holders.set(sub, (holders.get(sub) ?? 0) + 1);
-      }
-    } else {
-      this.scan.set(sub, (this.scan.get(sub) ?? 0) + 1);
-    }
-    let grew = false;
-    for (const f of filter.fields) {
-      const n = this.fieldCounts.get(f) ?? 0;
-      this.fieldCounts.set(f, n + 1);
-      if (n === 0) grew = true;
-    }
-    if (grew) this.fieldSet = new Set(this.fieldCounts.keys());
+    const wasIdle = this.index.subs.size === 0;
+    const filter = this.index.add(sub, key, params);
+    this.memory.watch(filter.fields);
     if (wasIdle) this.onActivity?.(true);
     return filter;
   }
 
   /** Removes the watch `key` of `sub` and returns its filter; undefined when it held none. */
   removeWatch(sub: Subscription, key: string): Filter | undefined {
-    const filter = watchOf(sub, key);
+    const filter = this.index.remove(sub, key);
     if (!filter) return undefined;
-    const i = sub.watches.indexOf(filter);
-    sub.watches = sub.watches.length === 1 ? NO_WATCHES : sub.watches.slice(0, i).concat(sub.watches.slice(i + 1));
-    if (--filter.refs === 0) this.filters.delete(key);
-    if (filter.indexed) {
-      const byKey = this.index.get(filter.indexed.field)!;
-      for (const k of filter.indexed.keys) {
-        const holders = byKey.get(k)!;
-        const n = holders.get(sub)! - 1;
-        if (n === 0) holders.delete(sub);
-        else holders.set(sub, n);
-        if (holders.size === 0) byKey.delete(k);
-      }
-      if (byKey.size === 0) this.index.delete(filter.indexed.field);
-    } else {
-      const n = this.scan.get(sub)! - 1;
-      if (n === 0) this.scan.delete(sub);
-      else this.scan.set(sub, n);
-    }
-    let shrank = false;
-    for (const f of filter.fields) {
-      const n = this.fieldCounts.get(f)! - 1;
-      if (n === 0) {
-        this.fieldCounts.delete(f);
-        shrank = true;
-      } else this.fieldCounts.set(f, n);
-    }
-    if (shrank) this.fieldSet = new Set(this.fieldCounts.keys());
-    if (sub.watches.length === 0) this.subs.delete(sub);
-    if (this.subs.size === 0) {
-      // Nobody watches: what records looked like no longer matters, and would only go stale.
-      this.cache.clear();
-      this.onActivity?.(false);
-    }
+    this.memory.unwatch(filter.fields);
+    if (this.index.subs.size === 0) this.onActivity?.(false);
     return filter;
   }
 
@@ -274,112 +97,14 @@ export class ChannelState {
 
   /** Forgets what records looked like (after missed changes: broker reconnect, source outage). */
   forget(): void {
-    this.cache.clear();
+    this.memory.forget();
   }
 
-  /** Turns a change into a logged change, updating what the channel remembers of the record. */
+  /** Numbers a change and logs it with what the record was before (from the change, or remembered). */
   record(change: Change): LoggedChange {
-    const seq = ++this.seq;
-    let prev: Prev;
-    if (change.prev === null) prev = ABSENT;
-    else if (change.prev !== undefined) prev = { kind: 'doc', doc: change.prev };
-    else {
-      const entry = this.cache.get(change.id);
-      prev = entry && !entry.uncertain ? { kind: 'doc', doc: entry.doc, fields: entry.fields } : UNKNOWN;
-    }
-    if (this.subs.size > 0 && !this.spec.appendOnly) {
-      if (change.data) this.cache.set(change.id, { doc: project(change.data, this.fieldSet), fields: this.fieldSet, seq });
-      else this.cache.delete(change.id);
-    }
-    const logged: LoggedChange = { seq, id: change.id, data: change.data, prev };
+    const logged = this.memory.record(change, ++this.seq);
     if (this.readStarts.size > 0) this.log.push(logged);
     return logged;
-  }
-
-  /** The subscriptions a change may concern: everything else provably neither matches now nor matched before. */
-  candidates(change: LoggedChange): Iterable<Subscription> {
-    if (change.prev.kind === 'unknown' || this.index.size === 0) return this.subs;
-    if (change.prev.kind === 'doc' && change.prev.fields) {
-      // A projection made before a field was watched cannot say which index keys the record had.
-      for (const f of this.index.keys()) if (!change.prev.fields.has(f)) return this.subs;
-    }
-    const out = new Set<Subscription>(this.scan.keys());
-    const keys = new Set<string>();
-    for (const [field, byKey] of this.index) {
-      keys.clear();
-      if (change.data) keysAt(change.data, field, keys);
-      if (change.prev.kind === 'doc') keysAt(change.prev.doc, field, keys);
-      for (const k of keys) {
-        const holders = byKey.get(k);
-        if (holders) for (const sub of holders.keys()) out.add(sub);
-      }
-    }
-    return out;
-  }
-
-  /**
-   * What one subscription should receive for a change. Runs once per connection a change concerns, so it
-   * allocates nothing: each filter's verdict is computed once per change and reused for every connection.
-   * `afterSnapshot`: the change is replayed right after a snapshot this subscription just received, which may show
-   * the record older or newer than the remembered previous state (a database read can see writes whose changes have
-   * not arrived yet), so for a watching subscription only a previous state the feed itself gave (a projection-free
-   * `prev`) can rule a `remove` out.
-   */
-  decide(sub: Subscription, change: LoggedChange, afterSnapshot = false): 'item' | 'remove' | undefined {
-    const watches = sub.watches;
-    if (change.data) {
-      for (let i = 0; i < watches.length; i++) if (this.matchesNow(watches[i]!, change)) return 'item';
-    }
-    if (this.spec.appendOnly) return undefined;
-    const kind = change.prev.kind;
-    if (kind === 'absent') return undefined;
-    if (kind === 'unknown') return 'remove';
-    if (afterSnapshot && (change.prev as Extract<Prev, { kind: 'doc' }>).fields !== undefined && watches.length > 0) return 'remove';
-    for (let i = 0; i < watches.length; i++) if (this.matchedBefore(watches[i]!, change)) return 'remove';
-    return undefined;
-  }
-
-  private matchesNow(f: Filter, change: LoggedChange): boolean {
-    if (f.nowSeq !== change.seq) {
-      f.now = matches(change.data!, f.params);
-      f.nowSeq = change.seq;
-    }
-    return f.now;
-  }
-
-  /** Whether the record may have matched `f` before the change (`prev` is a document). */
-  private matchedBefore(f: Filter, change: LoggedChange): boolean {
-    if (f.beforeSeq !== change.seq) {
-      const prev = change.prev as Extract<Prev, { kind: 'doc' }>;
-      // A projection that lacks a field this filter reads cannot rule it out: assume it matched.
-      let covered = true;
-      if (prev.fields) for (const field of f.fields) if (!prev.fields.has(field)) covered = false;
-      f.before = !covered || matches(prev.doc, f.params);
-      f.beforeSeq = change.seq;
-    }
-    return f.before;
-  }
-
-  /**
-   * Remembers snapshot records, unless a change since the read began already told us something newer. A snapshot
-   * is not necessarily what other connections were sent: read from a database, it can already show a write whose
-   * change is still on its way. So a record it shows differently from what is remembered becomes uncertain (its
-   * next change is a `remove` for every connection it does not match) instead of being overwritten.
-   */
-  remember(items: readonly Doc[], startSeq: number): void {
-    if (this.subs.size === 0 || this.spec.appendOnly) return;
-    for (const doc of items) {
-      const raw = doc[this.spec.idField];
-      if (typeof raw !== 'string' && typeof raw !== 'number') continue;
-      const id = String(raw);
-      const entry = this.cache.get(id);
-      if (entry && (entry.seq > startSeq || entry.uncertain)) continue;
-      if (entry && canonicalJson(project(doc, entry.fields)) !== canonicalJson(entry.doc)) {
-        this.cache.set(id, { ...entry, uncertain: true });
-        continue;
-      }
-      this.cache.set(id, { doc: project(doc, this.fieldSet), fields: this.fieldSet, seq: entry?.seq ?? startSeq });
-    }
   }
 
   /**
@@ -417,9 +142,4 @@ export class ChannelState {
     while (drop < this.log.length && this.log[drop]!.seq <= oldest) drop++;
     if (drop > 0) this.log = this.log.slice(drop);
   }
-}
-
-/** A primitive value usable as an index key (exported for tests). */
-export function indexKeyOf(value: JsonValue): string | undefined {
-  return primitiveKey(value);
 }

@@ -396,7 +396,7 @@ describe('watch index', () => {
     for (const s of sockets) s.take();
     const state = hub.channelState('logs')!;
     const entry = backend.append('logs', { subject: 'node-7', message: 'm' });
-    const candidates = [...state.candidates({ seq: 0, id: entry.id as string, data: entry, prev: { kind: 'absent' } })];
+    const candidates = [...state.index.candidates({ seq: 0, id: entry.id as string, data: entry, prev: { kind: 'absent' } })];
     expect(candidates).toHaveLength(1);
     expect(sockets.map((s) => s.take().length)).toEqual(sockets.map((_, i) => (i === 7 ? 1 : 0)));
   });

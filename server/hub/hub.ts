@@ -17,12 +17,14 @@ import {
   type Params,
 } from '../../protocol/index.js';
 import { ChannelRegistry, DEFAULT_CHANNELS, type ChannelSpec } from './channels.js';
-import { ChannelState, subscription, watchOf, type Filter, type LoggedChange, type Subscription } from './channel-state.js';
+import { ChannelState, subscription, type Subscription } from './channel-state.js';
 import { addSubscription, HubConnection, subscriptionOf, subscriptionsOf, type ConnectionHost } from './hub-connection.js';
 import { randomId } from './ids.js';
 import { silentLogger, type Logger } from './logger.js';
+import { decide, type LoggedChange } from './record-memory.js';
 import { SharedFrame, type HubSocket } from './socket.js';
 import { SourceUnavailableError, type Change, type ChangeFeed, type Source } from './source.js';
+import { watchOf, type Filter } from './watch-index.js';
 
 /** Decides whether a principal may run `handler` with `params` on `channel`. */
 export type Authorize = (principal: unknown, channel: string, handler: string, params: Params) => boolean;
@@ -247,7 +249,7 @@ export class Hub {
     const state = this.states.get(spec.name)!;
     const logged = state.record(change);
     if (state.subs.size === 0) return;
-    for (const sub of state.candidates(logged)) {
+    for (const sub of state.index.candidates(logged)) {
       // A connection with a snapshot in flight gets this change replayed right after that snapshot.
       if (sub.inflight > 0) continue;
       this.deliver(state, sub, logged);
@@ -487,7 +489,7 @@ export class Hub {
     if (read.kind === 'list' && items.length >= this.maxListItems) {
       this.logger.warn('list truncated at maxListItems', { channel: state.spec.name, maxListItems: this.maxListItems });
     }
-    state.remember(items, read.startSeq);
+    state.memory.remember(items, read.startSeq);
     let itemsJson: string | undefined;
     for (const j of read.joiners) {
       if (!j.conn.closed) {
@@ -532,7 +534,7 @@ export class Hub {
 
   /** Sends a change to one subscription, if it concerns it. The hot path of fan-out: nothing here allocates per connection. */
   private deliver(state: ChannelState, sub: Subscription, change: LoggedChange, afterSnapshot = false): void {
-    const kind = state.decide(sub, change, afterSnapshot);
+    const kind = decide(sub.watches, change, state.spec.appendOnly, afterSnapshot);
     if (!kind) return;
     sub.conn.sendFrame(frameOf(change, kind, sub.resource));
   }
