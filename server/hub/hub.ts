@@ -1,30 +1,35 @@
 /**
- * The transport-agnostic protocol engine: sessions, routing by channel, watches, snapshot reads with the
- * ordering guarantee, and change fan-out. The ws server and the mock are thin adapters around it, which is
- * why the client behaves the same against both. Browser-safe: no `node:*`, `ws`, `mongodb` or `amqplib`.
+ * The transport-agnostic protocol engine, as one object: it takes sockets (`accept`) and changes (`publish`), and
+ * wires the parts that do the work. The ws server and the mock are thin adapters around it, which is why the client
+ * behaves the same against both. Where to read on:
+ * - a client message: `receive` and `handle` below (parse, authorize, route);
+ * - a snapshot read and the ordering guarantee: `reads.ts`;
+ * - a change: `fanout.ts`, with `watch-index.ts` (who may care) and `record-memory.ts` (item, remove or nothing);
+ * - a connection and the socket contract: `hub-connection.ts`, `socket.ts`; where data comes from: `source.ts`.
+ * Browser-safe: no `node:*`, `ws`, `mongodb` or `amqplib`; imports nothing outside `protocol/` and this folder.
  */
 import {
   canonicalJson,
   DEFAULTS,
   parseMessage,
   ProtocolError,
-  stringifyList,
   stringifyMessage,
   type ClientMessage,
-  type Doc,
-  type ErrorCode,
-  type ErrorRequest,
   type Params,
 } from '../../protocol/index.js';
 import { ChannelRegistry, DEFAULT_CHANNELS, type ChannelSpec } from './channels.js';
-import { ChannelState, subscription, type Subscription } from './channel-state.js';
+import { ChannelState, subscription } from './channel-state.js';
+import { fanOut } from './fanout.js';
 import { addSubscription, HubConnection, subscriptionOf, subscriptionsOf, type ConnectionHost } from './hub-connection.js';
 import { randomId } from './ids.js';
 import { silentLogger, type Logger } from './logger.js';
-import { decide, type LoggedChange } from './record-memory.js';
+import { GLOBAL_TIMERS, SnapshotReads, type HubTimers } from './reads.js';
+import { echo, sendError } from './replies.js';
 import { SharedFrame, type HubSocket } from './socket.js';
-import { SourceUnavailableError, type Change, type ChangeFeed, type Source } from './source.js';
-import { watchOf, type Filter } from './watch-index.js';
+import type { Change, ChangeFeed, Source } from './source.js';
+import { watchOf } from './watch-index.js';
+
+export type { HubTimers } from './reads.js';
 
 /** Decides whether a principal may run `handler` with `params` on `channel`. */
 export type Authorize = (principal: unknown, channel: string, handler: string, params: Params) => boolean;
@@ -81,25 +86,6 @@ export interface HubOptions {
   logger?: Logger;
 }
 
-/** Timer functions and clock of the hub. */
-export interface HubTimers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-  /** Milliseconds, monotonic. */
-  now(): number;
-}
-
-const GLOBAL_TIMERS: HubTimers = {
-  setTimeout: (fn, ms) => {
-    const handle = globalThis.setTimeout(fn, ms);
-    // Never keeps a process alive by itself (Node); the connections waiting for the read do that.
-    (handle as { unref?: () => void }).unref?.();
-    return handle;
-  },
-  clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>),
-  now: () => performance.now(),
-};
-
 /** What the adapter knows about a new connection. */
 export interface AcceptInfo {
   /** Request path (`/nodes`); the channel is its last segment. */
@@ -121,36 +107,13 @@ export interface HubStats {
   changes: number;
 }
 
-interface Joiner {
-  conn: HubConnection;
-  sub: Subscription;
-  params: Params;
-  request: ErrorRequest;
-  /** For watch snapshots: the watch's filter; the list is only sent while this read is the watch's latest. */
-  watch: Filter | undefined;
-  /** The watch was stopped after this request (a later watch of the same params is a new request). */
-  cancelled: boolean;
-}
-
-interface SharedRead {
-  readonly key: string;
-  readonly kind: 'list' | 'get';
-  readonly state: ChannelState;
-  readonly params: Params;
-  readonly startSeq: number;
-  readonly joiners: Joiner[];
-  /** Set while the read waits for the coalescing window of the previous identical read to end. */
-  timer?: unknown;
-}
-
 /** The protocol engine. One per server (or mock); no module-level state. */
 export class Hub {
   readonly registry: ChannelRegistry;
   readonly connections = new Map<string, HubConnection>();
+  /** @internal Snapshot reads and the change logs kept for them (tests inspect them). */
+  readonly reads: SnapshotReads;
   private readonly states = new Map<string, ChannelState>();
-  private readonly shared = new Map<string, SharedRead>();
-  private readonly source: Source;
-  private readonly maxListItems: number;
   private readonly maxWatches: number;
   private readonly authorize?: Authorize;
   private readonly features: readonly string[];
@@ -158,11 +121,7 @@ export class Hub {
   private readonly connectionListeners = new Set<(conn: HubConnection) => void>();
   private readonly activityListeners = new Set<(channel: string, active: boolean) => void>();
   private readonly unsubscribeFeed?: () => void;
-  private readonly counters = { sourceReads: 0, coalescedReads: 0, changes: 0 };
-  private readonly coalesceWindowMs: number;
-  private readonly timers: HubTimers;
-  /** When the last read of each key started, for keys whose coalescing window has not ended. */
-  private readonly recentReads = new Map<string, number>();
+  private readonly counters = { changes: 0 };
   /** Where every connection reports its frames and its end: one object, not two closures per connection. */
   private readonly host: ConnectionHost = {
     receive: (conn, data, isBinary) => this.receive(conn, data, isBinary),
@@ -170,18 +129,21 @@ export class Hub {
   };
 
   constructor(options: HubOptions) {
-    this.source = options.source;
     this.registry = new ChannelRegistry(options.channels ?? DEFAULT_CHANNELS);
-    this.maxListItems = options.maxListItems ?? DEFAULTS.maxListItems;
     this.maxWatches = options.maxWatches ?? DEFAULTS.maxWatches;
     this.authorize = options.authorize;
     this.features = options.features ?? ['ping'];
     this.logger = options.logger ?? silentLogger;
-    this.coalesceWindowMs = options.coalesceWindowMs ?? 0;
-    this.timers = options.timers ?? GLOBAL_TIMERS;
     for (const spec of this.registry.specs) {
       this.states.set(spec.name, new ChannelState(spec, (active) => this.channelActivity(spec.name, active)));
     }
+    this.reads = new SnapshotReads({
+      source: options.source,
+      maxListItems: options.maxListItems ?? DEFAULTS.maxListItems,
+      coalesceWindowMs: options.coalesceWindowMs ?? 0,
+      timers: options.timers ?? GLOBAL_TIMERS,
+      logger: this.logger,
+    });
     this.unsubscribeFeed = options.feed?.onChange((change) => this.publish(change));
   }
 
@@ -246,14 +208,7 @@ export class Hub {
       return;
     }
     this.counters.changes++;
-    const state = this.states.get(spec.name)!;
-    const logged = state.record(change);
-    if (state.subs.size === 0) return;
-    for (const sub of state.index.candidates(logged)) {
-      // A connection with a snapshot in flight gets this change replayed right after that snapshot.
-      if (sub.inflight > 0) continue;
-      this.deliver(state, sub, logged);
-    }
+    fanOut(this.states.get(spec.name)!, change, this.reads);
   }
 
   /** Sends data to every connection except those `skip` names. */
@@ -289,10 +244,7 @@ export class Hub {
     // Reads in flight may have read the source before whatever made this necessary (a change lost while the broker
     // was away): they finish for those who joined them, but what follows starts new reads.
     const name = channel === undefined ? undefined : this.registry.get(channel)?.name;
-    // A read still waiting for its coalescing window has not read anything yet: joining it is as good as a new one.
-    for (const [key, read] of this.shared) {
-      if ((name === undefined || read.state.spec.name === name) && read.timer === undefined) this.shared.delete(key);
-    }
+    this.reads.stopSharing(name);
     for (const conn of this.connections.values()) {
       for (const sub of subscriptionsOf(conn)) {
         const { state } = sub;
@@ -300,7 +252,7 @@ export class Hub {
         state.forget();
         for (const filter of sub.watches) {
           const { params } = filter;
-          this.snapshot(conn, sub, 'list', params, { handler: 'watch', params }, filter);
+          this.reads.snapshot(conn, sub, 'list', params, { handler: 'watch', params }, filter);
         }
       }
     }
@@ -310,7 +262,8 @@ export class Hub {
   stats(): HubStats {
     let watches = 0;
     for (const conn of this.connections.values()) watches += conn.watchCount;
-    return { connections: this.connections.size, watches, ...this.counters };
+    const { sourceReads, coalescedReads } = this.reads.counters;
+    return { connections: this.connections.size, watches, sourceReads, coalescedReads, changes: this.counters.changes };
   }
 
   /** The routing state of a channel (tests and benchmarks inspect it). */
@@ -322,8 +275,7 @@ export class Hub {
   /** Closes every connection (default 1001: clients reconnect, possibly elsewhere) and stops the feed. */
   close(code = 1001, reason = 'server shutting down'): void {
     this.unsubscribeFeed?.();
-    // Reads still waiting for their window are not started: everyone waiting for them is leaving.
-    for (const read of this.shared.values()) if (read.timer !== undefined) this.timers.clearTimeout(read.timer);
+    this.reads.cancelWaiting();
     for (const conn of [...this.connections.values()]) conn.close(code, reason);
   }
 
@@ -335,7 +287,7 @@ export class Hub {
       msg = parseMessage(data);
     } catch (err) {
       const e = err instanceof ProtocolError ? err : new ProtocolError('bad-json', String(err));
-      this.sendError(conn, e.code, e.message, e.request, e.request?.resource ?? (conn.channel || undefined));
+      sendError(conn, e.code, e.message, e.request, e.request?.resource ?? (conn.channel || undefined));
       conn.emit('error', e);
       return;
     }
@@ -344,7 +296,7 @@ export class Hub {
       this.handle(conn, msg);
     } catch (err) {
       this.logger.error('handler failed', { err, handler: msg.handler, session: conn.id });
-      this.sendError(conn, 'internal', 'the server failed to answer this message', echo(msg));
+      sendError(conn, 'internal', 'the server failed to answer this message', echo(msg));
     }
   }
 
@@ -362,12 +314,12 @@ export class Hub {
     const request = echo(msg);
     if (!spec) {
       const known = this.registry.specs.map((s) => s.name).join(', ');
-      this.sendError(conn, 'unknown-channel', `unknown channel "${resource}"; channels: ${known}`, request, resource || undefined);
+      sendError(conn, 'unknown-channel', `unknown channel "${resource}"; channels: ${known}`, request, resource || undefined);
       return;
     }
     const params: Params = msg.handler === 'all' ? {} : msg.params;
     if (this.authorize && !this.authorize(conn.principal, spec.name, msg.handler, params)) {
-      this.sendError(conn, 'forbidden', `${msg.handler} on "${resource}" is not allowed`, request, resource);
+      sendError(conn, 'forbidden', `${msg.handler} on "${resource}" is not allowed`, request, resource);
       return;
     }
     const state = this.states.get(spec.name)!;
@@ -376,177 +328,34 @@ export class Hub {
     switch (msg.handler) {
       case 'query':
       case 'all':
-        this.snapshot(conn, sub, 'list', params, request);
+        this.reads.snapshot(conn, sub, 'list', params, request);
         return;
       case 'get':
-        this.snapshot(conn, sub, 'get', params, request);
+        this.reads.snapshot(conn, sub, 'get', params, request);
         return;
       case 'watch': {
         const key = canonicalJson(params);
         let watch = watchOf(sub, key);
         if (!watch) {
           if (conn.watchCount >= this.maxWatches) {
-            this.sendError(conn, 'too-many-watches', `a connection may hold at most ${this.maxWatches} watches`, request, resource);
+            sendError(conn, 'too-many-watches', `a connection may hold at most ${this.maxWatches} watches`, request, resource);
             return;
           }
           watch = state.addWatch(sub, key, params);
           conn.watchCount++;
         }
-        this.snapshot(conn, sub, 'list', params, request, watch);
+        this.reads.snapshot(conn, sub, 'list', params, request, watch);
         return;
       }
       case 'stop': {
         const filter = state.removeWatch(sub, canonicalJson(params));
         if (filter) {
           conn.watchCount--;
-          stopped(sub, filter);
+          this.reads.stopped(sub, filter);
         }
         return;
       }
     }
-  }
-
-  /** Starts (or joins) a snapshot read; the reply and the changes held meanwhile follow when it completes. */
-  private snapshot(conn: HubConnection, sub: Subscription, kind: 'list' | 'get', params: Params, request: ErrorRequest, watch?: Filter): void {
-    const { state } = sub;
-    const key = `${state.spec.name}\0${kind}\0${canonicalJson(params)}`;
-    let read = this.shared.get(key);
-    if (read) {
-      this.counters.coalescedReads++;
-      state.beginRead(read.startSeq);
-    } else {
-      // The changes since now are kept for this read even if it starts later: replaying a few it already saw is
-      // harmless (every change carries the whole record), missing one would not be.
-      read = { key, kind, state, params, startSeq: state.beginRead(), joiners: [] };
-      this.shared.set(key, read);
-      this.startWhenDue(read);
-    }
-    sub.inflight++;
-    read.joiners.push({ conn, sub, params, request, watch, cancelled: false });
-    if (watch) (sub.reads ??= new Map()).set(watch.key, read);
-  }
-
-  /** Starts a read now, or once the coalescing window of the previous identical read has ended. */
-  private startWhenDue(read: SharedRead): void {
-    const last = this.recentReads.get(read.key);
-    const wait = last === undefined ? 0 : last + this.coalesceWindowMs - this.timers.now();
-    if (wait <= 0) return this.startRead(read);
-    // Checked again when the timer fires: timers may run a little early by the clock.
-    read.timer = this.timers.setTimeout(() => {
-      read.timer = undefined;
-      this.startWhenDue(read);
-    }, Math.ceil(wait));
-  }
-
-  /** Sends a shared read to the source; its joiners get the answer in `finish`. */
-  private startRead(read: SharedRead): void {
-    const { key, kind, state, params } = read;
-    this.counters.sourceReads++;
-    // Read on a later tick so the frames of this batch can join, and a synchronous source throws in one place.
-    Promise.resolve()
-      .then(() => {
-        // The window counts from the moment the source is called, so the gap holds at the source itself.
-        if (this.coalesceWindowMs > 0) this.noteRead(key);
-        return kind === 'list' ? this.source.read(state.spec.name, params, this.maxListItems) : this.source.get(state.spec.name, params);
-      })
-      .then(
-        (result) => this.finish(read, result, undefined),
-        (err: unknown) => this.finish(read, undefined, err),
-      );
-  }
-
-  private noteRead(key: string): void {
-    const startedAt = this.timers.now();
-    this.recentReads.set(key, startedAt);
-    // Forgotten well after the window (the lookup itself ignores ended windows), so the map stays small.
-    this.timers.setTimeout(() => {
-      if (this.recentReads.get(key) === startedAt) this.recentReads.delete(key);
-    }, 2 * this.coalesceWindowMs);
-  }
-
-  private finish(read: SharedRead, result: Doc[] | Doc | undefined, error: unknown): void {
-    if (this.shared.get(read.key) === read) this.shared.delete(read.key);
-    const { state } = read;
-    if (error !== undefined) {
-      const unavailable = error instanceof SourceUnavailableError;
-      this.logger.warn('snapshot read failed', { channel: state.spec.name, err: error });
-      for (const j of read.joiners) {
-        if (!j.conn.closed) {
-          this.sendError(
-            j.conn,
-            unavailable ? 'source-unavailable' : 'internal',
-            unavailable ? `${state.spec.name} cannot be read right now: ${(error as Error).message}` : 'the read failed',
-            j.request,
-            j.sub.resource,
-          );
-        }
-        this.release(read, j);
-      }
-      answered(read);
-      return;
-    }
-    const items = read.kind === 'list' ? (result as Doc[]) : result === undefined ? [] : [result as Doc];
-    if (read.kind === 'list' && items.length >= this.maxListItems) {
-      this.logger.warn('list truncated at maxListItems', { channel: state.spec.name, maxListItems: this.maxListItems });
-    }
-    state.memory.remember(items, read.startSeq);
-    let itemsJson: string | undefined;
-    for (const j of read.joiners) {
-      if (!j.conn.closed) {
-        if (read.kind === 'get') this.sendGet(j, state, result as Doc | undefined);
-        else if (!j.watch || (!j.cancelled && j.sub.reads?.get(j.watch.key) === read)) {
-          // Serialise the items once for every joiner; only the envelope differs.
-          itemsJson ??= JSON.stringify(items);
-          j.conn.send(stringifyList(j.sub.resource, j.params, itemsJson));
-        }
-      }
-      this.release(read, j);
-    }
-    answered(read);
-  }
-
-  private sendGet(j: Joiner, state: ChannelState, doc: Doc | undefined): void {
-    const resource = j.sub.resource;
-    if (doc) {
-      const id = String(doc[state.spec.idField]);
-      j.conn.send(stringifyMessage({ handler: 'item', resource, id, data: doc }));
-      return;
-    }
-    const id = j.params[state.spec.idField];
-    j.conn.send(
-      stringifyMessage(
-        typeof id === 'string' || typeof id === 'number'
-          ? { handler: 'remove', resource, id: String(id), params: j.params }
-          : { handler: 'remove', resource, params: j.params },
-      ),
-    );
-  }
-
-  /** A joiner's read is done: replay what it held, then let live changes flow again. */
-  private release(read: SharedRead, j: Joiner): void {
-    const { state } = read;
-    j.sub.inflight--;
-    if (!j.conn.closed) {
-      for (const change of state.changesSince(read.startSeq)) this.deliver(state, j.sub, change, true);
-    }
-    state.endRead(read.startSeq);
-  }
-
-  /** Sends a change to one subscription, if it concerns it. The hot path of fan-out: nothing here allocates per connection. */
-  private deliver(state: ChannelState, sub: Subscription, change: LoggedChange, afterSnapshot = false): void {
-    const kind = decide(sub.watches, change, state.spec.appendOnly, afterSnapshot);
-    if (!kind) return;
-    sub.conn.sendFrame(frameOf(change, kind, sub.resource));
-  }
-
-  private sendError(conn: HubConnection, code: ErrorCode, message: string, request?: ErrorRequest, resource?: string): void {
-    conn.send(
-      stringifyMessage({
-        handler: 'error',
-        ...(resource !== undefined ? { resource } : {}),
-        params: request ? { code, message, request } : { code, message },
-      }),
-    );
   }
 
   private closed(conn: HubConnection, code: number, reason: string): void {
@@ -557,49 +366,4 @@ export class Hub {
     this.connections.delete(conn.id);
     conn.emit('close', { code, reason });
   }
-}
-
-/** The frame of a change for one resource name and kind: serialised the first time a connection needs it, then shared. */
-function frameOf(change: LoggedChange, kind: 'item' | 'remove', resource: string): SharedFrame {
-  const frames = (change.frames ??= []);
-  for (let i = 0; i < frames.length; i++) {
-    const f = frames[i]!;
-    if (f.kind === kind && f.resource === resource) return f.frame;
-  }
-  const frame = new SharedFrame(
-    kind === 'item'
-      ? stringifyMessage({ handler: 'item', resource, id: change.id, data: change.data! })
-      : stringifyMessage({ handler: 'remove', resource, id: change.id }),
-  );
-  frames.push({ resource, kind, frame });
-  return frame;
-}
-
-/**
- * A read has answered every joiner: the watches it was the latest read of forget it (and, through it, the requests
- * of everyone who joined it), so an idle watch keeps nothing of its last snapshot.
- */
-function answered(read: SharedRead): void {
-  for (const j of read.joiners) if (j.watch && j.sub.reads?.get(j.watch.key) === read) forgetRead(j.sub, j.watch.key);
-}
-
-/** A watch was stopped: the requests for it still waiting for a snapshot get none. */
-function stopped(sub: Subscription, filter: Filter): void {
-  const read = sub.reads?.get(filter.key) as SharedRead | undefined;
-  if (!read) return;
-  for (const j of read.joiners) if (j.sub === sub && j.watch === filter) j.cancelled = true;
-  forgetRead(sub, filter.key);
-}
-
-/** The watch `key` of `sub` has no read in flight any more; the map goes with its last entry. */
-function forgetRead(sub: Subscription, key: string): void {
-  sub.reads!.delete(key);
-  if (sub.reads!.size === 0) sub.reads = undefined;
-}
-
-function echo(msg: ClientMessage): ErrorRequest {
-  const request: ErrorRequest = { handler: msg.handler };
-  if (msg.resource !== undefined) request.resource = msg.resource;
-  if ('params' in msg) request.params = msg.params;
-  return request;
 }
