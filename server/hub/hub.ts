@@ -2,37 +2,26 @@
  * The transport-agnostic protocol engine, as one object: it takes sockets (`accept`) and changes (`publish`), and
  * wires the parts that do the work. The ws server and the mock are thin adapters around it, which is why the client
  * behaves the same against both. Where to read on:
- * - a client message: `receive` and `handle` below (parse, authorize, route);
+ * - a client message: `dispatch.ts` (parse, authorize, route);
  * - a snapshot read and the ordering guarantee: `reads.ts`;
  * - a change: `fanout.ts`, with `watch-index.ts` (who may care) and `record-memory.ts` (item, remove or nothing);
  * - a connection and the socket contract: `hub-connection.ts`, `socket.ts`; where data comes from: `source.ts`.
  * Browser-safe: no `node:*`, `ws`, `mongodb` or `amqplib`; imports nothing outside `protocol/` and this folder.
  */
-import {
-  canonicalJson,
-  DEFAULTS,
-  parseMessage,
-  ProtocolError,
-  stringifyMessage,
-  type ClientMessage,
-  type Params,
-} from '../../protocol/index.js';
+import { DEFAULTS } from '../../protocol/index.js';
 import { ChannelRegistry, DEFAULT_CHANNELS, type ChannelSpec } from './channels.js';
-import { ChannelState, subscription } from './channel-state.js';
+import { ChannelState } from './channel-state.js';
+import { Dispatcher, type Authorize } from './dispatch.js';
 import { fanOut } from './fanout.js';
-import { addSubscription, HubConnection, subscriptionOf, subscriptionsOf, type ConnectionHost } from './hub-connection.js';
+import { HubConnection, subscriptionsOf, type ConnectionHost } from './hub-connection.js';
 import { randomId } from './ids.js';
 import { silentLogger, type Logger } from './logger.js';
 import { GLOBAL_TIMERS, SnapshotReads, type HubTimers } from './reads.js';
-import { echo, sendError } from './replies.js';
 import { SharedFrame, type HubSocket } from './socket.js';
 import type { Change, ChangeFeed, Source } from './source.js';
-import { watchOf } from './watch-index.js';
 
+export type { Authorize } from './dispatch.js';
 export type { HubTimers } from './reads.js';
-
-/** Decides whether a principal may run `handler` with `params` on `channel`. */
-export type Authorize = (principal: unknown, channel: string, handler: string, params: Params) => boolean;
 
 /** Who `broadcast` leaves out: a session id, several, or a predicate over connections. */
 export type BroadcastSkip = string | readonly string[] | ((conn: HubConnection) => boolean);
@@ -114,9 +103,7 @@ export class Hub {
   /** @internal Snapshot reads and the change logs kept for them (tests inspect them). */
   readonly reads: SnapshotReads;
   private readonly states = new Map<string, ChannelState>();
-  private readonly maxWatches: number;
-  private readonly authorize?: Authorize;
-  private readonly features: readonly string[];
+  private readonly dispatcher: Dispatcher;
   private readonly logger: Logger;
   private readonly connectionListeners = new Set<(conn: HubConnection) => void>();
   private readonly activityListeners = new Set<(channel: string, active: boolean) => void>();
@@ -124,15 +111,12 @@ export class Hub {
   private readonly counters = { changes: 0 };
   /** Where every connection reports its frames and its end: one object, not two closures per connection. */
   private readonly host: ConnectionHost = {
-    receive: (conn, data, isBinary) => this.receive(conn, data, isBinary),
+    receive: (conn, data, isBinary) => this.dispatcher.receive(conn, data, isBinary),
     closed: (conn, code, reason) => this.closed(conn, code, reason),
   };
 
   constructor(options: HubOptions) {
     this.registry = new ChannelRegistry(options.channels ?? DEFAULT_CHANNELS);
-    this.maxWatches = options.maxWatches ?? DEFAULTS.maxWatches;
-    this.authorize = options.authorize;
-    this.features = options.features ?? ['ping'];
     this.logger = options.logger ?? silentLogger;
     for (const spec of this.registry.specs) {
       this.states.set(spec.name, new ChannelState(spec, (active) => this.channelActivity(spec.name, active)));
@@ -142,6 +126,15 @@ export class Hub {
       maxListItems: options.maxListItems ?? DEFAULTS.maxListItems,
       coalesceWindowMs: options.coalesceWindowMs ?? 0,
       timers: options.timers ?? GLOBAL_TIMERS,
+      logger: this.logger,
+    });
+    this.dispatcher = new Dispatcher({
+      registry: this.registry,
+      states: this.states,
+      reads: this.reads,
+      authorize: options.authorize,
+      features: options.features ?? ['ping'],
+      maxWatches: options.maxWatches ?? DEFAULTS.maxWatches,
       logger: this.logger,
     });
     this.unsubscribeFeed = options.feed?.onChange((change) => this.publish(change));
@@ -277,85 +270,6 @@ export class Hub {
     this.unsubscribeFeed?.();
     this.reads.cancelWaiting();
     for (const conn of [...this.connections.values()]) conn.close(code, reason);
-  }
-
-  private receive(conn: HubConnection, data: string, isBinary: boolean): void {
-    if (conn.closed) return;
-    let msg: ClientMessage;
-    try {
-      if (isBinary) throw new ProtocolError('bad-message', 'binary frames are not supported; send JSON text');
-      msg = parseMessage(data);
-    } catch (err) {
-      const e = err instanceof ProtocolError ? err : new ProtocolError('bad-json', String(err));
-      sendError(conn, e.code, e.message, e.request, e.request?.resource ?? (conn.channel || undefined));
-      conn.emit('error', e);
-      return;
-    }
-    conn.emit('message', msg);
-    try {
-      this.handle(conn, msg);
-    } catch (err) {
-      this.logger.error('handler failed', { err, handler: msg.handler, session: conn.id });
-      sendError(conn, 'internal', 'the server failed to answer this message', echo(msg));
-    }
-  }
-
-  private handle(conn: HubConnection, msg: ClientMessage): void {
-    if (msg.handler === 'init') {
-      conn.send(stringifyMessage({ handler: 'session', id: conn.id, features: [...this.features] }));
-      return;
-    }
-    if (msg.handler === 'ping') {
-      conn.send(stringifyMessage({ handler: 'pong' }));
-      return;
-    }
-    const resource = msg.resource ?? conn.channel;
-    const spec = this.registry.get(resource);
-    const request = echo(msg);
-    if (!spec) {
-      const known = this.registry.specs.map((s) => s.name).join(', ');
-      sendError(conn, 'unknown-channel', `unknown channel "${resource}"; channels: ${known}`, request, resource || undefined);
-      return;
-    }
-    const params: Params = msg.handler === 'all' ? {} : msg.params;
-    if (this.authorize && !this.authorize(conn.principal, spec.name, msg.handler, params)) {
-      sendError(conn, 'forbidden', `${msg.handler} on "${resource}" is not allowed`, request, resource);
-      return;
-    }
-    const state = this.states.get(spec.name)!;
-    let sub = subscriptionOf(conn, resource);
-    if (!sub) addSubscription(conn, (sub = subscription(resource, state, conn)));
-    switch (msg.handler) {
-      case 'query':
-      case 'all':
-        this.reads.snapshot(conn, sub, 'list', params, request);
-        return;
-      case 'get':
-        this.reads.snapshot(conn, sub, 'get', params, request);
-        return;
-      case 'watch': {
-        const key = canonicalJson(params);
-        let watch = watchOf(sub, key);
-        if (!watch) {
-          if (conn.watchCount >= this.maxWatches) {
-            sendError(conn, 'too-many-watches', `a connection may hold at most ${this.maxWatches} watches`, request, resource);
-            return;
-          }
-          watch = state.addWatch(sub, key, params);
-          conn.watchCount++;
-        }
-        this.reads.snapshot(conn, sub, 'list', params, request, watch);
-        return;
-      }
-      case 'stop': {
-        const filter = state.removeWatch(sub, canonicalJson(params));
-        if (filter) {
-          conn.watchCount--;
-          this.reads.stopped(sub, filter);
-        }
-        return;
-      }
-    }
   }
 
   private closed(conn: HubConnection, code: number, reason: string): void {
