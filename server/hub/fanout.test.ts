@@ -1,7 +1,7 @@
 /**
  * The fan-out of a change: its frames (serialised once per resource name and kind, shared by every connection), the
  * walk from a change to the subscriptions it concerns on a channel alone, then through the hub, against the rule of
- * DESIGN.md §3 on random watches and changes.
+ * PROTOCOL.md "Overlapping watches" on random watches and changes.
  */
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, matches, stringifyMessage, type Doc, type Params } from '../../protocol/index.js';

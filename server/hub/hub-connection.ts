@@ -1,6 +1,7 @@
 /**
  * One client connection as the hub and application code see it: the seed's `conn` with
- * `on('message'|'close'|'error')` and `send(data)`. Browser-safe.
+ * `on('message'|'close'|'error')` and `send(data)`; and the hub's subscriptions it holds, one per resource name
+ * it used (`subscriptionOf`, `addSubscription`, `subscriptionsOf`). Browser-safe.
  */
 import type { ClientMessage } from '../../protocol/index.js';
 import type { Subscription } from './channel-state.js';

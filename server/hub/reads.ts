@@ -1,6 +1,6 @@
 /**
- * Snapshot reads (`query`, `all`, `get`, `watch`) and the ordering guarantee, in one place (DESIGN.md §3
- * "Ordering guarantee").
+ * Snapshot reads (`query`, `all`, `get`, `watch`) and the ordering guarantee, in one place (PROTOCOL.md "Ordering
+ * guarantee").
  *
  * A request starts a read of the source, or joins an identical one (same channel, kind and canonical params) that
  * has not answered yet: in flight, or waiting for the coalescing window of the previous identical read to end. From

@@ -1,6 +1,6 @@
 /**
- * The per-record memory of one channel, and the item/remove decision built on it (DESIGN.md §3 "Overlapping
- * watches and records leaving a filter").
+ * The per-record memory of one channel, and the item/remove decision built on it (PROTOCOL.md "Overlapping
+ * watches").
  *
  * A change from a broker often comes without the record's previous state, yet a connection must get a `remove`
  * when the record leaves its watches. So the channel remembers what each record looked like — just the values of
