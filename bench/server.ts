@@ -11,7 +11,7 @@ import { connect as amqpConnect } from 'amqplib';
 import { Server as SocketIoServer } from 'socket.io';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { canonicalJson, type Doc, type Params } from '../protocol/index.js';
-import type { Change, ChangeFeed, Source } from '../server/source.js';
+import type { Change, ChangeFeed, Source } from '../server/hub/source.js';
 import { MongoSource } from '../server/mongo-source.js';
 import { createServer, type MonorailServer } from '../server/server.js';
 import { fanoutRecord, filteredSchedule, hexId, nowUs, workflowRecord } from './data.js';

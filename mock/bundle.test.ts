@@ -44,7 +44,7 @@ describe('browser bundle', () => {
     const inputs = Object.keys(result.metafile.inputs);
     expect(inputs.filter((p) => /node_modules\/(ws|mongodb|amqplib)\//.test(p) || p.startsWith('node:'))).toEqual([]);
     expect(inputs.some((p) => p.includes('node_modules/mock-socket/'))).toBe(true);
-    expect(inputs.some((p) => p.endsWith('server/hub.ts'))).toBe(true);
+    expect(inputs.some((p) => p.endsWith('server/hub/hub.ts'))).toBe(true);
     expect(inputs.filter((p) => /server\/(server|ws-adapter|cli)\.ts$/.test(p))).toEqual([]);
     expect(code).not.toMatch(/["']node:/);
     expect(code).not.toMatch(/\brequire\(["']/);

@@ -25,6 +25,6 @@ export {
   uuid,
 } from './fixtures.js';
 export type { Doc, Params } from '../protocol/index.js';
-export type { ChannelSpec } from '../server/channels.js';
-export type { Hub, HubStats } from '../server/hub.js';
+export type { ChannelSpec } from '../server/hub/channels.js';
+export type { Hub, HubStats } from '../server/hub/hub.js';
 export type { MemoryBackend } from '../server/memory.js';

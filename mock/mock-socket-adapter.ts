@@ -13,7 +13,7 @@
  */
 import type { Client } from 'mock-socket';
 import { CloseCode, DEFAULTS } from '../protocol/index.js';
-import type { HubSocket } from '../server/hub-connection.js';
+import type { HubSocket } from '../server/hub/socket.js';
 
 /** Options of `mockSocketAdapter`. */
 export interface MockSocketAdapterOptions {

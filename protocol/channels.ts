@@ -1,6 +1,6 @@
 /**
  * The channel table shared by client and server: how records of each channel are identified and whether the
- * channel is append-only. Server-side sources (Mongo collections, RabbitMQ topics) live in `server/channels.ts`.
+ * channel is append-only. Server-side sources (Mongo collections, RabbitMQ topics) live in `server/hub/channels.ts`.
  */
 
 /** How a client and a server treat one channel's records. */

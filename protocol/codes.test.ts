@@ -74,7 +74,7 @@ describe('defaults', () => {
 describe('protocol index', () => {
   it('exports the names other modules build on', () => {
     const names = [
-      'parseMessage', 'stringifyMessage', 'validateParams', 'canonicalJson', 'paramFields', 'matches', 'valuesAt',
+      'parseMessage', 'stringifyMessage', 'stringifyList', 'validateParams', 'canonicalJson', 'paramFields', 'matches', 'valuesAt',
       'jsonEqual', 'project', 'isPlainObject', 'isOperatorObject', 'channelInfo', 'channelFromUrl', 'CHANNELS',
       'CloseCode', 'CLOSE_CODES', 'ERROR_CODES', 'DEFAULTS', 'ProtocolError',
     ];

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ErrorCode } from './codes.js';
 import { ProtocolError } from './errors.js';
-import type { ClientMessage, ErrorRequest, ServerMessage } from './messages.js';
-import { describeError, parseMessage, stringifyMessage } from './parse.js';
+import type { ClientMessage, Doc, ErrorRequest, Params, ServerMessage } from './messages.js';
+import { describeError, parseMessage, stringifyList, stringifyMessage } from './parse.js';
 
 /** The ProtocolError `parseMessage` throws for `data`, as `{code, request}`. */
 function rejection(data: unknown, from: 'client' | 'server' = 'client'): { code: ErrorCode; request?: ErrorRequest } {
@@ -77,6 +77,21 @@ describe('round trips', () => {
   it('stringifyMessage is plain JSON text that JSON.parse reads back', () => {
     for (const message of [...CLIENT_MESSAGES, ...SERVER_MESSAGES]) {
       expect(JSON.parse(stringifyMessage(message))).toEqual(message);
+    }
+  });
+
+  it('stringifyList (the list fast path) writes exactly what stringifyMessage writes, and it parses to the same message', () => {
+    const lists: Array<{ resource: string; params: Params; items: Doc[] }> = [
+      { resource: 'nodes', params: {}, items: [] },
+      { resource: 'graphObjs', params, items: [{ id: 'n1', type: 'compute', tags: ['a', 'b'], obm: { host: '10.1.1.1' } }] },
+      // Characters JSON must escape, in every part of the frame.
+      { resource: 'no"des\\', params: { 'na"me': 'line\nbreak \u2028' }, items: [{ id: 'q"\u0000', n: 1.5, b: null }] },
+    ];
+    for (const { resource, params, items } of lists) {
+      const text = stringifyList(resource, params, JSON.stringify(items));
+      expect(text).toBe(stringifyMessage({ handler: 'list', resource, params, items }));
+      expect(parseMessage(text, 'server')).toEqual(parseMessage(stringifyMessage({ handler: 'list', resource, params, items }), 'server'));
+      expect(parseMessage(text, 'server')).toEqual({ handler: 'list', resource, params, items });
     }
   });
 

@@ -10,6 +10,7 @@ import {
   type ClientMessage,
   type ErrorRequest,
   type Message,
+  type Params,
   type ServerMessage,
 } from './messages.js';
 import { isPlainObject, validateParams } from './params.js';
@@ -183,9 +184,20 @@ export function parseMessage(data: unknown, from: 'client' | 'server' = 'client'
   return from === 'client' ? parseClient(obj) : parseServer(obj);
 }
 
-/** The one way every outgoing frame is serialised. */
+/** The one way every outgoing frame is serialised, but for `list` frames built by `stringifyList`. */
 export function stringifyMessage(message: Message): string {
   return JSON.stringify(message);
+}
+
+/**
+ * The one fast path beside `stringifyMessage`: a `list` frame whose items are already serialised. A snapshot read
+ * answers every request that joined it with the same items under each request's own resource and params, so the
+ * items (most of the frame) are serialised once for all of them. The text is exactly what `stringifyMessage` makes
+ * of `{handler: 'list', resource, params, items}` when `itemsJson` is `JSON.stringify(items)`.
+ * @param itemsJson `JSON.stringify` of the items array.
+ */
+export function stringifyList(resource: string, params: Params, itemsJson: string): string {
+  return `{"handler":"list","resource":${JSON.stringify(resource)},"params":${JSON.stringify(params)},"items":${itemsJson}}`;
 }
 
 /** Human description of an error code (for logs and docs). */

@@ -12,11 +12,11 @@ import type { Duplex } from 'node:stream';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { channelFromUrl, CloseCode } from '../protocol/index.js';
 import type { Authenticate } from './auth.js';
-import type { ChannelRegistry } from './channels.js';
+import type { ChannelRegistry } from './hub/channels.js';
 import type { ConnectionCaps } from './connection-caps.js';
-import type { Authorize } from './hub.js';
+import type { Authorize } from './hub/hub.js';
 import type { ConnectionCounter } from './limits.js';
-import type { Logger } from './logger.js';
+import type { Logger } from './hub/logger.js';
 import type { OriginCheck } from './origin.js';
 import { redactUrl, truncate } from './redact.js';
 

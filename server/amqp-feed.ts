@@ -8,11 +8,11 @@
  */
 import type { Doc } from '../protocol/index.js';
 import type { AmqpLink } from './amqp-link.js';
-import type { ChannelRegistry } from './channels.js';
-import type { Hub } from './hub.js';
-import { silentLogger, type Logger } from './logger.js';
+import type { ChannelRegistry } from './hub/channels.js';
+import type { Hub } from './hub/hub.js';
+import { silentLogger, type Logger } from './hub/logger.js';
 import { channelBindings, MalformedMessageError, parseRackhdMessage, RACKHD_EXCHANGES, type Binding, type RackhdExchange } from './rackhd.js';
-import type { Change, ChangeFeed } from './source.js';
+import type { Change, ChangeFeed } from './hub/source.js';
 
 /** Options of `AmqpFeed`. */
 export interface AmqpFeedOptions {

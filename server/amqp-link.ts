@@ -11,7 +11,7 @@ import { connect as amqpConnect, type Channel, type ChannelModel, type ConsumeMe
 import { backoffDelay, type BackoffPolicy } from '../protocol/backoff.js';
 import { DEFAULTS } from '../protocol/codes.js';
 import { GLOBAL_TIMERS, type Timers } from '../protocol/timers.js';
-import { silentLogger, type Logger } from './logger.js';
+import { silentLogger, type Logger } from './hub/logger.js';
 
 /**
  * Reconnect delays, the shared `backoffDelay` policy: missing fields take `DEFAULTS.amqpBackoff`

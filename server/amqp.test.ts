@@ -28,7 +28,7 @@ import {
 } from '../test/services.js';
 import { AmqpLink, type ReconnectOptions } from './amqp-link.js';
 import { demoFixtures, makeEvent, makeLog, makeNode } from './fixtures.js';
-import { lineLogger } from './logger.js';
+import { lineLogger } from './line-logger.js';
 import { createServer, type MonorailServer, type ServerOptions } from './server.js';
 
 const cleanup: Array<() => unknown> = [];

@@ -4,8 +4,8 @@
  * travel with the message (ids are global); a predicate cannot travel, so it only applies where it was given.
  */
 import type { AmqpLink } from './amqp-link.js';
-import type { BroadcastSkip, Hub } from './hub.js';
-import { silentLogger, type Logger } from './logger.js';
+import type { BroadcastSkip, Hub } from './hub/hub.js';
+import { silentLogger, type Logger } from './hub/logger.js';
 
 /** The fanout exchange's name without the prefix. */
 export const BROADCAST_EXCHANGE = 'monorail-ws.broadcast';

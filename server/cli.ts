@@ -7,7 +7,8 @@
 import { parseArgs } from 'node:util';
 import { createServer, type MonorailServer } from './server.js';
 import { OPERATING_FLAGS, OPERATING_USAGE, operatingConfig } from './cli-options.js';
-import { lineLogger, type Logger } from './logger.js';
+import type { Logger } from './hub/logger.js';
+import { lineLogger } from './line-logger.js';
 import { startDemo } from './demo.js';
 import { handleShutdownSignals } from './shutdown.js';
 

@@ -18,7 +18,7 @@
 import type { ServerOptions as HttpServerOptions } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { Logger } from './logger.js';
+import type { Logger } from './hub/logger.js';
 
 /** Node's own request timeouts: how often it checks them (ms), at most. */
 const MAX_CHECK_INTERVAL_MS = 1000;

@@ -6,7 +6,7 @@
  * reach the port, so with `authenticate` set a request must pass it (`http-endpoints.ts`).
  */
 import type { ConnectionCapsStats } from './connection-caps.js';
-import type { Hub, HubStats } from './hub.js';
+import type { Hub, HubStats } from './hub/hub.js';
 import type { QueuedBytesStats } from './queue-budget.js';
 
 /** The transport's counters. */

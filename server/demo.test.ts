@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { startDemo } from './demo.js';
 import { demoFixtures } from './fixtures.js';
 import { MemoryBackend } from './memory.js';
-import type { Change } from './source.js';
+import type { Change } from './hub/source.js';
 
 const manual = { setInterval: () => 0, clearInterval: () => undefined };
 

@@ -12,7 +12,7 @@ import { CloseCode, DEFAULTS } from '../protocol/index.js';
 import { maskedFrame } from '../test/raw-tcp.js';
 import { fragmentSweep, messageInProgress } from './fragment-timeout.js';
 import type { IntervalTimers } from './heartbeat.js';
-import { silentLogger, type Logger } from './logger.js';
+import { silentLogger, type Logger } from './hub/logger.js';
 
 // @types/ws does not declare the Receiver class ws exports.
 const { Receiver } = createRequire(import.meta.url)('ws') as { Receiver: new (options: object) => Writable };

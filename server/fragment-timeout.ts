@@ -16,7 +16,7 @@
 import type { WebSocket } from 'ws';
 import { CloseCode } from '../protocol/index.js';
 import type { IntervalTimers } from './heartbeat.js';
-import type { Logger } from './logger.js';
+import type { Logger } from './hub/logger.js';
 import type { ServerWebSocket } from './ws-adapter.js';
 
 /** The fields of `ws` 8's Receiver (lib/receiver.js) read here; checked at run time, never trusted blindly. */

@@ -9,9 +9,9 @@
  */
 import { CloseCode } from '../protocol/index.js';
 import { SlowConsumerPolicy, type GuardTimers, type SlowConsumerLimits, type SlowReason } from './backpressure.js';
-import type { HubSocket, SharedFrame, SocketEvents } from './hub-connection.js';
+import type { HubSocket, SharedFrame, SocketEvents } from './hub/socket.js';
 import { monotonicMs, takeToken, type RateLimit } from './limits.js';
-import type { Logger } from './logger.js';
+import type { Logger } from './hub/logger.js';
 import type { BudgetedSocket, QueuedBytesBudget } from './queue-budget.js';
 
 /** What the guards enforce: one object for every connection of a server. */

@@ -3,7 +3,7 @@ import type { WebSocket } from 'ws';
 import { describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../protocol/index.js';
 import { startHeartbeat, type IntervalTimers } from './heartbeat.js';
-import { silentLogger } from './logger.js';
+import { silentLogger } from './hub/logger.js';
 
 class FakeSocket extends EventEmitter {
   readonly OPEN = 1;

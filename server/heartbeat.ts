@@ -5,7 +5,7 @@
  * one with a pong (or sent anything else) by then is terminated — it is gone within two intervals.
  */
 import type { WebSocket } from 'ws';
-import type { Logger } from './logger.js';
+import type { Logger } from './hub/logger.js';
 
 /** A running heartbeat. */
 export interface ServerHeartbeat {

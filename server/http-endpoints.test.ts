@@ -8,8 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DebugStats, TransportStats } from './debug-stats.js';
 import { httpEndpoints, type HttpEndpointsDeps } from './http-endpoints.js';
-import type { Hub, HubStats } from './hub.js';
-import { silentLogger, type Logger } from './logger.js';
+import type { Hub, HubStats } from './hub/hub.js';
+import { silentLogger, type Logger } from './hub/logger.js';
 
 const HUB_STATS: HubStats = { connections: 2, watches: 3, sourceReads: 4, coalescedReads: 0, changes: 5 };
 const TRANSPORT_STATS: TransportStats = {

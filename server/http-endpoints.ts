@@ -12,8 +12,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { authenticateRequest } from './admission.js';
 import type { Authenticate } from './auth.js';
 import { debugStats, type TransportStats } from './debug-stats.js';
-import type { Hub } from './hub.js';
-import type { Logger } from './logger.js';
+import type { Hub } from './hub/hub.js';
+import type { Logger } from './hub/logger.js';
 
 /** What the endpoints read. */
 export interface HttpEndpointsDeps {

@@ -16,14 +16,16 @@ export {
   type Binding,
   type WaterlineEvent,
 } from './rackhd.js';
-export { Hub, type HubOptions, type HubStats, type HubTimers, type AcceptInfo, type Authorize, type BroadcastSkip } from './hub.js';
-export { HubConnection, SharedFrame, type HubSocket, type HubConnectionEvents, type SocketEvents } from './hub-connection.js';
+export { Hub, type HubOptions, type HubStats, type HubTimers, type AcceptInfo, type Authorize, type BroadcastSkip } from './hub/hub.js';
+export { HubConnection, type HubConnectionEvents } from './hub/hub-connection.js';
+export { SharedFrame, type HubSocket, type SocketEvents } from './hub/socket.js';
 export { MemoryBackend, type MemoryBackendOptions } from './memory.js';
-export { ChannelRegistry, DEFAULT_CHANNELS, type ChannelSpec } from './channels.js';
-export { SourceUnavailableError, type Source, type Change, type ChangeFeed } from './source.js';
-export { lineLogger, silentLogger, type Logger, type LogFields } from './logger.js';
+export { ChannelRegistry, DEFAULT_CHANNELS, type ChannelSpec } from './hub/channels.js';
+export { SourceUnavailableError, type Source, type Change, type ChangeFeed } from './hub/source.js';
+export { silentLogger, type Logger, type LogFields } from './hub/logger.js';
+export { lineLogger } from './line-logger.js';
 export { demoFixtures, makeNode, makeWorkflow, makeCatalog, makePoller, makeLog, makeEvent, objectId, uuid, SKUS } from './fixtures.js';
-export { contentId, fnv1a64 } from './ids.js';
+export { contentId, fnv1a64 } from './hub/ids.js';
 export { type TransportOptions } from './transport-options.js';
 export { type DebugStats, type TransportStats } from './debug-stats.js';
 export { bearerToken, bearerVerifier, jwtVerifier, type Authenticate, type JwtVerifierOptions } from './auth.js';

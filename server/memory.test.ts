@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Change } from './source.js';
+import type { Change } from './hub/source.js';
 import { MemoryBackend } from './memory.js';
 import { demoFixtures, makeNode } from './fixtures.js';
 

@@ -3,9 +3,9 @@
  * server, the heart of the mock, and a target for RabbitMQ waterline events. Browser-safe.
  */
 import { DEFAULTS, matches, type Doc, type Params } from '../protocol/index.js';
-import { ChannelRegistry, DEFAULT_CHANNELS, type ChannelSpec } from './channels.js';
-import { contentId } from './ids.js';
-import type { Change, ChangeFeed, Source } from './source.js';
+import { ChannelRegistry, DEFAULT_CHANNELS, type ChannelSpec } from './hub/channels.js';
+import { contentId } from './hub/ids.js';
+import type { Change, ChangeFeed, Source } from './hub/source.js';
 
 /** Options of `MemoryBackend`. */
 export interface MemoryBackendOptions {

@@ -13,7 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { matches, ProtocolError, type Doc, type Params } from '../protocol/index.js';
 import { MongoWireServer } from '../test/mongo-wire-server.js';
 import { RawClient, waitFor } from '../test/helpers.js';
-import { randomId } from './ids.js';
+import { randomId } from './hub/ids.js';
 import { dbNameFromUrl, MongoSource, normaliseDocument, toMongoFilter } from './mongo-source.js';
 import { createServer, type MonorailServer } from './server.js';
 

@@ -15,9 +15,9 @@
  */
 import { MongoClient, MongoError, MongoServerError, ObjectId, type Document, type MongoClientOptions } from 'mongodb';
 import { DEFAULTS, isOperatorObject, isPlainObject, validateParams, type Doc, type JsonValue, type Params } from '../protocol/index.js';
-import { ChannelRegistry, DEFAULT_CHANNELS, type ChannelSpec } from './channels.js';
-import { silentLogger, type Logger } from './logger.js';
-import { SourceUnavailableError, type Source } from './source.js';
+import { ChannelRegistry, DEFAULT_CHANNELS, type ChannelSpec } from './hub/channels.js';
+import { silentLogger, type Logger } from './hub/logger.js';
+import { SourceUnavailableError, type Source } from './hub/source.js';
 
 /** The MongoDB settings of `createServer({mongo})` and `--mongo`. */
 export interface MongoOptions {

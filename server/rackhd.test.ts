@@ -1,8 +1,8 @@
 /** RackHD's broker formats: what each message becomes, and every way a message can be malformed. No broker. */
 import { describe, expect, it } from 'vitest';
-import { ChannelRegistry } from './channels.js';
+import { ChannelRegistry } from './hub/channels.js';
 import { makeEvent, makeLog, makeNode, makeWorkflow } from './fixtures.js';
-import { contentId } from './ids.js';
+import { contentId } from './hub/ids.js';
 import {
   channelBindings,
   eventMessage,

@@ -12,8 +12,8 @@
  *   timestamp, caller, subject}` (subject = node id or `server`).
  */
 import { isPlainObject, type Doc, type JsonValue } from '../protocol/index.js';
-import type { ChannelRegistry, ChannelSpec } from './channels.js';
-import { contentId } from './ids.js';
+import type { ChannelRegistry, ChannelSpec } from './hub/channels.js';
+import { contentId } from './hub/ids.js';
 
 /** RackHD's exchanges (topic, durable), before any `--exchange-prefix`. */
 export const RACKHD_EXCHANGES = {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lineLogger } from './logger.js';
+import { lineLogger } from './line-logger.js';
 import { MAX_LOGGED_LENGTH, redactSecrets, redactUrl, truncate } from './redact.js';
 
 describe('redactUrl', () => {

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../protocol/index.js';
-import { silentLogger } from './logger.js';
+import { silentLogger } from './hub/logger.js';
 import { handleShutdownSignals } from './shutdown.js';
 
 function setup(close: () => Promise<void>, timeoutMs?: number) {

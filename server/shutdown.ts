@@ -5,7 +5,7 @@
  * supervisor's restart is never blocked by a client that does not answer.
  */
 import { DEFAULTS } from '../protocol/index.js';
-import type { Logger } from './logger.js';
+import type { Logger } from './hub/logger.js';
 
 /** Options of `handleShutdownSignals`. */
 export interface ShutdownOptions {

@@ -10,9 +10,9 @@
 import { describe, expect, it } from 'vitest';
 import { Store } from '../client/store.js';
 import { matches, type Doc, type Params, type ServerMessage } from '../protocol/index.js';
-import { Hub } from './hub.js';
-import type { HubSocket } from './hub-connection.js';
-import type { Source } from './source.js';
+import { Hub } from './hub/hub.js';
+import type { HubSocket } from './hub/socket.js';
+import type { Source } from './hub/source.js';
 
 /** A database: reads see its rows when they execute; the test decides when each read answers. */
 class Database implements Source {

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { DEFAULTS } from '../protocol/index.js';
 import { startHeartbeat } from './heartbeat.js';
-import { silentLogger } from './logger.js';
+import { silentLogger } from './hub/logger.js';
 import { ServerWebSocket, wsSocket, type WsSocketOptions } from './ws-adapter.js';
 
 const cleanup: Array<() => unknown> = [];

@@ -9,7 +9,7 @@
 import { WebSocket, type RawData } from 'ws';
 import { GuardedSocket, type GuardOptions } from './guard.js';
 import type { ServerHeartbeat } from './heartbeat.js';
-import type { SharedFrame } from './hub-connection.js';
+import type { SharedFrame } from './hub/socket.js';
 import type { FrameWriter } from './ws-frames.js';
 
 /**

@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
-import { SharedFrame } from './hub-connection.js';
+import { SharedFrame } from './hub/socket.js';
 import { FLUSH_BYTES, FrameWriter, textFrame } from './ws-frames.js';
 
 const cleanup: Array<() => unknown> = [];

@@ -17,7 +17,7 @@
  */
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
-import type { SharedFrame } from './hub-connection.js';
+import type { SharedFrame } from './hub/socket.js';
 
 /** The unmasked, final text frame carrying `text`, exactly as `ws` frames `send(text)` on a server socket. */
 export function textFrame(text: string): Buffer {

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { markdownTable, readFigures, renderChart, CHART_FILE } from '../bench/chart.js';
 import { CLOSE_CODES, CLIENT_HANDLERS, DEFAULTS, ERROR_CODES, SERVER_HANDLERS } from '../protocol/index.js';
-import { DEFAULT_CHANNELS } from '../server/channels.js';
+import { DEFAULT_CHANNELS } from '../server/hub/channels.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');

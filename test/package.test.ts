@@ -43,7 +43,7 @@ describe('installed from npm pack', () => {
     expect(files).toContain('package/README.md');
     expect(files).toContain('package/PROTOCOL.md');
     expect(files).not.toMatch(/\.test\.(js|ts)/);
-    expect(files).not.toContain('package/server/hub.ts');
+    expect(files).not.toContain('package/server/hub/hub.ts');
   });
 
   it('ships every page the shipped docs link to, so the links work in node_modules too', () => {

@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { connect, type Channel, type ChannelModel } from 'amqplib';
 import { describe, it } from 'vitest';
 import type { Doc } from '../protocol/index.js';
-import { randomId } from '../server/ids.js';
+import { randomId } from '../server/hub/ids.js';
 import { BROADCAST_EXCHANGE } from '../server/broadcast.js';
 import { eventMessage, RACKHD_EXCHANGES, waterlineMessage, type WaterlineEvent } from '../server/rackhd.js';
 

@@ -2,7 +2,7 @@
  * Server-side channel table: where each channel's snapshots and changes come from in RackHD
  * (docs/rackhd.md "Channels"). Browser-safe; the Mongo and AMQP modules read it, the memory backend and the hub too.
  */
-import { CHANNELS, type ChannelName } from '../protocol/index.js';
+import { CHANNELS, type ChannelName } from '../../protocol/index.js';
 
 /** How the server serves one channel. */
 export interface ChannelSpec {

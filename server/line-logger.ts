@@ -1,19 +1,6 @@
-/** Structured logging: one line per event. Browser-safe (the mock passes a silent logger). */
+/** The line logger of the server and the CLI: one line per event, credentials scrubbed from every line. */
+import type { LogFields, Logger } from './hub/logger.js';
 import { redactSecrets } from './redact.js';
-
-/** Fields attached to a log line. */
-export type LogFields = Record<string, unknown>;
-
-/** What the server and hub log through. */
-export interface Logger {
-  debug(msg: string, fields?: LogFields): void;
-  info(msg: string, fields?: LogFields): void;
-  warn(msg: string, fields?: LogFields): void;
-  error(msg: string, fields?: LogFields): void;
-}
-
-/** Discards everything. */
-export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LEVELS)[number];

@@ -1,58 +1,11 @@
 /**
  * One client connection as the hub and application code see it: the seed's `conn` with
- * `on('message'|'close'|'error')` and `send(data)`. Browser-safe.
+ * `on('message'|'close'|'error')` and `send(data)`; and the hub's subscriptions it holds, one per resource name
+ * it used (`subscriptionOf`, `addSubscription`, `subscriptionsOf`). Browser-safe.
  */
-import type { ClientMessage } from '../protocol/index.js';
+import type { ClientMessage } from '../../protocol/index.js';
 import type { Subscription } from './channel-state.js';
-
-/**
- * A text frame the hub sends to many connections (a change fanned out, a broadcast): serialised once, and an
- * adapter may keep its wire encoding of it in `encoded` so that it is built once for all recipients too.
- */
-export class SharedFrame {
-  /** The adapter's encoding of `text` (the ws adapter: the WebSocket frame bytes), built by the first send. */
-  encoded: unknown = undefined;
-
-  constructor(
-    /** The JSON text. */
-    readonly text: string,
-  ) {}
-}
-
-/** The minimal socket the hub needs; the ws and mock-socket adapters implement it in a few lines. */
-export interface HubSocket {
-  /** Sends one text frame. */
-  send(data: string): void;
-  /**
-   * Sends a frame shared with other connections, exactly like `send(frame.text)` (same bytes, same order with
-   * everything else sent); optional, for adapters that can reuse one encoding for every recipient.
-   */
-  sendFrame?(frame: SharedFrame): void;
-  /** Closes with a code from `CloseCode`. */
-  close(code: number, reason?: string): void;
-  /** Registers the handler of incoming frames (`isBinary` for binary frames, which the protocol refuses). */
-  onMessage(handler: (data: string, isBinary: boolean) => void): void;
-  /** Registers the handler of the socket's end. */
-  onClose(handler: (code: number, reason: string) => void): void;
-  /** Bytes queued for sending but not yet written (for slow-consumer policies); 0 when unknown. */
-  readonly bufferedAmount?: number;
-  /** The peer address, when the transport knows it; read only when asked (`HubConnection.remoteAddress`). */
-  readonly remoteAddress?: string;
-  /**
-   * Optional, instead of `onMessage` and `onClose`: the hub hands over its connection, and the adapter calls
-   * `conn.receive(data, isBinary)` for every frame and `conn.ended(code, reason)` once closed. Then a connection
-   * costs no handler closures, which counts when a server holds many thousands of idle ones (the ws adapter).
-   */
-  attach?(conn: SocketEvents): void;
-}
-
-/** What a socket reports to (`HubSocket.attach`): a `HubConnection`. */
-export interface SocketEvents {
-  /** A frame arrived (`isBinary` for binary frames, which the protocol refuses). */
-  receive(data: string, isBinary: boolean): void;
-  /** The socket ended. */
-  ended(code: number, reason: string): void;
-}
+import type { HubSocket, SharedFrame, SocketEvents } from './socket.js';
 
 /** @internal What the hub does with a connection's frames and its end: one object per hub, shared by its connections. */
 export interface ConnectionHost {
@@ -167,4 +120,24 @@ export class HubConnection implements SocketEvents {
     if (this.closed) return;
     this.socket.close(code, reason);
   }
+}
+
+/** The subscription of `conn` under `resource`, if it has one (a connection rarely has more than one). */
+export function subscriptionOf(conn: HubConnection, resource: string): Subscription | undefined {
+  const subs = conn.subs;
+  if (!Array.isArray(subs)) return (subs as Subscription | undefined)?.resource === resource ? (subs as Subscription) : undefined;
+  for (let i = 0; i < subs.length; i++) if (subs[i]!.resource === resource) return subs[i];
+  return undefined;
+}
+
+/** Adds a subscription to `conn`: the first is held alone, more in an array replaced (never mutated) each time. */
+export function addSubscription(conn: HubConnection, sub: Subscription): void {
+  const subs = conn.subs;
+  conn.subs = subs === undefined ? sub : Array.isArray(subs) ? subs.concat(sub) : [subs as Subscription, sub];
+}
+
+/** Every subscription of `conn`. */
+export function subscriptionsOf(conn: HubConnection): readonly Subscription[] {
+  const subs = conn.subs;
+  return subs === undefined ? [] : Array.isArray(subs) ? subs : [subs as Subscription];
 }

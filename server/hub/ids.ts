@@ -2,7 +2,7 @@
  * Ids for append-only records (log lines, events) derived from their content, so every server instance that
  * receives the same broker message assigns the same id and clients never see duplicates after a failover.
  */
-import { stableJson, type Doc } from '../protocol/index.js';
+import { stableJson, type Doc } from '../../protocol/index.js';
 
 /** 64-bit FNV-1a of a string, as 16 hex digits; deterministic and dependency-free (not cryptographic). */
 export function fnv1a64(text: string): string {

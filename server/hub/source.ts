@@ -2,7 +2,7 @@
  * The contracts between the hub and where data comes from: a `Source` answers snapshot reads, and changes
  * arrive as `Change` values from feeds (the memory backend's own writes, RabbitMQ, …).
  */
-import type { Doc, Params } from '../protocol/index.js';
+import type { Doc, Params } from '../../protocol/index.js';
 
 /** Answers snapshot reads. Implementations: the memory backend, the MongoDB source. */
 export interface Source {

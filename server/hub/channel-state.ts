@@ -1,0 +1,93 @@
+/**
+ * One channel as the hub routes it: its watch index (`watch-index.ts`: who watches what) and its per-record memory
+ * (`record-memory.ts`: what records looked like), kept in step as watches come and go, and the counter that numbers
+ * its changes. Also the subscription: a connection's watches on one channel, under the name it used. What happens to
+ * a change is in `fanout.ts`, what happens to a snapshot read in `reads.ts`. Browser-safe.
+ */
+import type { Params } from '../../protocol/index.js';
+import type { ChannelSpec } from './channels.js';
+import { RecordMemory, type LoggedChange } from './record-memory.js';
+import type { SharedFrame } from './socket.js';
+import type { Change } from './source.js';
+import { NO_WATCHES, WatchIndex, type Filter, type Watcher } from './watch-index.js';
+
+/** Where a subscription's frames go: its connection (`HubConnection`). */
+export interface Subscriber {
+  /** Sends a frame shared with every connection a change goes to (the same object to each). */
+  sendFrame(frame: SharedFrame): void;
+}
+
+/** A connection's watches on one channel, under the name (`resource`) it used. */
+export interface Subscription extends Watcher {
+  readonly resource: string;
+  readonly state: ChannelState;
+  /** Snapshot reads of this connection on this channel still in flight: live changes wait for them (`reads.ts`). */
+  inflight: number;
+  /** The connection: frames go to its `sendFrame` (the same frame object to every connection it concerns). */
+  readonly conn: Subscriber;
+}
+
+/** A new subscription of `conn` to `state` under `resource`, with no watches. */
+export function subscription(resource: string, state: ChannelState, conn: Subscriber): Subscription {
+  return { resource, state, watches: NO_WATCHES, inflight: 0, conn };
+}
+
+/** Routing state of one channel. */
+export class ChannelState {
+  /** Who watches what. */
+  readonly index = new WatchIndex<Subscription>();
+  /** What watched records looked like. */
+  readonly memory: RecordMemory;
+  /** Sequence number of the last change. */
+  seq = 0;
+
+  /**
+   * @param onActivity Called when the channel gets its first watching connection (`true`) and when the last one
+   *   leaves (`false`), so feeds can subscribe upstream only while someone listens.
+   */
+  constructor(
+    readonly spec: ChannelSpec,
+    private readonly onActivity?: (active: boolean) => void,
+  ) {
+    this.memory = new RecordMemory(spec);
+  }
+
+  /** Subscriptions holding at least one watch. */
+  get subs(): ReadonlySet<Subscription> {
+    return this.index.subs;
+  }
+
+  /** Adds the watch `params` (canonical form `key`, which the subscription does not hold yet) and returns its filter. */
+  addWatch(sub: Subscription, key: string, params: Params): Filter {
+    const wasIdle = this.index.subs.size === 0;
+    const filter = this.index.add(sub, key, params);
+    this.memory.watch(filter.fields);
+    if (wasIdle) this.onActivity?.(true);
+    return filter;
+  }
+
+  /** Removes the watch `key` of `sub` and returns its filter; undefined when it held none. */
+  removeWatch(sub: Subscription, key: string): Filter | undefined {
+    const filter = this.index.remove(sub, key);
+    if (!filter) return undefined;
+    this.memory.unwatch(filter.fields);
+    if (this.index.subs.size === 0) this.onActivity?.(false);
+    return filter;
+  }
+
+  /** Removes every watch of a subscription (its connection closed). */
+  dropSubscription(sub: Subscription): void {
+    // `removeWatch` replaces the array, so this walks the one it started with.
+    for (const filter of sub.watches) this.removeWatch(sub, filter.key);
+  }
+
+  /** Forgets what records looked like (after missed changes: broker reconnect, source outage). */
+  forget(): void {
+    this.memory.forget();
+  }
+
+  /** Numbers a change and logs it with what the record was before (from the change, or remembered). */
+  record(change: Change): LoggedChange {
+    return this.memory.record(change, ++this.seq);
+  }
+}

@@ -1,0 +1,206 @@
+/**
+ * Client messages from frame to answer, on a dispatcher with real channel states and snapshot reads but no hub:
+ * the replies to init and ping, every refusal with its stable code and the request echoed, routing by resource,
+ * authorization, the watch limit, and a handler that throws. Then the limits through the hub.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Params, ServerMessage } from '../../protocol/index.js';
+import { ChannelRegistry } from './channels.js';
+import { ChannelState } from './channel-state.js';
+import { Dispatcher, type Authorize } from './dispatch.js';
+import { Hub } from './hub.js';
+import { HubConnection } from './hub-connection.js';
+import type { Logger } from './logger.js';
+import { GLOBAL_TIMERS, SnapshotReads } from './reads.js';
+import { n, TableBackend, TestSocket, tick } from './test-helpers/hub-doubles.js';
+
+/** A dispatcher over the default channels and a table backend holding one node, and a connection to it. */
+function dispatcher(options: { authorize?: Authorize; maxWatches?: number; channel?: string } = {}) {
+  const registry = new ChannelRegistry();
+  const states = new Map(registry.specs.map((spec) => [spec.name, new ChannelState(spec)]));
+  const errors: unknown[] = [];
+  const logger: Logger = { debug() {}, info() {}, warn() {}, error: (_msg, fields) => void errors.push(fields?.err) };
+  const source = new TableBackend({ nodes: [n('a', 'compute')] });
+  const reads = new SnapshotReads({ source, maxListItems: 100, coalesceWindowMs: 0, timers: GLOBAL_TIMERS, logger });
+  const d = new Dispatcher({
+    registry,
+    states,
+    reads,
+    authorize: options.authorize,
+    features: ['ping'],
+    maxWatches: options.maxWatches ?? 100,
+    logger,
+  });
+  const socket = new TestSocket();
+  const conn = new HubConnection('s1', options.channel ?? 'nodes', socket, 'principal', undefined, {
+    receive: (c, data, isBinary) => d.receive(c, data, isBinary),
+    closed: () => undefined,
+  });
+  const send = (message: object) => conn.receive(JSON.stringify(message), false);
+  return { states, socket, conn, send, errors };
+}
+
+const codes = (frames: ServerMessage[]) => frames.map((f) => (f.handler === 'error' ? f.params.code : f.handler));
+
+describe('answered at once', () => {
+  it('init: the session id and the features', () => {
+    const { socket, send } = dispatcher();
+    send({ handler: 'init' });
+    expect(socket.take()).toEqual([{ handler: 'session', id: 's1', features: ['ping'] }]);
+  });
+
+  it('ping: pong', () => {
+    const { socket, send } = dispatcher();
+    send({ handler: 'ping' });
+    expect(socket.take()).toEqual([{ handler: 'pong' }]);
+  });
+
+  it('listeners see every valid message before it is answered, and every refused frame as an error', () => {
+    const { conn, send } = dispatcher();
+    const seen: string[] = [];
+    conn.on('message', (m) => seen.push(m.handler));
+    conn.on('error', (e) => seen.push(`error:${(e as { code?: string }).code}`));
+    send({ handler: 'init' });
+    conn.receive('{', false);
+    expect(seen).toEqual(['init', 'error:bad-json']);
+  });
+});
+
+describe('refusals: an error with a stable code, and the connection stays open', () => {
+  it('bad JSON, a binary frame, an unknown handler, bad params', () => {
+    const { socket, conn, send } = dispatcher();
+    conn.receive('{"handler":', false);
+    conn.receive('{"handler":"init"}', true);
+    send({ handler: 'subscribe', params: {} });
+    send({ handler: 'watch', params: { $where: '1' } });
+    const frames = socket.take();
+    expect(codes(frames)).toEqual(['bad-json', 'bad-message', 'unknown-handler', 'bad-params']);
+    // The connection's channel is the resource of a refusal, and what parsed is echoed.
+    expect(frames.map((f) => f.handler === 'error' && [f.resource, f.params.request])).toEqual([
+      ['nodes', undefined],
+      ['nodes', undefined],
+      ['nodes', { handler: 'subscribe', params: {} }],
+      ['nodes', { handler: 'watch', params: { $where: '1' } }],
+    ]);
+    send({ handler: 'init' });
+    expect(codes(socket.take())).toEqual(['session']);
+  });
+
+  it('an unknown channel names the channels there are', () => {
+    const { socket, send } = dispatcher({ channel: 'nope' });
+    send({ handler: 'all' });
+    const [frame] = socket.take();
+    expect(frame).toMatchObject({ handler: 'error', resource: 'nope', params: { code: 'unknown-channel', request: { handler: 'all' } } });
+    expect(frame!.handler === 'error' && frame!.params.message).toContain('nodes, catalogs');
+  });
+
+  it('a connection to no channel gets no resource on a refusal', () => {
+    const { socket, send } = dispatcher({ channel: '' });
+    send({ handler: 'all' });
+    expect(socket.take()).toEqual([
+      { handler: 'error', params: { code: 'unknown-channel', message: expect.stringContaining('unknown channel ""'), request: { handler: 'all' } } },
+    ]);
+  });
+
+  it('a handler that throws is logged and answered internal, and the next message is answered', () => {
+    const { socket, send, errors } = dispatcher({
+      authorize: () => {
+        throw new Error('policy bug');
+      },
+    });
+    send({ handler: 'query', params: { type: 'x' } });
+    expect(socket.take()).toEqual([
+      {
+        handler: 'error',
+        params: { code: 'internal', message: 'the server failed to answer this message', request: { handler: 'query', params: { type: 'x' } } },
+      },
+    ]);
+    expect(errors).toEqual([new Error('policy bug')]);
+    send({ handler: 'ping' });
+    expect(codes(socket.take())).toEqual(['pong']);
+  });
+
+  it('frames after the connection closed are ignored', () => {
+    const { socket, conn, send } = dispatcher();
+    conn.closed = true;
+    send({ handler: 'init' });
+    expect(socket.frames).toEqual([]);
+  });
+});
+
+describe('routing, authorization, watches', () => {
+  it('a message may address another channel by name or alias; answers carry the name it used', async () => {
+    const { socket, send } = dispatcher();
+    send({ handler: 'all', resource: 'graphObjs' });
+    send({ handler: 'get', params: { id: 'a' } });
+    await tick();
+    expect(socket.take()).toEqual([
+      { handler: 'list', resource: 'graphObjs', params: {}, items: [] },
+      { handler: 'item', resource: 'nodes', id: 'a', data: n('a', 'compute') },
+    ]);
+  });
+
+  it('authorize sees the principal, the canonical channel, the handler and the params (all: {})', () => {
+    const calls: Array<[unknown, string, string, Params]> = [];
+    const { socket, send } = dispatcher({ authorize: (...args) => (calls.push(args), false) });
+    send({ handler: 'all', resource: 'graphObjs' });
+    send({ handler: 'watch', params: { type: 'x' } });
+    expect(calls).toEqual([
+      ['principal', 'workflows', 'all', {}],
+      ['principal', 'nodes', 'watch', { type: 'x' }],
+    ]);
+    expect(socket.take().map((f) => f.handler === 'error' && [f.resource, f.params.code])).toEqual([
+      ['graphObjs', 'forbidden'],
+      ['nodes', 'forbidden'],
+    ]);
+  });
+
+  it('watch adds a watch once per params; stop removes it, and stopping what is not watched is a no-op', async () => {
+    const { states, conn, socket, send } = dispatcher();
+    send({ handler: 'watch', params: { type: 'compute' } });
+    send({ handler: 'watch', params: { type: 'compute' } });
+    await tick();
+    expect([conn.watchCount, states.get('nodes')!.subs.size, codes(socket.take())]).toEqual([1, 1, ['list', 'list']]);
+    send({ handler: 'stop', params: { type: 'other' } });
+    send({ handler: 'stop', params: { type: 'compute' } });
+    send({ handler: 'stop', params: { type: 'compute' } });
+    expect([conn.watchCount, states.get('nodes')!.subs.size, socket.take()]).toEqual([0, 0, []]);
+  });
+
+  it('maxWatches counts watches on every channel of the connection', async () => {
+    const { socket, send } = dispatcher({ maxWatches: 2 });
+    send({ handler: 'watch', params: {} });
+    send({ handler: 'watch', params: {}, resource: 'skus' });
+    send({ handler: 'watch', params: {}, resource: 'pollers' });
+    await tick();
+    expect(codes(socket.take())).toEqual(['too-many-watches', 'list', 'list']);
+  });
+});
+
+describe('through the hub', () => {
+  it('limits watches per connection with too-many-watches', async () => {
+    const backend = new TableBackend();
+    const hub = new Hub({ source: backend, feed: backend, maxWatches: 2 });
+    const socket = new TestSocket();
+    hub.accept(socket, { channel: 'nodes' });
+    for (const t of ['a', 'b', 'c']) socket.deliver({ handler: 'watch', params: { type: t } });
+    socket.deliver({ handler: 'watch', params: { type: 'a' } }); // re-watching an active watch is not a new one
+    await tick();
+    const frames = socket.take();
+    expect(frames.filter((f) => f.handler === 'list')).toHaveLength(3);
+    expect(frames.filter((f) => f.handler === 'error')).toEqual([
+      expect.objectContaining({ params: expect.objectContaining({ code: 'too-many-watches', request: { handler: 'watch', params: { type: 'c' } } }) }),
+    ]);
+  });
+
+  it('authorize refusals are forbidden errors', async () => {
+    const backend = new TableBackend();
+    const hub = new Hub({ source: backend, feed: backend, authorize: (_p, channel) => channel !== 'catalogs' });
+    const socket = new TestSocket();
+    hub.accept(socket, { channel: 'catalogs' });
+    socket.deliver({ handler: 'all' });
+    socket.deliver({ handler: 'all', resource: 'nodes' });
+    await tick();
+    expect(socket.take().map((f) => f.handler === 'error' ? f.params.code : f.handler)).toEqual(['forbidden', 'list']);
+  });
+});

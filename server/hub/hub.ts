@@ -1,0 +1,283 @@
+/**
+ * The transport-agnostic protocol engine, as one object: it takes sockets (`accept`) and changes (`publish`), and
+ * wires the parts that do the work. The ws server and the mock are thin adapters around it, which is why the client
+ * behaves the same against both. Where to read on:
+ * - a client message: `dispatch.ts` (parse, authorize, route);
+ * - a snapshot read and the ordering guarantee: `reads.ts`;
+ * - a change: `fanout.ts`, with `watch-index.ts` (who may care) and `record-memory.ts` (item, remove or nothing);
+ * - a connection and the socket contract: `hub-connection.ts`, `socket.ts`; where data comes from: `source.ts`.
+ * Browser-safe: no `node:*`, `ws`, `mongodb` or `amqplib`; imports nothing outside `protocol/` and this folder.
+ */
+import { DEFAULTS } from '../../protocol/index.js';
+import { ChannelRegistry, DEFAULT_CHANNELS, type ChannelSpec } from './channels.js';
+import { ChannelState } from './channel-state.js';
+import { Dispatcher, type Authorize } from './dispatch.js';
+import { fanOut } from './fanout.js';
+import { HubConnection, subscriptionsOf, type ConnectionHost } from './hub-connection.js';
+import { randomId } from './ids.js';
+import { silentLogger, type Logger } from './logger.js';
+import { GLOBAL_TIMERS, SnapshotReads, type HubTimers } from './reads.js';
+import { SharedFrame, type HubSocket } from './socket.js';
+import type { Change, ChangeFeed, Source } from './source.js';
+
+export type { Authorize } from './dispatch.js';
+export type { HubTimers } from './reads.js';
+
+/** Who `broadcast` leaves out: a session id, several, or a predicate over connections. */
+export type BroadcastSkip = string | readonly string[] | ((conn: HubConnection) => boolean);
+
+/** Options of `Hub`. */
+export interface HubOptions {
+  /** Answers snapshot reads. */
+  source: Source;
+  /** Changes to fan out; more can be pushed with `hub.publish`. */
+  feed?: ChangeFeed;
+  /**
+   * Channels served.
+   * @default DEFAULT_CHANNELS
+   */
+  channels?: readonly ChannelSpec[];
+  /**
+   * Most items one `list` carries; reads stop there (documented in README "Configuration").
+   * @default DEFAULTS.maxListItems (10,000)
+   */
+  maxListItems?: number;
+  /**
+   * Most watches one connection may hold; more are refused with `too-many-watches`.
+   * @default DEFAULTS.maxWatches (100)
+   */
+  maxWatches?: number;
+  /**
+   * Per-request authorization; a refusal is an `error` with code `forbidden`.
+   * @default allow everything
+   */
+  authorize?: Authorize;
+  /**
+   * Protocol extensions announced in `session.features`.
+   * @default ['ping']
+   */
+  features?: readonly string[];
+  /**
+   * Identical snapshot reads (same channel, kind and canonical params) start at most once per this many ms: a
+   * request that comes within the window after such a read began waits for the next one, and every identical
+   * request until then joins it. A reconnect storm then costs the source one read per distinct params per window
+   * instead of one per client. Nobody ever gets data read before they asked (only reads not yet answered are
+   * shared), and the ordering guarantee holds as for any shared read. 0: only reads already in flight are shared.
+   * @default 0 (`createServer` passes `DEFAULTS.coalesceWindowMs`, 50)
+   */
+  coalesceWindowMs?: number;
+  /**
+   * Timers and clock of the coalescing window (injected by tests).
+   * @default the global `setTimeout`/`clearTimeout` and `performance.now`
+   */
+  timers?: HubTimers;
+  /** @default silent */
+  logger?: Logger;
+}
+
+/** What the adapter knows about a new connection. */
+export interface AcceptInfo {
+  /** Request path (`/nodes`); the channel is its last segment. */
+  channel: string;
+  /** What authentication returned. */
+  principal?: unknown;
+  remoteAddress?: string;
+}
+
+/** Counters for tests, benchmarks and operators. */
+export interface HubStats {
+  connections: number;
+  watches: number;
+  /** Snapshot reads sent to the source. */
+  sourceReads: number;
+  /** Snapshot requests answered by joining a read already in flight. */
+  coalescedReads: number;
+  /** Changes published. */
+  changes: number;
+}
+
+/** The protocol engine. One per server (or mock); no module-level state. */
+export class Hub {
+  readonly registry: ChannelRegistry;
+  readonly connections = new Map<string, HubConnection>();
+  /** @internal Snapshot reads and the change logs kept for them (tests inspect them). */
+  readonly reads: SnapshotReads;
+  private readonly states = new Map<string, ChannelState>();
+  private readonly dispatcher: Dispatcher;
+  private readonly logger: Logger;
+  private readonly connectionListeners = new Set<(conn: HubConnection) => void>();
+  private readonly activityListeners = new Set<(channel: string, active: boolean) => void>();
+  private readonly unsubscribeFeed?: () => void;
+  private readonly counters = { changes: 0 };
+  /** Where every connection reports its frames and its end: one object, not two closures per connection. */
+  private readonly host: ConnectionHost = {
+    receive: (conn, data, isBinary) => this.dispatcher.receive(conn, data, isBinary),
+    closed: (conn, code, reason) => this.closed(conn, code, reason),
+  };
+
+  constructor(options: HubOptions) {
+    this.registry = new ChannelRegistry(options.channels ?? DEFAULT_CHANNELS);
+    this.logger = options.logger ?? silentLogger;
+    for (const spec of this.registry.specs) {
+      this.states.set(spec.name, new ChannelState(spec, (active) => this.channelActivity(spec.name, active)));
+    }
+    this.reads = new SnapshotReads({
+      source: options.source,
+      maxListItems: options.maxListItems ?? DEFAULTS.maxListItems,
+      coalesceWindowMs: options.coalesceWindowMs ?? 0,
+      timers: options.timers ?? GLOBAL_TIMERS,
+      logger: this.logger,
+    });
+    this.dispatcher = new Dispatcher({
+      registry: this.registry,
+      states: this.states,
+      reads: this.reads,
+      authorize: options.authorize,
+      features: options.features ?? ['ping'],
+      maxWatches: options.maxWatches ?? DEFAULTS.maxWatches,
+      logger: this.logger,
+    });
+    this.unsubscribeFeed = options.feed?.onChange((change) => this.publish(change));
+  }
+
+  /** Registers a listener for new connections (the seed's `server.on('connection')`). */
+  onConnection(listener: (conn: HubConnection) => void): () => void {
+    this.connectionListeners.add(listener);
+    return () => this.connectionListeners.delete(listener);
+  }
+
+  /**
+   * Registers a listener called with `(channel, true)` when a channel gets its first watch (on any connection)
+   * and `(channel, false)` when its last watch ends, so a feed can bind upstream only while someone listens.
+   * `channel` is the canonical name. Returns the function that removes the listener.
+   */
+  onChannelActivity(listener: (channel: string, active: boolean) => void): () => void {
+    this.activityListeners.add(listener);
+    return () => this.activityListeners.delete(listener);
+  }
+
+  /** Canonical names of the channels that have at least one watch right now. */
+  activeChannels(): string[] {
+    return [...this.states.values()].filter((s) => s.subs.size > 0).map((s) => s.spec.name);
+  }
+
+  private channelActivity(channel: string, active: boolean): void {
+    for (const listener of this.activityListeners) {
+      try {
+        listener(channel, active);
+      } catch (err) {
+        this.logger.error('channel activity listener threw', { err, channel });
+      }
+    }
+  }
+
+  /** Takes a new socket. `info.channel` is the URL path or channel name. */
+  accept(socket: HubSocket, info: AcceptInfo): HubConnection {
+    // A known channel's name as the registry holds it: one string for all its connections, not one each.
+    const name = this.registry.get(info.channel)?.name;
+    const channel = name === info.channel ? name : info.channel;
+    const conn = new HubConnection(randomId(), channel, socket, info.principal, info.remoteAddress, this.host);
+    this.connections.set(conn.id, conn);
+    if (socket.attach) socket.attach(conn);
+    else {
+      socket.onMessage((data, isBinary) => conn.receive(data, isBinary));
+      socket.onClose((code, reason) => conn.ended(code, reason));
+    }
+    for (const listener of this.connectionListeners) {
+      try {
+        listener(conn);
+      } catch (err) {
+        this.logger.error('connection listener threw', { err });
+      }
+    }
+    return conn;
+  }
+
+  /** Fans a change out to every connection it concerns. */
+  publish(change: Change): void {
+    const spec = this.registry.get(change.channel);
+    if (!spec) {
+      this.logger.warn('change for unknown channel dropped', { channel: change.channel });
+      return;
+    }
+    this.counters.changes++;
+    fanOut(this.states.get(spec.name)!, change, this.reads);
+  }
+
+  /** Sends data to every connection except those `skip` names. */
+  broadcast(data: unknown, skip?: BroadcastSkip): number {
+    const frame = new SharedFrame(typeof data === 'string' ? data : JSON.stringify(data));
+    let skipped: (conn: HubConnection) => boolean = () => false;
+    if (typeof skip === 'string') skipped = (c) => c.id === skip;
+    else if (typeof skip === 'function') skipped = skip;
+    else if (skip) {
+      const ids = new Set(skip);
+      skipped = (c) => ids.has(c.id);
+    }
+    let sent = 0;
+    for (const conn of this.connections.values()) {
+      let skip = false;
+      try {
+        skip = skipped(conn);
+      } catch (err) {
+        this.logger.error('broadcast skip predicate threw', { err });
+      }
+      if (skip) continue;
+      conn.sendFrame(frame);
+      sent++;
+    }
+    return sent;
+  }
+
+  /**
+   * Re-sends a `list` snapshot for every watch on a channel (every channel when omitted), after changes may
+   * have been missed (broker reconnect, source back after an outage).
+   */
+  resnapshot(channel?: string): void {
+    // Reads in flight may have read the source before whatever made this necessary (a change lost while the broker
+    // was away): they finish for those who joined them, but what follows starts new reads.
+    const name = channel === undefined ? undefined : this.registry.get(channel)?.name;
+    this.reads.stopSharing(name);
+    for (const conn of this.connections.values()) {
+      for (const sub of subscriptionsOf(conn)) {
+        const { state } = sub;
+        if (channel !== undefined && state.spec.name !== name) continue;
+        state.forget();
+        for (const filter of sub.watches) {
+          const { params } = filter;
+          this.reads.snapshot(conn, sub, 'list', params, { handler: 'watch', params }, filter);
+        }
+      }
+    }
+  }
+
+  /** Counters. */
+  stats(): HubStats {
+    let watches = 0;
+    for (const conn of this.connections.values()) watches += conn.watchCount;
+    const { sourceReads, coalescedReads } = this.reads.counters;
+    return { connections: this.connections.size, watches, sourceReads, coalescedReads, changes: this.counters.changes };
+  }
+
+  /** The routing state of a channel (tests and benchmarks inspect it). */
+  channelState(channel: string): ChannelState | undefined {
+    const spec = this.registry.get(channel);
+    return spec && this.states.get(spec.name);
+  }
+
+  /** Closes every connection (default 1001: clients reconnect, possibly elsewhere) and stops the feed. */
+  close(code = 1001, reason = 'server shutting down'): void {
+    this.unsubscribeFeed?.();
+    this.reads.cancelWaiting();
+    for (const conn of [...this.connections.values()]) conn.close(code, reason);
+  }
+
+  private closed(conn: HubConnection, code: number, reason: string): void {
+    if (conn.closed) return;
+    conn.closed = true;
+    for (const sub of subscriptionsOf(conn)) sub.state.dropSubscription(sub);
+    conn.subs = undefined;
+    this.connections.delete(conn.id);
+    conn.emit('close', { code, reason });
+  }
+}

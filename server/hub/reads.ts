@@ -1,0 +1,345 @@
+/**
+ * Snapshot reads (`query`, `all`, `get`, `watch`) and the ordering guarantee, in one place
+ * (PROTOCOL.md "Ordering guarantee").
+ *
+ * A request starts a read of the source, or joins an identical one (same channel, kind and canonical params) that
+ * has not answered yet: in flight, or waiting for the coalescing window of the previous identical read to end. From
+ * the moment a read is started, its channel's change log keeps every change, and the connections that joined it
+ * get no live changes on that channel. When the source answers, each joiner gets its snapshot, then every change
+ * since the read began, in arrival order (replaying one the snapshot already shows is harmless: a change carries
+ * the whole record), and live changes flow again. The log forgets what no read in flight needs any more.
+ * Browser-safe.
+ */
+import {
+  canonicalJson,
+  stringifyList,
+  stringifyMessage,
+  type Doc,
+  type ErrorRequest,
+  type Params,
+} from '../../protocol/index.js';
+import type { Timers } from '../../protocol/timers.js';
+import type { ChannelState, Subscription } from './channel-state.js';
+import { deliver, type HeldChanges } from './fanout.js';
+import type { HubConnection } from './hub-connection.js';
+import type { Logger } from './logger.js';
+import type { LoggedChange } from './record-memory.js';
+import { sendError } from './replies.js';
+import { SourceUnavailableError, type Source } from './source.js';
+import type { Filter } from './watch-index.js';
+
+/** Timer functions and clock of the hub: the shared `Timers`, clock included. */
+export type HubTimers = Required<Timers>;
+
+/** The global `setTimeout`/`clearTimeout` and `performance.now`. */
+export const GLOBAL_TIMERS: HubTimers = {
+  setTimeout: (fn, ms) => {
+    const handle = globalThis.setTimeout(fn, ms);
+    // Never keeps a process alive by itself (Node); the connections waiting for the read do that.
+    (handle as { unref?: () => void }).unref?.();
+    return handle;
+  },
+  clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>),
+  now: () => performance.now(),
+};
+
+/**
+ * The changes of one channel kept while snapshot reads are in flight, oldest first, each read holding on to those
+ * after the sequence number its read began at.
+ */
+export class ChangeLog {
+  private log: LoggedChange[] = [];
+  /** Start sequence numbers of in-flight reads (with counts). */
+  private readonly readStarts = new Map<number, number>();
+
+  /** Number of changes kept. */
+  get size(): number {
+    return this.log.length;
+  }
+
+  /** A change of the channel: kept if a read is in flight. */
+  hold(change: LoggedChange): void {
+    if (this.readStarts.size > 0) this.log.push(change);
+  }
+
+  /** A snapshot read begins (or joins a shared read that began at `startSeq`): keep the changes after `startSeq` until it ends. */
+  beginRead(startSeq: number): number {
+    this.readStarts.set(startSeq, (this.readStarts.get(startSeq) ?? 0) + 1);
+    return startSeq;
+  }
+
+  /** Changes since `startSeq` (exclusive of older ones), oldest first. */
+  changesSince(startSeq: number): LoggedChange[] {
+    let lo = 0;
+    let hi = this.log.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.log[mid]!.seq <= startSeq) lo = mid + 1;
+      else hi = mid;
+    }
+    return this.log.slice(lo);
+  }
+
+  /** A snapshot read ended: drop the changes no in-flight read needs any more. */
+  endRead(startSeq: number): void {
+    const n = (this.readStarts.get(startSeq) ?? 1) - 1;
+    if (n === 0) this.readStarts.delete(startSeq);
+    else this.readStarts.set(startSeq, n);
+    if (this.readStarts.size === 0) {
+      this.log = [];
+      return;
+    }
+    const oldest = Math.min(...this.readStarts.keys());
+    let drop = 0;
+    while (drop < this.log.length && this.log[drop]!.seq <= oldest) drop++;
+    if (drop > 0) this.log = this.log.slice(drop);
+  }
+}
+
+/** One request waiting for a shared read. */
+interface Joiner {
+  conn: HubConnection;
+  sub: Subscription;
+  params: Params;
+  request: ErrorRequest;
+  /** For watch snapshots: the watch's filter; the list is only sent while this read is the watch's latest. */
+  watch: Filter | undefined;
+  /** The watch was stopped after this request (a later watch of the same params is a new request). */
+  cancelled: boolean;
+}
+
+/** One read of the source, shared by every identical request made before it answered. */
+interface SharedRead {
+  readonly key: string;
+  readonly kind: 'list' | 'get';
+  readonly state: ChannelState;
+  readonly log: ChangeLog;
+  readonly params: Params;
+  readonly startSeq: number;
+  readonly joiners: Joiner[];
+  /** Set while the read waits for the coalescing window of the previous identical read to end. */
+  timer?: unknown;
+}
+
+/** What `SnapshotReads` needs (the hub passes its options on). */
+export interface SnapshotReadsOptions {
+  readonly source: Source;
+  /** `HubOptions.maxListItems`. */
+  readonly maxListItems: number;
+  /** `HubOptions.coalesceWindowMs`. */
+  readonly coalesceWindowMs: number;
+  readonly timers: HubTimers;
+  readonly logger: Logger;
+}
+
+/** The snapshot reads of one hub, and the change logs kept for them. */
+export class SnapshotReads implements HeldChanges {
+  /** Snapshot reads sent to the source, and requests answered by joining a read already in flight. */
+  readonly counters = { sourceReads: 0, coalescedReads: 0 };
+  private readonly source: Source;
+  private readonly maxListItems: number;
+  private readonly coalesceWindowMs: number;
+  private readonly timers: HubTimers;
+  private readonly logger: Logger;
+  /** Reads that have not answered yet, by channel, kind and canonical params. */
+  private readonly shared = new Map<string, SharedRead>();
+  /** When the last read of each key started, for keys whose coalescing window has not ended. */
+  private readonly recentReads = new Map<string, number>();
+  /** One change log per channel, from its first read on. */
+  private readonly logs = new Map<ChannelState, ChangeLog>();
+  /**
+   * The latest read of each watch (by canonical params) per subscription while one is in flight, so an older read
+   * that answers later does not overwrite its list; an entry goes with its last read.
+   */
+  private readonly latest = new Map<Subscription, Map<string, SharedRead>>();
+
+  constructor(options: SnapshotReadsOptions) {
+    this.source = options.source;
+    this.maxListItems = options.maxListItems;
+    this.coalesceWindowMs = options.coalesceWindowMs;
+    this.timers = options.timers;
+    this.logger = options.logger;
+  }
+
+  /** A change of `state`'s channel, kept for the reads in flight there (fan-out, step 2). */
+  hold(state: ChannelState, change: LoggedChange): void {
+    this.logs.get(state)?.hold(change);
+  }
+
+  /** Number of changes kept for reads in flight on `state`'s channel. */
+  logSize(state: ChannelState): number {
+    return this.logs.get(state)?.size ?? 0;
+  }
+
+  /** Starts (or joins) a snapshot read; the reply and the changes held meanwhile follow when it completes. */
+  snapshot(conn: HubConnection, sub: Subscription, kind: 'list' | 'get', params: Params, request: ErrorRequest, watch?: Filter): void {
+    const { state } = sub;
+    const key = `${state.spec.name}\0${kind}\0${canonicalJson(params)}`;
+    let read = this.shared.get(key);
+    if (read) {
+      this.counters.coalescedReads++;
+      read.log.beginRead(read.startSeq);
+    } else {
+      let log = this.logs.get(state);
+      if (!log) this.logs.set(state, (log = new ChangeLog()));
+      // The changes since now are kept for this read even if it starts later: replaying a few it already saw is
+      // harmless (every change carries the whole record), missing one would not be.
+      read = { key, kind, state, log, params, startSeq: log.beginRead(state.seq), joiners: [] };
+      this.shared.set(key, read);
+      this.startWhenDue(read);
+    }
+    sub.inflight++;
+    read.joiners.push({ conn, sub, params, request, watch, cancelled: false });
+    if (watch) {
+      let reads = this.latest.get(sub);
+      if (!reads) this.latest.set(sub, (reads = new Map()));
+      reads.set(watch.key, read);
+    }
+  }
+
+  /** A watch was stopped: the requests for it still waiting for a snapshot get none. */
+  stopped(sub: Subscription, filter: Filter): void {
+    const read = this.latest.get(sub)?.get(filter.key);
+    if (!read) return;
+    for (const j of read.joiners) if (j.sub === sub && j.watch === filter) j.cancelled = true;
+    this.forgetRead(sub, filter.key);
+  }
+
+  /**
+   * Reads already sent to the source of `channel` (every channel when omitted) take no more joiners: they may have
+   * read the source before whatever made a re-snapshot necessary (a change lost while the broker was away). They
+   * finish for those who joined them, but what follows starts new reads.
+   */
+  stopSharing(channel?: string): void {
+    // A read still waiting for its coalescing window has not read anything yet: joining it is as good as a new one.
+    for (const [key, read] of this.shared) {
+      if ((channel === undefined || read.state.spec.name === channel) && read.timer === undefined) this.shared.delete(key);
+    }
+  }
+
+  /** Reads still waiting for their window are not started: everyone waiting for them is leaving (`Hub.close`). */
+  cancelWaiting(): void {
+    for (const read of this.shared.values()) if (read.timer !== undefined) this.timers.clearTimeout(read.timer);
+  }
+
+  /** Starts a read now, or once the coalescing window of the previous identical read has ended. */
+  private startWhenDue(read: SharedRead): void {
+    const last = this.recentReads.get(read.key);
+    const wait = last === undefined ? 0 : last + this.coalesceWindowMs - this.timers.now();
+    if (wait <= 0) return this.startRead(read);
+    // Checked again when the timer fires: timers may run a little early by the clock.
+    read.timer = this.timers.setTimeout(() => {
+      read.timer = undefined;
+      this.startWhenDue(read);
+    }, Math.ceil(wait));
+  }
+
+  /** Sends a shared read to the source; its joiners get the answer in `finish`. */
+  private startRead(read: SharedRead): void {
+    const { key, kind, state, params } = read;
+    this.counters.sourceReads++;
+    // Read on a later tick so the frames of this batch can join, and a synchronous source throws in one place.
+    Promise.resolve()
+      .then(() => {
+        // The window counts from the moment the source is called, so the gap holds at the source itself.
+        if (this.coalesceWindowMs > 0) this.noteRead(key);
+        return kind === 'list' ? this.source.read(state.spec.name, params, this.maxListItems) : this.source.get(state.spec.name, params);
+      })
+      .then(
+        (result) => this.finish(read, result, undefined),
+        (err: unknown) => this.finish(read, undefined, err),
+      );
+  }
+
+  private noteRead(key: string): void {
+    const startedAt = this.timers.now();
+    this.recentReads.set(key, startedAt);
+    // Forgotten well after the window (the lookup itself ignores ended windows), so the map stays small.
+    this.timers.setTimeout(() => {
+      if (this.recentReads.get(key) === startedAt) this.recentReads.delete(key);
+    }, 2 * this.coalesceWindowMs);
+  }
+
+  private finish(read: SharedRead, result: Doc[] | Doc | undefined, error: unknown): void {
+    if (this.shared.get(read.key) === read) this.shared.delete(read.key);
+    const { state } = read;
+    if (error !== undefined) {
+      const unavailable = error instanceof SourceUnavailableError;
+      this.logger.warn('snapshot read failed', { channel: state.spec.name, err: error });
+      for (const j of read.joiners) {
+        if (!j.conn.closed) {
+          sendError(
+            j.conn,
+            unavailable ? 'source-unavailable' : 'internal',
+            unavailable ? `${state.spec.name} cannot be read right now: ${(error as Error).message}` : 'the read failed',
+            j.request,
+            j.sub.resource,
+          );
+        }
+        this.release(read, j);
+      }
+      this.answered(read);
+      return;
+    }
+    const items = read.kind === 'list' ? (result as Doc[]) : result === undefined ? [] : [result as Doc];
+    if (read.kind === 'list' && items.length >= this.maxListItems) {
+      this.logger.warn('list truncated at maxListItems', { channel: state.spec.name, maxListItems: this.maxListItems });
+    }
+    state.memory.remember(items, read.startSeq);
+    let itemsJson: string | undefined;
+    for (const j of read.joiners) {
+      if (!j.conn.closed) {
+        if (read.kind === 'get') this.sendGet(j, state, result as Doc | undefined);
+        else if (!j.watch || (!j.cancelled && this.latest.get(j.sub)?.get(j.watch.key) === read)) {
+          // Serialise the items once for every joiner; only the envelope differs.
+          itemsJson ??= JSON.stringify(items);
+          j.conn.send(stringifyList(j.sub.resource, j.params, itemsJson));
+        }
+      }
+      this.release(read, j);
+    }
+    this.answered(read);
+  }
+
+  private sendGet(j: Joiner, state: ChannelState, doc: Doc | undefined): void {
+    const resource = j.sub.resource;
+    if (doc) {
+      const id = String(doc[state.spec.idField]);
+      j.conn.send(stringifyMessage({ handler: 'item', resource, id, data: doc }));
+      return;
+    }
+    const id = j.params[state.spec.idField];
+    j.conn.send(
+      stringifyMessage(
+        typeof id === 'string' || typeof id === 'number'
+          ? { handler: 'remove', resource, id: String(id), params: j.params }
+          : { handler: 'remove', resource, params: j.params },
+      ),
+    );
+  }
+
+  /** A joiner's read is done: replay what it held, then let live changes flow again. */
+  private release(read: SharedRead, j: Joiner): void {
+    const { state, log } = read;
+    j.sub.inflight--;
+    if (!j.conn.closed) {
+      for (const change of log.changesSince(read.startSeq)) deliver(state, j.sub, change, true);
+    }
+    log.endRead(read.startSeq);
+  }
+
+  /**
+   * A read has answered every joiner: the watches it was the latest read of forget it (and, through it, the requests
+   * of everyone who joined it), so an idle watch keeps nothing of its last snapshot.
+   */
+  private answered(read: SharedRead): void {
+    for (const j of read.joiners) if (j.watch && this.latest.get(j.sub)?.get(j.watch.key) === read) this.forgetRead(j.sub, j.watch.key);
+  }
+
+  /** The watch `key` of `sub` has no read in flight any more; its entry goes with its last read. */
+  private forgetRead(sub: Subscription, key: string): void {
+    const reads = this.latest.get(sub)!;
+    reads.delete(key);
+    if (reads.size === 0) this.latest.delete(sub);
+  }
+}
