@@ -21,7 +21,7 @@ export type AttackRequest =
   | { op: 'rss' }
   /** `hub.stats()` (connections, watches, counters). */
   | { op: 'stats' }
-  /** Upserts `n` records of about `size` bytes into `channel`, ids `flood-<i % 8>` (the backend stays small). */
+  /** Upserts `n` records of about `size` bytes into `channel` (id field `id`), ids `flood-<i % 8>` (the backend stays small). */
   | { op: 'flood'; channel: string; n: number; size: number }
   /** The closes the server sent so far (`SentClose`). */
   | { op: 'closes' };

@@ -14,7 +14,7 @@
  */
 import { WebSocket } from 'ws';
 import type { Doc } from '../protocol/index.js';
-import { bearerVerifier, createServer, lineLogger, makeNode, type MemoryBackend } from '../server/index.js';
+import { bearerVerifier, createServer, lineLogger, type MemoryBackend } from '../server/index.js';
 // Types only: the harness imports vitest, which must not load here.
 import type { AttackRequest, AttackServerOptions, SentClose } from './attack-harness.js';
 
@@ -61,7 +61,7 @@ function answer(request: AttackRequest): unknown {
       return server.hub.stats();
     case 'flood':
       for (let i = 0; i < request.n; i++) {
-        const doc: Doc = { ...makeNode(1000 + (flooded % 8)), id: `flood-${flooded % 8}`, seq: flooded, blob: 'x'.repeat(request.size) };
+        const doc: Doc = { id: `flood-${flooded % 8}`, seq: flooded, blob: 'x'.repeat(request.size) };
         backend.upsert(request.channel, doc);
         flooded++;
       }

@@ -78,6 +78,9 @@ export async function silentSocket(url: string): Promise<SilentSocket> {
   let done = false;
   // A reset by the server is one of the outcomes looked for, not an error; 'close' follows it.
   socket.on('error', () => undefined);
+  // Whatever the server answers (a 408, say) is read and dropped: left unread, it would hold back the end of the
+  // stream, and with it 'close'.
+  socket.resume();
   const ended = new Promise<void>((resolve) => socket.once('close', () => resolve())).then(() => {
     done = true;
   });
