@@ -58,6 +58,11 @@ export interface AttackServer {
   readonly token: string | undefined;
   /** Whether the process is still running. */
   alive(): boolean;
+  /**
+   * Rejects, with the end of the child's output, once the process exits: a test races what it waits for against
+   * it, so an attack that kills the child fails at once and says so, instead of waiting out a reply's timeout.
+   */
+  readonly death: Promise<never>;
   /** Heap used plus memory outside the heap (buffers), in bytes, after full GCs. */
   memory(): Promise<number>;
   stats(): Promise<HubStats>;
@@ -106,7 +111,13 @@ export async function startAttackServer(options: AttackServerOptions = {}, limit
       proc.proc.send({ ...message, id });
     });
   const token = options.tokens?.[0];
+  const death = proc.exited.then((code): never => {
+    throw new Error(`the attack server died (exit ${code}):\n${proc.output().split('\n').slice(-12).join('\n')}`);
+  });
+  // Only a test that races it looks at it; a child stopped at the end is no failure.
+  death.catch(() => undefined);
   return {
+    death,
     url: proc.url,
     process: proc,
     token,

@@ -98,10 +98,15 @@ async function client(s: AttackServer, channel = 'nodes'): Promise<RawClient> {
   return c;
 }
 
+/** What `pending` resolves with, unless the child dies first (then the test fails at once, with its last words). */
+function unlessDead<T>(s: AttackServer, pending: Promise<T>): Promise<T> {
+  return Promise.race([pending, s.death]);
+}
+
 /** Sends raw text and resolves with the error frame it gets. */
-async function refusal(c: RawClient, text: string): Promise<ErrorMessage> {
+async function refusal(s: AttackServer, c: RawClient, text: string): Promise<ErrorMessage> {
   c.send(text);
-  return c.next('error');
+  return unlessDead(s, c.next('error'));
 }
 
 /** The end of every attack: its connections gone, the server alive, serving, and its memory back within `bound` of `before`. */
@@ -129,11 +134,11 @@ describe('attack 1: deep nesting', { timeout: TEST_TIMEOUT_MS }, () => {
             [viaResource, '"resource":"nope",'],
             [viaPath, ''],
           ] as const) {
-            const error = await refusal(c, `{"handler":"all",${resource}"params":${nested(depth, shape)}}`);
+            const error = await refusal(s, c, `{"handler":"all",${resource}"params":${nested(depth, shape)}}`);
             expect(error.params.code).toBe('too-large');
             expect(error.params.request?.params).toBeUndefined();
             // Still open, and still answering.
-            const list = await c.request({ handler: 'query', resource: 'nodes', params: {} }, 'list');
+            const list = await unlessDead(s, c.request({ handler: 'query', resource: 'nodes', params: {} }, 'list'));
             expect(list.items).toHaveLength(ATTACK_SEED_NODES);
           }
         }
@@ -142,18 +147,20 @@ describe('attack 1: deep nesting', { timeout: TEST_TIMEOUT_MS }, () => {
     });
   }
 
-  it('every field of every handler (and unknown ones) at depth 100,000: too-large, nothing echoed', async () => {
+  it('every field of every handler (and unknown ones) at depth 100,000, on a channel and off one: too-large, nothing echoed', async () => {
     const { s, before } = await attackServer(DEFAULT);
-    const c = await client(s);
     const deep = nested(100_000, 'array');
     const frames = [`{"handler":${deep}}`];
     for (const handler of [...CLIENT_HANDLERS, 'nope']) {
       for (const field of ['params', 'resource', 'id', 'extra']) frames.push(`{"handler":"${handler}","${field}":${deep}}`);
     }
-    for (const frame of frames) {
-      const error = await refusal(c, frame);
-      expect({ frame: frame.slice(0, 40), code: error.params.code }).toEqual({ frame: frame.slice(0, 40), code: 'too-large' });
-      expect(JSON.stringify(error).length).toBeLessThan(2 * KiB);
+    // On an unknown channel every request is answered with an error that echoes it: the path of finding 1.
+    for (const c of [await client(s), await client(s, 'nope')]) {
+      for (const frame of frames) {
+        const error = await refusal(s, c, frame);
+        expect({ frame: frame.slice(0, 40), code: error.params.code }).toEqual({ frame: frame.slice(0, 40), code: 'too-large' });
+        expect(JSON.stringify(error).length).toBeLessThan(2 * KiB);
+      }
     }
     await expectRecovered(s, before);
   });
@@ -175,7 +182,7 @@ describe('attack 2: distinct huge field names (the path cache)', { timeout: TEST
     const c = await client(s);
     // 500 names per query: 512 KB frames, well within maxPayload and maxNodes.
     for (let q = 0; q < 24; q++) {
-      expect((await c.request(query(names(`q${q}`, 500, DEFAULTS.inputBudget.maxKeyLength)), 'list')).items).toHaveLength(
+      expect((await unlessDead(s, c.request(query(names(`q${q}`, 500, DEFAULTS.inputBudget.maxKeyLength)), 'list'))).items).toHaveLength(
         ATTACK_SEED_NODES,
       );
     }
@@ -188,7 +195,7 @@ describe('attack 2: distinct huge field names (the path cache)', { timeout: TEST
     const { s, before } = await attackServer({ inputBudget: { maxKeyLength } });
     const c = await client(s);
     for (const name of names('huge', 32, maxKeyLength)) {
-      expect((await c.request(query([name]), 'list')).items).toHaveLength(ATTACK_SEED_NODES);
+      expect((await unlessDead(s, c.request(query([name]), 'list'))).items).toHaveLength(ATTACK_SEED_NODES);
     }
     // 29 MB of names were sent; before the fix the cache kept every one.
     await expectRecovered(s, before, CACHE_BOUND);
@@ -201,7 +208,7 @@ describe('attack 3: the cost of a watch ($in)', { timeout: TEST_TIMEOUT_MS }, ()
     const c = await client(s);
     const values = Array.from({ length: 100_000 }, (_, i) => i);
     for (const op of ['$in', '$nin']) {
-      const error = await refusal(c, JSON.stringify({ handler: 'watch', params: { id: { [op]: values } } }));
+      const error = await refusal(s, c, JSON.stringify({ handler: 'watch', params: { id: { [op]: values } } }));
       expect(error.params.code).toBe('too-large');
     }
     expect((await s.stats()).watches).toBe(0);
@@ -220,7 +227,7 @@ describe('attack 3: the cost of a watch ($in)', { timeout: TEST_TIMEOUT_MS }, ()
       }
       const answers: string[] = [];
       while (answers.length < 100) {
-        const frame = await c.next();
+        const frame = await unlessDead(s, c.next());
         if (frame.handler === 'list') answers.push('list');
         if (frame.handler === 'error') answers.push(frame.params.code);
       }
@@ -398,7 +405,7 @@ describe('attack 5: unfinished messages, stalled readers, tokens, endpoints, ech
   it('an unknown handler whose name is 500 KB long is refused without it', async () => {
     const { s, before } = await attackServer(DEFAULT);
     const c = await client(s);
-    const error = await refusal(c, JSON.stringify({ handler: `h${randomBytes(250 * KiB).toString('hex')}` }));
+    const error = await refusal(s, c, JSON.stringify({ handler: `h${randomBytes(250 * KiB).toString('hex')}` }));
     expect(error.params.code).toBe('too-large');
     expect(JSON.stringify(error).length).toBeLessThan(2 * KiB);
     await expectRecovered(s, before);
