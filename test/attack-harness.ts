@@ -157,3 +157,11 @@ export async function expectServes(server: AttackServer): Promise<void> {
 export function nested(depth: number, shape: 'array' | 'object'): string {
   return shape === 'array' ? '['.repeat(depth) + ']'.repeat(depth) : `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
 }
+
+/** What `pending` resolves with, unless the child dies first (then the test fails at once, with its last words). */
+export function unlessDead<T>(server: AttackServer, pending: Promise<T>): Promise<T> {
+  return Promise.race([pending, server.death]);
+}
+
+/** Bytes as MiB with one decimal, for failure messages. */
+export const mib = (bytes: number): string => `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;

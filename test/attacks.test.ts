@@ -16,11 +16,13 @@ import { CLIENT_HANDLERS, CloseCode, DEFAULTS, type ErrorMessage } from '../prot
 import {
   ATTACK_SEED_NODES,
   expectServes,
+  mib,
   nested,
   normalClient,
   startAttackServer,
   type AttackServer,
   type AttackServerOptions,
+  unlessDead,
 } from './attack-harness.js';
 import { RawClient, waitFor, waitForAsync } from './helpers.js';
 import { clientFrame, closeCodeOf, frameClient, Opcode, silentSocket, type FrameClient, type SilentSocket } from './attack-sockets.js';
@@ -98,11 +100,6 @@ async function client(s: AttackServer, channel = 'nodes'): Promise<RawClient> {
   return c;
 }
 
-/** What `pending` resolves with, unless the child dies first (then the test fails at once, with its last words). */
-function unlessDead<T>(s: AttackServer, pending: Promise<T>): Promise<T> {
-  return Promise.race([pending, s.death]);
-}
-
 /** Sends raw text and resolves with the error frame it gets. */
 async function refusal(s: AttackServer, c: RawClient, text: string): Promise<ErrorMessage> {
   c.send(text);
@@ -117,8 +114,6 @@ async function expectRecovered(s: AttackServer, before: number, bound = SETTLED)
   const after = await s.memory();
   expect(after, `memory after GC grew by ${mib(after - before)} (bound ${mib(bound)})`).toBeLessThanOrEqual(before + bound);
 }
-
-const mib = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;
 
 const portOf = (c: RawClient) => (c.ws as unknown as { _socket: Socket })._socket.localPort;
 
