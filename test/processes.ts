@@ -65,21 +65,42 @@ export async function controlMongoWireServer(server: ServerProcess, op: 'stop' |
   await done;
 }
 
+/** Options of `startProcess`. */
+export interface StartOptions {
+  /** Variables added to the child's environment. */
+  env?: Record<string, string>;
+  /** How long the child may take to print its ready line. @default 20 s */
+  timeoutMs?: number;
+  /** Open an IPC channel (`proc.send`). @default false */
+  ipc?: boolean;
+  /** The ready line; its first group is the URL. @default `listening on ws://…` */
+  ready?: RegExp;
+  /** Flags for node itself, before the script (`--expose-gc`, `--max-old-space-size=256`). @default none */
+  nodeFlags?: string[];
+  /**
+   * The child's limit of open files (`ulimit -n`): it is then started through `bash -c 'ulimit -n N; exec node …'`,
+   * so its pid is still node's own.
+   * @default the parent's limit
+   */
+  fileLimit?: number;
+}
+
 /**
  * Runs a TypeScript entry point of this repository (`script, ...args`, through tsx) and resolves once it prints
  * its "listening on <url>" line (`ready`). `ipc` opens an IPC channel (`proc.send`).
  */
 export async function startProcess(
   argv: string[],
-  {
-    env = {},
-    timeoutMs = 20_000,
-    ipc = false,
-    ready = /listening on (ws:\/\/\S+)/,
-  }: { env?: Record<string, string>; timeoutMs?: number; ipc?: boolean; ready?: RegExp } = {},
+  { env = {}, timeoutMs = 20_000, ipc = false, ready = /listening on (ws:\/\/\S+)/, nodeFlags = [], fileLimit }: StartOptions = {},
 ): Promise<ServerProcess> {
   const args = argv;
-  const proc = spawn(process.execPath, ['--import', 'tsx', ...argv], {
+  const nodeArgs = [...nodeFlags, '--import', 'tsx', ...argv];
+  // `exec` replaces bash with node ("$0" "$@" pass the arguments through unquoted), keeping the pid and the IPC fd.
+  const [command, commandArgs] =
+    fileLimit === undefined
+      ? [process.execPath, nodeArgs]
+      : ['bash', ['-c', `ulimit -n ${fileLimit} && exec "$0" "$@"`, process.execPath, ...nodeArgs]];
+  const proc: ChildProcess = spawn(command, commandArgs, {
     cwd: ROOT,
     env: childEnv(env),
     stdio: ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
