@@ -3,7 +3,7 @@
  * schedules of the scenarios. Every process (orchestrator, servers, load) derives the same data from the same seed.
  */
 import type { Doc } from '../protocol/index.js';
-import { prng } from '../server/random.js';
+import { prng } from '../server/demo/random.js';
 
 /** A 24-hex, ObjectId-shaped id for record `n` of a namespace. */
 export function hexId(namespace: number, n: number): string {

@@ -12,7 +12,7 @@ import { Server as SocketIoServer } from 'socket.io';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { canonicalJson, type Doc, type Params } from '../protocol/index.js';
 import type { Change, ChangeFeed, Source } from '../server/hub/source.js';
-import { MongoSource } from '../server/mongo-source.js';
+import { MongoSource } from '../server/sources/mongo.js';
 import { createServer, type MonorailServer } from '../server/server.js';
 import { fanoutRecord, filteredSchedule, hexId, nowUs, workflowRecord } from './data.js';
 import { emit, serveRequests } from './ipc.js';

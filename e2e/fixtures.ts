@@ -7,7 +7,7 @@
 import { test as base, expect, type BrowserContext, type Page } from '@playwright/test';
 import { connect, type ChannelModel, type Channel } from 'amqplib';
 import type { Doc } from '../protocol/index.js';
-import { demoFixtures } from '../server/fixtures.js';
+import { demoFixtures } from '../server/demo/fixtures.js';
 import { startServer, type ServerProcess } from '../test/processes.js';
 
 /** Project options. */

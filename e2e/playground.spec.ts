@@ -2,7 +2,7 @@
  * The playground in a real browser, against the in-page mock (`mock` project) and a real server process on
  * RabbitMQ (`real` project): the same specs, only the driver differs.
  */
-import { makeLog, makeNode, makeWorkflow, demoFixtures } from '../server/fixtures.js';
+import { makeLog, makeNode, makeWorkflow, demoFixtures } from '../server/demo/fixtures.js';
 import type { Doc } from '../protocol/index.js';
 import { expect, test } from './fixtures.js';
 

@@ -10,7 +10,7 @@ const HERE = fileURLToPath(new URL('.', import.meta.url));
 
 // What a UI page does: start the mock, connect the client through it, watch a channel.
 const ENTRY = `
-import { createMockServer, makeNode } from '../mock/index.js';
+import { createMockServer, makeNode } from './index.js';
 import { Connection } from '../client/index.js';
 
 export async function run() {

@@ -8,9 +8,9 @@
  * const mock = createMockServer({ url: 'ws://localhost:9100', fixtures: { nodes: [...nodes, makeNode(42, 'switch')] } });
  */
 import type { Doc } from '../protocol/index.js';
-import { demoFixtures } from '../server/fixtures.js';
+import { demoFixtures } from '../server/demo/fixtures.js';
 
-export { makeCatalog, makeEvent, makeLog, makeNode, makePoller, makeWorkflow, objectId, SKUS, uuid } from '../server/fixtures.js';
+export { makeCatalog, makeEvent, makeLog, makeNode, makePoller, makeWorkflow, objectId, SKUS, uuid } from '../server/demo/fixtures.js';
 
 /**
  * The default records by channel, a fresh copy on every call (deterministic ids, so docs, tests and screenshots agree):

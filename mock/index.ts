@@ -27,4 +27,4 @@ export {
 export type { Doc, Params } from '../protocol/index.js';
 export type { ChannelSpec } from '../server/hub/channels.js';
 export type { Hub, HubStats } from '../server/hub/hub.js';
-export type { MemoryBackend } from '../server/memory.js';
+export type { MemoryBackend } from '../server/sources/memory.js';

@@ -12,7 +12,7 @@ import { Server, WebSocket as MockSocketClient, type Client } from 'mock-socket'
 import { CloseCode, DEFAULTS, channelFromUrl, type Doc } from '../protocol/index.js';
 import { ChannelRegistry, DEFAULT_CHANNELS, type ChannelSpec } from '../server/hub/channels.js';
 import { Hub } from '../server/hub/hub.js';
-import { MemoryBackend } from '../server/memory.js';
+import { MemoryBackend } from '../server/sources/memory.js';
 import { defaultFixtures } from './fixtures.js';
 import { mockSocketAdapter, type MockHubSocket } from './mock-socket-adapter.js';
 import { createWebSocketClass, type MockWebSocketConstructor } from './websocket.js';

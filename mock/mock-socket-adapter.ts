@@ -1,6 +1,6 @@
 /**
  * The mock-socket adapter: turns the server side of a mock-socket connection into the hub's `HubSocket`, as
- * `server/ws-adapter.ts` does for `ws`. Everything protocol-related stays in the hub.
+ * `server/ws/adapter.ts` does for `ws`. Everything protocol-related stays in the hub.
  *
  * What it adds, because mock-socket is not a network:
  * - mock-socket delivers a server's `send` synchronously, inside the caller's stack. Here every frame (and a close)

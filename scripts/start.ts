@@ -12,7 +12,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const host = process.env.HOST ?? '127.0.0.1';
 const port = process.env.PORT ?? '9100';
 
-const server = spawn(process.execPath, ['--import', 'tsx', 'server/cli.ts', 'serve', '--demo', '--host', host, '--port', port], {
+const server = spawn(process.execPath, ['--import', 'tsx', 'server/cli/cli.ts', 'serve', '--demo', '--host', host, '--port', port], {
   cwd: root,
   stdio: ['ignore', 'inherit', 'pipe'],
 });

@@ -5,9 +5,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { RawClient } from '../test/helpers.js';
-import { bearerVerifier } from './auth.js';
+import { bearerVerifier } from './security/auth.js';
 import { createServer, type MonorailServer } from './server.js';
-import { makeNode } from './fixtures.js';
+import { makeNode } from './demo/fixtures.js';
 import type { Doc } from '../protocol/index.js';
 
 let server: MonorailServer;

@@ -5,21 +5,21 @@
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DEFAULTS, type Doc } from '../protocol/index.js';
-import { AmqpFeed } from './amqp-feed.js';
-import { AmqpLink, type ReconnectOptions } from './amqp-link.js';
-import { Broadcaster } from './broadcast.js';
+import { AmqpFeed } from './feeds/amqp-feed.js';
+import { AmqpLink, type ReconnectOptions } from './feeds/amqp-link.js';
+import { Broadcaster } from './feeds/broadcast.js';
 import { ChannelRegistry, DEFAULT_CHANNELS, type ChannelSpec } from './hub/channels.js';
-import type { TransportStats } from './debug-stats.js';
-import { demoFixtures } from './fixtures.js';
+import type { TransportStats } from './ws/debug-stats.js';
+import { demoFixtures } from './demo/fixtures.js';
 import { Hub, type Authorize, type BroadcastSkip } from './hub/hub.js';
 import type { HubConnection } from './hub/hub-connection.js';
 import { randomId } from './hub/ids.js';
 import { silentLogger, type Logger } from './hub/logger.js';
-import { MemoryBackend } from './memory.js';
-import { MongoSource, type MongoOptions } from './mongo-source.js';
+import { MemoryBackend } from './sources/memory.js';
+import { MongoSource, type MongoOptions } from './sources/mongo.js';
 import type { Change, ChangeFeed, Source } from './hub/source.js';
-import type { TransportOptions } from './transport-options.js';
-import { attachWebSockets, httpServerOptions, resolveTransport } from './ws-transport.js';
+import type { TransportOptions } from './ws/options.js';
+import { attachWebSockets, httpServerOptions, resolveTransport } from './ws/transport.js';
 
 /** The RabbitMQ settings of `createServer({amqp})` and `--amqp`. */
 export interface AmqpOptions {

@@ -10,7 +10,7 @@ import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Connection, type ConnectionOptions } from '../client/index.js';
 import { bearerVerifier, createServer, jwtVerifier, lineLogger, type Logger, type MonorailServer, type ServerOptions } from '../server/index.js';
-import { demoFixtures } from '../server/fixtures.js';
+import { demoFixtures } from '../server/demo/fixtures.js';
 import { RawClient, waitFor } from './helpers.js';
 import { startServer } from './processes.js';
 
@@ -305,7 +305,7 @@ describe('connections per address', () => {
 
 describe('the CLI', () => {
   it('refuses --host 0.0.0.0 without --origin or --any-origin, with the message and exit code 1', () => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'server/cli.ts', 'serve', '--port', '0', '--host', '0.0.0.0'], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'server/cli/cli.ts', 'serve', '--port', '0', '--host', '0.0.0.0'], { encoding: 'utf8' });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('refusing to listen on 0.0.0.0 without an Origin allowlist');
   });

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Doc, Params } from '../protocol/index.js';
-import { demoFixtures, makeLog, makeNode, makeWorkflow } from '../server/fixtures.js';
+import { demoFixtures, makeLog, makeNode, makeWorkflow } from '../server/demo/fixtures.js';
 import { converged, framesAfter, framesUntilBarrier, opened, snapshots, TARGETS, type Running, type StartOptions } from './contract-targets.js';
 import { waitFor } from './helpers.js';
 

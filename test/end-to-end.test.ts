@@ -7,7 +7,7 @@ import WebSocket from 'isomorphic-ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Connection, type ConnectionOptions } from '../client/index.js';
 import { createServer, type MonorailServer } from '../server/index.js';
-import { demoFixtures, makeNode } from '../server/fixtures.js';
+import { demoFixtures, makeNode } from '../server/demo/fixtures.js';
 import { byId, holdableTimers, waitFor } from './helpers.js';
 import { startServer, type ServerProcess } from './processes.js';
 

@@ -51,7 +51,7 @@ export interface TruthSource {
 export const idField = (channel: string): string => channelInfo(channel).idField;
 
 /** A small deterministic PRNG (mulberry32), so a failing run can be replayed with its seed. */
-export { prng } from '../server/random.js';
+export { prng } from '../server/demo/random.js';
 
 /** Changes the truth continuously, one write after another, until paused. */
 export class Writer {

@@ -6,8 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CLOSE_CODES, DEFAULTS, type CloseCode } from '../protocol/index.js';
-import { OPERATING_FLAGS } from '../server/cli-options.js';
-import type { TransportOptions } from '../server/transport-options.js';
+import { OPERATING_FLAGS } from '../server/cli/options.js';
+import type { TransportOptions } from '../server/ws/options.js';
 
 const read = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), 'utf8');
 const protocol = read('PROTOCOL.md');

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Connection } from '../client/index.js';
 import { DEFAULTS } from '../protocol/index.js';
 import { createServer, type MonorailServer } from '../server/index.js';
-import { demoFixtures } from '../server/fixtures.js';
+import { demoFixtures } from '../server/demo/fixtures.js';
 import { RawClient, waitFor } from './helpers.js';
 
 const cleanup: Array<() => unknown> = [];

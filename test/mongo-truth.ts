@@ -11,7 +11,7 @@
 import { MongoClient, MongoError, MongoServerError, ObjectId, type Collection, type Document } from 'mongodb';
 import type { Doc, JsonValue } from '../protocol/index.js';
 import { DEFAULT_CHANNELS, type ChannelSpec } from '../server/hub/channels.js';
-import type { WaterlineEvent } from '../server/rackhd.js';
+import type { WaterlineEvent } from '../server/feeds/rackhd.js';
 import type { Fault, ServerHandle, TruthSource, Watcher, Write } from './fault-harness.js';
 import { waitFor } from './helpers.js';
 import { controlMongoWireServer, startMongoWireServer, startServer, type ServerProcess } from './processes.js';

@@ -32,7 +32,7 @@ function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
 
 /** Runs `monorail-ws serve ARGS` from source and resolves once it listens. */
 export async function startServer(args: string[] = [], env: Record<string, string> = {}, timeoutMs = 20_000): Promise<ServerProcess> {
-  return startProcess(['server/cli.ts', 'serve', ...args], { env, timeoutMs });
+  return startProcess(['server/cli/cli.ts', 'serve', ...args], { env, timeoutMs });
 }
 
 /**

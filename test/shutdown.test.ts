@@ -7,7 +7,7 @@ import { connect } from 'node:net';
 import WebSocket from 'isomorphic-ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Connection } from '../client/index.js';
-import { demoFixtures } from '../server/fixtures.js';
+import { demoFixtures } from '../server/demo/fixtures.js';
 import { byId, RawClient, waitFor } from './helpers.js';
 import { startServer, type ServerProcess } from './processes.js';
 import { stalledClient } from './raw-tcp.js';

@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Connection } from '../client/index.js';
 import type { Doc } from '../protocol/index.js';
 import { createServer, type HubConnection, type LogFields, type Logger, type MonorailServer, type ServerOptions } from '../server/index.js';
-import { makeNode } from '../server/fixtures.js';
+import { makeNode } from '../server/demo/fixtures.js';
 import { byId, RawClient, waitFor } from './helpers.js';
 import { stalledClient } from './raw-tcp.js';
 

@@ -5,7 +5,7 @@
  */
 import type { WebSocketConstructor } from '../../client/index.js';
 import { createMockServer, type MockServer } from '../../mock/index.js';
-import { startDemo } from '../../server/demo.js';
+import { startDemo } from '../../server/demo/simulator.js';
 
 /** The chosen backend. */
 export interface Backend {

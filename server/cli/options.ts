@@ -1,0 +1,146 @@
+/**
+ * The CLI's security and operating flags, kept apart from `cli.ts` so the command stays a short list of steps:
+ * `parseArgs` option specs, their usage lines, and their translation into `createServer` options.
+ * Secrets come from the environment only (`MONORAIL_JWT_SECRET`): a command line is visible to every local user
+ * in `ps` and ends up in shell histories.
+ */
+import { DEFAULTS } from '../../protocol/index.js';
+import { jwtVerifier } from '../security/auth.js';
+import type { RateLimit } from '../security/limits.js';
+import type { TransportOptions } from '../ws/options.js';
+
+/** `parseArgs` specs of the flags below. */
+export const OPERATING_FLAGS = {
+  origin: { type: 'string', multiple: true },
+  'any-origin': { type: 'boolean' },
+  'jwt-issuer': { type: 'string' },
+  'jwt-audience': { type: 'string' },
+  'rate-limit': { type: 'string' },
+  'max-connections-per-ip': { type: 'string' },
+  'heartbeat-ms': { type: 'string' },
+  'close-timeout-ms': { type: 'string' },
+  'shutdown-timeout-ms': { type: 'string' },
+  'handshake-timeout-ms': { type: 'string' },
+  'fragment-timeout-ms': { type: 'string' },
+  'max-pending-upgrades': { type: 'string' },
+  'max-connections': { type: 'string' },
+  'max-queued-bytes': { type: 'string' },
+  'debug-stats': { type: 'boolean' },
+} as const;
+
+const r = DEFAULTS.rateLimit;
+/** Usage lines of the flags, for `--help`. */
+export const OPERATING_USAGE = `
+security (docs/security.md):
+  --origin O                 allowed page origin, repeatable; https://ui.example.com, https://*.example.com,
+                             http://localhost:* (env MONORAIL_ORIGINS, comma-separated)
+                             default on 127.0.0.1/localhost: local pages; required on any other host
+  --any-origin               allow every origin (only behind authentication)
+  env MONORAIL_JWT_SECRET    require a JWT (HS256, at least 32 bytes of secret) from every client
+  --jwt-issuer I             accepted "iss" claim                        default any
+  --jwt-audience A           accepted "aud" claim                        default any
+
+limits and operating (docs/operations.md):
+  --rate-limit N[/BURST]     messages per second per connection, or off  default ${r.perSecond}/${r.burst}
+                             (BURST defaults to the larger of N and ${r.burst})
+  --max-connections-per-ip N open connections per address, 0 = off      default ${DEFAULTS.maxConnectionsPerIp}
+  --heartbeat-ms N           server ping interval, 0 = off               default ${DEFAULTS.heartbeatMs}
+  --close-timeout-ms N       wait for a client's close answer            default ${DEFAULTS.closeTimeoutMs}
+  --shutdown-timeout-ms N    exit 1 when SIGTERM shutdown takes longer   default ${DEFAULTS.shutdownTimeoutMs}
+  --handshake-timeout-ms N   cut a connection whose HTTP request has not
+                             fully arrived by then, 0 = off              default ${DEFAULTS.handshakeTimeoutMs}
+  --fragment-timeout-ms N    close (1008) a connection whose message is
+                             still unfinished after this, 0 = off        default ${DEFAULTS.fragmentTimeoutMs}
+  --max-pending-upgrades N   connections not yet upgraded; more are cut
+                             at once, 0 = off                            default ${DEFAULTS.maxPendingUpgrades}
+  --max-connections N        WebSocket connections in total; more are
+                             closed with 1013, 0 = off                   default ${DEFAULTS.maxConnections}
+  --max-queued-bytes N       bytes queued to all clients together; past
+                             it the largest consumers get 1013, 0 = off  default ${DEFAULTS.maxQueuedBytes}
+  --debug-stats              serve GET /debug/stats (memory, counters;   default off
+                             behind authentication when it is on)
+`;
+
+/** The values `parseArgs` returns for `OPERATING_FLAGS`. */
+export interface OperatingFlagValues {
+  origin?: string[];
+  'any-origin'?: boolean;
+  'jwt-issuer'?: string;
+  'jwt-audience'?: string;
+  'rate-limit'?: string;
+  'max-connections-per-ip'?: string;
+  'heartbeat-ms'?: string;
+  'close-timeout-ms'?: string;
+  'shutdown-timeout-ms'?: string;
+  'handshake-timeout-ms'?: string;
+  'fragment-timeout-ms'?: string;
+  'max-pending-upgrades'?: string;
+  'max-connections'?: string;
+  'max-queued-bytes'?: string;
+  'debug-stats'?: boolean;
+}
+
+/** The flags that are a whole number each, and the `createServer` option each sets. */
+const COUNT_FLAGS = [
+  ['max-connections-per-ip', 'maxConnectionsPerIp'],
+  ['heartbeat-ms', 'heartbeatMs'],
+  ['close-timeout-ms', 'closeTimeoutMs'],
+  ['handshake-timeout-ms', 'handshakeTimeoutMs'],
+  ['fragment-timeout-ms', 'fragmentTimeoutMs'],
+  ['max-pending-upgrades', 'maxPendingUpgrades'],
+  ['max-connections', 'maxConnections'],
+  ['max-queued-bytes', 'maxQueuedBytes'],
+] as const satisfies readonly (readonly [keyof OperatingFlagValues, keyof TransportOptions])[];
+
+/** What the flags configure: `createServer` options and the shutdown bound. */
+export interface OperatingConfig {
+  server: TransportOptions;
+  shutdownTimeoutMs: number;
+}
+
+function count(flag: string, text: string): number {
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isInteger(n) || n < 0) throw new Error(`invalid --${flag} "${text}": expected a whole number >= 0`);
+  return n;
+}
+
+function rateLimit(text: string): RateLimit | false {
+  if (text === 'off') return false;
+  const m = /^(\d+)(?:\/(\d+))?$/.exec(text);
+  if (!m || Number(m[1]) < 1 || (m[2] !== undefined && Number(m[2]) < 1)) {
+    throw new Error(`invalid --rate-limit "${text}": expected N or N/BURST (both >= 1), or off`);
+  }
+  const perSecond = Number(m[1]);
+  return { perSecond, burst: m[2] !== undefined ? Number(m[2]) : Math.max(perSecond, DEFAULTS.rateLimit.burst) };
+}
+
+/**
+ * Translates the flags and environment into options.
+ * @throws Error naming the flag for a malformed value.
+ */
+export function operatingConfig(values: OperatingFlagValues, env: NodeJS.ProcessEnv): OperatingConfig {
+  const server: TransportOptions = {};
+  const envOrigins = env.MONORAIL_ORIGINS?.split(',').map((o) => o.trim()).filter((o) => o !== '');
+  const origins = values.origin ?? envOrigins;
+  if (origins !== undefined) server.origins = origins;
+  if (values['any-origin']) server.anyOrigin = true;
+  const secret = env.MONORAIL_JWT_SECRET;
+  if (secret !== undefined && secret !== '') {
+    server.authenticate = jwtVerifier({
+      secret,
+      ...(values['jwt-issuer'] !== undefined ? { issuer: values['jwt-issuer'] } : {}),
+      ...(values['jwt-audience'] !== undefined ? { audience: values['jwt-audience'] } : {}),
+    });
+  } else if (values['jwt-issuer'] !== undefined || values['jwt-audience'] !== undefined) {
+    throw new Error('--jwt-issuer and --jwt-audience need MONORAIL_JWT_SECRET in the environment');
+  }
+  if (values['rate-limit'] !== undefined) server.rateLimit = rateLimit(values['rate-limit']);
+  for (const [flag, option] of COUNT_FLAGS) {
+    const text = values[flag];
+    if (text !== undefined) server[option] = count(flag, text);
+  }
+  if (values['debug-stats']) server.debugStats = true;
+  const shutdownTimeoutMs =
+    values['shutdown-timeout-ms'] !== undefined ? count('shutdown-timeout-ms', values['shutdown-timeout-ms']) : DEFAULTS.shutdownTimeoutMs;
+  return { server, shutdownTimeoutMs };
+}

@@ -1,0 +1,104 @@
+/**
+ * The ws adapter: an admitted `ServerWebSocket` hands its own events to its adapter (no listeners per
+ * connection), and everything `ws` reports still arrives — messages, pongs for the heartbeat, errors without an
+ * `error` listener (which must not throw), the close — while listeners added with `on` keep working.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket, { WebSocketServer } from 'ws';
+import { DEFAULTS } from '../../protocol/index.js';
+import { startHeartbeat } from './heartbeat.js';
+import { silentLogger } from '../hub/logger.js';
+import { ServerWebSocket, wsSocket, type WsSocketOptions } from './adapter.js';
+
+const cleanup: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn();
+});
+
+/** A ws server on `ServerWebSocket` with one admitted connection, and its client. */
+async function pair(extra: Partial<WsSocketOptions> = {}, clientOptions: WebSocket.ClientOptions = {}) {
+  const http: Server = createServer();
+  const wss = new WebSocketServer({ server: http, perMessageDeflate: false, WebSocket: ServerWebSocket });
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+  cleanup.push(() => new Promise((r) => http.close(r)));
+  cleanup.push(() => wss.close());
+  const errors: Error[] = [];
+  let round = (): void => undefined;
+  const heartbeat = startHeartbeat(60_000, silentLogger, { setInterval: (fn) => ((round = fn), 0), clearInterval: () => undefined });
+  cleanup.push(() => heartbeat.stop());
+  const options: WsSocketOptions = {
+    rateLimit: DEFAULTS.rateLimit,
+    slowConsumer: DEFAULTS.slowConsumer,
+    logger: silentLogger,
+    heartbeat,
+    onError: (err) => errors.push(err),
+    ...extra,
+  };
+  const accepted = new Promise<ServerWebSocket>((r) => wss.once('connection', r));
+  const client = new WebSocket(`ws://127.0.0.1:${(http.address() as AddressInfo).port}/nodes`, clientOptions);
+  cleanup.push(() => client.terminate());
+  await new Promise((r) => client.once('open', r));
+  const ws = await accepted;
+  heartbeat.track(ws, false);
+  const socket = wsSocket(ws, options);
+  const texts: string[] = [];
+  const closes: Array<[number, string]> = [];
+  socket.onMessage((data) => texts.push(data));
+  socket.onClose((code, reason) => closes.push([code, reason]));
+  return { ws, client, socket, texts, closes, errors, heartbeat, round: () => round() };
+}
+
+describe('ServerWebSocket', () => {
+  it('an admitted socket carries no listener of ours, yet messages reach the hub and listeners added with on still run', async () => {
+    const { ws, client, texts } = await pair();
+    expect(['message', 'close', 'error', 'pong'].map((e) => ws.listenerCount(e))).toEqual([0, 1, 0, 0]); // the close one is ws's own
+    const seen: string[] = [];
+    ws.on('message', (data) => seen.push(String(data)));
+    client.send('{"handler":"init"}');
+    await expect.poll(() => texts).toEqual(['{"handler":"init"}']);
+    expect(seen).toEqual(['{"handler":"init"}']);
+  });
+
+  it('a protocol error without an error listener does not throw: it is reported, and the close follows', async () => {
+    const { client, closes, errors, heartbeat } = await pair();
+    // An unmasked client frame: ws reports an error and closes with 1002.
+    (client as unknown as { _socket: { write(b: Buffer): void } })._socket.write(Buffer.from([0x81, 0x02, 0x68, 0x69]));
+    await expect.poll(() => closes.length).toBe(1);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]!.message).toMatch(/MASK/);
+    expect(heartbeat.size).toBe(0);
+  });
+
+  it('pongs tell the heartbeat the peer is there; the close stops tracking it', async () => {
+    const { client, heartbeat, round } = await pair();
+    let pongs = 0;
+    // The client answers pings by itself; its pong is what marks the connection alive for the next round.
+    client.on('ping', () => setImmediate(() => pongs++));
+    round();
+    await expect.poll(() => pongs).toBe(1);
+    await new Promise((r) => setTimeout(r, 20));
+    round();
+    expect(heartbeat.size).toBe(1);
+    client.close();
+    await expect.poll(() => heartbeat.size).toBe(0);
+  });
+
+  it('a peer that does not answer the ping is terminated at the next round', async () => {
+    const { closes, heartbeat, round } = await pair({}, { autoPong: false });
+    round();
+    await new Promise((r) => setTimeout(r, 20));
+    round();
+    await expect.poll(() => closes.length).toBe(1);
+    expect(closes[0]![0]).toBe(1006);
+    expect(heartbeat.size).toBe(0);
+  });
+
+  it('rate limits before decoding: over the bucket the connection closes with 4429 and later frames are dropped', async () => {
+    const { client, texts, closes } = await pair({ rateLimit: { perSecond: 0.001, burst: 2 } });
+    for (let i = 0; i < 5; i++) client.send(`{"n":${i}}`);
+    await expect.poll(() => closes).toEqual([[4429, 'rate limited']]);
+    expect(texts).toEqual(['{"n":0}', '{"n":1}']);
+  });
+});
