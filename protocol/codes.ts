@@ -166,4 +166,10 @@ export const DEFAULTS = /* @__PURE__ */ (() => ({
    * 1013 (largest first) until the sum is back under it.
    */
   maxQueuedBytes: 256 * 1024 * 1024,
+  /**
+   * A broker message the server cannot place (malformed, unmapped, for a record it does not know) is counted, and
+   * logged at most once per kind per this many ms, with the count since the last line: a busy RackHD must not turn
+   * one oddity into a log line per message.
+   */
+  unplaceableLogIntervalMs: 60_000,
 }) as const)();

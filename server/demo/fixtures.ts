@@ -151,10 +151,14 @@ export function makePoller(n: number, node: string, command: string): Doc {
   };
 }
 
-/** Builds a RackHD on.logging LogEvent. `subject` is a node id or `'Server'`. */
+/**
+ * Builds a RackHD on.logging LogEvent as on-core's `lib/common/logger.js` (Logger.log) and
+ * `lib/serializables/log-event.js` make it: `name` is the service (its directory, `on-taskgraph`), `subject` a node
+ * id or `'Server'` when the service logs about no node.
+ */
 export function makeLog(n: number, subject: string, level: string, message: string, context: Doc = {}): Doc {
   return {
-    package: 'on-taskgraph',
+    name: 'on-taskgraph',
     host: 'rackhd',
     module: 'task-graph-runner',
     level,

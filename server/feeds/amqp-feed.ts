@@ -13,6 +13,7 @@ import type { Hub } from '../hub/hub.js';
 import { silentLogger, type Logger } from '../hub/logger.js';
 import { channelBindings, MalformedMessageError, parseRackhdMessage, RACKHD_EXCHANGES, type Binding, type RackhdExchange } from './rackhd.js';
 import type { Change, ChangeFeed } from '../hub/source.js';
+import { UnplaceableLog } from './unplaceable.js';
 
 /** Options of `AmqpFeed`. */
 export interface AmqpFeedOptions {
@@ -31,12 +32,24 @@ export interface AmqpFeedOptions {
    */
   retained?: readonly string[];
   /**
-   * Reads a record by id. A graph event carries a workflow's new `_status` but not the workflow, so the feed reads
-   * it and publishes it with that status. Without a lookup, graph events only reach the `events` channel.
+   * Reads a record by id. A graph event carries a workflow's new `_status` but not the workflow, and the task-graph
+   * store's partial `graphobjects` updates carry only `_status` and `error`, so the feed reads the record and
+   * publishes it with those fields merged. Without a lookup, neither reaches the record's channel (they are counted
+   * as `unknown`); graph events still reach the `events` channel.
    */
   lookup?: (channel: string, id: string) => Promise<Doc | undefined> | Doc | undefined;
   /** @default silent */
   logger?: Logger;
+  /**
+   * Least time between two log lines about unplaceable messages of one kind.
+   * @default DEFAULTS.unplaceableLogIntervalMs (60,000)
+   */
+  unplaceableLogIntervalMs?: number;
+  /**
+   * The clock of that throttle (tests inject one).
+   * @default Date.now
+   */
+  now?: () => number;
 }
 
 /** Counters of handled messages (tests, operators). */
@@ -44,11 +57,15 @@ export interface AmqpFeedStats {
   changes: number;
   ignored: number;
   malformed: number;
+  /** Partial records and statuses for a record the server could not find. */
+  unknown: number;
 }
 
 /** RackHD's RabbitMQ messages as a change feed. */
 export class AmqpFeed implements ChangeFeed {
-  readonly stats: AmqpFeedStats = { changes: 0, ignored: 0, malformed: 0 };
+  readonly stats: AmqpFeedStats = { changes: 0, ignored: 0, malformed: 0, unknown: 0 };
+  /** Unplaceable messages per kind (`<exchange>:<what>`), logged once per kind per interval. */
+  readonly unplaceable: UnplaceableLog;
   private readonly link: AmqpLink;
   private readonly registry: ChannelRegistry;
   private readonly prefix: string;
@@ -66,6 +83,7 @@ export class AmqpFeed implements ChangeFeed {
     this.prefix = options.exchangePrefix ?? '';
     this.lookup = options.lookup;
     this.logger = options.logger ?? silentLogger;
+    this.unplaceable = new UnplaceableLog({ logger: this.logger, intervalMs: options.unplaceableLogIntervalMs, now: options.now });
     for (const exchange of Object.keys(RACKHD_EXCHANGES) as RackhdExchange[]) {
       this.link.declare(this.exchangeName(exchange), 'topic', (key, content) => this.handle(exchange, key, content));
     }
@@ -158,49 +176,63 @@ export class AmqpFeed implements ChangeFeed {
 
   /** Handles one message; never throws (the link acknowledges it either way). */
   private async handle(exchange: RackhdExchange, routingKey: string, content: Buffer): Promise<void> {
+    const where = { exchange: this.exchangeName(exchange), routingKey };
     let msg;
     try {
       msg = parseRackhdMessage(exchange, routingKey, content.toString('utf8'), this.registry);
     } catch (err) {
       if (!(err instanceof MalformedMessageError)) throw err;
       this.stats.malformed++;
-      this.logger.warn('malformed broker message dropped', { exchange: this.exchangeName(exchange), routingKey, reason: err.message, bytes: content.length });
+      this.unplaceable.note('warn', `${exchange}:${err.kind}`, 'malformed broker message dropped', { ...where, reason: err.message, bytes: content.length });
       return;
     }
     switch (msg.kind) {
       case 'ignored':
         this.stats.ignored++;
-        this.logger.debug('broker message ignored', { exchange: this.exchangeName(exchange), routingKey, reason: msg.reason });
+        this.unplaceable.note('debug', `${exchange}:ignored:${msg.key}`, 'broker message ignored', { ...where, reason: msg.reason });
         return;
       case 'waterline':
         // A message can arrive for a channel nobody watches any more (it was queued before the unbind).
         if (!this.active.has(msg.channel)) return;
-        this.emit({ channel: msg.channel, id: msg.id, data: msg.event === 'destroyed' ? null : msg.record });
+        if (msg.partial) await this.merge(msg.channel, msg.id, msg.record, where, true);
+        else this.emit({ channel: msg.channel, id: msg.id, data: msg.event === 'destroyed' ? null : msg.record });
         return;
       case 'log':
         if (this.active.has('logs')) this.emit({ channel: 'logs', id: msg.entry.id as string, data: msg.entry, prev: null });
         return;
       case 'event':
         if (this.active.has('events')) this.emit({ channel: 'events', id: msg.entry.id as string, data: msg.entry, prev: null });
-        if (msg.graphStatus && this.active.has('workflows')) await this.graphStatus(msg.graphStatus.instanceId, msg.graphStatus.status);
+        if (msg.graphStatus && this.active.has('workflows')) await this.merge('workflows', msg.graphStatus.instanceId, { _status: msg.graphStatus.status }, where);
+        return;
+      case 'status':
+        if (this.active.has('workflows')) await this.merge('workflows', msg.instanceId, { _status: msg.status }, where);
         return;
     }
   }
 
-  private async graphStatus(instanceId: string, status: string): Promise<void> {
-    if (!this.lookup) return;
-    let record: Doc | undefined;
+  /**
+   * Merges fields into the record the server knows (read by id from the source: MongoDB, where on-core already
+   * wrote them, or this instance's memory) and publishes the whole record. A partial waterline record is always
+   * published (MongoDB already holds its fields, so nothing looks changed there); a status only when it changes
+   * the record, so on-core's two messages per finished graph (1.x and 2016+) make one change.
+   */
+  private async merge(channel: string, id: string, fields: Doc, where: { exchange: string; routingKey: string }, always = false): Promise<void> {
+    const spec = this.registry.get(channel)!;
+    let known: Doc | undefined;
     try {
-      record = await this.lookup('workflows', instanceId);
+      known = this.lookup ? await this.lookup(spec.name, id) : undefined;
     } catch (err) {
-      this.logger.warn('graph event: workflow lookup failed', { err, instanceId });
+      this.unplaceable.note('warn', `${spec.name}:lookup-failed`, 'partial update: record lookup failed', { ...where, id, err });
       return;
     }
-    if (!record) {
-      this.logger.debug('graph event for an unknown workflow', { instanceId });
+    if (!known) {
+      this.stats.unknown++;
+      this.unplaceable.note('debug', `${spec.name}:unknown-record`, 'partial update for a record the server does not know', { ...where, id });
       return;
     }
-    if (record._status === status) return;
-    this.emit({ channel: 'workflows', id: instanceId, data: { ...record, _status: status } });
+    // A partial graphobjects record's `id` is its Mongo `_id`, which the known record already has in its own terms.
+    const changed = Object.entries(fields).filter(([k, v]) => (k !== 'id' || spec.idField === 'id') && JSON.stringify(known[k]) !== JSON.stringify(v));
+    if (changed.length === 0 && !always) return;
+    this.emit({ channel: spec.name, id, data: { ...known, ...Object.fromEntries(changed) } });
   }
 }

@@ -40,7 +40,7 @@ describe('on.waterline', () => {
     for (const event of ['created', 'updated', 'destroyed'] as const) {
       const { routingKey, payload } = waterlineMessage('nodes', event, node);
       expect(routingKey).toBe(`nodes.${event}.${String(node.id)}`);
-      expect(parse('waterline', routingKey, payload)).toEqual({ kind: 'waterline', channel: 'nodes', event, id: node.id, record: node });
+      expect(parse('waterline', routingKey, payload)).toEqual({ kind: 'waterline', channel: 'nodes', event, id: node.id, record: node, partial: false });
     }
   });
 
@@ -52,6 +52,34 @@ describe('on.waterline', () => {
 
   it('a trimmed destroyed record takes its id from the routing key', () => {
     expect(parse('waterline', 'nodes.destroyed.abc', { event: 'destroyed', record: {} })).toMatchObject({ id: 'abc', event: 'destroyed' });
+    expect(parse('waterline', 'graphobjects.destroyed.g1', { event: 'destroyed', record: {} })).toMatchObject({ id: 'g1', channel: 'workflows' });
+  });
+
+  it("tag-added and tag-removed (on-core lib/models/node.js addTags/remTags) carry the full node and update it", () => {
+    const tagged = { ...node, tags: ['rack-1'] };
+    for (const event of ['tag-added', 'tag-removed'] as const) {
+      const { routingKey, payload } = waterlineMessage('nodes', event, tagged);
+      expect(parse('waterline', routingKey, payload)).toEqual({ kind: 'waterline', channel: 'nodes', event: 'updated', id: node.id, record: tagged, partial: false });
+    }
+  });
+
+  it("the task-graph store's partial graphobjects update is partial, keyed by the routing key's instance id", () => {
+    // As on-core lib/workflow/stores/mongo.js publishRecordByGraphId builds it: needOneMongo({instanceId},
+    // {_status: 1, error: 1}) then graphobjects.publishRecord('updated', graphData, graphId).
+    const graphData = { _id: '5f00000000000000000000aa', _status: 'running' };
+    const { routingKey, payload } = waterlineMessage('graphobjects', 'updated', graphData, 'g-77');
+    expect(routingKey).toBe('graphobjects.updated.g-77');
+    expect(parse('waterline', routingKey, payload)).toEqual({
+      kind: 'waterline',
+      channel: 'workflows',
+      event: 'updated',
+      id: 'g-77',
+      record: { id: '5f00000000000000000000aa', _status: 'running' },
+      partial: true,
+    });
+    // A full document (setGraphDone, setTaskStateInGraph) carries its instanceId and is whole.
+    const wf = makeWorkflow(2, String(node.id), 'succeeded');
+    expect(parse('waterline', `graphobjects.updated.${String(wf.instanceId)}`, { event: 'updated', record: wf })).toMatchObject({ partial: false });
   });
 
   it('normalises extended JSON ($oid, $date) and _id so broker records look like MongoDB reads', () => {
@@ -70,7 +98,7 @@ describe('on.waterline', () => {
     ['not JSON', 'nodes.created.1', '{"event":'],
     ['JSON but not an object', 'nodes.created.1', '[1,2]'],
     ['a string', 'nodes.created.1', '"hello"'],
-    ['unknown collection', 'lookups.created.1', { event: 'created', record: { id: '1' } }],
+    ['unknown collection', 'nosuch.created.1', { event: 'created', record: { id: '1' } }],
     ['unknown event', 'nodes.exploded.1', { event: 'exploded', record: { id: '1' } }],
     ['routing key and payload disagree', 'nodes.created.1', { event: 'destroyed', record: { id: '1' } }],
     ['no record', 'nodes.created.1', { event: 'created' }],
@@ -79,8 +107,13 @@ describe('on.waterline', () => {
     ['record with an object id', 'nodes.created.1', { event: 'created', record: { id: { a: 1 } } }],
     ['record with an empty id', 'nodes.created.', { event: 'created', record: { id: '' } }],
   ];
-  it.each(malformed)('%s is a MalformedMessageError', (_what, key, body) => {
+  it.each(malformed)('%s is a MalformedMessageError with a stable kind', (_what, key, body) => {
     expect(() => parse('waterline', key, body)).toThrow(MalformedMessageError);
+    try {
+      parse('waterline', key, body);
+    } catch (err) {
+      expect((err as MalformedMessageError).kind).toMatch(/^[a-z-]+$/);
+    }
   });
 });
 
@@ -108,9 +141,16 @@ describe('on.events', () => {
     expect(eventMessage(progress).routingKey.split('.')).toHaveLength(6);
   });
 
-  it("RackHD's internal messages on on.events (not in event format) are ignored, not malformed", () => {
-    expect(parse('events', 'graph.started.g1', { graphId: 'g1', graphName: 'x', status: 'running' })).toMatchObject({ kind: 'ignored' });
-    expect(parse('events', 'default.task.finished', { taskId: 't' })).toMatchObject({ kind: 'ignored' });
+  it('the 1.x keys graph.started/finished.<graphId> (on-core lib/protocol/events.js publishGraphStarted/Finished) carry a status, no events entry', () => {
+    expect(parse('events', 'graph.started.g1', { graphId: 'g1', graphName: 'x', status: 'running' })).toEqual({ kind: 'status', instanceId: 'g1', status: 'running' });
+    expect(parse('events', 'graph.finished.g1', { graphId: 'g1', graphName: 'x', status: 'succeeded' })).toEqual({ kind: 'status', instanceId: 'g1', status: 'succeeded' });
+    expect(parse('events', 'graph.started.g1', { graphId: 'g1' })).toEqual({ kind: 'status', instanceId: 'g1', status: 'running' });
+    expect(parse('events', 'graph.finished.g1', { graphId: 'g1' })).toMatchObject({ kind: 'ignored' });
+  });
+
+  it("RackHD's other internal messages on on.events (not in event format) are ignored, not malformed, with a kind", () => {
+    expect(parse('events', 'default.task.finished', { taskId: 't' })).toEqual({ kind: 'ignored', reason: 'not a RackHD event (default.task)', key: 'default.task' });
+    expect(parse('events', 'sku.assigned.n1', { nodeId: 'n1' })).toMatchObject({ kind: 'ignored', key: 'sku.assigned' });
   });
 
   it('not JSON or not an object is malformed', () => {
@@ -121,7 +161,9 @@ describe('on.events', () => {
 
 describe('on.logging', () => {
   it('a LogEvent becomes a logs entry; the level falls back to the routing key', () => {
-    const log = makeLog(1, 'n1', 'info', 'hello');
+    const log = makeLog(1, 'Server', 'info', 'hello');
+    expect(log).toMatchObject({ name: 'on-taskgraph', subject: 'Server' });
+    expect(log).not.toHaveProperty('package');
     expect(parse('logging', 'info', log)).toEqual({ kind: 'log', entry: { ...log, id: contentId(log) } });
     const { level: _drop, ...noLevel } = log;
     expect(parse('logging', 'warning', noLevel)).toMatchObject({ entry: { level: 'warning' } });
