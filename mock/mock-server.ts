@@ -38,7 +38,7 @@ export interface MockServerOptions {
   latencyMs?: number;
   /**
    * Channels served.
-   * @default DEFAULT_CHANNELS (RackHD's nodes, catalogs, skus, workflows/graphObjs, pollers, logs, events)
+   * @default DEFAULT_CHANNELS (RackHD's resources: docs/rackhd.md "Channels")
    */
   channels?: readonly ChannelSpec[];
   /**

@@ -3,10 +3,10 @@ import { CHANNELS, CHANNEL_ALIASES, channelFromUrl, channelInfo } from './channe
 
 describe('CHANNELS', () => {
   it('lists RackHD’s channels with their id fields (docs/rackhd.md, Channels)', () => {
-    const names = ['catalogs', 'events', 'logs', 'nodes', 'pollers', 'skus', 'workflows'];
+    const names = ['catalogs', 'events', 'files', 'graphdefinitions', 'logs', 'lookups', 'nodes', 'pollers', 'profiles', 'skus', 'taskdefinitions', 'templates', 'workflows'];
     expect(Object.keys(CHANNELS).sort()).toEqual(names);
     expect(CHANNELS.workflows.idField).toBe('instanceId');
-    for (const name of ['nodes', 'catalogs', 'skus', 'pollers'] as const) expect(CHANNELS[name].idField).toBe('id');
+    for (const name of names.filter((n) => n !== 'workflows')) expect(channelInfo(name).idField).toBe('id');
   });
 
   it('logs and events are the append-only channels', () => {
@@ -23,6 +23,12 @@ describe('channelInfo', () => {
     expect(channelInfo('nodes')).toEqual({ idField: 'id', appendOnly: false });
     expect(channelInfo('graphObjs')).toBe(CHANNELS.workflows);
     expect(CHANNEL_ALIASES.graphObjs).toBe('workflows');
+  });
+
+  it("answers to RackHD's 1.x socket names: graphDefs and taskDefs are their collections", () => {
+    expect(CHANNEL_ALIASES).toEqual({ graphObjs: 'workflows', graphDefs: 'graphdefinitions', taskDefs: 'taskdefinitions' });
+    expect(channelInfo('graphDefs')).toBe(CHANNELS.graphdefinitions);
+    expect(channelInfo('taskDefs')).toBe(CHANNELS.taskdefinitions);
   });
 
   it('gives custom channels the default info', () => {

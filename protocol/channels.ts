@@ -11,21 +11,34 @@ export interface ChannelInfo {
   readonly appendOnly: boolean;
 }
 
-/** RackHD's channels. `graphObjs` is RackHD's name for `workflows`. */
+/**
+ * RackHD's channels: every resource its 1.x socket server (on-wss) served, named after their MongoDB collections
+ * where RackHD's socket names differ (aliases below). `graphObjs` is RackHD's name for `workflows`.
+ */
 export const CHANNELS = {
   nodes: { idField: 'id', appendOnly: false },
   catalogs: { idField: 'id', appendOnly: false },
   skus: { idField: 'id', appendOnly: false },
   workflows: { idField: 'instanceId', appendOnly: false },
   pollers: { idField: 'id', appendOnly: false },
+  graphdefinitions: { idField: 'id', appendOnly: false },
+  taskdefinitions: { idField: 'id', appendOnly: false },
+  templates: { idField: 'id', appendOnly: false },
+  profiles: { idField: 'id', appendOnly: false },
+  files: { idField: 'id', appendOnly: false },
+  lookups: { idField: 'id', appendOnly: false },
   logs: { idField: 'id', appendOnly: true },
   events: { idField: 'id', appendOnly: true },
 } as const satisfies Record<string, ChannelInfo>;
 
 export type ChannelName = keyof typeof CHANNELS;
 
-/** Other names a channel answers to. */
-export const CHANNEL_ALIASES: Readonly<Record<string, ChannelName>> = { graphObjs: 'workflows' };
+/** Other names a channel answers to: RackHD's socket resource names. */
+export const CHANNEL_ALIASES: Readonly<Record<string, ChannelName>> = {
+  graphObjs: 'workflows',
+  graphDefs: 'graphdefinitions',
+  taskDefs: 'taskdefinitions',
+};
 
 /** Info for a channel name or alias; custom channels default to `{idField: 'id', appendOnly: false}`. */
 export function channelInfo(name: string): ChannelInfo {

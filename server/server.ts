@@ -71,8 +71,9 @@ export interface ServerOptions extends TransportOptions {
   /** Snapshot source other than the memory backend and MongoDB (then `mongo` is ignored). */
   source?: Source;
   /**
-   * Read RackHD's collections from MongoDB: nodes, catalogs, skus, workflows (`graphobjects`), pollers
-   * (`workitems`). `logs` and `events` stay in memory (the last N per subject), filled from RabbitMQ.
+   * Read RackHD's collections from MongoDB: every channel with a `collection` (nodes, catalogs, skus, workflows
+   * = `graphobjects`, pollers = `workitems`, graph and task definitions, templates, profiles, files, lookups).
+   * `logs` and `events` stay in memory (the last N per subject), filled from RabbitMQ.
    * @default none: everything from the memory backend
    */
   mongo?: MongoOptions;

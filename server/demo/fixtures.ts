@@ -4,36 +4,14 @@
  *
  * Shapes follow RackHD's waterline models: nodes (`id`, `name`, `type`, `sku`, `obms`, `identifiers`, …),
  * graphobjects (`instanceId`, `name`, `injectableName`, `node`, `_status`, `tasks`, …), skus (`rules`),
- * catalogs (`node`, `source`, `data`), workitems (pollers) and on.logging LogEvents.
+ * catalogs (`node`, `source`, `data`), workitems (pollers) and on.logging LogEvents; graph and task definitions,
+ * templates, profiles, files and lookups come from `definitions.ts`.
  */
 import type { Doc } from '../../protocol/index.js';
+import { definitionFixtures } from './definitions.js';
+import { iso, mac, objectId, uuid } from './ids.js';
 
-/** A fixed point in time so fixtures are reproducible. */
-const EPOCH = Date.UTC(2026, 10, 1, 8, 0, 0);
-
-/** A 24-hex id in the shape of a MongoDB ObjectId, derived from a prefix and a counter. */
-export function objectId(kind: number, n: number): string {
-  return (
-    Math.floor(EPOCH / 1000).toString(16).padStart(8, '0') +
-    kind.toString(16).padStart(4, '0') +
-    n.toString(16).padStart(12, '0')
-  );
-}
-
-/** A UUID-shaped id (RackHD graph instance ids are UUIDs), deterministic from a counter. */
-export function uuid(n: number): string {
-  const hex = (n * 2654435761 >>> 0).toString(16).padStart(8, '0');
-  const tail = n.toString(16).padStart(12, '0');
-  return `${hex}-${tail.slice(0, 4)}-4${tail.slice(4, 7)}-a${tail.slice(7, 10)}-${tail}`;
-}
-
-function iso(offsetSeconds: number): string {
-  return new Date(EPOCH + offsetSeconds * 1000).toISOString();
-}
-
-function mac(n: number): string {
-  return `52:54:be:ef:${(n >> 8).toString(16).padStart(2, '0')}:${(n & 0xff).toString(16).padStart(2, '0')}`;
-}
+export { objectId, uuid } from './ids.js';
 
 /** The SKUs of the demo data. */
 export const SKUS: Doc[] = [
@@ -220,5 +198,5 @@ export function demoFixtures(): Record<string, Doc[]> {
     makeEvent(2, 'graph', 'finished', workflows[0]!.instanceId as string, compute[0]!, { graphName: 'Discovery', status: 'succeeded' }),
     makeEvent(3, 'node', 'discovered', compute[3]!, compute[3]!, {}),
   ];
-  return { nodes, skus: SKUS.map((s) => ({ ...s })), catalogs, workflows, pollers, logs, events };
+  return { nodes, skus: SKUS.map((s) => ({ ...s })), catalogs, workflows, pollers, ...definitionFixtures(nodes), logs, events };
 }

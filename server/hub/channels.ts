@@ -38,6 +38,12 @@ export const DEFAULT_CHANNELS: readonly ChannelSpec[] = [
   spec('skus', { collection: 'skus', waterline: 'skus' }),
   spec('workflows', { collection: 'graphobjects', waterline: 'graphobjects', aliases: ['graphObjs'] }),
   spec('pollers', { collection: 'workitems', waterline: 'workitems' }),
+  spec('graphdefinitions', { collection: 'graphdefinitions', waterline: 'graphdefinitions', aliases: ['graphDefs'] }),
+  spec('taskdefinitions', { collection: 'taskdefinitions', waterline: 'taskdefinitions', aliases: ['taskDefs'] }),
+  spec('templates', { collection: 'templates', waterline: 'templates' }),
+  spec('profiles', { collection: 'profiles', waterline: 'profiles' }),
+  spec('files', { collection: 'files', waterline: 'files' }),
+  spec('lookups', { collection: 'lookups', waterline: 'lookups' }),
   spec('logs', { historyKey: 'subject' }),
   spec('events', {}),
 ];

@@ -11,7 +11,7 @@ import type { Change, ChangeFeed, Source } from '../hub/source.js';
 export interface MemoryBackendOptions {
   /**
    * Channels served.
-   * @default DEFAULT_CHANNELS (RackHD's nodes, catalogs, skus, workflows, pollers, logs, events)
+   * @default DEFAULT_CHANNELS (RackHD's resources: docs/rackhd.md "Channels")
    */
   channels?: readonly ChannelSpec[];
   /** Initial records per channel (append-only channels: oldest first). */
