@@ -326,6 +326,23 @@ describe('control API and fixtures', () => {
     expect(mock.backend.all('events').length).toBe(1);
   });
 
+  it('mq streams the control API’s logs and events in RackHD’s formats, to the SDK’s append-only store', async () => {
+    const mock = mockAt('ws://localhost:9128', { fixtures: { logs: [], events: [] } });
+    const mq = new Connection(`${mock.url}/mq`, { WebSocket: mock.WebSocket });
+    cleanup.push(() => mq.disconnect());
+    mq.watch({ exchange: 'on.logging', routingKey: '#' });
+    mq.watch({ exchange: 'on.events', routingKey: 'node.#' });
+    await waitFor(() => mq.state === 'open');
+    mock.log({ subject: 'Server', level: 'info', name: 'on-http', message: 'hello' });
+    mock.event({ type: 'node', action: 'discovered', severity: 'information', typeId: 'n1', nodeId: 'n1', data: {} });
+    mock.event({ type: 'graph', action: 'started', severity: 'information', typeId: 'g1', nodeId: 'n1', data: {} });
+    const entries = await waitFor(() => (mq.store.size === 2 ? mq.store.getSnapshot() : undefined));
+    expect(entries.map((e) => [e.exchange, e.routingKey])).toEqual([
+      ['on.logging', 'info'],
+      ['on.events', 'node.discovered.information.n1.n1'],
+    ]);
+  });
+
   it('close() sends 1001 to every client, then new connections fail with 1006', async () => {
     const mock = mockAt('ws://localhost:9124');
     const r = await open(mock, `${mock.url}/nodes`);

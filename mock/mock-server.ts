@@ -12,6 +12,7 @@ import { Server, WebSocket as MockSocketClient, type Client } from 'mock-socket'
 import { CloseCode, DEFAULTS, channelFromUrl, type Doc } from '../protocol/index.js';
 import { ChannelRegistry, DEFAULT_CHANNELS, type ChannelSpec } from '../server/hub/channels.js';
 import { Hub } from '../server/hub/hub.js';
+import { mqFromChange } from '../server/hub/mq.js';
 import { MemoryBackend } from '../server/sources/memory.js';
 import { defaultFixtures } from './fixtures.js';
 import { mockSocketAdapter, type MockHubSocket } from './mock-socket-adapter.js';
@@ -131,6 +132,11 @@ export function createMockServer(options: MockServerOptions): MockServer {
 
   const backend = new MemoryBackend({ channels, seed: seedFor(channels, options.fixtures) });
   const hub = new Hub({ source: backend, feed: backend, channels });
+  // mq streams the mock's own logs and events in RackHD's formats, as the server does without a broker.
+  backend.onChange((change) => {
+    const message = mqFromChange(change);
+    if (message) hub.mq.publish(message);
+  });
   const sockets = new Set<MockHubSocket>();
   /** The URL each client asked for, by mock-socket's client socket (mock-socket itself only sees `innerUrl`). */
   const dialled = new WeakMap<object, string>();

@@ -29,6 +29,8 @@ export const CHANNELS = {
   lookups: { idField: 'id', appendOnly: false },
   logs: { idField: 'id', appendOnly: true },
   events: { idField: 'id', appendOnly: true },
+  /** RabbitMQ topics (`watch {exchange, routingKey}`), a stream like `logs`. */
+  mq: { idField: 'id', appendOnly: true },
 } as const satisfies Record<string, ChannelInfo>;
 
 export type ChannelName = keyof typeof CHANNELS;

@@ -70,6 +70,7 @@ export const ERROR_CODES = {
   'too-large':
     'a value is over the input budget (nesting, keys and elements, string or key length), a $in/$nin list over maxInValues, or a snapshot over maxListBytes',
   'too-many-reads': 'the connection already has the maximum number of snapshot reads in flight (maxReadsInFlight)',
+  'not-supported': 'the channel does not answer this handler (mq is a live stream: only watch and stop)',
   internal: 'the server hit an unexpected error while answering',
 } as const;
 
@@ -172,4 +173,11 @@ export const DEFAULTS = /* @__PURE__ */ (() => ({
    * one oddity into a log line per message.
    */
   unplaceableLogIntervalMs: 60_000,
+  /**
+   * The RabbitMQ exchanges the `mq` channel may watch (RackHD's log and event streams, as its 1.x socket server
+   * allowed); `mq.exchanges` replaces the list. Any other exchange: `error` `forbidden`.
+   */
+  mqExchanges: ['on.logging', 'on.events'] as readonly string[],
+  /** Longest `routingKey` an `mq` watch may give (AMQP's short-string limit); longer: `error` `bad-params`. */
+  maxRoutingKeyLength: 255,
 }) as const)();

@@ -15,6 +15,7 @@ import { Hub, type Authorize, type BroadcastSkip } from './hub/hub.js';
 import type { HubConnection } from './hub/hub-connection.js';
 import { randomId } from './hub/ids.js';
 import { silentLogger, type Logger } from './hub/logger.js';
+import { mqFromChange, type MqOptions } from './hub/mq.js';
 import { MemoryBackend } from './sources/memory.js';
 import { MongoSource, type MongoOptions } from './sources/mongo.js';
 import type { Change, ChangeFeed, Source } from './hub/source.js';
@@ -118,6 +119,12 @@ export interface ServerOptions extends TransportOptions {
    * @default allow everything
    */
   authorize?: Authorize;
+  /**
+   * The `mq` channel: `exchanges` open to it (RackHD's names; any other is `forbidden`), `historyLimit` recent
+   * messages listed to a new watch.
+   * @default {exchanges: DEFAULTS.mqExchanges, historyLimit: DEFAULTS.historyLimit}
+   */
+  mq?: MqOptions;
   /** Structured logger. @default silent */
   logger?: Logger;
 }
@@ -180,6 +187,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Monorai
     ...(options.maxListItems !== undefined ? { maxListItems: options.maxListItems } : {}),
     ...(options.maxWatches !== undefined ? { maxWatches: options.maxWatches } : {}),
     ...(options.authorize ? { authorize: options.authorize } : {}),
+    ...(options.mq ? { mq: options.mq } : {}),
     coalesceWindowMs: options.coalesceWindowMs ?? DEFAULTS.coalesceWindowMs,
   });
   const unsubscribers = (options.feeds ?? []).map((feed) => feed.onChange((change) => hub.publish(change)));
@@ -203,6 +211,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Monorai
       exchangePrefix: prefix,
       retained: registry.specs.map((s) => s.name).filter(inMemory),
       lookup: (channel, id) => source.get(channel, { [registry.get(channel)!.idField]: id }),
+      mqExchanges: hub.mq.exchanges,
       logger,
     });
     // Broker changes to channels held in memory update the memory (which tells the hub); the others, read from
@@ -212,6 +221,12 @@ export async function createServer(options: ServerOptions = {}): Promise<Monorai
     broadcaster = new Broadcaster({ link, hub, instanceId, exchangePrefix: prefix, logger });
     amqp = { link, feed };
     await link.start();
+  } else if (backend) {
+    // No broker: mq streams the memory backend's own logs and events, in RackHD's formats.
+    unsubscribers.push(backend.onChange((change) => {
+      const message = mqFromChange(change);
+      if (message) hub.mq.publish(message);
+    }));
   }
 
   // The transport answers its plain HTTP requests too (/healthz, /debug/stats) and sets its request timeouts.

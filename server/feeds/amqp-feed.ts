@@ -6,10 +6,11 @@
  * back) the feed asks for a re-snapshot of its channels: whatever changed before the binding existed is then in
  * the snapshot, and whatever changes after it arrives here.
  */
-import type { Doc } from '../../protocol/index.js';
+import type { Doc, JsonValue } from '../../protocol/index.js';
 import type { AmqpLink } from './amqp-link.js';
 import type { ChannelRegistry } from '../hub/channels.js';
 import type { Hub } from '../hub/hub.js';
+import type { MqMessage } from '../hub/mq.js';
 import { silentLogger, type Logger } from '../hub/logger.js';
 import { channelBindings, MalformedMessageError, parseRackhdMessage, RACKHD_EXCHANGES, type Binding, type RackhdExchange } from './rackhd.js';
 import type { Change, ChangeFeed } from '../hub/source.js';
@@ -38,6 +39,12 @@ export interface AmqpFeedOptions {
    * as `unknown`); graph events still reach the `events` channel.
    */
   lookup?: (channel: string, id: string) => Promise<Doc | undefined> | Doc | undefined;
+  /**
+   * Exchanges the `mq` channel may watch (RackHD's names, before the prefix): their messages go to `onMessage`
+   * listeners as they come, and `mq` watches bind them on demand (`attach`).
+   * @default [] (no mq)
+   */
+  mqExchanges?: readonly string[];
   /** @default silent */
   logger?: Logger;
   /**
@@ -76,6 +83,8 @@ export class AmqpFeed implements ChangeFeed {
   private readonly active = new Set<string>();
   private readonly listeners = new Set<(change: Change) => void>();
   private readonly resyncListeners = new Set<(channels: string[]) => void>();
+  private readonly messageListeners = new Set<(message: MqMessage) => void>();
+  private readonly mqExchanges: ReadonlySet<string>;
 
   constructor(options: AmqpFeedOptions) {
     this.link = options.link;
@@ -84,8 +93,17 @@ export class AmqpFeed implements ChangeFeed {
     this.lookup = options.lookup;
     this.logger = options.logger ?? silentLogger;
     this.unplaceable = new UnplaceableLog({ logger: this.logger, intervalMs: options.unplaceableLogIntervalMs, now: options.now });
+    this.mqExchanges = new Set(options.mqExchanges ?? []);
+    const rackhd = new Set<string>(Object.values(RACKHD_EXCHANGES));
     for (const exchange of Object.keys(RACKHD_EXCHANGES) as RackhdExchange[]) {
-      this.link.declare(this.exchangeName(exchange), 'topic', (key, content) => this.handle(exchange, key, content));
+      this.link.declare(this.exchangeName(exchange), 'topic', (key, content) => {
+        this.tap(RACKHD_EXCHANGES[exchange], key, content);
+        return this.handle(exchange, key, content);
+      });
+    }
+    // Other exchanges opened to mq carry nothing the channels map: their messages only go to mq.
+    for (const exchange of this.mqExchanges) {
+      if (!rackhd.has(exchange)) this.link.declare(this.prefix + exchange, 'topic', (key, content) => this.tap(exchange, key, content));
     }
     this.link.onBound((bindings) => this.bound(bindings));
     this.retained = new Set((options.retained ?? []).map((c) => this.registry.get(c)?.name ?? c));
@@ -100,6 +118,12 @@ export class AmqpFeed implements ChangeFeed {
   onChange(listener: (change: Change) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Registers a listener for every message of an `mq` exchange, as it came (`mqExchanges`). */
+  onMessage(listener: (message: MqMessage) => void): () => void {
+    this.messageListeners.add(listener);
+    return () => this.messageListeners.delete(listener);
   }
 
   /** Registers a listener for channels whose watches should be re-snapshotted (changes may have been missed). */
@@ -130,9 +154,22 @@ export class AmqpFeed implements ChangeFeed {
       for (const channel of channels) hub.resnapshot(channel);
     });
     for (const channel of hub.activeChannels()) this.setActive(channel, true);
+    // mq watches bind exactly their (exchange, pattern) while watched; the link counts references, so a pattern
+    // a channel binds too (`#` on on.logging for logs) stays bound until both let go.
+    const bindMq = (exchange: string, pattern: string, active: boolean) => {
+      if (!this.mqExchanges.has(exchange)) return;
+      if (active) this.link.bind(this.prefix + exchange, pattern);
+      else this.link.unbind(this.prefix + exchange, pattern);
+    };
+    const offMq = hub.mq.onDemand(bindMq);
+    for (const { exchange, pattern } of hub.mq.demand()) bindMq(exchange, pattern, true);
+    const offMessages = this.onMessage((message) => hub.mq.publish(message));
     return () => {
       offActivity();
       offResync();
+      offMq();
+      offMessages();
+      for (const { exchange, pattern } of hub.mq.demand()) bindMq(exchange, pattern, false);
     };
   }
 
@@ -172,6 +209,19 @@ export class AmqpFeed implements ChangeFeed {
   private emit(change: Change): void {
     this.stats.changes++;
     for (const listener of this.listeners) listener(change);
+  }
+
+  /** Hands a message of an mq exchange to the `onMessage` listeners; a payload that is not JSON goes as text. */
+  private tap(exchange: string, routingKey: string, content: Buffer): void {
+    if (!this.mqExchanges.has(exchange) || this.messageListeners.size === 0) return;
+    const text = content.toString('utf8');
+    let payload: JsonValue;
+    try {
+      payload = JSON.parse(text) as JsonValue;
+    } catch {
+      payload = text;
+    }
+    for (const listener of this.messageListeners) listener({ exchange, routingKey, payload });
   }
 
   /** Handles one message; never throws (the link acknowledges it either way). */

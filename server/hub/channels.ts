@@ -46,6 +46,8 @@ export const DEFAULT_CHANNELS: readonly ChannelSpec[] = [
   spec('lookups', { collection: 'lookups', waterline: 'lookups' }),
   spec('logs', { historyKey: 'subject' }),
   spec('events', {}),
+  // Served by the hub's MqService (mq.ts), not by a source: a live view of RabbitMQ topics.
+  spec('mq', {}),
 ];
 
 /** Looks channels up by name or alias. */

@@ -17,6 +17,7 @@ import type { ChannelRegistry } from './channels.js';
 import { subscription, type ChannelState } from './channel-state.js';
 import { addSubscription, subscriptionOf, type HubConnection } from './hub-connection.js';
 import type { Logger } from './logger.js';
+import type { MqService } from './mq.js';
 import type { SnapshotReads } from './reads.js';
 import { echo, sendError } from './replies.js';
 import { watchOf } from './watch-index.js';
@@ -37,6 +38,8 @@ export interface DispatcherOptions {
   /** `HubOptions.maxWatches`. */
   readonly maxWatches: number;
   readonly logger: Logger;
+  /** The `mq` channel, which streams messages instead of serving records (`mq.ts`). */
+  readonly mq?: MqService;
 }
 
 /** Answers the client messages of every connection of a hub. */
@@ -48,6 +51,7 @@ export class Dispatcher {
   private readonly features: readonly string[];
   private readonly maxWatches: number;
   private readonly logger: Logger;
+  private readonly mq: MqService | undefined;
 
   constructor(options: DispatcherOptions) {
     this.registry = options.registry;
@@ -57,6 +61,7 @@ export class Dispatcher {
     this.features = options.features;
     this.maxWatches = options.maxWatches;
     this.logger = options.logger;
+    this.mq = options.mq;
   }
 
   /** A frame from `conn`. */
@@ -103,6 +108,7 @@ export class Dispatcher {
       sendError(conn, 'forbidden', `${msg.handler} on "${resource}" is not allowed`, request, resource);
       return;
     }
+    if (spec.name === 'mq' && this.mq) return this.mq.handle(conn, msg.handler, params, resource, request);
     const state = this.states.get(spec.name)!;
     let sub = subscriptionOf(conn, resource);
     if (!sub) addSubscription(conn, (sub = subscription(resource, state, conn)));

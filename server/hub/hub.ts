@@ -16,6 +16,7 @@ import { fanOut } from './fanout.js';
 import { HubConnection, subscriptionsOf, type ConnectionHost } from './hub-connection.js';
 import { randomId } from './ids.js';
 import { silentLogger, type Logger } from './logger.js';
+import { MqService, type MqOptions } from './mq.js';
 import { GLOBAL_TIMERS, SnapshotReads, type HubTimers } from './reads.js';
 import { SharedFrame, type HubSocket } from './socket.js';
 import type { Change, ChangeFeed, Source } from './source.js';
@@ -71,6 +72,11 @@ export interface HubOptions {
    * @default the global `setTimeout`/`clearTimeout` and `performance.now`
    */
   timers?: HubTimers;
+  /**
+   * The `mq` channel: which exchanges it opens, how many recent messages a new watch lists.
+   * @default DEFAULTS.mqExchanges, DEFAULTS.historyLimit
+   */
+  mq?: MqOptions;
   /** @default silent */
   logger?: Logger;
 }
@@ -100,6 +106,8 @@ export interface HubStats {
 export class Hub {
   readonly registry: ChannelRegistry;
   readonly connections = new Map<string, HubConnection>();
+  /** The `mq` channel: feed it messages (`publish`), bind upstream what it asks for (`onDemand`). */
+  readonly mq: MqService;
   /** @internal Snapshot reads and the change logs kept for them (tests inspect them). */
   readonly reads: SnapshotReads;
   private readonly states = new Map<string, ChannelState>();
@@ -128,14 +136,17 @@ export class Hub {
       timers: options.timers ?? GLOBAL_TIMERS,
       logger: this.logger,
     });
+    const maxWatches = options.maxWatches ?? DEFAULTS.maxWatches;
+    this.mq = new MqService(options.mq ?? {}, maxWatches, this.logger);
     this.dispatcher = new Dispatcher({
       registry: this.registry,
       states: this.states,
       reads: this.reads,
       authorize: options.authorize,
       features: options.features ?? ['ping'],
-      maxWatches: options.maxWatches ?? DEFAULTS.maxWatches,
+      maxWatches,
       logger: this.logger,
+      mq: this.mq,
     });
     this.unsubscribeFeed = options.feed?.onChange((change) => this.publish(change));
   }
@@ -276,6 +287,7 @@ export class Hub {
     if (conn.closed) return;
     conn.closed = true;
     for (const sub of subscriptionsOf(conn)) sub.state.dropSubscription(sub);
+    this.mq.dropConnection(conn);
     conn.subs = undefined;
     this.connections.delete(conn.id);
     conn.emit('close', { code, reason });
