@@ -178,6 +178,11 @@ export const DEFAULTS = /* @__PURE__ */ (() => ({
    * allowed); `mq.exchanges` replaces the list. Any other exchange: `error` `forbidden`.
    */
   mqExchanges: ['on.logging', 'on.events'] as readonly string[],
+  /**
+   * The URL path prefix of RackHD's 1.x dialect: a connection to `/rackhd/<channel>` speaks what RackHD's own socket
+   * server spoke (RackHD's 1.x UI with `RackHD_WSS: "host:9100/rackhd"`); `rackhd1x.path` changes it.
+   */
+  legacyPath: '/rackhd',
   /** Longest `routingKey` an `mq` watch may give (AMQP's short-string limit); longer: `error` `bad-params`. */
   maxRoutingKeyLength: 255,
 }) as const)();

@@ -27,6 +27,7 @@ const operating = read('docs/operations.md');
 const OPTIONS = [
   'authenticate', 'authenticateTimeoutMs', 'origins', 'anyOrigin', 'rateLimit', 'maxConnectionsPerIp', 'slowConsumer', 'heartbeatMs',
   'closeTimeoutMs', 'handshakeTimeoutMs', 'fragmentTimeoutMs', 'maxPendingUpgrades', 'maxConnections', 'maxQueuedBytes', 'debugStats',
+  'rackhd1x',
 ] as const satisfies readonly (keyof TransportOptions)[];
 // Fails to compile when TransportOptions gains an option this list (and so the docs check) does not name.
 const everyOptionListed: Exclude<keyof TransportOptions, (typeof OPTIONS)[number]> extends never ? true : false = true;

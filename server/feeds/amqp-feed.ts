@@ -245,7 +245,8 @@ export class AmqpFeed implements ChangeFeed {
         // A message can arrive for a channel nobody watches any more (it was queued before the unbind).
         if (!this.active.has(msg.channel)) return;
         if (msg.partial) await this.merge(msg.channel, msg.id, msg.record, where, true);
-        else this.emit({ channel: msg.channel, id: msg.id, data: msg.event === 'destroyed' ? null : msg.record });
+        // A created record did not exist before (`prev: null`): the 1.x dialect words it `created`, not `updated`.
+        else this.emit({ channel: msg.channel, id: msg.id, data: msg.event === 'destroyed' ? null : msg.record, ...(msg.event === 'created' ? { prev: null } : {}) });
         return;
       case 'log':
         if (this.active.has('logs')) this.emit({ channel: 'logs', id: msg.entry.id as string, data: msg.entry, prev: null });

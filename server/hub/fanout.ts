@@ -38,7 +38,7 @@ export function fanOut(state: ChannelState, change: Change, held: HeldChanges): 
 export function deliver(state: ChannelState, sub: Subscription, change: LoggedChange, afterSnapshot = false): void {
   const kind = decide(sub.watches, change, state.spec.appendOnly, afterSnapshot);
   if (!kind) return;
-  sub.conn.sendFrame(frameOf(change, kind, sub.resource));
+  sub.conn.sendFrame(sub.conn.dialect ? sub.conn.dialect.frame(state, change, kind, sub.resource) : frameOf(change, kind, sub.resource));
 }
 
 /** The frame of a change for one resource name and kind: serialised the first time a connection needs it, then shared. */

@@ -3,8 +3,9 @@
  * `on('message'|'close'|'error')` and `send(data)`; and the hub's subscriptions it holds, one per resource name
  * it used (`subscriptionOf`, `addSubscription`, `subscriptionsOf`). Browser-safe.
  */
-import type { ClientMessage } from '../../protocol/index.js';
-import type { Subscription } from './channel-state.js';
+import type { ClientMessage, ErrorCode, ErrorRequest } from '../../protocol/index.js';
+import type { ChannelState, Subscription } from './channel-state.js';
+import type { LoggedChange } from './record-memory.js';
 import type { HubSocket, SharedFrame, SocketEvents } from './socket.js';
 
 /** @internal What the hub does with a connection's frames and its end: one object per hub, shared by its connections. */
@@ -26,6 +27,17 @@ export interface HubConnectionEvents {
 type Listener<T> = (payload: T) => void;
 
 /**
+ * Another dialect a connection may speak (RackHD 1.x, `dialect-1x.ts`): it takes the connection's frames, words
+ * its change frames and `get` misses, and answers refusals its own way.
+ */
+export interface ConnectionDialect {
+  receive(conn: HubConnection, data: string, isBinary: boolean): void;
+  refused(conn: HubConnection, code: ErrorCode, message: string, request?: ErrorRequest): void;
+  frame(state: ChannelState, change: LoggedChange, kind: 'item' | 'remove', resource: string): SharedFrame;
+  notFound(resource: string): string;
+}
+
+/**
  * A connected client. `id` is its session id. Every field is set in the constructor (one hidden class), and what
  * most connections never use costs nothing until used: listeners, subscriptions.
  */
@@ -42,6 +54,8 @@ export class HubConnection implements SocketEvents {
   subs: Subscription | readonly Subscription[] | undefined = undefined;
   /** @internal Watches held on every channel (for `maxWatches`). */
   watchCount = 0;
+  /** @internal The dialect the connection speaks when it is not the seed's protocol (set by `Hub.accept`). */
+  dialect: ConnectionDialect | undefined = undefined;
 
   constructor(
     /** Session id (random, 128 bits). */

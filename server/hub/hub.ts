@@ -16,6 +16,7 @@ import { fanOut } from './fanout.js';
 import { HubConnection, subscriptionsOf, type ConnectionHost } from './hub-connection.js';
 import { randomId } from './ids.js';
 import { silentLogger, type Logger } from './logger.js';
+import { LegacyDialect } from './dialect-1x.js';
 import { MqService, type MqOptions } from './mq.js';
 import { GLOBAL_TIMERS, SnapshotReads, type HubTimers } from './reads.js';
 import { SharedFrame, type HubSocket } from './socket.js';
@@ -88,6 +89,12 @@ export interface AcceptInfo {
   /** What authentication returned. */
   principal?: unknown;
   remoteAddress?: string;
+  /**
+   * The dialect the connection speaks: the seed's protocol, or RackHD 1.x (`dialect-1x.ts`; the transport
+   * chooses it by path).
+   * @default the seed's protocol
+   */
+  dialect?: '1.x';
 }
 
 /** Counters for tests, benchmarks and operators. */
@@ -112,6 +119,7 @@ export class Hub {
   readonly reads: SnapshotReads;
   private readonly states = new Map<string, ChannelState>();
   private readonly dispatcher: Dispatcher;
+  private readonly legacy: LegacyDialect;
   private readonly logger: Logger;
   private readonly connectionListeners = new Set<(conn: HubConnection) => void>();
   private readonly activityListeners = new Set<(channel: string, active: boolean) => void>();
@@ -119,7 +127,7 @@ export class Hub {
   private readonly counters = { changes: 0 };
   /** Where every connection reports its frames and its end: one object, not two closures per connection. */
   private readonly host: ConnectionHost = {
-    receive: (conn, data, isBinary) => this.dispatcher.receive(conn, data, isBinary),
+    receive: (conn, data, isBinary) => (conn.dialect ? conn.dialect.receive(conn, data, isBinary) : this.dispatcher.receive(conn, data, isBinary)),
     closed: (conn, code, reason) => this.closed(conn, code, reason),
   };
 
@@ -147,6 +155,15 @@ export class Hub {
       maxWatches,
       logger: this.logger,
       mq: this.mq,
+    });
+    this.legacy = new LegacyDialect({
+      registry: this.registry,
+      states: this.states,
+      reads: this.reads,
+      mq: this.mq,
+      authorize: options.authorize,
+      maxWatches,
+      logger: this.logger,
     });
     this.unsubscribeFeed = options.feed?.onChange((change) => this.publish(change));
   }
@@ -188,6 +205,7 @@ export class Hub {
     const name = this.registry.get(info.channel)?.name;
     const channel = name === info.channel ? name : info.channel;
     const conn = new HubConnection(randomId(), channel, socket, info.principal, info.remoteAddress, this.host);
+    if (info.dialect === '1.x') conn.dialect = this.legacy;
     this.connections.set(conn.id, conn);
     if (socket.attach) socket.attach(conn);
     else {
@@ -250,6 +268,8 @@ export class Hub {
     const name = channel === undefined ? undefined : this.registry.get(channel)?.name;
     this.reads.stopSharing(name);
     for (const conn of this.connections.values()) {
+      // A 1.x watch has no snapshot to redo: that dialect never sends one.
+      if (conn.dialect) continue;
       for (const sub of subscriptionsOf(conn)) {
         const { state } = sub;
         if (channel !== undefined && state.spec.name !== name) continue;

@@ -185,6 +185,15 @@ export class MqService {
     return undefined;
   }
 
+  /** Ends every `mq` watch of the connection (the 1.x UI's `stop` without params). */
+  stopAll(conn: HubConnection): undefined {
+    const mine = this.watches.get(conn);
+    if (!mine) return undefined;
+    conn.watchCount -= mine.size;
+    this.dropConnection(conn);
+    return undefined;
+  }
+
   /** A connection ended: its watches go, and with the last watcher of a binding, the binding. */
   dropConnection(conn: HubConnection): void {
     const mine = this.watches.get(conn);

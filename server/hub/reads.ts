@@ -308,6 +308,7 @@ export class SnapshotReads implements HeldChanges {
       j.conn.send(stringifyMessage({ handler: 'item', resource, id, data: doc }));
       return;
     }
+    if (j.conn.dialect) return j.conn.send(j.conn.dialect.notFound(resource));
     const id = j.params[state.spec.idField];
     j.conn.send(
       stringifyMessage(

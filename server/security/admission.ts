@@ -13,6 +13,7 @@ import type { WebSocket, WebSocketServer } from 'ws';
 import { channelFromUrl, CloseCode } from '../../protocol/index.js';
 import type { Authenticate } from './auth.js';
 import type { ChannelRegistry } from '../hub/channels.js';
+import { isLegacyPath } from '../hub/dialect-1x.js';
 import type { ConnectionCaps } from '../ws/connection-caps.js';
 import type { Authorize } from '../hub/hub.js';
 import type { ConnectionCounter } from './limits.js';
@@ -26,6 +27,8 @@ export interface AdmissionOptions {
   origins: OriginCheck;
   authenticate: Authenticate | undefined;
   authenticateTimeoutMs: number;
+  /** The 1.x dialect's path prefix, and whether its connections skip `authenticate` (they cannot send a token). */
+  rackhd1x: { readonly path: string; readonly unauthenticated: boolean } | undefined;
   authorize: Authorize | undefined;
   registry: ChannelRegistry;
   perAddress: ConnectionCounter;
@@ -84,7 +87,10 @@ export function admission(options: AdmissionOptions): (request: IncomingMessage,
 
   const decide = async (request: IncomingMessage): Promise<Decision> => {
     let principal: unknown;
-    if (options.authenticate) {
+    const legacy = options.rackhd1x && isLegacyPath(request.url ?? '/', options.rackhd1x.path) ? options.rackhd1x : undefined;
+    // RackHD's 1.x UI cannot send a token: with authentication on, its path stays closed unless opened explicitly.
+    if (legacy && options.authenticate && !legacy.unauthenticated) return { code: CloseCode.Unauthenticated, reason: 'the RackHD 1.x path is closed' };
+    if (options.authenticate && !legacy) {
       const result = await authenticateRequest(options.authenticate, request, options.authenticateTimeoutMs, logger);
       if (result === 'refused') return { code: CloseCode.Unauthenticated, reason: 'unauthenticated' };
       if (result === 'unavailable') return { code: CloseCode.InternalError, reason: 'authentication unavailable' };

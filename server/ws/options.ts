@@ -16,6 +16,15 @@ export interface TransportOptions {
    */
   authenticate?: Authenticate;
   /**
+   * RackHD's 1.x dialect (PROTOCOL.md "RackHD 1.x dialect"), for RackHD's own 1.x web UI: `path` is the URL prefix
+   * that selects it. That UI cannot send a token, so with `authenticate` set the 1.x path is closed (4401) unless
+   * `unauthenticated: true` opens it: then its connections skip `authenticate` (principal `undefined`); Origins and
+   * `authorize` apply to them as to every connection. `false` turns the dialect off (the prefix is then an ordinary
+   * path: `/rackhd/nodes` is the channel `nodes` in the seed's protocol).
+   * @default {path: DEFAULTS.legacyPath ('/rackhd'), unauthenticated: false}
+   */
+  rackhd1x?: { path?: string; unauthenticated?: boolean } | false;
+  /**
    * How long `authenticate` may take.
    * @default DEFAULTS.authenticateTimeoutMs (10 s)
    */

@@ -16,6 +16,7 @@ import { fragmentSweep } from './fragment-timeout.js';
 import { startHeartbeat } from './heartbeat.js';
 import { httpEndpoints } from './http-endpoints.js';
 import type { Authorize, Hub } from '../hub/hub.js';
+import { isLegacyPath } from '../hub/dialect-1x.js';
 import { checkRateLimit, ConnectionCounter, type RateLimit } from '../security/limits.js';
 import { silentLogger, type Logger } from '../hub/logger.js';
 import { isLoopbackHost, resolveOriginPolicy, type OriginCheck } from '../security/origin.js';
@@ -50,6 +51,8 @@ export interface ResolvedTransport {
   readonly maxConnections: number;
   readonly maxQueuedBytes: number;
   readonly debugStats: boolean;
+  /** The 1.x dialect's path prefix and whether it skips `authenticate`; undefined: the dialect is off. */
+  readonly rackhd1x: { readonly path: string; readonly unauthenticated: boolean } | undefined;
 }
 
 /** The options of the transport that are counts or durations: whole numbers, 0 or more (0 turns them off). */
@@ -90,6 +93,7 @@ export function resolveTransport(host: string, options: TransportOptions, logger
     closeTimeoutMs: options.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs,
     ...bounds,
     debugStats: options.debugStats === true,
+    rackhd1x: options.rackhd1x === false ? undefined : { path: options.rackhd1x?.path ?? DEFAULTS.legacyPath, unauthenticated: options.rackhd1x?.unauthenticated === true },
   };
 }
 
@@ -163,7 +167,9 @@ export function attachWebSockets(deps: TransportDeps, config: ResolvedTransport)
     // The socket itself tells the heartbeat of messages, pongs and the close (ServerWebSocket.emit): no listeners.
     heartbeat.track(ws, false);
     unfinished.start();
-    hub.accept(wsSocket(ws as ServerWebSocket, socketOptions), { channel: channelFromUrl(request.url ?? '/'), principal });
+    const url = request.url ?? '/';
+    const dialect = config.rackhd1x && isLegacyPath(url, config.rackhd1x.path) ? ('1.x' as const) : undefined;
+    hub.accept(wsSocket(ws as ServerWebSocket, socketOptions), { channel: channelFromUrl(url), principal, ...(dialect ? { dialect } : {}) });
   };
   const stats = (): TransportStats => ({
     ...caps.stats(),
@@ -180,6 +186,7 @@ export function attachWebSockets(deps: TransportDeps, config: ResolvedTransport)
       origins: config.origins,
       authenticate: config.authenticate,
       authenticateTimeoutMs: config.authenticateTimeoutMs,
+      rackhd1x: config.rackhd1x,
       authorize: deps.authorize,
       registry: hub.registry,
       perAddress,

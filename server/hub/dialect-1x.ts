@@ -1,0 +1,176 @@
+/**
+ * RackHD's 1.x dialect: the protocol of RackHD's own socket server (on-wss), which its 1.x web UI (on-web-ui's
+ * Messenger and stores) speaks. A connection speaks it when its URL path starts with the 1.x prefix
+ * (`DEFAULTS.legacyPath`, `/rackhd`: the UI's `RackHD_WSS: "host:9100/rackhd"` makes `ws://host:9100/rackhd/nodes`);
+ * everywhere else the seed's protocol is unchanged. What differs, as on-wss did it (PROTOCOL.md "RackHD 1.x
+ * dialect"):
+ * - `watch` on a record channel follows every change of that channel whatever the params, with no initial `list`
+ *   (that UI loads over REST); a change is `item {resource, id: [event, id], data}` with event `created` (the record
+ *   did not exist before) or `updated`, a deletion `remove {resource, id, data: record}`.
+ * - `stop` ends the connection's watches of that resource, whatever the params; `resource: null` and
+ *   `params: null` (the UI's `stopMessenger`) mean the connection's own channel and no params.
+ * - `mq`: `watch {exchange, routingKey}` sends each message as `item {resource: 'mq', id: <routing key>,
+ *   data: <payload>}`; `query`/`all`/`get` on `mq` are logged.
+ * - `get` of a missing record is `item {resource, id: null}` (on-wss sent what `findOne` found).
+ * - No `error` frame ever: that UI has no listener for them, and an unlistened `error` event throws inside its
+ *   socket handler. Every refusal is logged instead; the connection stays.
+ * Browser-safe.
+ */
+import { canonicalJson, isPlainObject, parseMessage, ProtocolError, stringifyMessage, type ClientMessage, type ErrorCode, type ErrorRequest, type Params } from '../../protocol/index.js';
+import type { ChannelRegistry } from './channels.js';
+import { subscription, type ChannelState } from './channel-state.js';
+import { addSubscription, subscriptionOf, type ConnectionDialect, type HubConnection } from './hub-connection.js';
+import type { Logger } from './logger.js';
+import type { MqEntry, MqService } from './mq.js';
+import type { SnapshotReads } from './reads.js';
+import type { LoggedChange } from './record-memory.js';
+import { SharedFrame } from './socket.js';
+import type { Authorize } from './dispatch.js';
+
+/** The params a 1.x record watch stands for: everything of the channel. */
+const EVERYTHING: Params = {};
+const EVERYTHING_KEY = canonicalJson(EVERYTHING);
+
+/** What the 1.x dialect works with (the hub's parts). */
+export interface LegacyDialectOptions {
+  readonly registry: ChannelRegistry;
+  readonly states: ReadonlyMap<string, ChannelState>;
+  readonly reads: SnapshotReads;
+  readonly mq: MqService;
+  readonly authorize: Authorize | undefined;
+  readonly maxWatches: number;
+  readonly logger: Logger;
+}
+
+/** Whether a request path is on the 1.x prefix (`/rackhd/nodes` for prefix `/rackhd`; the query is ignored). */
+export function isLegacyPath(url: string, prefix: string): boolean {
+  const path = url.split(/[?#]/)[0]!;
+  const p = prefix.replace(/\/+$/, '');
+  return p !== '' && path.startsWith(`${p}/`);
+}
+
+/** The 1.x frame of an `mq` message: the routing key as id, the payload as data. */
+export function renderLegacyMq(entry: MqEntry, resource: string): string {
+  return JSON.stringify({ handler: 'item', resource, id: entry.routingKey, data: entry.payload });
+}
+
+/** The 1.x dialect of one hub; every connection on the 1.x path has it as its `dialect`. */
+export class LegacyDialect implements ConnectionDialect {
+  constructor(private readonly o: LegacyDialectOptions) {}
+
+  /** A frame from a 1.x client: answered as on-wss did, or logged. */
+  receive(conn: HubConnection, data: string, isBinary: boolean): void {
+    if (conn.closed) return;
+    let msg: ClientMessage;
+    try {
+      msg = parseLegacy(data, isBinary);
+    } catch (err) {
+      const e = err instanceof ProtocolError ? err : new ProtocolError('bad-json', String(err));
+      this.refused(conn, e.code, e.message, e.request);
+      return;
+    }
+    conn.emit('message', msg);
+    try {
+      this.handle(conn, msg);
+    } catch (err) {
+      this.o.logger.error('1.x handler failed', { err, handler: msg.handler, session: conn.id });
+    }
+  }
+
+  /** What would be an `error` frame: logged, never sent (the 1.x UI would throw on it). */
+  refused(conn: HubConnection, code: ErrorCode, message: string, request?: ErrorRequest): void {
+    this.o.logger.info('1.x request refused (no error frame in the 1.x dialect)', { session: conn.id, code, message, handler: request?.handler, resource: request?.resource });
+  }
+
+  /** The 1.x frame of a change: `item` with `[created|updated, id]`, or `remove` with the record as it was. */
+  frame(state: ChannelState, change: LoggedChange, kind: 'item' | 'remove', resource: string): SharedFrame {
+    const frames = (change.frames ??= []);
+    const key = `\u00001.x\u0000${resource}`;
+    for (const f of frames) if (f.kind === kind && f.resource === key) return f.frame;
+    let text: string;
+    if (kind === 'item') {
+      const event = change.prev.kind === 'absent' ? 'created' : 'updated';
+      text = JSON.stringify({ handler: 'item', resource, id: [event, change.id], data: change.data });
+    } else {
+      // The record as it was when the memory knows it whole; else what identifies it (MongoDB deletions).
+      const prev = change.prev.kind === 'doc' && !change.prev.fields ? change.prev.doc : { id: change.id, [state.spec.idField]: change.id };
+      text = JSON.stringify({ handler: 'remove', resource, id: change.id, data: prev });
+    }
+    const frame = new SharedFrame(text);
+    frames.push({ resource: key, kind, frame });
+    return frame;
+  }
+
+  /** A `get` that found nothing: on-wss sent `findOne`'s null as the item. */
+  notFound(resource: string): string {
+    return JSON.stringify({ handler: 'item', resource, id: null });
+  }
+
+  private handle(conn: HubConnection, msg: ClientMessage): void {
+    if (msg.handler === 'init') return conn.send(stringifyMessage({ handler: 'session', id: conn.id }));
+    if (msg.handler === 'ping') return conn.send(stringifyMessage({ handler: 'pong' }));
+    const resource = msg.resource ?? conn.channel;
+    const request: ErrorRequest = { handler: msg.handler, resource, ...('params' in msg ? { params: msg.params } : {}) };
+    const spec = this.o.registry.get(resource);
+    if (!spec) return this.refused(conn, 'unknown-channel', `unknown channel "${resource}"`, request);
+    const params: Params = msg.handler === 'all' || !('params' in msg) ? {} : msg.params;
+    if (this.o.authorize && !this.o.authorize(conn.principal, spec.name, msg.handler, params)) {
+      return this.refused(conn, 'forbidden', `${msg.handler} on "${resource}" is not allowed`, request);
+    }
+    if (spec.name === 'mq') return this.handleMq(conn, msg.handler, params, resource, request);
+    const state = this.o.states.get(spec.name)!;
+    let sub = subscriptionOf(conn, resource);
+    if (!sub) addSubscription(conn, (sub = subscription(resource, state, conn)));
+    switch (msg.handler) {
+      case 'query':
+      case 'all':
+        return this.o.reads.snapshot(conn, sub, 'list', params, request);
+      case 'get':
+        return this.o.reads.snapshot(conn, sub, 'get', params, request);
+      case 'watch':
+        // on-wss subscribed to every change of the collection, whatever the params, and sent no snapshot.
+        if (sub.watches.some((w) => w.key === EVERYTHING_KEY)) return;
+        if (conn.watchCount >= this.o.maxWatches) return this.refused(conn, 'too-many-watches', `at most ${this.o.maxWatches} watches`, request);
+        state.addWatch(sub, EVERYTHING_KEY, EVERYTHING);
+        conn.watchCount++;
+        return;
+      case 'stop':
+        if (state.removeWatch(sub, EVERYTHING_KEY)) conn.watchCount--;
+        return;
+    }
+  }
+
+  private handleMq(conn: HubConnection, handler: string, params: Params, resource: string, request: ErrorRequest): void {
+    if (handler === 'watch') {
+      const refusal = this.o.mq.watch(conn, params, resource, renderLegacyMq, false);
+      if (refusal) this.refused(conn, refusal.code, refusal.message, request);
+    } else if (handler === 'stop') {
+      // `stop` with no params (the UI's stopMessenger sends null) ends every mq watch of the connection.
+      const refusal = Object.keys(params).length > 0 ? this.o.mq.stop(conn, params) : this.o.mq.stopAll(conn);
+      if (refusal) this.refused(conn, refusal.code, refusal.message, request);
+    } else {
+      this.refused(conn, 'not-supported', `mq does not support ${handler}`, request);
+    }
+  }
+}
+
+/**
+ * Parses a 1.x frame: `resource: null` and `params: null` (what the UI's `exec` sends for "none") are dropped, then
+ * the message is checked like any other (params allowlist, input budget).
+ */
+function parseLegacy(data: string, isBinary: boolean): ClientMessage {
+  if (isBinary) throw new ProtocolError('bad-message', 'binary frame');
+  let value: unknown;
+  try {
+    value = JSON.parse(data);
+  } catch {
+    throw new ProtocolError('bad-json', 'the frame is not JSON');
+  }
+  if (isPlainObject(value)) {
+    const cleaned: Record<string, unknown> = { ...value };
+    if (cleaned.resource === null) delete cleaned.resource;
+    if (cleaned.params === null) delete cleaned.params;
+    return parseMessage(JSON.stringify(cleaned));
+  }
+  return parseMessage(data);
+}
