@@ -106,3 +106,18 @@ test('final state screenshot', async ({ page, driver }, testInfo) => {
   await expect(page.getByTestId('node-row')).toHaveCount(fixtures.nodes!.length + 1);
   await page.screenshot({ path: `test-results/playground-${testInfo.project.name}.png`, fullPage: true });
 });
+
+test('the resource tabs show the six other RackHD resources', async ({ page }) => {
+  for (const tab of ['graphdefinitions', 'taskdefinitions', 'templates', 'profiles', 'files', 'lookups']) {
+    await page.getByTestId(`tab-${tab}`).click();
+    await expect(page.getByTestId('resource-list')).toHaveAttribute('data-resource', tab);
+    await expect(page.getByTestId('resource-list').getByTestId('resource')).toHaveCount(fixtures[tab]!.length);
+  }
+});
+
+test('the live mq pane streams on.logging lines as RackHD publishes them', async ({ page, driver }) => {
+  const line = page.getByTestId('mq-lines').getByTestId('mq-line').filter({ hasText: 'e2e: mq stream' });
+  await driver.log(makeLog(990, String(firstCompute.id), 'warning', 'e2e: mq stream'));
+  await expect(line).toHaveCount(1);
+  await expect(line).toHaveAttribute('data-routing-key', 'warning');
+});

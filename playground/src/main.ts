@@ -9,6 +9,7 @@ import { SelectionState } from './state.js';
 import { catalogsView } from './views/catalogs.js';
 import { connectionsView } from './views/connections.js';
 import { logsView } from './views/logs.js';
+import { mqView } from './views/mq.js';
 import { nodesView } from './views/nodes.js';
 import { resourcesView } from './views/resources.js';
 import { skusView } from './views/skus.js';
@@ -23,7 +24,7 @@ const frames = new FrameLog(300);
 const maxBackoff = Number(search.get('maxBackoff'));
 const client = createClient({
   url: backend.url,
-  channels: ['nodes', 'workflows', 'skus', 'catalogs', 'logs', 'graphdefinitions', 'taskdefinitions', 'templates', 'profiles', 'files', 'lookups'],
+  channels: ['nodes', 'workflows', 'skus', 'catalogs', 'logs', 'graphdefinitions', 'taskdefinitions', 'templates', 'profiles', 'files', 'lookups', 'mq'],
   // The inspector sits between the SDK and whichever WebSocket the backend uses; nothing global is patched.
   WebSocket: inspecting(backend.WebSocket ?? WebSocket, frames),
   ...(maxBackoff > 0 ? { backoff: { maxMs: maxBackoff } } : {}),
@@ -42,6 +43,7 @@ skusView($('skus'), skus, nodes);
 catalogsView($('catalogs'), catalogs, selection);
 logsView($('logs'), logs, selection);
 resourcesView($('resources'), client.channels);
+mqView($('mq'), client.channels.mq);
 inspectorView($('inspector'), frames);
 
 // A node selected by default, so the catalogs and logs panes have something to show on first open.
