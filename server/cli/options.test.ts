@@ -27,6 +27,14 @@ describe('CLI operating flags', () => {
     expect(config(['--any-origin']).server.anyOrigin).toBe(true);
   });
 
+  it('--rackhd1x-path moves or turns off the 1.x dialect, --rackhd1x-unauthenticated opens it; a bad path is refused', () => {
+    expect(config(['--rackhd1x-path', '/old-ui']).server.rackhd1x).toEqual({ path: '/old-ui' });
+    expect(config(['--rackhd1x-path', 'off']).server.rackhd1x).toBe(false);
+    expect(config(['--rackhd1x-unauthenticated']).server.rackhd1x).toEqual({ unauthenticated: true });
+    for (const bad of ['rackhd', '/', '/a/', '/a b']) expect(() => config(['--rackhd1x-path', bad])).toThrow(/invalid --rackhd1x-path/);
+    expect(OPERATING_USAGE).toContain('--rackhd1x-path');
+  });
+
   it('MONORAIL_JWT_SECRET turns on JWT authentication with the issuer and audience flags', async () => {
     const secret = 's'.repeat(32);
     const { server } = config(['--jwt-issuer', 'rackhd', '--jwt-audience', 'ui'], { MONORAIL_JWT_SECRET: secret });

@@ -15,6 +15,8 @@ export const OPERATING_FLAGS = {
   'any-origin': { type: 'boolean' },
   'jwt-issuer': { type: 'string' },
   'jwt-audience': { type: 'string' },
+  'rackhd1x-path': { type: 'string' },
+  'rackhd1x-unauthenticated': { type: 'boolean' },
   'rate-limit': { type: 'string' },
   'max-connections-per-ip': { type: 'string' },
   'heartbeat-ms': { type: 'string' },
@@ -39,6 +41,10 @@ security (docs/security.md):
   env MONORAIL_JWT_SECRET    require a JWT (HS256, at least 32 bytes of secret) from every client
   --jwt-issuer I             accepted "iss" claim                        default any
   --jwt-audience A           accepted "aud" claim                        default any
+  --rackhd1x-path P          path prefix of RackHD's 1.x UI dialect, or  default ${DEFAULTS.legacyPath}
+                             off (docs/rackhd.md)
+  --rackhd1x-unauthenticated with a JWT required, still admit the 1.x
+                             UI (it cannot send one) on that path        default closed (4401)
 
 limits and operating (docs/operations.md):
   --rate-limit N[/BURST]     messages per second per connection, or off  default ${r.perSecond}/${r.burst}
@@ -67,6 +73,8 @@ export interface OperatingFlagValues {
   'any-origin'?: boolean;
   'jwt-issuer'?: string;
   'jwt-audience'?: string;
+  'rackhd1x-path'?: string;
+  'rackhd1x-unauthenticated'?: boolean;
   'rate-limit'?: string;
   'max-connections-per-ip'?: string;
   'heartbeat-ms'?: string;
@@ -133,6 +141,17 @@ export function operatingConfig(values: OperatingFlagValues, env: NodeJS.Process
     });
   } else if (values['jwt-issuer'] !== undefined || values['jwt-audience'] !== undefined) {
     throw new Error('--jwt-issuer and --jwt-audience need MONORAIL_JWT_SECRET in the environment');
+  }
+  const legacyPath = values['rackhd1x-path'];
+  if (legacyPath !== undefined && legacyPath !== 'off' && !/^\/[^?#\s]*[^/?#\s]$/.test(legacyPath)) {
+    throw new Error(`invalid --rackhd1x-path "${legacyPath}": expected a path like /rackhd, or off`);
+  }
+  if (legacyPath === 'off') server.rackhd1x = false;
+  else if (legacyPath !== undefined || values['rackhd1x-unauthenticated']) {
+    server.rackhd1x = {
+      ...(legacyPath !== undefined ? { path: legacyPath } : {}),
+      ...(values['rackhd1x-unauthenticated'] ? { unauthenticated: true } : {}),
+    };
   }
   if (values['rate-limit'] !== undefined) server.rateLimit = rateLimit(values['rate-limit']);
   for (const [flag, option] of COUNT_FLAGS) {
