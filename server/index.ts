@@ -18,6 +18,7 @@ export { Hub, type HubOptions, type HubStats, type AcceptInfo, type Authorize, t
 export { HubConnection, type HubConnectionEvents } from './hub/hub-connection.js';
 export { type HubSocket, type SocketEvents } from './hub/socket.js';
 export { DEFAULT_CHANNELS, type ChannelSpec } from './hub/channels.js';
+export { MqService, type MqOptions, type MqMessage, type MqEntry } from './hub/mq.js';
 export { SourceUnavailableError, type Source, type Change, type ChangeFeed } from './hub/source.js';
 export { silentLogger, type Logger, type LogFields } from './hub/logger.js';
 export { lineLogger } from './cli/line-logger.js';
