@@ -12,6 +12,7 @@ import { backoffDelay, type BackoffPolicy } from '../../protocol/backoff.js';
 import { DEFAULTS } from '../../protocol/codes.js';
 import { GLOBAL_TIMERS, type Timers } from '../../protocol/timers.js';
 import { silentLogger, type Logger } from '../hub/logger.js';
+import { UnplaceableLog } from './unplaceable.js';
 
 /**
  * Reconnect delays, the shared `backoffDelay` policy: missing fields take `DEFAULTS.amqpBackoff`
@@ -88,6 +89,8 @@ export class AmqpLink {
   private readonly boundListeners = new Set<(bindings: BindingKey[]) => void>();
   private readonly upListeners = new Set<() => void>();
   private readonly logger: Logger;
+  /** Messages from exchanges nobody declared: counted, logged once per exchange per minute. */
+  private readonly unplaceable: UnplaceableLog;
   private session: Session | undefined;
   private attempt = 0;
   private readonly timers: Timers;
@@ -99,6 +102,7 @@ export class AmqpLink {
 
   constructor(private readonly options: AmqpLinkOptions) {
     this.logger = options.logger ?? silentLogger;
+    this.unplaceable = new UnplaceableLog({ logger: this.logger });
     this.timers = options.timers ?? GLOBAL_TIMERS;
   }
 
@@ -289,7 +293,7 @@ export class AmqpLink {
     if (!declared) {
       // Sent straight to the queue (default exchange) or through a binding someone else added: not ours to read.
       this.stats.unexpected++;
-      this.logger.warn('broker message from an unexpected exchange dropped', { exchange: msg.fields.exchange, routingKey: msg.fields.routingKey });
+      this.unplaceable.note('warn', `unexpected:${msg.fields.exchange}`, 'broker message from an unexpected exchange dropped', { exchange: msg.fields.exchange, routingKey: msg.fields.routingKey });
     }
     this.handling = this.handling
       .then(() => declared?.handler(msg.fields.routingKey, msg.content))

@@ -166,7 +166,7 @@ await describeRabbit("on-core's real messages", () => {
   });
 
   it('unplaceable messages are counted per kind and logged once per kind, not once per message', async () => {
-    const { server, pub, logs } = await setup();
+    const { server, pub, logs, prefix } = await setup();
     const c = await client(server, 'workflows');
     c.send({ handler: 'watch', params: {} });
     await c.next('list');
@@ -174,7 +174,11 @@ await describeRabbit("on-core's real messages", () => {
     // Internal traffic on on.events, not in event format (task.finished.<taskId>): ignored, counted.
     for (let i = 0; i < 20; i++) pub.raw(RACKHD_EXCHANGES.events, `task.finished.t${i}`, { taskId: `t${i}` });
     for (let i = 0; i < 10; i++) pub.raw(RACKHD_EXCHANGES.waterline, 'graphobjects.updated.x', 'not json');
-    await waitFor(() => server.amqp!.link.stats.acked === 60);
+    // Straight into the queue, bypassing every binding: from an exchange the link never declared.
+    for (let i = 0; i < 5; i++) pub.toQueue(`${prefix}monorail-ws.${server.instanceId}`, '{}');
+    await waitFor(() => server.amqp!.link.stats.acked === 65);
+    expect(server.amqp!.link.stats.unexpected).toBe(5);
+    expect(logs.filter((l) => l.includes('broker message from an unexpected exchange dropped'))).toHaveLength(1);
     expect(server.amqp!.feed.stats).toMatchObject({ unknown: 30, malformed: 10 });
     expect(server.amqp!.feed.unplaceable.counts()).toEqual({ 'workflows:unknown-record': 30, 'events:ignored:task.finished': 20, 'waterline:not-json': 10 });
     expect(logs.filter((l) => l.includes('broker message ignored'))).toHaveLength(1);
