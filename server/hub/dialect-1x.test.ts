@@ -92,6 +92,17 @@ describe('the 1.x dialect in the hub', () => {
     expect(lines.map(([, f]) => f?.code)).toEqual(['bad-json', 'unknown-handler', 'bad-params', 'unknown-channel', 'not-supported', 'forbidden', 'bad-message']);
   });
 
+  it('params nested 100,000 deep are refused without a frame or a crash', async () => {
+    const { open, lines } = legacyHub();
+    const { socket, conn } = open('nodes');
+    const deep = `${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}`;
+    socket.deliverRaw(`{"handler":"query","params":${deep}}`);
+    await tick();
+    expect(socket.take()).toEqual([]);
+    expect(conn.closed).toBe(false);
+    expect(lines).toHaveLength(1);
+  });
+
   it('get answers item, or item with id null when nothing matches', async () => {
     const { open } = legacyHub();
     const { socket } = open('nodes');

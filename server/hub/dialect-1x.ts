@@ -170,7 +170,7 @@ function parseLegacy(data: string, isBinary: boolean): ClientMessage {
     const cleaned: Record<string, unknown> = { ...value };
     if (cleaned.resource === null) delete cleaned.resource;
     if (cleaned.params === null) delete cleaned.params;
-    return parseMessage(JSON.stringify(cleaned));
+    return parseMessage(cleaned);
   }
   return parseMessage(data);
 }
