@@ -343,6 +343,19 @@ describe('control API and fixtures', () => {
     ]);
   });
 
+  it('below its URL, /rackhd/<channel> speaks RackHD’s 1.x dialect, as the server does', async () => {
+    const mock = mockAt('ws://localhost:9129/base');
+    const legacy = await open(mock, `${mock.url}/rackhd/nodes`);
+    legacy.ws.send(JSON.stringify({ handler: 'watch', resource: null, params: null }));
+    legacy.ws.send(JSON.stringify({ handler: 'nope' }));
+    await waitFor(() => mock.hub.stats().watches === 1);
+    mock.upsert('nodes', { id: 'n-1x', type: 'compute' });
+    expect(await waitFor(() => legacy.frames[0])).toEqual({ handler: 'item', resource: 'nodes', id: ['created', 'n-1x'], data: { id: 'n-1x', type: 'compute' } });
+    expect(legacy.frames).toHaveLength(1);
+    const sdk = await open(mock, `${mock.url}/nodes`);
+    expect(await request(sdk, { handler: 'nope' })).toMatchObject({ handler: 'error', params: { code: 'unknown-handler' } });
+  });
+
   it('close() sends 1001 to every client, then new connections fail with 1006', async () => {
     const mock = mockAt('ws://localhost:9124');
     const r = await open(mock, `${mock.url}/nodes`);

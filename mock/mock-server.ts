@@ -11,6 +11,7 @@
 import { Server, WebSocket as MockSocketClient, type Client } from 'mock-socket';
 import { CloseCode, DEFAULTS, channelFromUrl, type Doc } from '../protocol/index.js';
 import { ChannelRegistry, DEFAULT_CHANNELS, type ChannelSpec } from '../server/hub/channels.js';
+import { isLegacyPath } from '../server/hub/dialect-1x.js';
 import { Hub } from '../server/hub/hub.js';
 import { mqFromChange } from '../server/hub/mq.js';
 import { MemoryBackend } from '../server/sources/memory.js';
@@ -162,7 +163,10 @@ export function createMockServer(options: MockServerOptions): MockServer {
     const socket = mockSocketAdapter(client, { latencyMs, maxPayload });
     sockets.add(socket);
     void socket.closed.then(() => sockets.delete(socket));
-    hub.accept(socket, { channel: channelFromUrl(dialled.get(client.target) ?? client.url) });
+    const target = dialled.get(client.target) ?? client.url;
+    // As the server: below the mock's URL, `/rackhd/<channel>` speaks RackHD's 1.x dialect (PROTOCOL.md).
+    const path = new URL(target).pathname.slice(prefix.length);
+    hub.accept(socket, { channel: channelFromUrl(target), ...(isLegacyPath(path, DEFAULTS.legacyPath) ? { dialect: '1.x' as const } : {}) });
   });
 
   const WebSocket = createWebSocketClass({
