@@ -5,9 +5,13 @@
  * every client watching the matching channel.
  *
  *   npx tsx scripts/publish-waterline.ts [--url amqp://guest:guest@127.0.0.1:5672] [--exchange-prefix P]
- *       [--collection nodes] [--event created|updated|destroyed] [--record '{"id":"…","name":"…","type":"compute"}']
+ *       [--collection nodes] [--event created|updated|destroyed|tag-added|tag-removed]
+ *       [--record '{"id":"…","name":"…","type":"compute"}'] [--id ROUTING_KEY_ID]
  *
- * Without --record it publishes a new compute node with a fresh ObjectId-shaped id. Prints the routing key.
+ * Without --record it publishes a new compute node with a fresh ObjectId-shaped id. `--id` sets the routing key's
+ * id when it is not the record's `id`: on-core's partial graphobjects update is
+ * `--collection graphobjects --event updated --id <instanceId> --record '{"_id":"…","_status":"failed"}'`.
+ * Prints the routing key.
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -20,6 +24,7 @@ const { values } = parseArgs({
     collection: { type: 'string' },
     event: { type: 'string' },
     record: { type: 'string' },
+    id: { type: 'string' },
   },
 });
 
@@ -27,7 +32,8 @@ const url = values.url ?? process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:
 const exchange = `${values['exchange-prefix'] ?? ''}on.waterline`;
 const collection = values.collection ?? 'nodes';
 const event = values.event ?? 'created';
-if (!['created', 'updated', 'destroyed'].includes(event)) throw new Error(`--event must be created, updated or destroyed, not "${event}"`);
+const EVENTS = ['created', 'updated', 'destroyed', 'tag-added', 'tag-removed'];
+if (!EVENTS.includes(event)) throw new Error(`--event must be one of ${EVENTS.join(', ')}, not "${event}"`);
 
 // An ObjectId is 4 bytes of seconds since the epoch and 8 more bytes; waterline shows it as 24 hex digits.
 const id = Math.floor(Date.now() / 1000).toString(16).padStart(8, '0') + randomBytes(8).toString('hex');
@@ -41,7 +47,7 @@ try {
   // A confirm channel: the process must not exit before the broker has the message.
   const ch = await conn.createConfirmChannel();
   await ch.assertExchange(exchange, 'topic', { durable: true, autoDelete: false });
-  const routingKey = `${collection}.${event}.${String(record.id)}`;
+  const routingKey = `${collection}.${event}.${values.id ?? String(record.id)}`;
   ch.publish(exchange, routingKey, Buffer.from(JSON.stringify({ event, record })), { contentType: 'application/json' });
   await ch.waitForConfirms();
   process.stdout.write(`published ${exchange} ${routingKey}\n`);
