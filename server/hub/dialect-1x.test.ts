@@ -5,7 +5,7 @@
  * re-snapshots. The real server, broker and a 1.x client: test/rackhd-1x.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { DEFAULTS } from '../../protocol/index.js';
+import { DEFAULTS, type ProtocolError } from '../../protocol/index.js';
 import { isLegacyPath, renderLegacyMq } from './dialect-1x.js';
 import { Hub } from './hub.js';
 import type { Logger } from './logger.js';
@@ -79,6 +79,8 @@ describe('the 1.x dialect in the hub', () => {
   it('never sends an error frame: bad input and refusals are logged; the connection stays', async () => {
     const { open, lines } = legacyHub();
     const { socket, conn } = open('nodes');
+    const parseErrors: string[] = [];
+    conn.on('error', (e) => parseErrors.push((e as ProtocolError).code));
     socket.deliverRaw('garbage');
     socket.deliver({ handler: 'nope' });
     socket.deliver({ handler: 'query', params: { $where: 'x' } });
@@ -90,6 +92,8 @@ describe('the 1.x dialect in the hub', () => {
     expect(socket.take()).toEqual([]);
     expect(conn.closed).toBe(false);
     expect(lines.map(([, f]) => f?.code)).toEqual(['bad-json', 'unknown-handler', 'bad-params', 'unknown-channel', 'not-supported', 'forbidden', 'bad-message']);
+    // Server-side listeners still hear of the frames that did not parse, as on the seed's path.
+    expect(parseErrors).toEqual(['bad-json', 'unknown-handler', 'bad-params', 'bad-message']);
   });
 
   it('params nested 100,000 deep are refused without a frame or a crash', async () => {

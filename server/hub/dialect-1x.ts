@@ -67,6 +67,7 @@ export class LegacyDialect implements ConnectionDialect {
     } catch (err) {
       const e = err instanceof ProtocolError ? err : new ProtocolError('bad-json', String(err));
       this.refused(conn, e.code, e.message, e.request);
+      conn.emit('error', e);
       return;
     }
     conn.emit('message', msg);
