@@ -146,7 +146,10 @@ describe('admission on the 1.x path', () => {
     const { host } = await serve({
       authenticate: () => null,
       rackhd1x: { unauthenticated: true },
-      authorize: (principal, channel, handler) => (asked.push([principal, channel, handler]), channel !== 'skus'),
+      authorize: (principal, channel, handler) => {
+        asked.push([principal, channel, handler]);
+        return channel !== 'skus';
+      },
     });
     const m = messenger(new LegacyMessenger(host, 'nodes'));
     await m.connect();

@@ -85,7 +85,8 @@ export class LegacyDialect implements ConnectionDialect {
 
   /** The 1.x frame of a change: `item` with `[created|updated, id]`, or `remove` with the record as it was. */
   frame(state: ChannelState, change: LoggedChange, kind: 'item' | 'remove', resource: string): SharedFrame {
-    const frames = (change.frames ??= []);
+    change.frames ??= [];
+    const frames = change.frames;
     const key = `\u00001.x\u0000${resource}`;
     for (const f of frames) if (f.kind === kind && f.resource === key) return f.frame;
     let text: string;
@@ -108,36 +109,40 @@ export class LegacyDialect implements ConnectionDialect {
   }
 
   private handle(conn: HubConnection, msg: ClientMessage): void {
-    if (msg.handler === 'init') return conn.send(stringifyMessage({ handler: 'session', id: conn.id }));
-    if (msg.handler === 'ping') return conn.send(stringifyMessage({ handler: 'pong' }));
+    if (msg.handler === 'init' || msg.handler === 'ping') {
+      conn.send(stringifyMessage(msg.handler === 'init' ? { handler: 'session', id: conn.id } : { handler: 'pong' }));
+      return;
+    }
     const resource = msg.resource ?? conn.channel;
     const request: ErrorRequest = { handler: msg.handler, resource, ...('params' in msg ? { params: msg.params } : {}) };
     const spec = this.o.registry.get(resource);
-    if (!spec) return this.refused(conn, 'unknown-channel', `unknown channel "${resource}"`, request);
     const params: Params = msg.handler === 'all' || !('params' in msg) ? {} : msg.params;
-    if (this.o.authorize && !this.o.authorize(conn.principal, spec.name, msg.handler, params)) {
-      return this.refused(conn, 'forbidden', `${msg.handler} on "${resource}" is not allowed`, request);
-    }
-    if (spec.name === 'mq') return this.handleMq(conn, msg.handler, params, resource, request);
-    const state = this.o.states.get(spec.name)!;
+    if (!spec) this.refused(conn, 'unknown-channel', `unknown channel "${resource}"`, request);
+    else if (this.o.authorize && !this.o.authorize(conn.principal, spec.name, msg.handler, params)) {
+      this.refused(conn, 'forbidden', `${msg.handler} on "${resource}" is not allowed`, request);
+    } else if (spec.name === 'mq') this.handleMq(conn, msg.handler, params, resource, request);
+    else this.handleRecords(conn, msg.handler, this.o.states.get(spec.name)!, params, resource, request);
+  }
+
+  private handleRecords(conn: HubConnection, handler: string, state: ChannelState, params: Params, resource: string, request: ErrorRequest): void {
     let sub = subscriptionOf(conn, resource);
-    if (!sub) addSubscription(conn, (sub = subscription(resource, state, conn)));
-    switch (msg.handler) {
-      case 'query':
-      case 'all':
-        return this.o.reads.snapshot(conn, sub, 'list', params, request);
-      case 'get':
-        return this.o.reads.snapshot(conn, sub, 'get', params, request);
-      case 'watch':
-        // on-wss subscribed to every change of the collection, whatever the params, and sent no snapshot.
-        if (sub.watches.some((w) => w.key === EVERYTHING_KEY)) return;
-        if (conn.watchCount >= this.o.maxWatches) return this.refused(conn, 'too-many-watches', `at most ${this.o.maxWatches} watches`, request);
-        state.addWatch(sub, EVERYTHING_KEY, EVERYTHING);
-        conn.watchCount++;
+    if (!sub) {
+      sub = subscription(resource, state, conn);
+      addSubscription(conn, sub);
+    }
+    if (handler === 'query' || handler === 'all' || handler === 'get') {
+      this.o.reads.snapshot(conn, sub, handler === 'get' ? 'get' : 'list', params, request);
+    } else if (handler === 'watch') {
+      // on-wss subscribed to every change of the collection, whatever the params, and sent no snapshot.
+      if (sub.watches.some((w) => w.key === EVERYTHING_KEY)) return;
+      if (conn.watchCount >= this.o.maxWatches) {
+        this.refused(conn, 'too-many-watches', `at most ${this.o.maxWatches} watches`, request);
         return;
-      case 'stop':
-        if (state.removeWatch(sub, EVERYTHING_KEY)) conn.watchCount--;
-        return;
+      }
+      state.addWatch(sub, EVERYTHING_KEY, EVERYTHING);
+      conn.watchCount++;
+    } else if (handler === 'stop' && state.removeWatch(sub, EVERYTHING_KEY)) {
+      conn.watchCount--;
     }
   }
 

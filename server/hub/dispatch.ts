@@ -108,7 +108,10 @@ export class Dispatcher {
       sendError(conn, 'forbidden', `${msg.handler} on "${resource}" is not allowed`, request, resource);
       return;
     }
-    if (spec.name === 'mq' && this.mq) return this.mq.handle(conn, msg.handler, params, resource, request);
+    if (spec.name === 'mq' && this.mq) {
+      this.mq.handle(conn, msg.handler, params, resource, request);
+      return;
+    }
     const state = this.states.get(spec.name)!;
     let sub = subscriptionOf(conn, resource);
     if (!sub) addSubscription(conn, (sub = subscription(resource, state, conn)));

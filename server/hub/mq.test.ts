@@ -139,7 +139,10 @@ describe('mq through the hub (SDK dialect)', () => {
   it('authorize is asked with channel mq and the params', () => {
     const asked: unknown[] = [];
     const { open } = setup(undefined, {
-      authorize: (_p, channel, handler, params) => (asked.push([channel, handler, params]), params.exchange !== 'on.events'),
+      authorize: (_p, channel, handler, params) => {
+        asked.push([channel, handler, params]);
+        return params.exchange !== 'on.events';
+      },
     });
     const { socket } = open('nodes');
     socket.deliver({ handler: 'watch', resource: 'mq', params: { exchange: 'on.events', routingKey: '#' } });

@@ -80,6 +80,15 @@ export function topicMatches(pattern: readonly string[], key: readonly string[])
   return reach[key.length]!;
 }
 
+/** Whether a word has a space, a control character or DEL (never part of a routing key a UI means). */
+function hasControlOrSpace(word: string): boolean {
+  for (let i = 0; i < word.length; i++) {
+    const c = word.charCodeAt(i);
+    if (c <= 0x20 || c === 0x7f) return true;
+  }
+  return false;
+}
+
 /** Checks `mq` params: `{exchange, routingKey?}` (routingKey defaults to `#`), exchange allowed, pattern well-formed. */
 export function checkMqParams(params: Params, allowed: ReadonlySet<string>): MqRefusal | { exchange: string; pattern: string } {
   const extra = Object.keys(params).filter((k) => k !== 'exchange' && k !== 'routingKey');
@@ -91,7 +100,7 @@ export function checkMqParams(params: Params, allowed: ReadonlySet<string>): MqR
     return { code: 'bad-params', message: `mq params.routingKey must have 1 to ${DEFAULTS.maxRoutingKeyLength} characters` };
   }
   // Words of visible characters; `*` and `#` only as whole words (AMQP topic syntax).
-  const bad = routingKey.split('.').find((w) => w === '' || /[\u0000-\u0020\u007f]/.test(w) || (/[*#]/.test(w) && w !== '*' && w !== '#'));
+  const bad = routingKey.split('.').find((w) => w === '' || hasControlOrSpace(w) || (/[*#]/.test(w) && w !== '*' && w !== '#'));
   if (bad !== undefined) return { code: 'bad-params', message: `mq params.routingKey "${routingKey}" is not a topic pattern (words separated by dots, * and # as whole words)` };
   if (!allowed.has(exchange)) return { code: 'forbidden', message: `exchange "${exchange}" is not open to mq; open: ${[...allowed].join(', ')}` };
   return { exchange, pattern: routingKey };
@@ -156,7 +165,10 @@ export class MqService {
     let mine = this.watches.get(conn);
     if (!mine?.has(key)) {
       if (conn.watchCount >= this.maxWatches) return { code: 'too-many-watches', message: `a connection may hold at most ${this.maxWatches} watches` };
-      if (!mine) this.watches.set(conn, (mine = new Map()));
+      if (!mine) {
+        mine = new Map();
+        this.watches.set(conn, mine);
+      }
       const words = checked.pattern.split('.');
       mine.set(key, { exchange: checked.exchange, words, pattern: checked.pattern, resource, render });
       conn.watchCount++;

@@ -308,7 +308,10 @@ export class SnapshotReads implements HeldChanges {
       j.conn.send(stringifyMessage({ handler: 'item', resource, id, data: doc }));
       return;
     }
-    if (j.conn.dialect) return j.conn.send(j.conn.dialect.notFound(resource));
+    if (j.conn.dialect) {
+      j.conn.send(j.conn.dialect.notFound(resource));
+      return;
+    }
     const id = j.params[state.spec.idField];
     j.conn.send(
       stringifyMessage(

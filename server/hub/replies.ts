@@ -8,7 +8,10 @@ import type { HubConnection } from './hub-connection.js';
 
 /** Sends `conn` an `error` frame; the connection stays open. */
 export function sendError(conn: HubConnection, code: ErrorCode, message: string, request?: ErrorRequest, resource?: string): void {
-  if (conn.dialect) return conn.dialect.refused(conn, code, message, request);
+  if (conn.dialect) {
+    conn.dialect.refused(conn, code, message, request);
+    return;
+  }
   conn.send(
     stringifyMessage({
       handler: 'error',

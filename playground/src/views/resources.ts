@@ -29,6 +29,10 @@ function detail(tab: ResourceTab, doc: Doc): string {
 export function resourcesView(root: HTMLElement, channels: Readonly<Record<ResourceTab, Connection>>): void {
   let selected: ResourceTab = 'graphdefinitions';
   const tabs = Object.keys(RESOURCE_TABS) as ResourceTab[];
+  const select = (tab: ResourceTab): void => {
+    selected = tab;
+    render();
+  };
   const render = scheduler(() => {
     const rows = channels[selected].store.getSnapshot();
     const field = RESOURCE_TABS[selected];
@@ -41,7 +45,7 @@ export function resourcesView(root: HTMLElement, channels: Readonly<Record<Resou
         ...tabs.map((tab) =>
           h(
             'button',
-            { 'data-testid': `tab-${tab}`, 'aria-pressed': tab === selected ? 'true' : 'false', onclick: () => ((selected = tab), render()) },
+            { 'data-testid': `tab-${tab}`, 'aria-pressed': tab === selected ? 'true' : 'false', onclick: () => select(tab) },
             tab,
             ' ',
             h('span', { class: 'count', 'data-testid': `count-${tab}` }, channels[tab].store.size),
