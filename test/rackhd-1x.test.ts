@@ -206,6 +206,38 @@ await describeRabbit('the 1.x dialect on RabbitMQ', () => {
     expect(await drain(m)).toEqual([]);
   });
 
+  it("NodeStore and WorkflowStore: on-core's created, updated, tag-added, partial graphobjects and destroyed reach insert, change and remove", async () => {
+    const { host, pub } = await broker();
+    const nodes = new LegacyStore(host, 'nodes');
+    const workflows = new LegacyStore(host, 'graphObjs');
+    messenger(nodes.messenger);
+    messenger(workflows.messenger);
+    await nodes.startMessenger();
+    await workflows.startMessenger();
+    await drain(nodes.messenger);
+    await drain(workflows.messenger);
+    const node = { id: '5f00000000000000000000c1', name: 'n-1x', type: 'compute', tags: [] as string[] };
+    publishRecord(pub, 'nodes', 'created', node);
+    // lib/models/node.js addTags: updated, then tag-added, with the same record.
+    publishRecord(pub, 'nodes', 'updated', { ...node, tags: ['rack-1'] });
+    publishRecord(pub, 'nodes', 'tag-added', { ...node, tags: ['rack-1'] });
+    publishRecord(pub, 'nodes', 'destroyed', { ...node, tags: ['rack-1'] });
+    await waitFor(() => nodes.calls.length === 4);
+    expect(nodes.calls).toEqual([
+      ['insert', node.id],
+      ['change', node.id],
+      ['change', node.id],
+      ['remove', node.id],
+    ]);
+    // lib/workflow/stores/mongo.js publishRecordByGraphId: {_id, _status} keyed by the instance id in the routing key.
+    const wf = demoFixtures().workflows!.find((w) => w._status === 'running')!;
+    const { routingKey, payload } = waterlineMessage('graphobjects', 'updated', { _id: String(wf.id), _status: 'failed' }, wf.instanceId);
+    pub.raw(RACKHD_EXCHANGES.waterline, routingKey, payload);
+    await waitFor(() => workflows.calls.length === 1);
+    expect(workflows.calls).toEqual([['change', wf.instanceId]]);
+    expect(workflows.records.get(wf.instanceId as string)).toEqual({ ...wf, _status: 'failed' });
+  });
+
   it('on-wss spec: mq watch sends item {id: routing key, data: payload}; stop ends it', async () => {
     const { host, pub } = await broker();
     const m = messenger(new LegacyMessenger(host, 'mq'));
