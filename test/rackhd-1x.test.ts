@@ -239,7 +239,7 @@ await describeRabbit('the 1.x dialect on RabbitMQ', () => {
   });
 
   it('on-wss spec: mq watch sends item {id: routing key, data: payload}; stop ends it', async () => {
-    const { host, pub } = await broker();
+    const { host, pub, server } = await broker();
     const m = messenger(new LegacyMessenger(host, 'mq'));
     await m.connect();
     m.watch({ exchange: 'on.events', routingKey: '#' }, 'mq');
@@ -248,8 +248,11 @@ await describeRabbit('the 1.x dialect on RabbitMQ', () => {
     expect(await m.next('item')).toEqual({ handler: 'item', resource: 'mq', id: 'routing.key.value', data: { key: 'value' } });
     m.stop({ exchange: 'on.events', routingKey: '#' }, 'mq');
     await drain(m);
+    const acked = server.amqp!.link.stats.acked;
     pub.raw(RACKHD_EXCHANGES.events, 'routing.key.value', { key: 'value2' });
     pub.raw(RACKHD_EXCHANGES.events, 'sentinel', { key: 'value3' });
+    // The server has handled both (the events channel keeps on.events bound) before we look.
+    await waitFor(() => server.amqp!.link.stats.acked === acked + 2);
     expect(await drain(m)).toEqual([]);
   });
 
