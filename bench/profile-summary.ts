@@ -25,7 +25,11 @@ const selfUs = new Map<number, number>();
 profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
 const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
 
-const short = (url: string): string => url.replace(/^file:\/\//, '').replace(/^.*node_modules\//, '').replace(/^.*\/wt-[^/]+\//, '');
+const short = (url: string): string =>
+  url
+    .replace(/^file:\/\//, '')
+    .replace(/^.*node_modules\//, '')
+    .replace(/^.*\/wt-[^/]+\//, '');
 const fn = new Map<string, number>();
 const files = new Map<string, number>();
 for (const [id, us] of selfUs) {

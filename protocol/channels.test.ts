@@ -3,7 +3,22 @@ import { CHANNELS, CHANNEL_ALIASES, channelFromUrl, channelInfo } from './channe
 
 describe('CHANNELS', () => {
   it('lists RackHD’s channels with their id fields (docs/rackhd.md, Channels)', () => {
-    const names = ['catalogs', 'events', 'files', 'graphdefinitions', 'logs', 'lookups', 'mq', 'nodes', 'pollers', 'profiles', 'skus', 'taskdefinitions', 'templates', 'workflows'];
+    const names = [
+      'catalogs',
+      'events',
+      'files',
+      'graphdefinitions',
+      'logs',
+      'lookups',
+      'mq',
+      'nodes',
+      'pollers',
+      'profiles',
+      'skus',
+      'taskdefinitions',
+      'templates',
+      'workflows',
+    ];
     expect(Object.keys(CHANNELS).sort()).toEqual(names);
     expect(CHANNELS.workflows.idField).toBe('instanceId');
     for (const name of names.filter((n) => n !== 'workflows')) expect(channelInfo(name).idField).toBe('id');

@@ -2,15 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ProtocolError } from './errors.js';
 import type { Params } from './messages.js';
-import {
-  OPERATORS,
-  canonicalJson,
-  isOperatorObject,
-  isPlainObject,
-  paramFields,
-  stableJson,
-  validateParams,
-} from './params.js';
+import { OPERATORS, canonicalJson, isOperatorObject, isPlainObject, paramFields, stableJson, validateParams } from './params.js';
 
 function refusal(params: unknown): ProtocolError {
   try {
@@ -77,7 +69,7 @@ describe('validateParams', () => {
       expect(refusal({ [path]: 1 }).code).toBe('bad-params');
     }
     // A "$" elsewhere in a name is an ordinary character.
-    expect(() => validateParams({ 'price$': 1, 'a.b$c': 1 })).not.toThrow();
+    expect(() => validateParams({ price$: 1, 'a.b$c': 1 })).not.toThrow();
   });
 });
 
@@ -144,13 +136,10 @@ describe('canonicalJson', () => {
 
   it('is deterministic for any shuffling of fields (property)', () => {
     fc.assert(
-      fc.property(
-        fc.dictionary(fc.string({ minLength: 1, maxLength: 3 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 5 }),
-        (p) => {
-          const reversed = Object.fromEntries(Object.entries(p).reverse());
-          expect(canonicalJson(reversed as Params)).toBe(canonicalJson(p as Params));
-        },
-      ),
+      fc.property(fc.dictionary(fc.string({ minLength: 1, maxLength: 3 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 5 }), (p) => {
+        const reversed = Object.fromEntries(Object.entries(p).reverse());
+        expect(canonicalJson(reversed as Params)).toBe(canonicalJson(p as Params));
+      }),
       { numRuns: 500 },
     );
   });
@@ -158,9 +147,7 @@ describe('canonicalJson', () => {
 
 describe('stableJson', () => {
   it('sorts keys at every level and keeps arrays in order (for content hashes)', () => {
-    expect(stableJson({ b: { y: 1, x: [2, { d: 1, c: 0 }] }, a: null })).toBe(
-      '{"a":null,"b":{"x":[2,{"c":0,"d":1}],"y":1}}',
-    );
+    expect(stableJson({ b: { y: 1, x: [2, { d: 1, c: 0 }] }, a: null })).toBe('{"a":null,"b":{"x":[2,{"c":0,"d":1}],"y":1}}');
     expect(stableJson({ a: { x: 1, y: 2 } })).toBe(stableJson({ a: { y: 2, x: 1 } }));
     expect(stableJson([2, 1])).not.toBe(stableJson([1, 2]));
     expect(stableJson(undefined)).toBe('null');

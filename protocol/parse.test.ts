@@ -279,14 +279,7 @@ describe('rejections: stable code, and the request echoed when the message parse
     class Point {
       x = 1;
     }
-    const notJson = [
-      { a: new Date() },
-      { a: undefined },
-      { a: () => 1 },
-      { a: new Point() },
-      { a: { $in: [new Map()] } },
-      { a: 1n },
-    ];
+    const notJson = [{ a: new Date() }, { a: undefined }, { a: () => 1 }, { a: new Point() }, { a: { $in: [new Map()] } }, { a: 1n }];
     for (const p of notJson) {
       expect(rejection({ handler: 'watch', params: p })).toMatchObject({ code: 'bad-params' });
     }
@@ -358,7 +351,11 @@ describe('server messages', () => {
     ['error without code', '{"handler":"error","params":{"message":"m"}}', 'bad-message'],
     ['error without params', '{"handler":"error"}', 'bad-message'],
     ['error with a numeric resource', '{"handler":"error","resource":1,"params":{"code":"internal","message":"m"}}', 'bad-message'],
-    ['error with a request that is not an object', '{"handler":"error","params":{"code":"internal","message":"m","request":"watch"}}', 'bad-message'],
+    [
+      'error with a request that is not an object',
+      '{"handler":"error","params":{"code":"internal","message":"m","request":"watch"}}',
+      'bad-message',
+    ],
     ['error with a request without handler', '{"handler":"error","params":{"code":"internal","message":"m","request":{}}}', 'bad-message'],
     ['a client handler', '{"handler":"watch","params":{}}', 'unknown-handler'],
   ];

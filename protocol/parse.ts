@@ -65,10 +65,7 @@ function toObject(data: unknown): { [key: string]: unknown } {
     throw new ProtocolError('bad-message', `a frame must be a JSON object with a "handler", got ${what}`);
   }
   if (typeof value.handler !== 'string') {
-    throw new ProtocolError(
-      'bad-message',
-      value.handler === undefined ? 'the frame has no "handler"' : '"handler" must be a string',
-    );
+    throw new ProtocolError('bad-message', value.handler === undefined ? 'the frame has no "handler"' : '"handler" must be a string');
   }
   return value;
 }
@@ -152,11 +149,7 @@ function parseServer(obj: { [key: string]: unknown }): ServerMessage {
     case 'error': {
       const p = obj.params;
       check(obj.resource === undefined || isResource, '"resource" must be a string', obj);
-      check(
-        isPlainObject(p) && typeof p.code === 'string' && typeof p.message === 'string',
-        '"params" needs code and message',
-        obj,
-      );
+      check(isPlainObject(p) && typeof p.code === 'string' && typeof p.message === 'string', '"params" needs code and message', obj);
       const request = (p as { request?: unknown }).request;
       check(
         request === undefined || (isPlainObject(request) && typeof request.handler === 'string'),

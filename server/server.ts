@@ -216,17 +216,21 @@ export async function createServer(options: ServerOptions = {}): Promise<Monorai
     });
     // Broker changes to channels held in memory update the memory (which tells the hub); the others, read from
     // MongoDB or a custom source, carry the new record and go to the hub as they are.
-    unsubscribers.push(feed.onChange((change) => (inMemory(change.channel) ? applyToMemory(backend!, registry, change) : hub.publish(change))));
+    unsubscribers.push(
+      feed.onChange((change) => (inMemory(change.channel) ? applyToMemory(backend!, registry, change) : hub.publish(change))),
+    );
     unsubscribers.push(feed.attach(hub));
     broadcaster = new Broadcaster({ link, hub, instanceId, exchangePrefix: prefix, logger });
     amqp = { link, feed };
     await link.start();
   } else if (backend) {
     // No broker: mq streams the memory backend's own logs and events, in RackHD's formats.
-    unsubscribers.push(backend.onChange((change) => {
-      const message = mqFromChange(change);
-      if (message) hub.mq.publish(message);
-    }));
+    unsubscribers.push(
+      backend.onChange((change) => {
+        const message = mqFromChange(change);
+        if (message) hub.mq.publish(message);
+      }),
+    );
   }
 
   // The transport answers its plain HTTP requests too (/healthz, /debug/stats) and sets its request timeouts.

@@ -117,57 +117,74 @@ class Fuzzer {
 }
 
 describe(`fuzzing the server process with ${FRAMES.toLocaleString('en-US')} generated frames`, () => {
-  it('answers every frame with valid frames or the right close, and is healthy, unpolluted and back within its memory bound afterwards', async () => {
-    const fuzzers = Array.from({ length: CONNECTIONS }, () => new Fuzzer());
-    await Promise.all(fuzzers.map((f) => f.open()));
-    // Warm up (code compiled, caches filled) before the baseline, so the bound measures what the run retains.
-    await fuzzers[0]!.run(fc.sample(fuzzFrame, { numRuns: 200, seed: 1 }).filter((f) => f.expectClose === undefined));
-    for (const f of fuzzers) f.processed = 0;
-    const before = await stats();
-    expect(before.gc).toBe(true);
+  it(
+    'answers every frame with valid frames or the right close, and is healthy, unpolluted and back within its memory bound afterwards',
+    async () => {
+      const fuzzers = Array.from({ length: CONNECTIONS }, () => new Fuzzer());
+      await Promise.all(fuzzers.map((f) => f.open()));
+      // Warm up (code compiled, caches filled) before the baseline, so the bound measures what the run retains.
+      await fuzzers[0]!.run(fc.sample(fuzzFrame, { numRuns: 200, seed: 1 }).filter((f) => f.expectClose === undefined));
+      for (const f of fuzzers) f.processed = 0;
+      const before = await stats();
+      expect(before.gc).toBe(true);
 
-    const kinds: Record<string, number> = {};
-    await fc.assert(
-      fc.asyncProperty(fc.array(fuzzFrame, { minLength: BATCH, maxLength: BATCH }), async (frames) => {
-        for (const f of frames) kinds[f.kind] = (kinds[f.kind] ?? 0) + 1;
-        const share = Math.ceil(frames.length / CONNECTIONS);
-        await Promise.all(fuzzers.map((fz, i) => fz.run(frames.slice(i * share, (i + 1) * share))));
-        const problems = fuzzers.flatMap((fz) => fz.problems.splice(0));
-        expect(problems).toEqual([]);
-        expect(proc.proc.exitCode).toBeNull();
-      }),
-      { numRuns: Math.ceil(FRAMES / BATCH), endOnFailure: true, ...(SEED !== undefined ? { seed: SEED } : {}) },
-    );
-
-    const processed = fuzzers.reduce((n, f) => n + f.processed, 0);
-    expect(processed).toBeGreaterThanOrEqual(FRAMES);
-    for (const kind of ['valid', 'wrong-types', 'injection', 'pollution', 'truncated', 'random-text', 'binary', 'nested', 'deep-nested', 'huge-string', 'oversized', 'invalid-utf8']) {
-      expect(kinds[kind], kind).toBeGreaterThan(0);
-    }
-
-    // A normal query on a fresh connection is answered correctly.
-    const c = await RawClient.connect(`${proc.url}/nodes`);
-    const list = await c.request({ handler: 'query', params: { type: 'compute' } }, 'list');
-    expect(byId(list.items)).toEqual(byId(demoFixtures().nodes!.filter((n) => n.type === 'compute')));
-    c.close();
-
-    for (const f of fuzzers) f.close();
-    // Wait for the server to see every close (a condition, polled), then measure.
-    let after = await stats();
-    for (let i = 0; i < 500 && after.hub.connections > 0; i++) {
-      await new Promise((r) => setTimeout(r, 10));
-      after = await stats();
-    }
-    expect(after.hub).toMatchObject({ connections: 0, watches: 0 });
-    expect(after.prototypes).toEqual(before.prototypes);
-    expect(after.memory.heapUsed - before.memory.heapUsed).toBeLessThanOrEqual(HEAP_BOUND);
-    expect(after.memory.rss).toBeLessThanOrEqual(RSS_BOUND);
-    expect(proc.proc.exitCode).toBeNull();
-    expect(proc.output()).not.toMatch(/^\S+ error |uncaught|unhandled/im);
-    if (process.env.FUZZ_REPORT) {
-      process.stdout.write(
-        `fuzz: ${JSON.stringify({ processed, kinds, closes: fuzzers.map((f) => f.closes), replies: fuzzers.reduce((n, f) => n + f.replies, 0), heapBefore: before.memory.heapUsed, heapAfter: after.memory.heapUsed, rssBefore: before.memory.rss, rssAfter: after.memory.rss })}\n`,
+      const kinds: Record<string, number> = {};
+      await fc.assert(
+        fc.asyncProperty(fc.array(fuzzFrame, { minLength: BATCH, maxLength: BATCH }), async (frames) => {
+          for (const f of frames) kinds[f.kind] = (kinds[f.kind] ?? 0) + 1;
+          const share = Math.ceil(frames.length / CONNECTIONS);
+          await Promise.all(fuzzers.map((fz, i) => fz.run(frames.slice(i * share, (i + 1) * share))));
+          const problems = fuzzers.flatMap((fz) => fz.problems.splice(0));
+          expect(problems).toEqual([]);
+          expect(proc.proc.exitCode).toBeNull();
+        }),
+        { numRuns: Math.ceil(FRAMES / BATCH), endOnFailure: true, ...(SEED !== undefined ? { seed: SEED } : {}) },
       );
-    }
-  }, 60_000 + FRAMES * 3);
+
+      const processed = fuzzers.reduce((n, f) => n + f.processed, 0);
+      expect(processed).toBeGreaterThanOrEqual(FRAMES);
+      for (const kind of [
+        'valid',
+        'wrong-types',
+        'injection',
+        'pollution',
+        'truncated',
+        'random-text',
+        'binary',
+        'nested',
+        'deep-nested',
+        'huge-string',
+        'oversized',
+        'invalid-utf8',
+      ]) {
+        expect(kinds[kind], kind).toBeGreaterThan(0);
+      }
+
+      // A normal query on a fresh connection is answered correctly.
+      const c = await RawClient.connect(`${proc.url}/nodes`);
+      const list = await c.request({ handler: 'query', params: { type: 'compute' } }, 'list');
+      expect(byId(list.items)).toEqual(byId(demoFixtures().nodes!.filter((n) => n.type === 'compute')));
+      c.close();
+
+      for (const f of fuzzers) f.close();
+      // Wait for the server to see every close (a condition, polled), then measure.
+      let after = await stats();
+      for (let i = 0; i < 500 && after.hub.connections > 0; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+        after = await stats();
+      }
+      expect(after.hub).toMatchObject({ connections: 0, watches: 0 });
+      expect(after.prototypes).toEqual(before.prototypes);
+      expect(after.memory.heapUsed - before.memory.heapUsed).toBeLessThanOrEqual(HEAP_BOUND);
+      expect(after.memory.rss).toBeLessThanOrEqual(RSS_BOUND);
+      expect(proc.proc.exitCode).toBeNull();
+      expect(proc.output()).not.toMatch(/^\S+ error |uncaught|unhandled/im);
+      if (process.env.FUZZ_REPORT) {
+        process.stdout.write(
+          `fuzz: ${JSON.stringify({ processed, kinds, closes: fuzzers.map((f) => f.closes), replies: fuzzers.reduce((n, f) => n + f.replies, 0), heapBefore: before.memory.heapUsed, heapAfter: after.memory.heapUsed, rssBefore: before.memory.rss, rssAfter: after.memory.rss })}\n`,
+        );
+      }
+    },
+    60_000 + FRAMES * 3,
+  );
 });

@@ -17,7 +17,11 @@ export async function waitFor<T>(check: () => T | undefined | false | null, time
 }
 
 /** `waitFor` for checks that must await something (a broker query, a database read). */
-export async function waitForAsync<T>(check: () => Promise<T | undefined | false | null>, timeoutMs = 5000, what = 'condition'): Promise<T> {
+export async function waitForAsync<T>(
+  check: () => Promise<T | undefined | false | null>,
+  timeoutMs = 5000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

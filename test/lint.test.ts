@@ -42,7 +42,8 @@ const ALLOWED: Record<string, string> = {
   'server/hub/hub.ts': "import { p } from '../../protocol/index.js';\n\nexport const h = p;\n",
   'server/sources/memory.ts': "import { h } from '../hub/hub.js';\n\nexport const m = h;\n",
   'server/demo/simulator.ts': "import { h } from '../hub/hub.js';\n\nexport const d = h;\n",
-  'server/ws/transport.ts': "import { WebSocketServer } from 'ws';\nimport { h } from '../hub/hub.js';\n\nexport const t = [WebSocketServer, h];\n",
+  'server/ws/transport.ts':
+    "import { WebSocketServer } from 'ws';\nimport { h } from '../hub/hub.js';\n\nexport const t = [WebSocketServer, h];\n",
   'mock/mock-server.ts':
     "import { h } from '../server/hub/hub.js';\nimport { m } from '../server/sources/memory.js';\nimport { d } from '../server/demo/simulator.js';\n\nexport const x = [h, m, d];\n",
 };

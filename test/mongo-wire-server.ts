@@ -304,7 +304,9 @@ export class MongoWireServer {
     if (fp && fp.remaining > 0 && fp.failCommands.has(name)) {
       fp.remaining--;
       if (fp.closeConnection) return { doc: {}, close: true };
-      return { doc: { ok: 0, errmsg: `Failing command ${name} via 'failCommand' failpoint`, code: fp.errorCode ?? 1, codeName: 'FailPoint' } };
+      return {
+        doc: { ok: 0, errmsg: `Failing command ${name} via 'failCommand' failpoint`, code: fp.errorCode ?? 1, codeName: 'FailPoint' },
+      };
     }
     try {
       return { doc: { ...this.command(name, db, body, connectionId), ok: 1 } };
@@ -334,7 +336,13 @@ export class MongoWireServer {
           readOnly: false,
         };
       case 'buildinfo':
-        return { version: '7.0.0', gitVersion: 'mongo-wire-server', versionArray: [7, 0, 0, 0], bits: 64, maxBsonObjectSize: 16 * 1024 * 1024 };
+        return {
+          version: '7.0.0',
+          gitVersion: 'mongo-wire-server',
+          versionArray: [7, 0, 0, 0],
+          bits: 64,
+          maxBsonObjectSize: 16 * 1024 * 1024,
+        };
       case 'ping':
       case 'endsessions':
         return {};
@@ -358,7 +366,8 @@ export class MongoWireServer {
         return this.updateCommand(db, body);
       case 'delete': {
         let n = 0;
-        for (const d of (body.deletes as Document[] | undefined) ?? []) n += this.delete(db, String(body.delete), (d.q as Document) ?? {}, Number(d.limit ?? 0));
+        for (const d of (body.deletes as Document[] | undefined) ?? [])
+          n += this.delete(db, String(body.delete), (d.q as Document) ?? {}, Number(d.limit ?? 0));
         return { n };
       }
       case 'create':
@@ -372,7 +381,13 @@ export class MongoWireServer {
         return { dropped: db };
       case 'listcollections': {
         const names = [...(this.dbs.get(db)?.keys() ?? [])];
-        return { cursor: { id: Long.ZERO, ns: `${db}.$cmd.listCollections`, firstBatch: names.map((n) => ({ name: n, type: 'collection', options: {} })) } };
+        return {
+          cursor: {
+            id: Long.ZERO,
+            ns: `${db}.$cmd.listCollections`,
+            firstBatch: names.map((n) => ({ name: n, type: 'collection', options: {} })),
+          },
+        };
       }
       default:
         this.unknownCommands.push(name);
@@ -381,7 +396,8 @@ export class MongoWireServer {
   }
 
   private configureFailPoint(body: Document): Document {
-    if (body.configureFailPoint !== 'failCommand') throw new CommandError(72, 'InvalidOptions', 'only the failCommand failpoint is supported');
+    if (body.configureFailPoint !== 'failCommand')
+      throw new CommandError(72, 'InvalidOptions', 'only the failCommand failpoint is supported');
     const mode = body.mode as unknown;
     const data = (body.data as Document | undefined) ?? {};
     if (mode === 'off') {
@@ -401,7 +417,10 @@ export class MongoWireServer {
   private find(db: string, body: Document): Document {
     const collection = String(body.find);
     const ns = `${db}.${collection}`;
-    let cursor = new Query((body.filter as Document | undefined) ?? {}).find(this.collection(db, collection), body.projection as Document | undefined);
+    let cursor = new Query((body.filter as Document | undefined) ?? {}).find(
+      this.collection(db, collection),
+      body.projection as Document | undefined,
+    );
     if (body.sort && Object.keys(body.sort as Document).length > 0) cursor = cursor.sort(body.sort as Record<string, 1 | -1>);
     if (typeof body.skip === 'number' && body.skip > 0) cursor = cursor.skip(body.skip);
     const limit = Math.abs(Number(body.limit ?? 0));

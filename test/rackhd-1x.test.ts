@@ -124,7 +124,10 @@ describe('the 1.x dialect without a broker', () => {
     const { server } = await serve();
     const c = await RawClient.connect(`${server.url}/nodes`);
     cleanup.push(() => c.close());
-    expect(await c.request({ handler: 'watch', params: { type: 'switch' } }, 'list')).toMatchObject({ resource: 'nodes', params: { type: 'switch' } });
+    expect(await c.request({ handler: 'watch', params: { type: 'switch' } }, 'list')).toMatchObject({
+      resource: 'nodes',
+      params: { type: 'switch' },
+    });
     expect(await c.request({ handler: 'query', resource: 'mq', params: {} }, 'error')).toMatchObject({ params: { code: 'not-supported' } });
   });
 });
@@ -269,18 +272,37 @@ await describeRabbit('the 1.x dialect on RabbitMQ', () => {
     await drain(logs);
     await drain(events);
     // lib/common/logger.js + lib/services/log-publisher.js: routing key = level, subject = node or 'Server'.
-    for (const entry of [makeLog(70, nodeId, 'info', 'mine'), makeLog(71, 'Server', 'info', 'service'), makeLog(72, nodeId, 'error', 'mine too')]) {
+    for (const entry of [
+      makeLog(70, nodeId, 'info', 'mine'),
+      makeLog(71, 'Server', 'info', 'service'),
+      makeLog(72, nodeId, 'error', 'mine too'),
+    ]) {
       pub.raw(RACKHD_EXCHANGES.logging, String(entry.level), entry);
     }
     // lib/protocol/events.js publishGraphStarted/publishGraphFinished: the 1.x key, then the 2016+ event.
-    for (const [action, status] of [['started', 'running'], ['finished', 'succeeded']] as const) {
+    for (const [action, status] of [
+      ['started', 'running'],
+      ['finished', 'succeeded'],
+    ] as const) {
       const data = { graphId: wf.instanceId, graphName: wf.name, status };
       pub.raw(RACKHD_EXCHANGES.events, `graph.${action}.${String(wf.instanceId)}`, data);
-      const evt = eventMessage({ type: 'graph', action, typeId: wf.instanceId, nodeId, severity: 'information', data, version: '1.0', createdAt: '2026-12-03T00:00:00.000Z' } as never);
+      const evt = eventMessage({
+        type: 'graph',
+        action,
+        typeId: wf.instanceId,
+        nodeId,
+        severity: 'information',
+        data,
+        version: '1.0',
+        createdAt: '2026-12-03T00:00:00.000Z',
+      } as never);
       pub.raw(RACKHD_EXCHANGES.events, evt.routingKey, evt.payload);
     }
     await waitFor(() => logs.received.length >= 4 && events.received.length >= 5);
-    expect(logs.received.filter((m) => nodeMonitorKeeps(m, nodeId)).map((m) => (m.data as { message: string }).message)).toEqual(['mine', 'mine too']);
+    expect(logs.received.filter((m) => nodeMonitorKeeps(m, nodeId)).map((m) => (m.data as { message: string }).message)).toEqual([
+      'mine',
+      'mine too',
+    ]);
     expect(events.received.map((m) => workflowMonitorEvent(m, wf.instanceId as string)).filter(Boolean)).toEqual(['started', 'finished']);
     logs.end();
     events.end();

@@ -81,7 +81,10 @@ describe('the six resources', () => {
     for (const name of SIX) {
       const _id = new ObjectId();
       ids.set(name, _id);
-      await db.db().collection(name).insertOne({ _id, name: `${name}-1` });
+      await db
+        .db()
+        .collection(name)
+        .insertOne({ _id, name: `${name}-1` });
     }
     const server = await serve({ mongo: { url: wire.url('pxe') } });
     const c = await client(server, 'nodes');
@@ -93,7 +96,7 @@ describe('the six resources', () => {
 });
 
 await describeRabbit('the six resources on RabbitMQ', () => {
-  it("follow their on.waterline changes (on-core lib/common/model.js afterCreate/afterUpdate/afterDestroy → publishRecord)", async () => {
+  it('follow their on.waterline changes (on-core lib/common/model.js afterCreate/afterUpdate/afterDestroy → publishRecord)', async () => {
     const prefix = testPrefix();
     const server = await serve({ amqp: { url: AMQP_URL, exchangePrefix: prefix } });
     cleanup.push(() => deleteExchanges(prefix));

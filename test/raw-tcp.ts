@@ -47,7 +47,9 @@ export async function rawSocket(url: string): Promise<Socket> {
 /** The request line and headers of a WebSocket upgrade to `url`, with the blank line that ends them. */
 export function upgradeRequest(url: string, headers: Record<string, string> = {}): string {
   const { host, pathname, search } = new URL(url);
-  const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  const extra = Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
   return (
     `GET ${pathname}${search} HTTP/1.1\r\nHost: ${host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
     `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`
@@ -117,7 +119,11 @@ export interface StalledClient {
  * Opens `ws://host:port/path`, sends `messages` as text frames, and stops reading: the server's frames pile up
  * in the kernel buffers and then in the server's own send buffer.
  */
-export async function stalledClient(url: string, messages: readonly object[] = [], headers: Record<string, string> = {}): Promise<StalledClient> {
+export async function stalledClient(
+  url: string,
+  messages: readonly object[] = [],
+  headers: Record<string, string> = {},
+): Promise<StalledClient> {
   const socket = await rawSocket(url);
   const ended = new Promise<void>((resolve) => socket.once('close', () => resolve()));
   socket.write(upgradeRequest(url, headers));

@@ -142,7 +142,8 @@ export class RackhdPublisher {
     const conn = await connect(url);
     conn.on('error', () => undefined);
     const ch = await conn.createChannel();
-    for (const name of Object.values(RACKHD_EXCHANGES)) await ch.assertExchange(prefix + name, 'topic', { durable: true, autoDelete: false });
+    for (const name of Object.values(RACKHD_EXCHANGES))
+      await ch.assertExchange(prefix + name, 'topic', { durable: true, autoDelete: false });
     return new RackhdPublisher(conn, ch, prefix);
   }
 

@@ -71,7 +71,11 @@ describe('SIGTERM', () => {
   it('a client with a URL list fails over to the other instance on 1001 and its store equals the data there', async () => {
     const a = await server();
     const b = await server();
-    const c = new Connection([`${a.url}/workflows`, `${b.url}/workflows`], { WebSocket, backoff: { baseMs: 5, maxMs: 50 }, heartbeat: false });
+    const c = new Connection([`${a.url}/workflows`, `${b.url}/workflows`], {
+      WebSocket,
+      backoff: { baseMs: 5, maxMs: 50 },
+      heartbeat: false,
+    });
     cleanup.push(() => c.disconnect());
     const closes: number[] = [];
     c.events.on('close', (e) => closes.push(e.code));

@@ -114,7 +114,10 @@ describe('maxConnections', () => {
     const server = await serve({ maxConnections: 2 });
     const a = await RawClient.connect(`${server.url}/nodes`);
     const b = await RawClient.connect(`${server.url}/nodes`);
-    cleanup.push(() => a.close(), () => b.close());
+    cleanup.push(
+      () => a.close(),
+      () => b.close(),
+    );
     const third = await RawClient.connect(`${server.url}/nodes`);
     expect(await third.closed()).toEqual({ code: 1013, reason: 'server overloaded' });
     expect(third.frames).toEqual([]);
@@ -188,10 +191,14 @@ describe('the counters behind the caps', () => {
     for (const c of clients) c.close();
     for (const s of sockets) s.resume();
 
-    await waitFor(() => {
-      const t = server.transportStats();
-      return t.pendingUpgrades === 0 && t.webSockets === 0 && server.hub.stats().connections === 0;
-    }, 10_000, 'every counter back to 0');
+    await waitFor(
+      () => {
+        const t = server.transportStats();
+        return t.pendingUpgrades === 0 && t.webSockets === 0 && server.hub.stats().connections === 0;
+      },
+      10_000,
+      'every counter back to 0',
+    );
     expect(server.transportStats()).toMatchObject({ pendingUpgrades: 0, webSockets: 0, refusedConnections: 1, queuedBytes: 0 });
   });
 });
@@ -210,7 +217,13 @@ describe('configuration', () => {
   });
 
   it('0 turns each off: no handshake cut, no caps', async () => {
-    const server = await serve({ handshakeTimeoutMs: 0, fragmentTimeoutMs: 0, maxPendingUpgrades: 0, maxConnections: 0, maxQueuedBytes: 0 });
+    const server = await serve({
+      handshakeTimeoutMs: 0,
+      fragmentTimeoutMs: 0,
+      maxPendingUpgrades: 0,
+      maxConnections: 0,
+      maxQueuedBytes: 0,
+    });
     const silent = await Promise.all([1, 2, 3].map(() => rawSocket(server.url)));
     for (const s of silent) cleanup.push(() => s.destroy());
     await waitFor(() => server.transportStats().pendingUpgrades === 3);

@@ -83,8 +83,7 @@ export async function startScriptServer(options: ScriptOptions = {}): Promise<Sc
       socket,
       received,
       messages: (n) => signal.until(() => (received.length >= n ? received.slice(0, n) : undefined)),
-      first: (handler) =>
-        signal.until(() => received.find((m): m is ClientMessage => typeof m === 'object' && m.handler === handler)),
+      first: (handler) => signal.until(() => received.find((m): m is ClientMessage => typeof m === 'object' && m.handler === handler)),
       send: (frame) => socket.send(typeof frame === 'string' ? frame : JSON.stringify(frame)),
       close: (code, reason) => socket.close(code, reason),
       closed: new Promise((resolve) => socket.once('close', (code, reason) => resolve({ code, reason: String(reason) }))),

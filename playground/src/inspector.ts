@@ -131,7 +131,19 @@ export function inspectorView(root: HTMLElement, log: FrameLog): void {
         h(
           'table',
           { 'data-testid': 'frames' },
-          h('thead', {}, h('tr', {}, h('th', {}, ''), h('th', {}, 'handler'), h('th', {}, 'channel'), h('th', { class: 'num' }, 'bytes'), h('th', {}, 'time'))),
+          h(
+            'thead',
+            {},
+            h(
+              'tr',
+              {},
+              h('th', {}, ''),
+              h('th', {}, 'handler'),
+              h('th', {}, 'channel'),
+              h('th', { class: 'num' }, 'bytes'),
+              h('th', {}, 'time'),
+            ),
+          ),
           h(
             'tbody',
             {},

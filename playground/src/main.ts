@@ -24,7 +24,20 @@ const frames = new FrameLog(300);
 const maxBackoff = Number(search.get('maxBackoff'));
 const client = createClient({
   url: backend.url,
-  channels: ['nodes', 'workflows', 'skus', 'catalogs', 'logs', 'graphdefinitions', 'taskdefinitions', 'templates', 'profiles', 'files', 'lookups', 'mq'],
+  channels: [
+    'nodes',
+    'workflows',
+    'skus',
+    'catalogs',
+    'logs',
+    'graphdefinitions',
+    'taskdefinitions',
+    'templates',
+    'profiles',
+    'files',
+    'lookups',
+    'mq',
+  ],
   // The inspector sits between the SDK and whichever WebSocket the backend uses; nothing global is patched.
   WebSocket: inspecting(backend.WebSocket ?? WebSocket, frames),
   ...(maxBackoff > 0 ? { backoff: { maxMs: maxBackoff } } : {}),

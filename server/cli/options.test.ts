@@ -63,7 +63,15 @@ describe('CLI operating flags', () => {
   it('numbers: connections per address, heartbeat, close and shutdown timeouts, debug stats', () => {
     expect(
       config([
-        '--max-connections-per-ip', '20', '--heartbeat-ms', '0', '--close-timeout-ms', '250', '--shutdown-timeout-ms', '3000', '--debug-stats',
+        '--max-connections-per-ip',
+        '20',
+        '--heartbeat-ms',
+        '0',
+        '--close-timeout-ms',
+        '250',
+        '--shutdown-timeout-ms',
+        '3000',
+        '--debug-stats',
       ]),
     ).toEqual({
       server: { maxConnectionsPerIp: 20, heartbeatMs: 0, closeTimeoutMs: 250, debugStats: true },
@@ -76,10 +84,24 @@ describe('CLI operating flags', () => {
   it('numbers: handshake and fragment timeouts, pending upgrades, connections, queued bytes (0 = off)', () => {
     expect(
       config([
-        '--handshake-timeout-ms', '2000', '--fragment-timeout-ms', '0', '--max-pending-upgrades', '50', '--max-connections', '20000',
-        '--max-queued-bytes', String(64 * 1024 * 1024),
+        '--handshake-timeout-ms',
+        '2000',
+        '--fragment-timeout-ms',
+        '0',
+        '--max-pending-upgrades',
+        '50',
+        '--max-connections',
+        '20000',
+        '--max-queued-bytes',
+        String(64 * 1024 * 1024),
       ]).server,
-    ).toEqual({ handshakeTimeoutMs: 2000, fragmentTimeoutMs: 0, maxPendingUpgrades: 50, maxConnections: 20_000, maxQueuedBytes: 64 * 1024 * 1024 });
+    ).toEqual({
+      handshakeTimeoutMs: 2000,
+      fragmentTimeoutMs: 0,
+      maxPendingUpgrades: 50,
+      maxConnections: 20_000,
+      maxQueuedBytes: 64 * 1024 * 1024,
+    });
     for (const flag of ['handshake-timeout-ms', 'fragment-timeout-ms', 'max-pending-upgrades', 'max-connections', 'max-queued-bytes']) {
       expect(() => config([`--${flag}`, '1.5'])).toThrow(`invalid --${flag} "1.5": expected a whole number >= 0`);
       expect(() => config([`--${flag}=-3`])).toThrow(`invalid --${flag} "-3"`);
@@ -91,7 +113,13 @@ describe('CLI operating flags', () => {
     expect(OPERATING_USAGE).toContain(`default ${r.perSecond}/${r.burst}`);
     expect(OPERATING_USAGE).toContain(`default ${DEFAULTS.heartbeatMs}`);
     expect(OPERATING_USAGE).toContain(`default ${DEFAULTS.shutdownTimeoutMs}`);
-    for (const value of [DEFAULTS.handshakeTimeoutMs, DEFAULTS.fragmentTimeoutMs, DEFAULTS.maxPendingUpgrades, DEFAULTS.maxConnections, DEFAULTS.maxQueuedBytes]) {
+    for (const value of [
+      DEFAULTS.handshakeTimeoutMs,
+      DEFAULTS.fragmentTimeoutMs,
+      DEFAULTS.maxPendingUpgrades,
+      DEFAULTS.maxConnections,
+      DEFAULTS.maxQueuedBytes,
+    ]) {
       expect(OPERATING_USAGE).toContain(`default ${value}\n`);
     }
     for (const flag of Object.keys(OPERATING_FLAGS)) expect(OPERATING_USAGE).toContain(`--${flag}`);

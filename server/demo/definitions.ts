@@ -84,7 +84,9 @@ export function definitionFixtures(nodes: readonly Doc[]): Record<string, Doc[]>
   const templates = ['bootstrap.sh', 'install-ubuntu.preseed', 'firmware-update.sh'].map((name, i) => makeRenderable(8, i + 1, name));
   const profiles = ['redirect.ipxe', 'linux.ipxe', 'install-ubuntu.ipxe'].map((name, i) => makeRenderable(9, i + 1, name));
   const files = [makeFile(1, 'bios-2.61.bin'), makeFile(2, 'ubuntu-22.04.iso')];
-  const lookups = nodes.map((node, i) => makeLookup(i + 1, String(node.id), (node.identifiers as string[] | undefined)?.[0] ?? mac(i + 1), `172.31.128.${100 + i}`));
+  const lookups = nodes.map((node, i) =>
+    makeLookup(i + 1, String(node.id), (node.identifiers as string[] | undefined)?.[0] ?? mac(i + 1), `172.31.128.${100 + i}`),
+  );
   lookups.push(makeLookup(nodes.length + 1, null, mac(200), '172.31.128.250'));
   return { graphdefinitions, taskdefinitions, templates, profiles, files, lookups };
 }

@@ -96,7 +96,14 @@ export function makeWorkflow(n: number, node: string, status: string, name = 'Di
         {
           label: t,
           injectableName: `Task.${t}`,
-          state: i < done ? 'succeeded' : i === done && status === 'running' ? 'running' : i === done && status === 'failed' ? 'failed' : 'pending',
+          state:
+            i < done
+              ? 'succeeded'
+              : i === done && status === 'running'
+                ? 'running'
+                : i === done && status === 'failed'
+                  ? 'failed'
+                  : 'pending',
         },
       ]),
     ),

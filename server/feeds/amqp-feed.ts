@@ -12,7 +12,14 @@ import type { ChannelRegistry } from '../hub/channels.js';
 import type { Hub } from '../hub/hub.js';
 import type { MqMessage } from '../hub/mq.js';
 import { silentLogger, type Logger } from '../hub/logger.js';
-import { channelBindings, MalformedMessageError, parseRackhdMessage, RACKHD_EXCHANGES, type Binding, type RackhdExchange } from './rackhd.js';
+import {
+  channelBindings,
+  MalformedMessageError,
+  parseRackhdMessage,
+  RACKHD_EXCHANGES,
+  type Binding,
+  type RackhdExchange,
+} from './rackhd.js';
 import type { Change, ChangeFeed } from '../hub/source.js';
 import { UnplaceableLog } from './unplaceable.js';
 
@@ -233,7 +240,11 @@ export class AmqpFeed implements ChangeFeed {
     } catch (err) {
       if (!(err instanceof MalformedMessageError)) throw err;
       this.stats.malformed++;
-      this.unplaceable.note('warn', `${exchange}:${err.kind}`, 'malformed broker message dropped', { ...where, reason: err.message, bytes: content.length });
+      this.unplaceable.note('warn', `${exchange}:${err.kind}`, 'malformed broker message dropped', {
+        ...where,
+        reason: err.message,
+        bytes: content.length,
+      });
       return;
     }
     switch (msg.kind) {
@@ -246,14 +257,21 @@ export class AmqpFeed implements ChangeFeed {
         if (!this.active.has(msg.channel)) return;
         if (msg.partial) await this.merge(msg.channel, msg.id, msg.record, where, true);
         // A created record did not exist before (`prev: null`): the 1.x dialect words it `created`, not `updated`.
-        else this.emit({ channel: msg.channel, id: msg.id, data: msg.event === 'destroyed' ? null : msg.record, ...(msg.event === 'created' ? { prev: null } : {}) });
+        else
+          this.emit({
+            channel: msg.channel,
+            id: msg.id,
+            data: msg.event === 'destroyed' ? null : msg.record,
+            ...(msg.event === 'created' ? { prev: null } : {}),
+          });
         return;
       case 'log':
         if (this.active.has('logs')) this.emit({ channel: 'logs', id: msg.entry.id as string, data: msg.entry, prev: null });
         return;
       case 'event':
         if (this.active.has('events')) this.emit({ channel: 'events', id: msg.entry.id as string, data: msg.entry, prev: null });
-        if (msg.graphStatus && this.active.has('workflows')) await this.merge('workflows', msg.graphStatus.instanceId, { _status: msg.graphStatus.status }, where);
+        if (msg.graphStatus && this.active.has('workflows'))
+          await this.merge('workflows', msg.graphStatus.instanceId, { _status: msg.graphStatus.status }, where);
         return;
       case 'status':
         if (this.active.has('workflows')) await this.merge('workflows', msg.instanceId, { _status: msg.status }, where);
@@ -267,7 +285,13 @@ export class AmqpFeed implements ChangeFeed {
    * published (MongoDB already holds its fields, so nothing looks changed there); a status only when it changes
    * the record, so on-core's two messages per finished graph (1.x and 2016+) make one change.
    */
-  private async merge(channel: string, id: string, fields: Doc, where: { exchange: string; routingKey: string }, always = false): Promise<void> {
+  private async merge(
+    channel: string,
+    id: string,
+    fields: Doc,
+    where: { exchange: string; routingKey: string },
+    always = false,
+  ): Promise<void> {
     const spec = this.registry.get(channel)!;
     let known: Doc | undefined;
     try {
@@ -278,11 +302,16 @@ export class AmqpFeed implements ChangeFeed {
     }
     if (!known) {
       this.stats.unknown++;
-      this.unplaceable.note('debug', `${spec.name}:unknown-record`, 'partial update for a record the server does not know', { ...where, id });
+      this.unplaceable.note('debug', `${spec.name}:unknown-record`, 'partial update for a record the server does not know', {
+        ...where,
+        id,
+      });
       return;
     }
     // A partial graphobjects record's `id` is its Mongo `_id`, which the known record already has in its own terms.
-    const changed = Object.entries(fields).filter(([k, v]) => (k !== 'id' || spec.idField === 'id') && JSON.stringify(known[k]) !== JSON.stringify(v));
+    const changed = Object.entries(fields).filter(
+      ([k, v]) => (k !== 'id' || spec.idField === 'id') && JSON.stringify(known[k]) !== JSON.stringify(v),
+    );
     if (changed.length === 0 && !always) return;
     this.emit({ channel: spec.name, id, data: { ...known, ...Object.fromEntries(changed) } });
   }

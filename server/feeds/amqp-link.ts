@@ -293,7 +293,10 @@ export class AmqpLink {
     if (!declared) {
       // Sent straight to the queue (default exchange) or through a binding someone else added: not ours to read.
       this.stats.unexpected++;
-      this.unplaceable.note('warn', `unexpected:${msg.fields.exchange}`, 'broker message from an unexpected exchange dropped', { exchange: msg.fields.exchange, routingKey: msg.fields.routingKey });
+      this.unplaceable.note('warn', `unexpected:${msg.fields.exchange}`, 'broker message from an unexpected exchange dropped', {
+        exchange: msg.fields.exchange,
+        routingKey: msg.fields.routingKey,
+      });
     }
     this.handling = this.handling
       .then(() => declared?.handler(msg.fields.routingKey, msg.content))

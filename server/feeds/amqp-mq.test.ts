@@ -5,7 +5,15 @@
  */
 import { afterEach, expect, it } from 'vitest';
 import { RawClient, waitFor, waitForAsync } from '../../test/helpers.js';
-import { AMQP_URL, bindingsOf, closeBrokerConnection, deleteExchanges, describeRabbit, RackhdPublisher, testPrefix } from '../../test/services.js';
+import {
+  AMQP_URL,
+  bindingsOf,
+  closeBrokerConnection,
+  deleteExchanges,
+  describeRabbit,
+  RackhdPublisher,
+  testPrefix,
+} from '../../test/services.js';
 import { makeLog } from '../demo/fixtures.js';
 import { createServer, type MonorailServer } from '../server.js';
 import { RACKHD_EXCHANGES } from './rackhd.js';
@@ -57,7 +65,12 @@ await describeRabbit('mq on RabbitMQ', () => {
     pub.raw(RACKHD_EXCHANGES.events, 'graph.finished.g1', data);
     pub.raw(RACKHD_EXCHANGES.events, 'graph.started.g1', { ...data, status: 'running' });
     const item = await c.next('item');
-    expect(item).toEqual({ handler: 'item', resource: 'mq', id: item.id, data: { id: item.id, exchange: 'on.events', routingKey: 'graph.finished.g1', payload: data } });
+    expect(item).toEqual({
+      handler: 'item',
+      resource: 'mq',
+      id: item.id,
+      data: { id: item.id, exchange: 'on.events', routingKey: 'graph.finished.g1', payload: data },
+    });
 
     // The broker drops the server's connection: the link reconnects and binds mq's pattern again.
     expect(await closeBrokerConnection(`monorail-ws ${server.instanceId}`)).toBeGreaterThan(0);

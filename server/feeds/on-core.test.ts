@@ -73,9 +73,23 @@ function publishRecordByGraphId(pub: RackhdPublisher, graphId: string, mongoId: 
  * on-core lib/protocol/events.js publishGraphFinished(graphId, data, nodeId): the 1.x key `graph.finished.<graphId>`
  * with `data` first, then publishGraphEvent → publishExternalEvent, the 2016+ event with `version` and `createdAt`.
  */
-function publishGraphFinished(pub: RackhdPublisher, graphId: string, nodeId: string, data: { graphId: string; graphName: string; status: string }): Doc {
+function publishGraphFinished(
+  pub: RackhdPublisher,
+  graphId: string,
+  nodeId: string,
+  data: { graphId: string; graphName: string; status: string },
+): Doc {
   pub.raw(RACKHD_EXCHANGES.events, `graph.finished.${graphId}`, data);
-  const event = { type: 'graph', action: 'finished', typeId: graphId, nodeId, severity: 'information', data, version: '1.0', createdAt: new Date().toISOString() };
+  const event = {
+    type: 'graph',
+    action: 'finished',
+    typeId: graphId,
+    nodeId,
+    severity: 'information',
+    data,
+    version: '1.0',
+    createdAt: new Date().toISOString(),
+  };
   const { routingKey, payload } = eventMessage(event);
   pub.raw(RACKHD_EXCHANGES.events, routingKey, payload);
   return event;
@@ -102,7 +116,13 @@ await describeRabbit("on-core's real messages", () => {
     const db = new MongoClient(wire.url('pxe'));
     cleanup.push(() => db.close());
     const _id = new ObjectId();
-    const graph = { _id, instanceId: 'c0c0c0c0-0000-4000-a000-000000000001', name: 'Discovery', tasks: { t1: { state: 'pending' } }, _status: 'running' };
+    const graph = {
+      _id,
+      instanceId: 'c0c0c0c0-0000-4000-a000-000000000001',
+      name: 'Discovery',
+      tasks: { t1: { state: 'pending' } },
+      _status: 'running',
+    };
     await db.db().collection('graphobjects').insertOne(graph);
     const { server, pub, prefix } = await setup({ mongo: { url: wire.url('pxe') } });
     const c = await client(server, 'workflows');
@@ -112,10 +132,19 @@ await describeRabbit("on-core's real messages", () => {
     await waitForAsync(async () => (await bindingsOf(queue)).some((b) => b.routingKey === 'graphobjects.*.*'));
     await drain(c); // the re-snapshot once the binding is in place, if it was not in place before the first
     // The task-graph store writes first (setTaskState), then publishes the partial record.
-    await db.db().collection('graphobjects').updateOne({ _id }, { $set: { _status: 'failed', 'tasks.t1.state': 'failed' } });
+    await db
+      .db()
+      .collection('graphobjects')
+      .updateOne({ _id }, { $set: { _status: 'failed', 'tasks.t1.state': 'failed' } });
     publishRecordByGraphId(pub, graph.instanceId, _id.toHexString(), 'failed');
     const item = await c.next('item');
-    expect(item.data).toMatchObject({ id: _id.toHexString(), instanceId: graph.instanceId, name: 'Discovery', _status: 'failed', tasks: { t1: { state: 'failed' } } });
+    expect(item.data).toMatchObject({
+      id: _id.toHexString(),
+      instanceId: graph.instanceId,
+      name: 'Discovery',
+      _status: 'failed',
+      tasks: { t1: { state: 'failed' } },
+    });
   });
 
   it('tag-added and tag-removed (lib/models/node.js addTags/remTags: updated, then the tag event, same record) update the node', async () => {
@@ -156,7 +185,11 @@ await describeRabbit("on-core's real messages", () => {
     c.send({ handler: 'watch', resource: 'events', params: { typeId: wf.instanceId } });
     await c.next('list');
     await c.next('list');
-    const event = publishGraphFinished(pub, wf.instanceId as string, wf.node as string, { graphId: wf.instanceId as string, graphName: wf.name as string, status: 'succeeded' });
+    const event = publishGraphFinished(pub, wf.instanceId as string, wf.node as string, {
+      graphId: wf.instanceId as string,
+      graphName: wf.name as string,
+      status: 'succeeded',
+    });
     await waitFor(() => server.amqp!.link.stats.acked === 2);
     const frames = await drain(c);
     expect(frames).toEqual([
@@ -180,7 +213,11 @@ await describeRabbit("on-core's real messages", () => {
     expect(server.amqp!.link.stats.unexpected).toBe(5);
     expect(logs.filter((l) => l.includes('broker message from an unexpected exchange dropped'))).toHaveLength(1);
     expect(server.amqp!.feed.stats).toMatchObject({ unknown: 30, malformed: 10 });
-    expect(server.amqp!.feed.unplaceable.counts()).toEqual({ 'workflows:unknown-record': 30, 'events:ignored:task.finished': 20, 'waterline:not-json': 10 });
+    expect(server.amqp!.feed.unplaceable.counts()).toEqual({
+      'workflows:unknown-record': 30,
+      'events:ignored:task.finished': 20,
+      'waterline:not-json': 10,
+    });
     expect(logs.filter((l) => l.includes('broker message ignored'))).toHaveLength(1);
     expect(logs.filter((l) => l.includes('partial update for a record the server does not know'))).toHaveLength(1);
     expect(logs.filter((l) => l.includes('malformed broker message dropped'))).toHaveLength(1);

@@ -40,7 +40,14 @@ describe('on.waterline', () => {
     for (const event of ['created', 'updated', 'destroyed'] as const) {
       const { routingKey, payload } = waterlineMessage('nodes', event, node);
       expect(routingKey).toBe(`nodes.${event}.${String(node.id)}`);
-      expect(parse('waterline', routingKey, payload)).toEqual({ kind: 'waterline', channel: 'nodes', event, id: node.id, record: node, partial: false });
+      expect(parse('waterline', routingKey, payload)).toEqual({
+        kind: 'waterline',
+        channel: 'nodes',
+        event,
+        id: node.id,
+        record: node,
+        partial: false,
+      });
     }
   });
 
@@ -52,14 +59,24 @@ describe('on.waterline', () => {
 
   it('a trimmed destroyed record takes its id from the routing key', () => {
     expect(parse('waterline', 'nodes.destroyed.abc', { event: 'destroyed', record: {} })).toMatchObject({ id: 'abc', event: 'destroyed' });
-    expect(parse('waterline', 'graphobjects.destroyed.g1', { event: 'destroyed', record: {} })).toMatchObject({ id: 'g1', channel: 'workflows' });
+    expect(parse('waterline', 'graphobjects.destroyed.g1', { event: 'destroyed', record: {} })).toMatchObject({
+      id: 'g1',
+      channel: 'workflows',
+    });
   });
 
-  it("tag-added and tag-removed (on-core lib/models/node.js addTags/remTags) carry the full node and update it", () => {
+  it('tag-added and tag-removed (on-core lib/models/node.js addTags/remTags) carry the full node and update it', () => {
     const tagged = { ...node, tags: ['rack-1'] };
     for (const event of ['tag-added', 'tag-removed'] as const) {
       const { routingKey, payload } = waterlineMessage('nodes', event, tagged);
-      expect(parse('waterline', routingKey, payload)).toEqual({ kind: 'waterline', channel: 'nodes', event: 'updated', id: node.id, record: tagged, partial: false });
+      expect(parse('waterline', routingKey, payload)).toEqual({
+        kind: 'waterline',
+        channel: 'nodes',
+        event: 'updated',
+        id: node.id,
+        record: tagged,
+        partial: false,
+      });
     }
   });
 
@@ -79,17 +96,29 @@ describe('on.waterline', () => {
     });
     // A full document (setGraphDone, setTaskStateInGraph) carries its instanceId and is whole.
     const wf = makeWorkflow(2, String(node.id), 'succeeded');
-    expect(parse('waterline', `graphobjects.updated.${String(wf.instanceId)}`, { event: 'updated', record: wf })).toMatchObject({ partial: false });
+    expect(parse('waterline', `graphobjects.updated.${String(wf.instanceId)}`, { event: 'updated', record: wf })).toMatchObject({
+      partial: false,
+    });
   });
 
   it('normalises extended JSON ($oid, $date) and _id so broker records look like MongoDB reads', () => {
     const msg = parse('waterline', 'nodes.updated.5f', {
       event: 'updated',
-      record: { _id: { $oid: '5F0000000000000000000001' }, sku: { $oid: '5f0000000000000000000002' }, at: { $date: '2026-01-01T00:00:00Z' }, n: { $date: { $numberLong: '0' } } },
+      record: {
+        _id: { $oid: '5F0000000000000000000001' },
+        sku: { $oid: '5f0000000000000000000002' },
+        at: { $date: '2026-01-01T00:00:00Z' },
+        n: { $date: { $numberLong: '0' } },
+      },
     });
     expect(msg).toMatchObject({
       id: '5f0000000000000000000001',
-      record: { id: '5f0000000000000000000001', sku: '5f0000000000000000000002', at: '2026-01-01T00:00:00.000Z', n: '1970-01-01T00:00:00.000Z' },
+      record: {
+        id: '5f0000000000000000000001',
+        sku: '5f0000000000000000000002',
+        at: '2026-01-01T00:00:00.000Z',
+        n: '1970-01-01T00:00:00.000Z',
+      },
     });
     expect(normaliseRecord({ id: 'x', _id: { $oid: 'ab' } })).toEqual({ _id: 'ab', id: 'x' });
   });
@@ -132,8 +161,12 @@ describe('on.events', () => {
     const finished = makeEvent(2, 'graph', 'finished', 'g1', 'n1', { graphId: 'g1', status: 'failed' });
     const bare = makeEvent(3, 'graph', 'started', 'g2', null, {});
     const progress = makeEvent(4, 'graph', 'progress.updated', 'g1', 'n1', { progress: { value: 1 } });
-    expect(parse('events', eventMessage(started).routingKey, started)).toMatchObject({ graphStatus: { instanceId: 'g1', status: 'running' } });
-    expect(parse('events', eventMessage(finished).routingKey, finished)).toMatchObject({ graphStatus: { instanceId: 'g1', status: 'failed' } });
+    expect(parse('events', eventMessage(started).routingKey, started)).toMatchObject({
+      graphStatus: { instanceId: 'g1', status: 'running' },
+    });
+    expect(parse('events', eventMessage(finished).routingKey, finished)).toMatchObject({
+      graphStatus: { instanceId: 'g1', status: 'failed' },
+    });
     expect(parse('events', eventMessage(bare).routingKey, bare)).toMatchObject({ graphStatus: { instanceId: 'g2', status: 'running' } });
     expect(eventMessage(bare).routingKey).toBe('graph.started.information.g2');
     const p = parse('events', eventMessage(progress).routingKey, progress);
@@ -142,14 +175,26 @@ describe('on.events', () => {
   });
 
   it('the 1.x keys graph.started/finished.<graphId> (on-core lib/protocol/events.js publishGraphStarted/Finished) carry a status, no events entry', () => {
-    expect(parse('events', 'graph.started.g1', { graphId: 'g1', graphName: 'x', status: 'running' })).toEqual({ kind: 'status', instanceId: 'g1', status: 'running' });
-    expect(parse('events', 'graph.finished.g1', { graphId: 'g1', graphName: 'x', status: 'succeeded' })).toEqual({ kind: 'status', instanceId: 'g1', status: 'succeeded' });
+    expect(parse('events', 'graph.started.g1', { graphId: 'g1', graphName: 'x', status: 'running' })).toEqual({
+      kind: 'status',
+      instanceId: 'g1',
+      status: 'running',
+    });
+    expect(parse('events', 'graph.finished.g1', { graphId: 'g1', graphName: 'x', status: 'succeeded' })).toEqual({
+      kind: 'status',
+      instanceId: 'g1',
+      status: 'succeeded',
+    });
     expect(parse('events', 'graph.started.g1', { graphId: 'g1' })).toEqual({ kind: 'status', instanceId: 'g1', status: 'running' });
     expect(parse('events', 'graph.finished.g1', { graphId: 'g1' })).toMatchObject({ kind: 'ignored' });
   });
 
   it("RackHD's other internal messages on on.events (not in event format) are ignored, not malformed, with a kind", () => {
-    expect(parse('events', 'default.task.finished', { taskId: 't' })).toEqual({ kind: 'ignored', reason: 'not a RackHD event (default.task)', key: 'default.task' });
+    expect(parse('events', 'default.task.finished', { taskId: 't' })).toEqual({
+      kind: 'ignored',
+      reason: 'not a RackHD event (default.task)',
+      key: 'default.task',
+    });
     expect(parse('events', 'sku.assigned.n1', { nodeId: 'n1' })).toMatchObject({ kind: 'ignored', key: 'sku.assigned' });
   });
 

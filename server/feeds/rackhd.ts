@@ -164,7 +164,8 @@ export function parseWaterline(routingKey: string, text: string, registry: Chann
   const payload = parseJsonObject(text);
   const name = typeof payload.event === 'string' ? payload.event : keyEvent;
   if (!isWaterlineEvent(name)) malformed(`unknown waterline event "${name}"`, 'unknown-event');
-  if (isWaterlineEvent(keyEvent) && keyEvent !== name) malformed(`routing key says "${keyEvent}", payload says "${name}"`, 'event-mismatch');
+  if (isWaterlineEvent(keyEvent) && keyEvent !== name)
+    malformed(`routing key says "${keyEvent}", payload says "${name}"`, 'event-mismatch');
   if (!isPlainObject(payload.record)) malformed('payload has no record object', 'no-record');
   const event = WATERLINE_EVENTS[name as WaterlineEventName];
   const record = normaliseRecord(payload.record as { [key: string]: JsonValue });
@@ -234,7 +235,12 @@ export function parseRackhdMessage(exchange: RackhdExchange, routingKey: string,
  * `lib/protocol/waterline.js` publishRecord builds it. `id` is the routing key's id: the record's `id` unless the
  * model names another (graphobjects: the instanceId).
  */
-export function waterlineMessage(collection: string, event: WaterlineEventName, record: Doc, id: unknown = record.id): { routingKey: string; payload: Doc } {
+export function waterlineMessage(
+  collection: string,
+  event: WaterlineEventName,
+  record: Doc,
+  id: unknown = record.id,
+): { routingKey: string; payload: Doc } {
   return { routingKey: `${collection}.${event}.${String(id)}`, payload: { event, record } };
 }
 

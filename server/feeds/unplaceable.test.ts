@@ -6,7 +6,10 @@ import { UnplaceableLog } from './unplaceable.js';
 
 function recorder(): { logger: Logger; lines: Array<[string, string, Record<string, unknown>]> } {
   const lines: Array<[string, string, Record<string, unknown>]> = [];
-  const at = (level: string) => (msg: string, fields: Record<string, unknown> = {}) => void lines.push([level, msg, fields]);
+  const at =
+    (level: string) =>
+    (msg: string, fields: Record<string, unknown> = {}) =>
+      void lines.push([level, msg, fields]);
   return { logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }, lines };
 }
 

@@ -16,7 +16,9 @@ export interface Subscriber {
   /** Sends a frame shared with every connection a change goes to (the same object to each). */
   sendFrame(frame: SharedFrame): void;
   /** Set when the connection words change frames its own way (another dialect: `ConnectionDialect`). */
-  readonly dialect?: { frame(state: ChannelState, change: LoggedChange, kind: 'item' | 'remove', resource: string): SharedFrame } | undefined;
+  readonly dialect?:
+    | { frame(state: ChannelState, change: LoggedChange, kind: 'item' | 'remove', resource: string): SharedFrame }
+    | undefined;
 }
 
 /** A connection's watches on one channel, under the name (`resource`) it used. */

@@ -13,7 +13,12 @@ import { TableBackend, TestSocket, tick } from './test-helpers/hub-doubles.js';
 
 function legacyHub() {
   const lines: Array<[string, Record<string, unknown> | undefined]> = [];
-  const logger: Logger = { debug() {}, info: (m, f) => void lines.push([m, f]), warn: (m, f) => void lines.push([m, f]), error: (m, f) => void lines.push([m, f]) };
+  const logger: Logger = {
+    debug() {},
+    info: (m, f) => void lines.push([m, f]),
+    warn: (m, f) => void lines.push([m, f]),
+    error: (m, f) => void lines.push([m, f]),
+  };
   const backend = new TableBackend({ nodes: [{ id: 'n1', type: 'compute' }] });
   const hub = new Hub({ source: backend, feed: backend, logger });
   const open = (channel: string) => {
@@ -91,7 +96,15 @@ describe('the 1.x dialect in the hub', () => {
     await tick();
     expect(socket.take()).toEqual([]);
     expect(conn.closed).toBe(false);
-    expect(lines.map(([, f]) => f?.code)).toEqual(['bad-json', 'unknown-handler', 'bad-params', 'unknown-channel', 'not-supported', 'forbidden', 'bad-message']);
+    expect(lines.map(([, f]) => f?.code)).toEqual([
+      'bad-json',
+      'unknown-handler',
+      'bad-params',
+      'unknown-channel',
+      'not-supported',
+      'forbidden',
+      'bad-message',
+    ]);
     // Server-side listeners still hear of the frames that did not parse, as on the seed's path.
     expect(parseErrors).toEqual(['bad-json', 'unknown-handler', 'bad-params', 'bad-message']);
   });
@@ -126,11 +139,15 @@ describe('the 1.x dialect in the hub', () => {
     socket.deliver({ handler: 'watch', params: { exchange: 'on.logging', routingKey: '#' } });
     expect(socket.take()).toEqual([]);
     hub.mq.publish({ exchange: 'on.events', routingKey: 'graph.finished.g1', payload: { graphId: 'g1', status: 'succeeded' } });
-    expect(socket.take()).toEqual([{ handler: 'item', resource: 'mq', id: 'graph.finished.g1', data: { graphId: 'g1', status: 'succeeded' } }]);
+    expect(socket.take()).toEqual([
+      { handler: 'item', resource: 'mq', id: 'graph.finished.g1', data: { graphId: 'g1', status: 'succeeded' } },
+    ]);
     socket.deliver({ handler: 'stop', resource: null, params: null });
     expect(conn.watchCount).toBe(0);
     expect(hub.mq.demand()).toEqual([]);
-    expect(renderLegacyMq({ id: 'x', exchange: 'on.logging', routingKey: 'info', payload: 'text' }, 'mq')).toBe('{"handler":"item","resource":"mq","id":"info","data":"text"}');
+    expect(renderLegacyMq({ id: 'x', exchange: 'on.logging', routingKey: 'info', payload: 'text' }, 'mq')).toBe(
+      '{"handler":"item","resource":"mq","id":"info","data":"text"}',
+    );
   });
 
   it('a re-snapshot leaves 1.x watches alone (that dialect never gets a list)', async () => {

@@ -16,7 +16,17 @@
  *   socket handler. Every refusal is logged instead; the connection stays.
  * Browser-safe.
  */
-import { canonicalJson, isPlainObject, parseMessage, ProtocolError, stringifyMessage, type ClientMessage, type ErrorCode, type ErrorRequest, type Params } from '../../protocol/index.js';
+import {
+  canonicalJson,
+  isPlainObject,
+  parseMessage,
+  ProtocolError,
+  stringifyMessage,
+  type ClientMessage,
+  type ErrorCode,
+  type ErrorRequest,
+  type Params,
+} from '../../protocol/index.js';
 import type { ChannelRegistry } from './channels.js';
 import { subscription, type ChannelState } from './channel-state.js';
 import { addSubscription, subscriptionOf, type ConnectionDialect, type HubConnection } from './hub-connection.js';
@@ -80,7 +90,13 @@ export class LegacyDialect implements ConnectionDialect {
 
   /** What would be an `error` frame: logged, never sent (the 1.x UI would throw on it). */
   refused(conn: HubConnection, code: ErrorCode, message: string, request?: ErrorRequest): void {
-    this.o.logger.info('1.x request refused (no error frame in the 1.x dialect)', { session: conn.id, code, message, handler: request?.handler, resource: request?.resource });
+    this.o.logger.info('1.x request refused (no error frame in the 1.x dialect)', {
+      session: conn.id,
+      code,
+      message,
+      handler: request?.handler,
+      resource: request?.resource,
+    });
   }
 
   /** The 1.x frame of a change: `item` with `[created|updated, id]`, or `remove` with the record as it was. */
@@ -124,7 +140,14 @@ export class LegacyDialect implements ConnectionDialect {
     else this.handleRecords(conn, msg.handler, this.o.states.get(spec.name)!, params, resource, request);
   }
 
-  private handleRecords(conn: HubConnection, handler: string, state: ChannelState, params: Params, resource: string, request: ErrorRequest): void {
+  private handleRecords(
+    conn: HubConnection,
+    handler: string,
+    state: ChannelState,
+    params: Params,
+    resource: string,
+    request: ErrorRequest,
+  ): void {
     let sub = subscriptionOf(conn, resource);
     if (!sub) {
       sub = subscription(resource, state, conn);

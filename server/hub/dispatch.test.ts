@@ -98,7 +98,10 @@ describe('refusals: an error with a stable code, and the connection stays open',
     const { socket, send } = dispatcher({ channel: '' });
     send({ handler: 'all' });
     expect(socket.take()).toEqual([
-      { handler: 'error', params: { code: 'unknown-channel', message: expect.stringContaining('unknown channel ""'), request: { handler: 'all' } } },
+      {
+        handler: 'error',
+        params: { code: 'unknown-channel', message: expect.stringContaining('unknown channel ""'), request: { handler: 'all' } },
+      },
     ]);
   });
 
@@ -112,7 +115,11 @@ describe('refusals: an error with a stable code, and the connection stays open',
     expect(socket.take()).toEqual([
       {
         handler: 'error',
-        params: { code: 'internal', message: 'the server failed to answer this message', request: { handler: 'query', params: { type: 'x' } } },
+        params: {
+          code: 'internal',
+          message: 'the server failed to answer this message',
+          request: { handler: 'query', params: { type: 'x' } },
+        },
       },
     ]);
     expect(errors).toEqual([new Error('policy bug')]);
@@ -189,7 +196,9 @@ describe('through the hub', () => {
     const frames = socket.take();
     expect(frames.filter((f) => f.handler === 'list')).toHaveLength(3);
     expect(frames.filter((f) => f.handler === 'error')).toEqual([
-      expect.objectContaining({ params: expect.objectContaining({ code: 'too-many-watches', request: { handler: 'watch', params: { type: 'c' } } }) }),
+      expect.objectContaining({
+        params: expect.objectContaining({ code: 'too-many-watches', request: { handler: 'watch', params: { type: 'c' } } }),
+      }),
     ]);
   });
 
@@ -201,6 +210,6 @@ describe('through the hub', () => {
     socket.deliver({ handler: 'all' });
     socket.deliver({ handler: 'all', resource: 'nodes' });
     await tick();
-    expect(socket.take().map((f) => f.handler === 'error' ? f.params.code : f.handler)).toEqual(['forbidden', 'list']);
+    expect(socket.take().map((f) => (f.handler === 'error' ? f.params.code : f.handler))).toEqual(['forbidden', 'list']);
   });
 });

@@ -5,14 +5,7 @@
  * and `stop` to the channel's watches (`channel-state.ts`). A handler that throws is logged and answered `internal`.
  * Browser-safe.
  */
-import {
-  canonicalJson,
-  parseMessage,
-  ProtocolError,
-  stringifyMessage,
-  type ClientMessage,
-  type Params,
-} from '../../protocol/index.js';
+import { canonicalJson, parseMessage, ProtocolError, stringifyMessage, type ClientMessage, type Params } from '../../protocol/index.js';
 import type { ChannelRegistry } from './channels.js';
 import { subscription, type ChannelState } from './channel-state.js';
 import { addSubscription, subscriptionOf, type HubConnection } from './hub-connection.js';

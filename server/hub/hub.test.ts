@@ -165,4 +165,3 @@ describe('channel activity', () => {
     expect(hub.stats().watches).toBe(0);
   });
 });
-

@@ -127,7 +127,8 @@ export class Hub {
   private readonly counters = { changes: 0 };
   /** Where every connection reports its frames and its end: one object, not two closures per connection. */
   private readonly host: ConnectionHost = {
-    receive: (conn, data, isBinary) => (conn.dialect ? conn.dialect.receive(conn, data, isBinary) : this.dispatcher.receive(conn, data, isBinary)),
+    receive: (conn, data, isBinary) =>
+      conn.dialect ? conn.dialect.receive(conn, data, isBinary) : this.dispatcher.receive(conn, data, isBinary),
     closed: (conn, code, reason) => this.closed(conn, code, reason),
   };
 

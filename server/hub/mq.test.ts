@@ -59,7 +59,11 @@ describe('checkMqParams', () => {
 });
 
 describe('mq through the hub (SDK dialect)', () => {
-  const log = (level: string, message: string) => ({ exchange: 'on.logging', routingKey: level, payload: { level, message, subject: 'Server' } });
+  const log = (level: string, message: string) => ({
+    exchange: 'on.logging',
+    routingKey: level,
+    payload: { level, message, subject: 'Server' },
+  });
 
   it('watch answers the recent matching messages, then each matching message is an item with a content id and {exchange, routingKey, payload}', () => {
     const { hub, open } = setup();
@@ -73,7 +77,14 @@ describe('mq through the hub (SDK dialect)', () => {
     hub.mq.publish(log('info', 'skipped'));
     hub.mq.publish(log('error', 'new failure'));
     const frames = socket.take();
-    expect(frames).toEqual([{ handler: 'item', resource: 'mq', id: expect.stringMatching(/^[0-9a-f]{16}$/) as string, data: { id: expect.any(String) as string, ...log('error', 'new failure') } }]);
+    expect(frames).toEqual([
+      {
+        handler: 'item',
+        resource: 'mq',
+        id: expect.stringMatching(/^[0-9a-f]{16}$/) as string,
+        data: { id: expect.any(String) as string, ...log('error', 'new failure') },
+      },
+    ]);
     // The same message has the same id everywhere (failover without duplicates).
     hub.mq.publish(log('error', 'new failure'));
     expect(socket.take()[0]).toEqual(frames[0]);
@@ -133,7 +144,11 @@ describe('mq through the hub (SDK dialect)', () => {
     socket.deliver({ handler: 'watch', params: { exchange: 'on.custom', routingKey: 'a' } });
     socket.deliver({ handler: 'watch', params: { exchange: 'on.custom', routingKey: 'b' } });
     socket.deliver({ handler: 'watch', params: { exchange: 'on.logging', routingKey: '#' } });
-    expect(socket.take().map((f) => (f.handler === 'error' ? f.params.code : f.handler))).toEqual(['list', 'too-many-watches', 'forbidden']);
+    expect(socket.take().map((f) => (f.handler === 'error' ? f.params.code : f.handler))).toEqual([
+      'list',
+      'too-many-watches',
+      'forbidden',
+    ]);
   });
 
   it('authorize is asked with channel mq and the params', () => {

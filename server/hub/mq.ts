@@ -10,7 +10,15 @@
  * Messages come from the broker (server with `--amqp`) or, offline, from the memory backend's own logs and events
  * in RackHD's formats (`mqFromChange`), so the mock and the demo show the same stream. Browser-safe.
  */
-import { canonicalJson, DEFAULTS, stringifyMessage, type Doc, type ErrorRequest, type JsonValue, type Params } from '../../protocol/index.js';
+import {
+  canonicalJson,
+  DEFAULTS,
+  stringifyMessage,
+  type Doc,
+  type ErrorRequest,
+  type JsonValue,
+  type Params,
+} from '../../protocol/index.js';
 import type { HubConnection } from './hub-connection.js';
 import { contentId } from './ids.js';
 import type { Logger } from './logger.js';
@@ -101,8 +109,13 @@ export function checkMqParams(params: Params, allowed: ReadonlySet<string>): MqR
   }
   // Words of visible characters; `*` and `#` only as whole words (AMQP topic syntax).
   const bad = routingKey.split('.').find((w) => w === '' || hasControlOrSpace(w) || (/[*#]/.test(w) && w !== '*' && w !== '#'));
-  if (bad !== undefined) return { code: 'bad-params', message: `mq params.routingKey "${routingKey}" is not a topic pattern (words separated by dots, * and # as whole words)` };
-  if (!allowed.has(exchange)) return { code: 'forbidden', message: `exchange "${exchange}" is not open to mq; open: ${[...allowed].join(', ')}` };
+  if (bad !== undefined)
+    return {
+      code: 'bad-params',
+      message: `mq params.routingKey "${routingKey}" is not a topic pattern (words separated by dots, * and # as whole words)`,
+    };
+  if (!allowed.has(exchange))
+    return { code: 'forbidden', message: `exchange "${exchange}" is not open to mq; open: ${[...allowed].join(', ')}` };
   return { exchange, pattern: routingKey };
 }
 
@@ -151,7 +164,13 @@ export class MqService {
       if (refusal) sendError(conn, refusal.code, refusal.message, request, resource);
       return;
     }
-    sendError(conn, 'not-supported', `${handler} on "${resource}": mq is a live stream; use watch {exchange, routingKey} and stop`, request, resource);
+    sendError(
+      conn,
+      'not-supported',
+      `${handler} on "${resource}": mq is a live stream; use watch {exchange, routingKey} and stop`,
+      request,
+      resource,
+    );
   }
 
   /**
@@ -164,7 +183,8 @@ export class MqService {
     const key = canonicalJson(params);
     let mine = this.watches.get(conn);
     if (!mine?.has(key)) {
-      if (conn.watchCount >= this.maxWatches) return { code: 'too-many-watches', message: `a connection may hold at most ${this.maxWatches} watches` };
+      if (conn.watchCount >= this.maxWatches)
+        return { code: 'too-many-watches', message: `a connection may hold at most ${this.maxWatches} watches` };
       if (!mine) {
         mine = new Map();
         this.watches.set(conn, mine);
@@ -217,7 +237,10 @@ export class MqService {
   /** A message arrived on an exchange: kept for later lists, sent to every watch it matches. */
   publish(message: MqMessage): void {
     if (!this.allowed.has(message.exchange)) return;
-    const entry: MqEntry = { id: contentId({ exchange: message.exchange, routingKey: message.routingKey, payload: message.payload }), ...message };
+    const entry: MqEntry = {
+      id: contentId({ exchange: message.exchange, routingKey: message.routingKey, payload: message.payload }),
+      ...message,
+    };
     this.history.push(entry);
     if (this.history.length > this.historyLimit) this.history.splice(0, this.history.length - this.historyLimit);
     const key = message.routingKey.split('.');
@@ -270,4 +293,3 @@ export class MqService {
     }
   }
 }
-

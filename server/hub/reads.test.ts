@@ -323,7 +323,11 @@ describe('failed reads', () => {
       {
         handler: 'error',
         resource: 'nodes',
-        params: { code: 'source-unavailable', message: expect.stringContaining('connection refused'), request: { handler: 'watch', params: { type: 'x' } } },
+        params: {
+          code: 'source-unavailable',
+          message: expect.stringContaining('connection refused'),
+          request: { handler: 'watch', params: { type: 'x' } },
+        },
       },
     ]);
     source.fail = undefined;

@@ -10,14 +10,7 @@
  * the whole record), and live changes flow again. The log forgets what no read in flight needs any more.
  * Browser-safe.
  */
-import {
-  canonicalJson,
-  stringifyList,
-  stringifyMessage,
-  type Doc,
-  type ErrorRequest,
-  type Params,
-} from '../../protocol/index.js';
+import { canonicalJson, stringifyList, stringifyMessage, type Doc, type ErrorRequest, type Params } from '../../protocol/index.js';
 import type { Timers } from '../../protocol/timers.js';
 import type { ChannelState, Subscription } from './channel-state.js';
 import { deliver, type HeldChanges } from './fanout.js';

@@ -89,7 +89,17 @@ function keysAt(doc: Doc, field: string, out: Set<string>): void {
 /** A new filter for canonical params `key` (held by no watch yet). */
 export function makeFilter(key: string, params: Params): Filter {
   const indexed = indexFor(params);
-  return { key, params, fields: paramFields(params), ...(indexed ? { indexed } : {}), refs: 0, nowSeq: -1, now: false, beforeSeq: -1, before: false };
+  return {
+    key,
+    params,
+    fields: paramFields(params),
+    ...(indexed ? { indexed } : {}),
+    refs: 0,
+    nowSeq: -1,
+    now: false,
+    beforeSeq: -1,
+    before: false,
+  };
 }
 
 /** Who watches what on one channel, indexed by equality keys. */

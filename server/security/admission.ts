@@ -89,7 +89,8 @@ export function admission(options: AdmissionOptions): (request: IncomingMessage,
     let principal: unknown;
     const legacy = options.rackhd1x && isLegacyPath(request.url ?? '/', options.rackhd1x.path) ? options.rackhd1x : undefined;
     // RackHD's 1.x UI cannot send a token: with authentication on, its path stays closed unless opened explicitly.
-    if (legacy && options.authenticate && !legacy.unauthenticated) return { code: CloseCode.Unauthenticated, reason: 'the RackHD 1.x path is closed' };
+    if (legacy && options.authenticate && !legacy.unauthenticated)
+      return { code: CloseCode.Unauthenticated, reason: 'the RackHD 1.x path is closed' };
     if (options.authenticate && !legacy) {
       const result = await authenticateRequest(options.authenticate, request, options.authenticateTimeoutMs, logger);
       if (result === 'refused') return { code: CloseCode.Unauthenticated, reason: 'unauthenticated' };

@@ -290,8 +290,7 @@ export class MongoSource implements Source {
     this.logger.warn('mongodb read failed', { channel, err });
     this.affected.add(channel);
     this.startProbe();
-    const message =
-      err instanceof MongoServerError ? `MongoDB refused the read (code ${String(err.code)})` : 'MongoDB is unreachable';
+    const message = err instanceof MongoServerError ? `MongoDB refused the read (code ${String(err.code)})` : 'MongoDB is unreachable';
     return new SourceUnavailableError(message);
   }
 
@@ -312,7 +311,10 @@ export class MongoSource implements Source {
       const collection = this.registry.get(channel)!.collection!;
       try {
         await this.ensureConnected();
-        await this.client.db(this.dbName).collection(collection).findOne({}, { projection: { _id: 1 } });
+        await this.client
+          .db(this.dbName)
+          .collection(collection)
+          .findOne({}, { projection: { _id: 1 } });
         back.push(channel);
       } catch {
         // still unreadable

@@ -27,7 +27,16 @@ function rounds() {
     setInterval: (f, interval) => ((fn = f), (ms = interval), { unref() {} }),
     clearInterval: () => (fn = undefined),
   };
-  return { timers, round: () => fn?.(), get ms() { return ms; }, get running() { return fn !== undefined; } };
+  return {
+    timers,
+    round: () => fn?.(),
+    get ms() {
+      return ms;
+    },
+    get running() {
+      return fn !== undefined;
+    },
+  };
 }
 
 describe('server heartbeat', () => {

@@ -72,7 +72,8 @@ export function resolveTransport(host: string, options: TransportOptions, logger
   const bounds = {} as Record<(typeof BOUNDS)[number], number>;
   for (const name of BOUNDS) {
     const value = options[name] ?? DEFAULTS[name];
-    if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} must be a whole number >= 0 (0 turns it off), got ${String(value)}`);
+    if (!Number.isSafeInteger(value) || value < 0)
+      throw new RangeError(`${name} must be a whole number >= 0 (0 turns it off), got ${String(value)}`);
     bounds[name] = value;
   }
   if (!options.authenticate && !isLoopbackHost(host)) {
@@ -93,7 +94,10 @@ export function resolveTransport(host: string, options: TransportOptions, logger
     closeTimeoutMs: options.closeTimeoutMs ?? DEFAULTS.closeTimeoutMs,
     ...bounds,
     debugStats: options.debugStats === true,
-    rackhd1x: options.rackhd1x === false ? undefined : { path: options.rackhd1x?.path ?? DEFAULTS.legacyPath, unauthenticated: options.rackhd1x?.unauthenticated === true },
+    rackhd1x:
+      options.rackhd1x === false
+        ? undefined
+        : { path: options.rackhd1x?.path ?? DEFAULTS.legacyPath, unauthenticated: options.rackhd1x?.unauthenticated === true },
   };
 }
 
@@ -169,7 +173,11 @@ export function attachWebSockets(deps: TransportDeps, config: ResolvedTransport)
     unfinished.start();
     const url = request.url ?? '/';
     const dialect = config.rackhd1x && isLegacyPath(url, config.rackhd1x.path) ? ('1.x' as const) : undefined;
-    hub.accept(wsSocket(ws as ServerWebSocket, socketOptions), { channel: channelFromUrl(url), principal, ...(dialect ? { dialect } : {}) });
+    hub.accept(wsSocket(ws as ServerWebSocket, socketOptions), {
+      channel: channelFromUrl(url),
+      principal,
+      ...(dialect ? { dialect } : {}),
+    });
   };
   const stats = (): TransportStats => ({
     ...caps.stats(),

@@ -47,7 +47,11 @@ export function logsView(root: HTMLElement, logs: Connection, selection: Selecti
   };
   const render = scheduler(() => {
     const { nodeId, workflowId } = selection.value;
-    title.textContent = workflowId ? `workflow ${workflowId.slice(0, 8)}` : nodeId ? `node ${nodeId.slice(-6)}` : 'select a node or workflow';
+    title.textContent = workflowId
+      ? `workflow ${workflowId.slice(0, 8)}`
+      : nodeId
+        ? `node ${nodeId.slice(-6)}`
+        : 'select a node or workflow';
     const atBottom = scroller.scrollTop + scroller.clientHeight >= scroller.scrollHeight - 8;
     const lines = logs.store
       .getSnapshot()

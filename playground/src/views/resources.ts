@@ -56,7 +56,13 @@ export function resourcesView(root: HTMLElement, channels: Readonly<Record<Resou
         'ul',
         { class: 'list', 'data-testid': 'resource-list', 'data-resource': selected },
         ...rows.map((doc) =>
-          h('li', { 'data-testid': 'resource', 'data-id': String(doc.id) }, h('strong', {}, String(doc[field] ?? doc.id)), ' ', h('span', { class: 'muted small' }, detail(selected, doc))),
+          h(
+            'li',
+            { 'data-testid': 'resource', 'data-id': String(doc.id) },
+            h('strong', {}, String(doc[field] ?? doc.id)),
+            ' ',
+            h('span', { class: 'muted small' }, detail(selected, doc)),
+          ),
         ),
       ),
     );
