@@ -8,7 +8,7 @@ import { test as base, expect, type BrowserContext, type Page } from '@playwrigh
 import { connect, type ChannelModel, type Channel } from 'amqplib';
 import type { Doc } from '../protocol/index.js';
 import { demoFixtures } from '../server/demo/fixtures.js';
-import { startServer, type ServerProcess } from '../test/processes.js';
+import { startServer, type ServerProcess } from '../test/support/processes.js';
 
 /** Project options. */
 export interface E2EOptions {

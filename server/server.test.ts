@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { RawClient } from '../test/helpers.js';
+import { RawClient } from '../test/support/raw-client.js';
 import { bearerVerifier } from './security/auth.js';
 import { createServer, type MonorailServer } from './server.js';
 import { makeNode } from './demo/fixtures.js';

@@ -1,6 +1,6 @@
 /**
  * The attack suite of issue 10: each finding, tried as an attacker would with a client the defaults let in,
- * against a server in its own process (`attack-server.ts`), so that a crash or a heap exhausted shows here as a
+ * against a server in its own process (`support/attack/server.ts`), so that a crash or a heap exhausted shows here as a
  * dead child instead of a dead test runner. After every attack the process must be alive, answer a normal `query`
  * on a new connection, and its memory after a full GC (heap plus buffers) must be back within a stated bound of
  * what it was before.
@@ -23,10 +23,10 @@ import {
   type AttackServer,
   type AttackServerOptions,
   unlessDead,
-} from './attack-harness.js';
-import { RawClient, waitFor, waitForAsync } from './helpers.js';
-import { clientFrame, closeCodeOf, frameClient, Opcode, silentSocket, type FrameClient, type SilentSocket } from './attack-sockets.js';
-import { stalledClient } from './raw-tcp.js';
+} from './support/attack/harness.js';
+import { RawClient, waitFor, waitForAsync } from './support/raw-client.js';
+import { clientFrame, closeCodeOf, frameClient, Opcode, silentSocket, type FrameClient, type SilentSocket } from './support/attack/sockets.js';
+import { stalledClient } from './support/raw-socket.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

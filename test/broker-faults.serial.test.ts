@@ -8,9 +8,9 @@ import { MongoClient, ObjectId } from 'mongodb';
 import { afterAll, afterEach, expect, it } from 'vitest';
 import { Connection } from '../client/index.js';
 import { createServer } from '../server/index.js';
-import { waitFor, waitForAsync } from './helpers.js';
-import { MongoWireServer } from './mongo-wire-server.js';
-import { AMQP_URL, bindingsOf, brokerConnections, deleteExchanges, describeRabbit, rabbitmqctl, RackhdPublisher, rabbitUnavailable, testPrefix } from './services.js';
+import { waitFor, waitForAsync } from './support/raw-client.js';
+import { MongoWireServer } from './support/mongo-wire/server.js';
+import { AMQP_URL, bindingsOf, brokerConnections, deleteExchanges, describeRabbit, rabbitmqctl, RackhdPublisher, rabbitUnavailable, testPrefix } from './support/services.js';
 
 const cleanup: Array<() => unknown> = [];
 afterEach(async () => {

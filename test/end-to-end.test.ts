@@ -8,8 +8,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Connection, type ConnectionOptions } from '../client/index.js';
 import { createServer, type MonorailServer } from '../server/index.js';
 import { demoFixtures, makeNode } from '../server/demo/fixtures.js';
-import { byId, holdableTimers, waitFor } from './helpers.js';
-import { startServer, type ServerProcess } from './processes.js';
+import { byId, holdableTimers, waitFor } from './support/raw-client.js';
+import { startServer, type ServerProcess } from './support/processes.js';
 
 const cleanup: Array<() => unknown> = [];
 afterEach(async () => {

@@ -15,9 +15,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_CODES, parseMessage, type ServerMessage } from '../protocol/index.js';
 import type { DebugStats } from '../server/ws/debug-stats.js';
 import { demoFixtures } from '../server/demo/fixtures.js';
-import { fuzzFrame, type FuzzFrame } from './fuzz-frames.js';
-import { byId, RawClient, waitFor } from './helpers.js';
-import { startServer, type ServerProcess } from './processes.js';
+import { fuzzFrame, type FuzzFrame } from './support/fuzz-frames.js';
+import { byId, RawClient, waitFor } from './support/raw-client.js';
+import { startServer, type ServerProcess } from './support/processes.js';
 
 const FRAMES = Number(process.env.FUZZ_FRAMES ?? 20_000);
 const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) : undefined;

@@ -8,9 +8,9 @@ import WebSocket from 'isomorphic-ws';
 import { MongoClient, ObjectId } from 'mongodb';
 import { afterEach, expect, it } from 'vitest';
 import { Connection } from '../client/index.js';
-import { byId, waitFor, waitForAsync } from './helpers.js';
-import { startMongoWireServer, startServer, type ServerProcess } from './processes.js';
-import { AMQP_URL, bindingsOf, brokerConnections, deleteExchanges, describeRabbit, RackhdPublisher, testPrefix } from './services.js';
+import { byId, waitFor, waitForAsync } from './support/raw-client.js';
+import { startMongoWireServer, startServer, type ServerProcess } from './support/processes.js';
+import { AMQP_URL, bindingsOf, brokerConnections, deleteExchanges, describeRabbit, RackhdPublisher, testPrefix } from './support/services.js';
 
 const cleanup: Array<() => unknown> = [];
 afterEach(async () => {

@@ -11,8 +11,8 @@ import { Connection } from '../client/index.js';
 import type { Doc } from '../protocol/index.js';
 import { createServer, type HubConnection, type LogFields, type Logger, type MonorailServer, type ServerOptions } from '../server/index.js';
 import { makeNode } from '../server/demo/fixtures.js';
-import { byId, RawClient, waitFor } from './helpers.js';
-import { stalledClient } from './raw-tcp.js';
+import { byId, RawClient, waitFor } from './support/raw-client.js';
+import { stalledClient } from './support/raw-socket.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

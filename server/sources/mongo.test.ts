@@ -11,8 +11,8 @@
 import { Binary, Decimal128, Double, Int32, Long, MongoClient, ObjectId, Timestamp, type CommandStartedEvent, type Document } from 'mongodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { matches, ProtocolError, type Doc, type Params } from '../../protocol/index.js';
-import { MongoWireServer } from '../../test/mongo-wire-server.js';
-import { RawClient, waitFor } from '../../test/helpers.js';
+import { MongoWireServer } from '../../test/support/mongo-wire/server.js';
+import { RawClient, waitFor } from '../../test/support/raw-client.js';
 import { randomId } from '../hub/ids.js';
 import { dbNameFromUrl, MongoSource, normaliseDocument, toMongoFilter } from './mongo.js';
 import { createServer, type MonorailServer } from '../server.js';

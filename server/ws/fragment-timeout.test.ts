@@ -9,7 +9,7 @@ import type { Writable } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { describe, expect, it } from 'vitest';
 import { CloseCode, DEFAULTS } from '../../protocol/index.js';
-import { maskedFrame } from '../../test/raw-tcp.js';
+import { maskedFrame } from '../../test/support/raw-socket.js';
 import { fragmentSweep, messageInProgress } from './fragment-timeout.js';
 import type { IntervalTimers } from './heartbeat.js';
 import { silentLogger, type Logger } from '../hub/logger.js';

@@ -3,7 +3,7 @@
  * socket that records every frame, and small waiting utilities (no sleeps: wait for a condition).
  */
 import WebSocket from 'ws';
-import type { ServerMessage } from '../protocol/index.js';
+import type { ServerMessage } from '../../protocol/index.js';
 
 /** Waits until `check` returns a truthy value (polled on a short interval), or fails after `timeoutMs`. */
 export async function waitFor<T>(check: () => T | undefined | false | null, timeoutMs = 5000, what = 'condition'): Promise<T> {

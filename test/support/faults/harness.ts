@@ -12,10 +12,10 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import WebSocket from 'isomorphic-ws';
-import { Connection } from '../client/index.js';
-import { canonicalJson, channelInfo, matches, type Doc, type Params } from '../protocol/index.js';
-import { waitFor, waitForAsync } from './helpers.js';
-import { TcpProxy } from './tcp-proxy.js';
+import { Connection } from '../../../client/index.js';
+import { canonicalJson, channelInfo, matches, type Doc, type Params } from '../../../protocol/index.js';
+import { waitFor, waitForAsync } from '../raw-client.js';
+import { TcpProxy } from '../tcp-proxy.js';
 
 /**
  * A change the writer makes: create or replace a record, change some fields of a record (nothing when it does not
@@ -51,7 +51,7 @@ export interface TruthSource {
 export const idField = (channel: string): string => channelInfo(channel).idField;
 
 /** A small deterministic PRNG (mulberry32), so a failing run can be replayed with its seed. */
-export { prng } from '../server/demo/random.js';
+export { prng } from '../../../server/demo/random.js';
 
 /** Changes the truth continuously, one write after another, until paused. */
 export class Writer {

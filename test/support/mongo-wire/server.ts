@@ -11,7 +11,7 @@
  * mongod's CommandNotFound error and is recorded in `unknownCommands`.
  *
  * In process: `await MongoWireServer.start()`; as its own process (a source of truth that outlives server
- * restarts): `node --import tsx test/mongo-wire-server.ts [--port N] [--host H]`, which prints
+ * restarts): `node --import tsx test/support/mongo-wire/server.ts [--port N] [--host H]`, which prints
  * `mongo-wire-server listening on mongodb://host:port` and stops on SIGTERM/SIGINT. Started with an IPC channel, it
  * takes `{op: 'stop'}` and `{op: 'resume'}` (an outage and its end, data kept; each answered with `{op, done: true}`
  * once it took effect) and exits when its parent goes away.

@@ -5,12 +5,12 @@
  * tests share on a client's frames and store are at the end.
  */
 import WebSocket from 'isomorphic-ws';
-import { Connection, type CloseInfo, type ConnectionError, type ConnectionOptions } from '../client/index.js';
-import { createMockServer } from '../mock/index.js';
-import type { Doc, Params, ServerMessage } from '../protocol/index.js';
-import { createServer, MemoryBackend, type HubStats, type MonorailServer } from '../server/index.js';
+import { Connection, type CloseInfo, type ConnectionError, type ConnectionOptions } from '../../client/index.js';
+import { createMockServer } from '../../mock/index.js';
+import type { Doc, Params, ServerMessage } from '../../protocol/index.js';
+import { createServer, MemoryBackend, type HubStats, type MonorailServer } from '../../server/index.js';
 import { expect } from 'vitest';
-import { byId, holdableTimers, waitFor } from './helpers.js';
+import { byId, holdableTimers, waitFor } from './raw-client.js';
 
 /** What a test starts a target with. */
 export interface StartOptions {

@@ -1,8 +1,8 @@
 /**
  * Injected timers and event helpers for connection tests: time is driven by the test, never waited for.
  */
-import type { Connection, Timers } from '../connection.js';
-import type { ConnectionEvents } from '../events.js';
+import type { Connection, Timers } from '../../client/connection.js';
+import type { ConnectionEvents } from '../../client/events.js';
 
 interface Pending {
   fn: () => void;

@@ -9,10 +9,10 @@ import { connect as netConnect } from 'node:net';
 import { promisify } from 'node:util';
 import { connect, type Channel, type ChannelModel } from 'amqplib';
 import { describe, it } from 'vitest';
-import type { Doc } from '../protocol/index.js';
-import { randomId } from '../server/hub/ids.js';
-import { BROADCAST_EXCHANGE } from '../server/feeds/broadcast.js';
-import { eventMessage, RACKHD_EXCHANGES, waterlineMessage, type WaterlineEvent } from '../server/feeds/rackhd.js';
+import type { Doc } from '../../protocol/index.js';
+import { randomId } from '../../server/hub/ids.js';
+import { BROADCAST_EXCHANGE } from '../../server/feeds/broadcast.js';
+import { eventMessage, RACKHD_EXCHANGES, waterlineMessage, type WaterlineEvent } from '../../server/feeds/rackhd.js';
 
 /** The broker tests use. */
 export const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
