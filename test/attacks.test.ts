@@ -24,7 +24,8 @@ import {
   type AttackServerOptions,
   unlessDead,
 } from './support/attack/harness.js';
-import { RawClient, waitFor, waitForAsync } from './support/raw-client.js';
+import { RawClient } from './support/raw-client.js';
+import { waitFor } from './support/wait.js';
 import { clientFrame, closeCodeOf, frameClient, Opcode, silentSocket, type FrameClient, type SilentSocket } from './support/attack/sockets.js';
 import { stalledClient } from './support/raw-socket.js';
 
@@ -86,7 +87,7 @@ async function attackServer(options: AttackServerOptions, fileLimit?: number): P
 
 /** Resolves once the child holds no connection. */
 async function idle(s: AttackServer): Promise<void> {
-  await waitForAsync(async () => (await s.stats()).connections === 0, CUT_WITHIN, 'the connections to be gone');
+  await waitFor(async () => (await s.stats()).connections === 0, CUT_WITHIN, 'the connections to be gone');
 }
 
 /**
@@ -267,7 +268,7 @@ describe('attack 4: connections that never finish their handshake', { timeout: T
     expect(ended(sockets)).toBe(2 * maxPendingUpgrades);
     for (const r of sockets) r.socket.destroy();
     // The server sees our ends asynchronously: retry until its count of pending sockets has come down.
-    await waitForAsync(
+    await waitFor(
       () =>
         expectServes(s).then(
           () => true,
@@ -286,7 +287,7 @@ describe('attack 4: connections that never finish their handshake', { timeout: T
     const extra = await client(s);
     expect((await extra.closed()).code).toBe(CloseCode.Overloaded);
     first?.close();
-    await waitForAsync(async () => (await s.stats()).connections === maxConnections - 1, CUT_WITHIN, 'a connection to leave');
+    await waitFor(async () => (await s.stats()).connections === maxConnections - 1, CUT_WITHIN, 'a connection to leave');
     // The others still open: the new one is the fourth.
     await expectServes(s);
     await expectRecovered(s, before);
@@ -336,7 +337,7 @@ describe('attack 5: unfinished messages, stalled readers, tokens, endpoints, ech
     cleanup.push(() => {
       for (const c of stalled) c.drop();
     });
-    await waitForAsync(async () => (await s.stats()).watches === 4, CUT_WITHIN, 'the stalled readers to watch');
+    await waitFor(async () => (await s.stats()).watches === 4, CUT_WITHIN, 'the stalled readers to watch');
     const stalledPorts = stalled.map((c) => c.socket.localPort);
     const closedPorts = async () => new Set((await s.closes()).filter((c) => stalledPorts.includes(c.port)).map((c) => c.port));
 

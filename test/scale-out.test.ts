@@ -8,7 +8,8 @@ import WebSocket from 'isomorphic-ws';
 import { MongoClient, ObjectId } from 'mongodb';
 import { afterEach, expect, it } from 'vitest';
 import { Connection } from '../client/index.js';
-import { byId, waitFor, waitForAsync } from './support/raw-client.js';
+import { byId } from './support/records.js';
+import { waitFor } from './support/wait.js';
 import { startMongoWireServer, startServer, type ServerProcess } from './support/processes.js';
 import { AMQP_URL, bindingsOf, brokerConnections, deleteExchanges, describeRabbit, RackhdPublisher, testPrefix } from './support/services.js';
 

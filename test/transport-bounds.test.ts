@@ -9,7 +9,8 @@
 import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bearerVerifier, createServer, type MonorailServer, type ServerOptions } from '../server/index.js';
-import { RawClient, waitFor } from './support/raw-client.js';
+import { RawClient } from './support/raw-client.js';
+import { waitFor } from './support/wait.js';
 import { maskedFrame, maskedTextFrame, rawSocket, rawWebSocket, upgradeRequest } from './support/raw-socket.js';
 
 const cleanup: Array<() => unknown> = [];

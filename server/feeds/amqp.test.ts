@@ -12,7 +12,8 @@ import WebSocket from 'isomorphic-ws';
 import { afterEach, expect, it } from 'vitest';
 import { Connection } from '../../client/index.js';
 import { backoffDelay, DEFAULTS, type Doc, type ServerMessage, type Timers } from '../../protocol/index.js';
-import { RawClient, waitFor } from '../../test/support/raw-client.js';
+import { RawClient } from '../../test/support/raw-client.js';
+import { waitFor } from '../../test/support/wait.js';
 import { MongoWireServer } from '../../test/support/mongo-wire/server.js';
 import {
   AMQP_URL,

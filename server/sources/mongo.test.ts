@@ -12,7 +12,8 @@ import { Binary, Decimal128, Double, Int32, Long, MongoClient, ObjectId, Timesta
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { matches, ProtocolError, type Doc, type Params } from '../../protocol/index.js';
 import { MongoWireServer } from '../../test/support/mongo-wire/server.js';
-import { RawClient, waitFor } from '../../test/support/raw-client.js';
+import { RawClient } from '../../test/support/raw-client.js';
+import { waitFor } from '../../test/support/wait.js';
 import { randomId } from '../hub/ids.js';
 import { dbNameFromUrl, MongoSource, normaliseDocument, toMongoFilter } from './mongo.js';
 import { createServer, type MonorailServer } from '../server.js';

@@ -1,31 +1,10 @@
 /**
- * Test helpers shared by the server, contract and integration suites: a raw protocol client over a real
- * socket that records every frame, and small waiting utilities (no sleeps: wait for a condition).
+ * A raw protocol client for the server, mock and integration suites: a real `ws` socket that sends objects or text
+ * as they are (no client SDK in between) and records every frame it receives, in order.
  */
 import WebSocket from 'ws';
 import type { ServerMessage } from '../../protocol/index.js';
-
-/** Waits until `check` returns a truthy value (polled on a short interval), or fails after `timeoutMs`. */
-export async function waitFor<T>(check: () => T | undefined | false | null, timeoutMs = 5000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-/** `waitFor` for checks that must await something (a broker query, a database read). */
-export async function waitForAsync<T>(check: () => Promise<T | undefined | false | null>, timeoutMs = 5000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+import { WAIT_TIMEOUT_MS, waitFor } from './wait.js';
 
 /** A raw protocol client: sends objects or text, records every parsed frame in order. */
 export class RawClient {
@@ -56,7 +35,10 @@ export class RawClient {
   }
 
   /** The next frame not yet returned by `next` (optionally the next with this handler, skipping others). */
-  async next<H extends ServerMessage['handler']>(handler?: H, timeoutMs = 5000): Promise<Extract<ServerMessage, { handler: H }>> {
+  async next<H extends ServerMessage['handler']>(
+    handler?: H,
+    timeoutMs = WAIT_TIMEOUT_MS,
+  ): Promise<Extract<ServerMessage, { handler: H }>> {
     const found = await waitFor(
       () => {
         while (this.read < this.frames.length) {
@@ -66,7 +48,7 @@ export class RawClient {
         return undefined;
       },
       timeoutMs,
-      `a ${handler ?? 'any'} frame`,
+      `a ${handler ?? 'any'} frame on ${this.ws.url}`,
     );
     return found as Extract<ServerMessage, { handler: H }>;
   }
@@ -83,47 +65,11 @@ export class RawClient {
   }
 
   /** Waits for the socket to close; resolves with the close code and reason. */
-  async closed(timeoutMs = 5000): Promise<{ code: number; reason: string }> {
-    return waitFor(() => this.closeEvent, timeoutMs, 'close');
+  async closed(timeoutMs = WAIT_TIMEOUT_MS): Promise<{ code: number; reason: string }> {
+    return waitFor(() => this.closeEvent, timeoutMs, `${this.ws.url} to close`);
   }
 
   close(): void {
     this.ws.close();
   }
-}
-
-/** Timers that can be held: while held, nothing scheduled runs; `release()` runs what was held. */
-export function holdableTimers() {
-  let held = false;
-  const queue: Array<() => void> = [];
-  return {
-    setTimeout(fn: () => void, ms: number): unknown {
-      if (held) {
-        const entry = { cancelled: false };
-        queue.push(() => !entry.cancelled && fn());
-        return entry;
-      }
-      return setTimeout(fn, ms);
-    },
-    clearTimeout(handle: unknown): void {
-      if (handle && typeof handle === 'object' && 'cancelled' in handle) (handle as { cancelled: boolean }).cancelled = true;
-      else clearTimeout(handle as ReturnType<typeof setTimeout>);
-    },
-    hold(): void {
-      held = true;
-    },
-    release(): void {
-      held = false;
-      for (const fn of queue.splice(0)) fn();
-    },
-    /** Timers waiting for `release()`. */
-    get heldCount(): number {
-      return queue.length;
-    },
-  };
-}
-
-/** Records sorted by id, for comparing a store with its source regardless of order. */
-export function byId<T extends { [key: string]: unknown }>(docs: readonly T[], idField = 'id'): T[] {
-  return [...docs].sort((a, b) => String(a[idField]).localeCompare(String(b[idField])));
 }

@@ -1,8 +1,8 @@
 /**
- * Injected timers and event helpers for connection tests: time is driven by the test, never waited for.
+ * Injected timers (protocol's `Timers`) for tests that drive time instead of waiting for it: manual timers that
+ * run only when fired, real timers that run at once whatever the delay, and real timers that can be held back.
  */
-import type { Connection, Timers } from '../../client/connection.js';
-import type { ConnectionEvents } from '../../client/events.js';
+import type { Timers } from '../../protocol/timers.js';
 
 interface Pending {
   fn: () => void;
@@ -55,27 +55,59 @@ export function immediateTimers(): Timers & { delays: number[] } {
   };
 }
 
-/** Resolves with the payload of the next `type` event. */
-export function next<K extends keyof ConnectionEvents>(conn: Connection, type: K): Promise<ConnectionEvents[K]> {
-  return new Promise((resolve) => conn.events.once(type, resolve));
+/** Real timers that can be held: while held, nothing newly scheduled runs until `release()`. */
+export interface HoldableTimers extends Timers {
+  /** From now on, timers scheduled wait for `release()` instead of their delay. */
+  hold(): void;
+  /** Runs every held timer (in the order scheduled) and stops holding. */
+  release(): void;
+  /** Timers waiting for `release()` (cleared ones not counted). */
+  readonly heldCount: number;
+  /** Timers scheduled that have neither run nor been cleared, held or not. */
+  readonly pending: number;
 }
 
-/** Records every payload of `type`. */
-export function record<K extends keyof ConnectionEvents>(conn: Connection, type: K): Array<ConnectionEvents[K]> {
-  const seen: Array<ConnectionEvents[K]> = [];
-  conn.events.on(type, (e) => seen.push(e));
-  return seen;
+interface Handle {
+  cleared: boolean;
+  timer?: ReturnType<typeof setTimeout>;
 }
 
-/** Resolves with the `n`-th payload of `type` counted from now (1-based). */
-export function nth<K extends keyof ConnectionEvents>(conn: Connection, type: K, n: number): Promise<ConnectionEvents[K]> {
-  return new Promise((resolve) => {
-    let count = 0;
-    const off = conn.events.on(type, (e) => {
-      if (++count === n) {
-        off();
-        resolve(e);
-      }
-    });
-  });
+export function holdableTimers(): HoldableTimers {
+  let holding = false;
+  const held: Array<{ handle: Handle; run: () => void }> = [];
+  const pending = new Set<Handle>();
+  return {
+    setTimeout(fn, ms) {
+      const handle: Handle = { cleared: false };
+      const run = () => {
+        if (handle.cleared) return;
+        pending.delete(handle);
+        fn();
+      };
+      pending.add(handle);
+      if (holding) held.push({ handle, run });
+      else handle.timer = setTimeout(run, ms);
+      return handle;
+    },
+    clearTimeout(handle) {
+      const h = handle as Handle | undefined;
+      if (!h || h.cleared) return;
+      h.cleared = true;
+      pending.delete(h);
+      if (h.timer !== undefined) clearTimeout(h.timer);
+    },
+    hold() {
+      holding = true;
+    },
+    release() {
+      holding = false;
+      for (const { run } of held.splice(0)) run();
+    },
+    get heldCount() {
+      return held.filter(({ handle }) => !handle.cleared).length;
+    },
+    get pending() {
+      return pending.size;
+    },
+  };
 }

@@ -14,7 +14,7 @@ import type { ChildProcess } from 'node:child_process';
 import WebSocket from 'isomorphic-ws';
 import { Connection } from '../../../client/index.js';
 import { canonicalJson, channelInfo, matches, type Doc, type Params } from '../../../protocol/index.js';
-import { waitFor, waitForAsync } from '../raw-client.js';
+import { waitFor } from '../wait.js';
 import { TcpProxy } from '../tcp-proxy.js';
 
 /**
@@ -294,7 +294,7 @@ export async function startFaultRun<T extends TruthSource>(truth: T, specs: read
       run.server = await truth.startServer(first.port);
     },
     async converged(timeoutMs, what) {
-      await waitForAsync(async () => (await measure()).divergent === 0 && watchers.every((w) => w.connection.state === 'open'), timeoutMs, what);
+      await waitFor(async () => (await measure()).divergent === 0 && watchers.every((w) => w.connection.state === 'open'), timeoutMs, what);
     },
     async runRound(fault, { writesAfterFault, convergeTimeoutMs }) {
       const sessions = watchers.map((w) => w.connection.sessionId);
@@ -317,7 +317,7 @@ export async function startFaultRun<T extends TruthSource>(truth: T, specs: read
       const expected = new Set(outcome.reconnect);
       const back = (w: Watcher, i: number) => w.connection.state === 'open' && w.connection.sessionId !== undefined && w.connection.sessionId !== sessions[i];
       try {
-        await waitForAsync(
+        await waitFor(
           async () =>
             watchers.every((w, i) => !expected.has(w) || back(w, i)) &&
             (outcome.settled?.() ?? true) &&

@@ -13,7 +13,7 @@ import type { Doc, JsonValue } from '../../../protocol/index.js';
 import { DEFAULT_CHANNELS, type ChannelSpec } from '../../../server/hub/channels.js';
 import type { WaterlineEvent } from '../../../server/feeds/rackhd.js';
 import type { Fault, ServerHandle, TruthSource, Watcher, Write } from './harness.js';
-import { waitFor } from '../raw-client.js';
+import { waitFor } from '../wait.js';
 import { controlMongoWireServer, startMongoWireServer, startServer, type ServerProcess } from '../processes.js';
 import { AMQP_URL, brokerConnections, deleteExchanges, rabbitmqctl, RackhdPublisher, testPrefix } from '../services.js';
 
