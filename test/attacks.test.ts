@@ -26,8 +26,7 @@ import {
 } from './support/attack/harness.js';
 import { RawClient } from './support/raw-client.js';
 import { waitFor } from './support/wait.js';
-import { clientFrame, closeCodeOf, frameClient, Opcode, silentSocket, type FrameClient, type SilentSocket } from './support/attack/sockets.js';
-import { stalledClient } from './support/raw-socket.js';
+import { closeCodeOf, frameClient, maskedFrame, Opcode, silentSocket, stalledClient, type FrameClient, type SilentSocket } from './support/raw-socket.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -312,7 +311,7 @@ describe('attack 5: unfinished messages, stalled readers, tokens, endpoints, ech
     for (let i = 0; i < 16; i++) {
       const c = await frameClient(`${s.url}/nodes`, { 'Sec-WebSocket-Protocol': DEFAULTS.subprotocol });
       clients.push(c);
-      c.write(clientFrame(Opcode.Text, start, { fin: false }));
+      c.write(maskedFrame(Opcode.Text, start, { fin: false }));
     }
     const closeCodes = () => clients.flatMap((c) => c.frames.filter((f) => f.opcode === Opcode.Close).map(closeCodeOf));
     await waitFor(() => closeCodes().length === clients.length, CUT_WITHIN, 'every unfinished message to be closed');
