@@ -10,7 +10,8 @@ import { Connection } from '../client/index.js';
 import { createServer } from '../server/index.js';
 import { waitFor } from './support/wait.js';
 import { MongoWireServer } from './support/mongo-wire/server.js';
-import { AMQP_URL, bindingsOf, brokerConnections, deleteExchanges, describeRabbit, rabbitmqctl, RackhdPublisher, rabbitUnavailable, testPrefix } from './support/services.js';
+import { AMQP_URL, bindingsOf, brokerConnections, deleteExchanges, rabbitmqctl, RackhdPublisher, testPrefix } from './support/rabbit.js';
+import { describeRabbit, rabbitUnavailable } from './support/services.js';
 
 const cleanup: Array<() => unknown> = [];
 afterEach(async () => {

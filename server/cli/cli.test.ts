@@ -4,7 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { RawClient } from '../../test/support/raw-client.js';
 import { MongoWireServer } from '../../test/support/mongo-wire/server.js';
 import { startServer, type ServerProcess } from '../../test/support/processes.js';
-import { AMQP_URL, deleteExchanges, describeRabbit, testPrefix } from '../../test/support/services.js';
+import { AMQP_URL, deleteExchanges, testPrefix } from '../../test/support/rabbit.js';
+import { describeRabbit } from '../../test/support/services.js';
 
 let running: ServerProcess | undefined;
 afterEach(async () => {

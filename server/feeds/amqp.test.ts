@@ -21,12 +21,12 @@ import {
   brokerConnections,
   closeBrokerConnection,
   deleteExchanges,
-  describeRabbit,
   queueDepth,
   RackhdPublisher,
   rabbitmqctl,
   testPrefix,
-} from '../../test/support/services.js';
+} from '../../test/support/rabbit.js';
+import { describeRabbit } from '../../test/support/services.js';
 import { AmqpLink, type ReconnectOptions } from './amqp-link.js';
 import { demoFixtures, makeEvent, makeLog, makeNode } from '../demo/fixtures.js';
 import { lineLogger } from '../cli/line-logger.js';

@@ -15,7 +15,7 @@ import type { WaterlineEvent } from '../../../server/feeds/rackhd.js';
 import type { Fault, ServerHandle, TruthSource, Watcher, Write } from './harness.js';
 import { waitFor } from '../wait.js';
 import { controlMongoWireServer, startMongoWireServer, startServer, type ServerProcess } from '../processes.js';
-import { AMQP_URL, brokerConnections, deleteExchanges, rabbitmqctl, RackhdPublisher, testPrefix } from '../services.js';
+import { AMQP_URL, brokerConnections, deleteExchanges, rabbitmqctl, RackhdPublisher, testPrefix } from '../rabbit.js';
 
 const HEX24 = /^[0-9a-f]{24}$/;
 
