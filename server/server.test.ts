@@ -4,7 +4,8 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { RawClient } from '../test/helpers.js';
+import { RawClient } from '../test/support/raw-client.js';
+import { WAIT_TIMEOUT_MS, waitFor } from '../test/support/wait.js';
 import { bearerVerifier } from './security/auth.js';
 import { createServer, type MonorailServer } from './server.js';
 import { makeNode } from './demo/fixtures.js';
@@ -339,7 +340,7 @@ describe('server API', () => {
     await c.request({ handler: 'init' }, 'session');
     expect(seen).toEqual(['init']);
     c.close();
-    await expect.poll(() => closed).toBe(true);
+    await waitFor(() => closed, WAIT_TIMEOUT_MS, 'the server to see the close');
   });
 
   it('close() sends 1001 to every client', async () => {

@@ -11,8 +11,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Connection, type ConnectionOptions } from '../client/index.js';
 import { bearerVerifier, createServer, jwtVerifier, lineLogger, type Logger, type MonorailServer, type ServerOptions } from '../server/index.js';
 import { demoFixtures } from '../server/demo/fixtures.js';
-import { RawClient, waitFor } from './helpers.js';
-import { startServer } from './processes.js';
+import { RawClient } from './support/raw-client.js';
+import { waitFor } from './support/wait.js';
+import { startServer } from './support/processes.js';
 
 const SECRET = 'monorail-test-secret-0123456789abcdef';
 const cleanup: Array<() => unknown> = [];

@@ -7,8 +7,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Doc, Params } from '../protocol/index.js';
 import { demoFixtures, makeLog, makeNode, makeWorkflow } from '../server/demo/fixtures.js';
-import { converged, framesAfter, framesUntilBarrier, opened, snapshots, TARGETS, type Running, type StartOptions } from './contract-targets.js';
-import { waitFor } from './helpers.js';
+import { converged, framesAfter, framesUntilBarrier, opened, snapshots, TARGETS, type Running, type StartOptions } from './support/contract-targets.js';
+import { waitFor } from './support/wait.js';
 
 const running: Running[] = [];
 afterEach(async () => {

@@ -15,9 +15,9 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Doc } from '../protocol/index.js';
-import { clientSocketsDropped, prng, serverKilled, startFaultRun, type Fault, type FaultRun, type RoundReport, type WatcherSpec, type Write } from './fault-harness.js';
-import { brokerConnectionClosed, mongoStopped, MongoTruth } from './mongo-truth.js';
-import { describeRabbit } from './services.js';
+import { clientSocketsDropped, prng, serverKilled, startFaultRun, type Fault, type FaultRun, type RoundReport, type WatcherSpec, type Write } from './support/faults/harness.js';
+import { brokerConnectionClosed, mongoStopped, MongoTruth } from './support/faults/mongo-truth.js';
+import { describeRabbit } from './support/services.js';
 
 const FAULTS: readonly Fault<MongoTruth>[] = [serverKilled, brokerConnectionClosed, clientSocketsDropped('one'), mongoStopped];
 const ROUNDS = Number(process.env.FAULT_ROUNDS ?? FAULTS.length);

@@ -10,8 +10,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Doc } from '../protocol/index.js';
-import { clientSocketsDropped, prng, serverKilled, startFaultRun, type Fault, type FaultRun, type RoundReport, type Write } from './fault-harness.js';
-import { MemoryTruth } from './memory-truth.js';
+import { clientSocketsDropped, prng, serverKilled, startFaultRun, type Fault, type FaultRun, type RoundReport, type Write } from './support/faults/harness.js';
+import { MemoryTruth } from './support/faults/memory-truth.js';
 
 const FAULTS: readonly Fault[] = [serverKilled, clientSocketsDropped('all')];
 const ROUNDS = Number(process.env.FAULT_ROUNDS ?? 2 * FAULTS.length);

@@ -15,9 +15,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_CODES, parseMessage, type ServerMessage } from '../protocol/index.js';
 import type { DebugStats } from '../server/ws/debug-stats.js';
 import { demoFixtures } from '../server/demo/fixtures.js';
-import { fuzzFrame, type FuzzFrame } from './fuzz-frames.js';
-import { byId, RawClient, waitFor } from './helpers.js';
-import { startServer, type ServerProcess } from './processes.js';
+import { fuzzFrame, type FuzzFrame } from './support/fuzz-frames.js';
+import { RawClient } from './support/raw-client.js';
+import { byId } from './support/records.js';
+import { WAIT_TIMEOUT_MS, waitFor } from './support/wait.js';
+import { startServer, type ServerProcess } from './support/processes.js';
 
 const FRAMES = Number(process.env.FUZZ_FRAMES ?? 20_000);
 const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) : undefined;
@@ -152,12 +154,11 @@ describe(`fuzzing the server process with ${FRAMES.toLocaleString('en-US')} gene
     c.close();
 
     for (const f of fuzzers) f.close();
-    // Wait for the server to see every close (a condition, polled), then measure.
-    let after = await stats();
-    for (let i = 0; i < 500 && after.hub.connections > 0; i++) {
-      await new Promise((r) => setTimeout(r, 10));
-      after = await stats();
-    }
+    // Wait for the server to see every close, then measure.
+    const after = await waitFor(async () => {
+      const now = await stats();
+      return now.hub.connections === 0 && now;
+    }, WAIT_TIMEOUT_MS, 'the server to see every fuzzing connection close');
     expect(after.hub).toMatchObject({ connections: 0, watches: 0 });
     expect(after.prototypes).toEqual(before.prototypes);
     expect(after.memory.heapUsed - before.memory.heapUsed).toBeLessThanOrEqual(HEAP_BOUND);

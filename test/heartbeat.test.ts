@@ -11,8 +11,8 @@ import WebSocket from 'isomorphic-ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Connection } from '../client/index.js';
 import { createServer, type HubConnection } from '../server/index.js';
-import { waitFor } from './helpers.js';
-import { startServer } from './processes.js';
+import { waitFor } from './support/wait.js';
+import { startServer } from './support/processes.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const cleanup: Array<() => unknown> = [];

@@ -71,6 +71,7 @@ describe('npm run lint: the layout rule', () => {
     ['mock/bad.ts', "import { t } from '../server/ws/transport.js';\n\nexport const b = t;\n"],
     ['server/ws/bad.ts', "import { s } from '../../client/store.js';\n\nexport const b = s;\n"],
     ['server/bad.ts', "import type { x } from '../mock/mock-server.js';\n\nexport type B = typeof x;\n"],
+    ['server/ws/bad.ts', "import { waitFor } from '../../test/support/wait.js';\n\nexport const b = waitFor;\n"],
   ])('fails on a planted import that crosses the wrong way: %s', (file, source) => {
     expectViolation({ [file]: source }, file, 'noRestrictedImports');
   });

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, type Params } from '../../protocol/index.js';
 import { ChannelState, subscription } from './channel-state.js';
-import { n, specOf } from './test-helpers/hub-doubles.js';
+import { n, specOf } from '../../test/support/hub-doubles.js';
 
 const sink = { sendFrame: () => undefined };
 

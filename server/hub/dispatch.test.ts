@@ -12,7 +12,7 @@ import { Hub } from './hub.js';
 import { HubConnection } from './hub-connection.js';
 import type { Logger } from './logger.js';
 import { GLOBAL_TIMERS, SnapshotReads } from './reads.js';
-import { n, TableBackend, TestSocket, tick } from './test-helpers/hub-doubles.js';
+import { n, TableBackend, TestSocket, tick } from '../../test/support/hub-doubles.js';
 
 /** A dispatcher over the default channels and a table backend holding one node, and a connection to it. */
 function dispatcher(options: { authorize?: Authorize; maxWatches?: number; channel?: string } = {}) {

@@ -10,7 +10,7 @@ import { deliver, fanOut, frameOf } from './fanout.js';
 import { Hub } from './hub.js';
 import type { LoggedChange } from './record-memory.js';
 import type { SharedFrame } from './socket.js';
-import { FrameSocket, GatedSource, n, setup, specOf, TableBackend, tick } from './test-helpers/hub-doubles.js';
+import { FrameSocket, GatedSource, n, setup, specOf, TableBackend, tick } from '../../test/support/hub-doubles.js';
 
 describe('frames', () => {
   const change = (): LoggedChange => ({ seq: 1, id: 'w1', data: { instanceId: 'w1' }, prev: { kind: 'unknown' } });

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { Hub } from './hub.js';
 import type { Logger } from './logger.js';
 import type { HubSocket, SocketEvents } from './socket.js';
-import { FrameSocket, GatedSource, n, setup, TableBackend, TestSocket, tick } from './test-helpers/hub-doubles.js';
+import { FrameSocket, GatedSource, n, setup, TableBackend, TestSocket, tick } from '../../test/support/hub-doubles.js';
 
 describe('connections', () => {
   it('a throwing connection listener does not stop the connection', async () => {

@@ -12,7 +12,7 @@ import { silentLogger } from './logger.js';
 import { ChangeLog, GLOBAL_TIMERS, SnapshotReads } from './reads.js';
 import type { LoggedChange } from './record-memory.js';
 import { SourceUnavailableError, type Change } from './source.js';
-import { GatedSource, manualClock, n, setup, tick, TestSocket } from './test-helpers/hub-doubles.js';
+import { GatedSource, manualClock, n, setup, tick, TestSocket } from '../../test/support/hub-doubles.js';
 
 const change = (seq: number): LoggedChange => ({ seq, id: `c${seq}`, data: { id: `c${seq}` }, prev: { kind: 'unknown' } });
 

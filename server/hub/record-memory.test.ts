@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, type Doc, type Params } from '../../protocol/index.js';
 import { decide, RecordMemory, type LoggedChange, type Prev } from './record-memory.js';
-import { GatedSource, n, setup, specOf, tick } from './test-helpers/hub-doubles.js';
+import { GatedSource, n, setup, specOf, tick } from '../../test/support/hub-doubles.js';
 import { makeFilter } from './watch-index.js';
 
 const filter = (params: Params) => makeFilter(canonicalJson(params), params);

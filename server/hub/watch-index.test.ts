@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { canonicalJson, type Doc, type Params } from '../../protocol/index.js';
 import { Hub } from './hub.js';
 import type { LoggedChange, Prev } from './record-memory.js';
-import { n, TableBackend, TestSocket, tick } from './test-helpers/hub-doubles.js';
+import { n, TableBackend, TestSocket, tick } from '../../test/support/hub-doubles.js';
 import { indexKeyOf, NO_WATCHES, watchOf, WatchIndex, type Watcher } from './watch-index.js';
 
 interface Sub extends Watcher {

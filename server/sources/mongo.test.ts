@@ -11,29 +11,27 @@
 import { Binary, Decimal128, Double, Int32, Long, MongoClient, ObjectId, Timestamp, type CommandStartedEvent, type Document } from 'mongodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { matches, ProtocolError, type Doc, type Params } from '../../protocol/index.js';
-import { MongoWireServer } from '../../test/mongo-wire-server.js';
-import { RawClient, waitFor } from '../../test/helpers.js';
+import { RawClient } from '../../test/support/raw-client.js';
+import { EXTERNAL_MONGODB_URL as external, mongoUnderTest, type MongoUnderTest } from '../../test/support/services.js';
+import { waitFor } from '../../test/support/wait.js';
 import { randomId } from '../hub/ids.js';
 import { dbNameFromUrl, MongoSource, normaliseDocument, toMongoFilter } from './mongo.js';
 import { createServer, type MonorailServer } from '../server.js';
 
-const external = process.env.MONGODB_URL;
-let wire: MongoWireServer | undefined;
+let mongo: MongoUnderTest;
+/** The wire-level server (the outage tests stop it; skipped against a real mongod). */
+let wire: MongoUnderTest['wire'];
 
 beforeAll(async () => {
-  if (!external) wire = await MongoWireServer.start();
+  mongo = await mongoUnderTest();
+  wire = mongo.wire;
 });
 afterAll(async () => {
-  await wire?.close();
+  await mongo.close();
 });
 
-/** The URL of a database on the server under test (MONGODB_URL's host and options, another path). */
-function urlFor(db: string): string {
-  if (!external) return wire!.url(db);
-  const u = new URL(external);
-  u.pathname = `/${db}`;
-  return u.toString();
-}
+/** The URL of a database on the server under test. */
+const urlFor = (db: string): string => mongo.url(db);
 
 const cleanup: Array<() => unknown> = [];
 afterEach(async () => {

@@ -3,13 +3,13 @@
  * sends, sources whose reads answer when the test says so, a source-and-feed over plain tables, and a clock that
  * moves only when the test advances it. Like the hub, they import nothing outside `protocol/` and `server/hub/`.
  */
-import { matches, type Doc, type Params, type ServerMessage } from '../../../protocol/index.js';
-import { DEFAULT_CHANNELS, type ChannelSpec } from '../channels.js';
-import { Hub, type HubOptions } from '../hub.js';
-import { contentId } from '../ids.js';
-import type { HubTimers } from '../reads.js';
-import type { HubSocket, SharedFrame } from '../socket.js';
-import type { Change, ChangeFeed, Source } from '../source.js';
+import { matches, type Doc, type Params, type ServerMessage } from '../../protocol/index.js';
+import { DEFAULT_CHANNELS, type ChannelSpec } from '../../server/hub/channels.js';
+import { Hub, type HubOptions } from '../../server/hub/hub.js';
+import { contentId } from '../../server/hub/ids.js';
+import type { HubTimers } from '../../server/hub/reads.js';
+import type { HubSocket, SharedFrame } from '../../server/hub/socket.js';
+import type { Change, ChangeFeed, Source } from '../../server/hub/source.js';
 
 /** A socket that parses and keeps every frame the hub sends, and delivers the test's frames to the hub. */
 export class TestSocket implements HubSocket {

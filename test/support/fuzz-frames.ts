@@ -5,7 +5,7 @@
  * exercised too. Each frame says whether the server must close the connection for it, and with which code.
  */
 import fc from 'fast-check';
-import { CLIENT_HANDLERS, DEFAULTS } from '../protocol/index.js';
+import { CLIENT_HANDLERS, DEFAULTS } from '../../protocol/index.js';
 
 /** One frame to send. */
 export type FuzzFrame =
