@@ -13,7 +13,7 @@ import type { WebSocket, WebSocketServer } from 'ws';
 import { channelFromUrl, CloseCode } from '../../protocol/index.js';
 import type { Authenticate } from './auth.js';
 import type { ChannelRegistry } from '../hub/channels.js';
-import type { ConnectionCaps } from '../ws/connection-caps.js';
+import type { ConnectionCaps } from './connection-caps.js';
 import type { Authorize } from '../hub/hub.js';
 import type { ConnectionCounter } from './limits.js';
 import type { Logger } from '../hub/logger.js';
