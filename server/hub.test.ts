@@ -4,9 +4,10 @@
  * snapshot reads can be held open while changes arrive.
  */
 import { describe, expect, it } from 'vitest';
-import { matches, type Doc, type Params, type ServerMessage } from '../protocol/index.js';
+import { CloseCode, DEFAULTS, matches, type Doc, type Params, type ServerMessage } from '../protocol/index.js';
 import { Hub, type HubTimers } from './hub.js';
 import type { HubSocket, SharedFrame, SocketEvents } from './hub-connection.js';
+import type { Logger } from './logger.js';
 import { MemoryBackend } from './memory.js';
 import { SourceUnavailableError, type Change, type Source } from './source.js';
 
@@ -30,6 +31,9 @@ class TestSocket implements HubSocket {
   }
   deliver(message: object): void {
     this.onMsg(JSON.stringify(message), false);
+  }
+  deliverText(text: string): void {
+    this.onMsg(text, false);
   }
   take(): ServerMessage[] {
     return this.frames.splice(0);
@@ -664,5 +668,143 @@ describe('channel activity', () => {
     socket.deliver({ handler: 'stop', params: {} });
     expect(seen).toEqual([true]);
     expect(hub.stats().watches).toBe(0);
+  });
+});
+
+/** A logger that keeps its error lines. */
+function errorLog(): Logger & { readonly errors: string[] } {
+  const errors: string[] = [];
+  return { errors, debug() {}, info() {}, warn() {}, error: (msg) => void errors.push(msg) };
+}
+
+/** A socket whose every send throws, as one would whose transport broke in an unexpected way. */
+class ThrowingSocket extends TestSocket {
+  override send(): void {
+    throw new Error('send broke');
+  }
+}
+
+describe('no error path re-throws', () => {
+  const nested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+
+  function hubWith(options: Partial<ConstructorParameters<typeof Hub>[0]> = {}) {
+    const backend = new MemoryBackend({ seed: { nodes: [n('a', 'compute')] } });
+    const logger = errorLog();
+    const hub = new Hub({ source: backend, feed: backend, logger, ...options });
+    const open = (socket = new TestSocket(), channel = 'nodes') => (hub.accept(socket, { channel }), socket);
+    /** Another connection is still served: a query answered with the seeded record. */
+    const othersServed = async () => {
+      const other = open();
+      other.deliver({ handler: 'query', params: { type: 'compute' } });
+      await tick();
+      expect(other.take()).toMatchObject([{ handler: 'list', items: [{ id: 'a' }] }]);
+    };
+    return { hub, logger, open, othersServed };
+  }
+
+  it('a socket whose send throws: the error reply that cannot be sent either closes that connection with 1011, logged', async () => {
+    const { logger, open, othersServed } = hubWith();
+    for (const frame of ['{"handler":"init"}', 'not json', '{"handler":"explode"}']) {
+      const socket = open(new ThrowingSocket());
+      expect(() => socket.deliverText(frame)).not.toThrow();
+      expect(socket.closedWith).toBe(CloseCode.InternalError);
+    }
+    expect(logger.errors).toEqual([
+      'handler failed',
+      'an error reply (internal) could not be sent, closing the connection',
+      'an error reply (bad-json) could not be sent, closing the connection',
+      'an error reply (unknown-handler) could not be sent, closing the connection',
+    ]);
+    await othersServed();
+  });
+
+  it('a read that fails on a socket whose send throws closes it with 1011 on the later tick, nothing unhandled', async () => {
+    const { open, logger } = hubWith({ source: { read: () => Promise.reject(new Error('down')), get: () => Promise.reject(new Error('down')) } });
+    const socket = open(new ThrowingSocket());
+    socket.deliver({ handler: 'query', params: {} });
+    await tick();
+    expect(socket.closedWith).toBe(CloseCode.InternalError);
+    expect(logger.errors).toEqual(['an error reply (internal) could not be sent, closing the connection']);
+  });
+
+  it('an authorize that throws is an internal error; the connection stays open and answers the next request', async () => {
+    const authorize = (_principal: unknown, _channel: string, handler: string): boolean => {
+      if (handler === 'watch') throw new Error('authorize bug');
+      return true;
+    };
+    const { open } = hubWith({ authorize });
+    const socket = open();
+    socket.deliver({ handler: 'watch', params: { type: 'compute' } });
+    socket.deliver({ handler: 'query', params: { type: 'compute' } });
+    await tick();
+    expect(socket.take()).toMatchObject([
+      { handler: 'error', params: { code: 'internal', request: { handler: 'watch', params: { type: 'compute' } } } },
+      { handler: 'list', items: [{ id: 'a' }] },
+    ]);
+    expect(socket.closedWith).toBeUndefined();
+  });
+
+  it('a source that throws synchronously is an internal error for that read; other channels are served', async () => {
+    const backend = new MemoryBackend({ seed: { nodes: [n('a', 'compute')] } });
+    const source: Source = {
+      read: (channel, params, limit) => {
+        if (channel === 'skus') throw new Error('sync bug');
+        return backend.read(channel, params, limit);
+      },
+      get: (channel, params) => backend.get(channel, params),
+    };
+    const { open } = hubWith({ source });
+    const socket = open();
+    socket.deliver({ handler: 'all', resource: 'skus' });
+    socket.deliver({ handler: 'all' });
+    await tick();
+    expect(socket.take()).toMatchObject([
+      { handler: 'error', resource: 'skus', params: { code: 'internal' } },
+      { handler: 'list', resource: 'nodes', items: [{ id: 'a' }] },
+    ]);
+  });
+
+  // Finding 1 of issue 10 with the budget switched off: the echo of the unknown-channel error cannot be serialised.
+  it('a reply that cannot be serialised (the budget off, params 100,000 deep) closes that connection with 1011, logged', async () => {
+    const unbounded = { maxDepth: Infinity, maxNodes: Infinity, maxStringLength: Infinity, maxKeyLength: Infinity };
+    const { open, logger, othersServed } = hubWith({ inputBudget: unbounded });
+    const socket = open();
+    socket.deliverText(`{"handler":"all","resource":"nope","params":${nested(100_000)}}`);
+    expect(socket.closedWith).toBe(CloseCode.InternalError);
+    expect(logger.errors).toEqual(['an error reply (unknown-channel) could not be sent, closing the connection']);
+    await othersServed();
+  });
+});
+
+describe('input budget', () => {
+  it('refuses a frame over the default budget with too-large before the handler runs, and keeps the connection', async () => {
+    const backend = new MemoryBackend({ seed: { nodes: [n('a', 'compute')] } });
+    const hub = new Hub({ source: backend, feed: backend });
+    const socket = new TestSocket();
+    hub.accept(socket, { channel: 'nope' });
+    socket.deliverText(`{"handler":"all","params":${'['.repeat(5_000)}${']'.repeat(5_000)}}`);
+    socket.deliver({ handler: 'all', resource: 'nodes' });
+    await tick();
+    expect(socket.take()).toMatchObject([
+      { handler: 'error', resource: 'nope', params: { code: 'too-large', request: { handler: 'all' } } },
+      { handler: 'list', items: [{ id: 'a' }] },
+    ]);
+  });
+
+  it('takes a partial budget: the fields given replace the defaults, the others stay', async () => {
+    const backend = new MemoryBackend({ seed: { nodes: [n('a', 'compute')] } });
+    const hub = new Hub({ source: backend, feed: backend, inputBudget: { maxDepth: 3 } });
+    const socket = new TestSocket();
+    hub.accept(socket, { channel: 'nodes' });
+    socket.deliver({ handler: 'query', params: { type: { $in: ['compute'] } } }); // level 4: over
+    socket.deliver({ handler: 'query', params: { type: 'compute', tags: { $exists: false } } }); // level 3
+    socket.deliver({ handler: 'query', params: { id: 'a'.repeat(DEFAULTS.inputBudget.maxStringLength) } });
+    socket.deliver({ handler: 'query', params: { id: 'a'.repeat(DEFAULTS.inputBudget.maxStringLength + 1) } });
+    await tick();
+    expect(socket.take().map((f) => (f.handler === 'error' ? f.params.code : f.handler))).toEqual(['too-large', 'too-large', 'list', 'list']);
+  });
+
+  it('refuses an invalid budget when it is built', () => {
+    expect(() => new Hub({ source: new MemoryBackend({ seed: {} }), inputBudget: { maxNodes: 0 } })).toThrow(/inputBudget\.maxNodes/);
   });
 });

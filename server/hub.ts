@@ -5,6 +5,7 @@
  */
 import {
   canonicalJson,
+  CloseCode,
   DEFAULTS,
   parseMessage,
   ProtocolError,
@@ -13,7 +14,9 @@ import {
   type Doc,
   type ErrorCode,
   type ErrorRequest,
+  type InputBudget,
   type Params,
+  resolveInputBudget,
 } from '../protocol/index.js';
 import { ChannelRegistry, DEFAULT_CHANNELS, type ChannelSpec } from './channels.js';
 import { ChannelState, subscription, watchOf, type Filter, type LoggedChange, type Subscription } from './channel-state.js';
@@ -49,6 +52,13 @@ export interface HubOptions {
    * @default DEFAULTS.maxWatches (100)
    */
   maxWatches?: number;
+  /**
+   * The parse-time budget of every client frame (depth, keys and elements, string and key lengths), checked before
+   * anything else reads it; over it: `error` `too-large`, the connection stays open. Fields left out keep their
+   * default.
+   * @default DEFAULTS.inputBudget (`{maxDepth: 32, maxNodes: 20,000, maxStringLength: 65,536, maxKeyLength: 1,024}`)
+   */
+  inputBudget?: Partial<InputBudget>;
   /**
    * Per-request authorization; a refusal is an `error` with code `forbidden`.
    * @default allow everything
@@ -148,6 +158,7 @@ export class Hub {
   private readonly source: Source;
   private readonly maxListItems: number;
   private readonly maxWatches: number;
+  private readonly inputBudget: InputBudget;
   private readonly authorize?: Authorize;
   private readonly features: readonly string[];
   private readonly logger: Logger;
@@ -170,6 +181,7 @@ export class Hub {
     this.registry = new ChannelRegistry(options.channels ?? DEFAULT_CHANNELS);
     this.maxListItems = options.maxListItems ?? DEFAULTS.maxListItems;
     this.maxWatches = options.maxWatches ?? DEFAULTS.maxWatches;
+    this.inputBudget = resolveInputBudget(options.inputBudget);
     this.authorize = options.authorize;
     this.features = options.features ?? ['ping'];
     this.logger = options.logger ?? silentLogger;
@@ -323,12 +335,36 @@ export class Hub {
     for (const conn of [...this.connections.values()]) conn.close(code, reason);
   }
 
+  /**
+   * One frame, answered. Nothing thrown here may escape: it would unwind into the transport (ws's event emitter,
+   * where it ends the process). An exception while building or sending a reply, an error reply included (a socket
+   * whose send throws), leaves this connection in an unknown state: it is logged and the connection closed with
+   * 1011; every other connection goes on.
+   */
   private receive(conn: HubConnection, data: string, isBinary: boolean): void {
     if (conn.closed) return;
+    try {
+      this.answer(conn, data, isBinary);
+    } catch (err) {
+      this.abandon(conn, 'answering a frame failed', err);
+    }
+  }
+
+  /** A connection that could not be answered: logged, and closed with 1011 (the client reconnects and resyncs). */
+  private abandon(conn: HubConnection, what: string, err: unknown): void {
+    try {
+      conn.close(CloseCode.InternalError, 'internal error');
+    } finally {
+      this.logger.error(`${what}, closing the connection`, { err, session: conn.id, code: CloseCode.InternalError });
+    }
+  }
+
+  private answer(conn: HubConnection, data: string, isBinary: boolean): void {
     let msg: ClientMessage;
     try {
       if (isBinary) throw new ProtocolError('bad-message', 'binary frames are not supported; send JSON text');
-      msg = parseMessage(data);
+      // The budget first: nothing after the parser (echo, matches, the watch index) sees a value over it.
+      msg = parseMessage(data, 'client', this.inputBudget);
     } catch (err) {
       const e = err instanceof ProtocolError ? err : new ProtocolError('bad-json', String(err));
       this.sendError(conn, e.code, e.message, e.request, e.request?.resource ?? (conn.channel || undefined));
@@ -537,14 +573,22 @@ export class Hub {
     sub.conn.sendFrame(frameOf(change, kind, sub.resource));
   }
 
+  /**
+   * Sends an `error`. It never throws: it also runs where nothing would catch an exception (a read's completion,
+   * on a later tick), so one that cannot be built or sent abandons the connection (1011) instead.
+   */
   private sendError(conn: HubConnection, code: ErrorCode, message: string, request?: ErrorRequest, resource?: string): void {
-    conn.send(
-      stringifyMessage({
-        handler: 'error',
-        ...(resource !== undefined ? { resource } : {}),
-        params: request ? { code, message, request } : { code, message },
-      }),
-    );
+    try {
+      conn.send(
+        stringifyMessage({
+          handler: 'error',
+          ...(resource !== undefined ? { resource } : {}),
+          params: request ? { code, message, request } : { code, message },
+        }),
+      );
+    } catch (err) {
+      this.abandon(conn, `an error reply (${code}) could not be sent`, err);
+    }
   }
 
   private closed(conn: HubConnection, code: number, reason: string): void {
@@ -615,6 +659,7 @@ function subscriptionsOf(conn: HubConnection): readonly Subscription[] {
   return subs === undefined ? [] : Array.isArray(subs) ? subs : [subs as Subscription];
 }
 
+/** The request an error about a valid message echoes: all of it (it passed the input budget, so it is bounded). */
 function echo(msg: ClientMessage): ErrorRequest {
   const request: ErrorRequest = { handler: msg.handler };
   if (msg.resource !== undefined) request.resource = msg.resource;
