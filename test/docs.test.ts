@@ -26,6 +26,13 @@ describe('PROTOCOL.md', () => {
     expect(protocolMd).toContain(`### \`${handler}\``);
   });
 
+  it('states every bound of the input budget with its default from DEFAULTS', () => {
+    const section = protocolMd.split('### The input budget')[1]!.split('\n## ')[0]!;
+    for (const [bound, value] of Object.entries(DEFAULTS.inputBudget)) {
+      expect(section).toContain(`| \`${bound}\` | ${value.toLocaleString('en-US')} |`);
+    }
+  });
+
   it('states the default maxPayload and list cap', () => {
     expect(DEFAULTS.maxPayload).toBe(1024 * 1024);
     expect(protocolMd).toContain('1 MiB');

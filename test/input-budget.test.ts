@@ -138,3 +138,23 @@ describe('every field of every handler over the budget, against a real server', 
     d.close();
   });
 });
+
+describe('createServer({inputBudget})', () => {
+  it('takes a partial budget over the defaults', async () => {
+    const server = await createServer({ port: 0, inputBudget: { maxDepth: 4 } });
+    try {
+      const c = await RawClient.connect(`${server.url}/nodes`);
+      // Level 4 (frame, params, condition, $in list) is within; one more is not, whatever maxNodes and the rest say.
+      expect((await c.request({ handler: 'query', params: { type: { $in: ['compute'] } } }, 'list')).items.length).toBeGreaterThan(0);
+      const refused = await c.request({ handler: 'query', params: { type: { $in: [['compute']] } } }, 'error');
+      expect(refused.params).toMatchObject({ code: 'too-large', message: expect.stringContaining('4 levels') as string, request: { handler: 'query' } });
+      c.close();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('refuses a budget that is not positive integers before it listens', async () => {
+    await expect(createServer({ port: 0, inputBudget: { maxNodes: -1 } })).rejects.toThrow(/inputBudget\.maxNodes must be a positive integer/);
+  });
+});
