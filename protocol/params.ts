@@ -13,6 +13,14 @@ export type Operator = (typeof OPERATORS)[number];
 
 const OPERATOR_SET: ReadonlySet<string> = /* @__PURE__ */ new Set(OPERATORS);
 const FORBIDDEN_KEYS: ReadonlySet<string> = /* @__PURE__ */ new Set(['__proto__', 'constructor', 'prototype']);
+/*
+ * The filter's own limits sit inside the frame's input budget (`DEFAULTS.inputBudget`, checked before this code
+ * runs), so every filter accepted here fits a frame the budget accepts: a value nested MAX_DEPTH deep is at level
+ * MAX_DEPTH + 3 of its frame at most (frame, params, operator object), within `maxDepth` (32); a path of
+ * MAX_PATH_SEGMENTS one-character segments is 63 characters, within `maxKeyLength` (1,024). A test in
+ * params.test.ts holds the two together. Literals, not read from DEFAULTS: the client bundle imports this file and
+ * must not carry the server's defaults.
+ */
 /** Deeper values are refused: nothing legitimate needs them and deep recursion is a cheap attack. */
 const MAX_DEPTH = 16;
 /** Longer dotted paths are refused for the same reason (RackHD catalog paths stay well below this). */

@@ -4,7 +4,7 @@
  */
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DEFAULTS, type Doc } from '../protocol/index.js';
+import { DEFAULTS, resolveInputBudget, type Doc, type InputBudget } from '../protocol/index.js';
 import { AmqpFeed } from './amqp-feed.js';
 import { AmqpLink, type ReconnectOptions } from './amqp-link.js';
 import { Broadcaster } from './broadcast.js';
@@ -94,6 +94,13 @@ export interface ServerOptions extends TransportOptions {
    */
   maxPayload?: number;
   /**
+   * The parse-time budget of every client frame: nesting depth, keys plus array elements, string and key
+   * lengths. Checked right after `JSON.parse`, before anything else reads the frame; over it: `error` `too-large`,
+   * the connection stays open. Fields left out keep their default.
+   * @default DEFAULTS.inputBudget (`{maxDepth: 32, maxNodes: 20,000, maxStringLength: 65,536, maxKeyLength: 1,024}`)
+   */
+  inputBudget?: Partial<InputBudget>;
+  /**
    * Most items per `list`.
    * @default DEFAULTS.maxListItems (10,000)
    */
@@ -159,6 +166,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Monorai
   const host = options.host ?? '127.0.0.1';
   // First: an unsafe configuration (another host without an Origin allowlist) fails before anything is created.
   const security = resolveTransport(host, options, logger);
+  const inputBudget = resolveInputBudget(options.inputBudget);
   const channels = options.resources ?? DEFAULT_CHANNELS;
   const registry = new ChannelRegistry(channels);
   const instanceId = options.instanceId ?? randomId(6);
@@ -178,6 +186,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Monorai
     ...(backend ? { feed: backend } : {}),
     ...(options.maxListItems !== undefined ? { maxListItems: options.maxListItems } : {}),
     ...(options.maxWatches !== undefined ? { maxWatches: options.maxWatches } : {}),
+    inputBudget,
     ...(options.authorize ? { authorize: options.authorize } : {}),
     coalesceWindowMs: options.coalesceWindowMs ?? DEFAULTS.coalesceWindowMs,
   });

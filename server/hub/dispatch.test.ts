@@ -1,10 +1,11 @@
 /**
  * Client messages from frame to answer, on a dispatcher with real channel states and snapshot reads but no hub:
  * the replies to init and ping, every refusal with its stable code and the request echoed, routing by resource,
- * authorization, the watch limit, and a handler that throws. Then the limits through the hub.
+ * authorization, the watch limit, and a handler that throws. Then the limits through the hub: no error path
+ * re-throws, and the input budget.
  */
 import { describe, expect, it } from 'vitest';
-import type { Params, ServerMessage } from '../../protocol/index.js';
+import { CloseCode, DEFAULTS, type Params, type ServerMessage } from '../../protocol/index.js';
 import { ChannelRegistry } from './channels.js';
 import { ChannelState } from './channel-state.js';
 import { Dispatcher, type Authorize } from './dispatch.js';
@@ -12,7 +13,8 @@ import { Hub } from './hub.js';
 import { HubConnection } from './hub-connection.js';
 import type { Logger } from './logger.js';
 import { GLOBAL_TIMERS, SnapshotReads } from './reads.js';
-import { n, TableBackend, TestSocket, tick } from './test-helpers/hub-doubles.js';
+import type { Source } from './source.js';
+import { errorLog, n, TableBackend, TestSocket, ThrowingSocket, tick } from './test-helpers/hub-doubles.js';
 
 /** A dispatcher over the default channels and a table backend holding one node, and a connection to it. */
 function dispatcher(options: { authorize?: Authorize; maxWatches?: number; channel?: string } = {}) {
@@ -29,12 +31,14 @@ function dispatcher(options: { authorize?: Authorize; maxWatches?: number; chann
     authorize: options.authorize,
     features: ['ping'],
     maxWatches: options.maxWatches ?? 100,
+    limits: { budget: DEFAULTS.inputBudget },
     logger,
   });
   const socket = new TestSocket();
   const conn = new HubConnection('s1', options.channel ?? 'nodes', socket, 'principal', undefined, {
     receive: (c, data, isBinary) => d.receive(c, data, isBinary),
     closed: () => undefined,
+    abandoned: (_c, what, err) => void errors.push(`${what}: ${(err as Error).message}`),
   });
   const send = (message: object) => conn.receive(JSON.stringify(message), false);
   return { states, socket, conn, send, errors };
@@ -202,5 +206,132 @@ describe('through the hub', () => {
     socket.deliver({ handler: 'all', resource: 'nodes' });
     await tick();
     expect(socket.take().map((f) => f.handler === 'error' ? f.params.code : f.handler)).toEqual(['forbidden', 'list']);
+  });
+});
+
+describe('no error path re-throws', () => {
+  const nested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+
+  function hubWith(options: Partial<ConstructorParameters<typeof Hub>[0]> = {}) {
+    const backend = new TableBackend({ nodes: [n('a', 'compute')] });
+    const logger = errorLog();
+    const hub = new Hub({ source: backend, feed: backend, logger, ...options });
+    const open = (socket = new TestSocket(), channel = 'nodes') => (hub.accept(socket, { channel }), socket);
+    /** Another connection is still served: a query answered with the seeded record. */
+    const othersServed = async () => {
+      const other = open();
+      other.deliver({ handler: 'query', params: { type: 'compute' } });
+      await tick();
+      expect(other.take()).toMatchObject([{ handler: 'list', items: [{ id: 'a' }] }]);
+    };
+    return { hub, logger, open, othersServed };
+  }
+
+  it('a socket whose send throws: the error reply that cannot be sent either closes that connection with 1011, logged', async () => {
+    const { logger, open, othersServed } = hubWith();
+    for (const frame of ['{"handler":"init"}', 'not json', '{"handler":"explode"}']) {
+      const socket = open(new ThrowingSocket());
+      expect(() => socket.deliverRaw(frame)).not.toThrow();
+      expect(socket.closedWith).toBe(CloseCode.InternalError);
+    }
+    expect(logger.errors).toEqual([
+      'handler failed',
+      'an error reply (internal) could not be sent, closing the connection',
+      'an error reply (bad-json) could not be sent, closing the connection',
+      'an error reply (unknown-handler) could not be sent, closing the connection',
+    ]);
+    await othersServed();
+  });
+
+  it('an authorize that throws is an internal error; the connection stays open and answers the next request', async () => {
+    const authorize = (_principal: unknown, _channel: string, handler: string): boolean => {
+      if (handler === 'watch') throw new Error('authorize bug');
+      return true;
+    };
+    const { open } = hubWith({ authorize });
+    const socket = open();
+    socket.deliver({ handler: 'watch', params: { type: 'compute' } });
+    socket.deliver({ handler: 'query', params: { type: 'compute' } });
+    await tick();
+    expect(socket.take()).toMatchObject([
+      { handler: 'error', params: { code: 'internal', request: { handler: 'watch', params: { type: 'compute' } } } },
+      { handler: 'list', items: [{ id: 'a' }] },
+    ]);
+    expect(socket.closedWith).toBeUndefined();
+  });
+
+  it('a source that throws synchronously is an internal error for that read; other channels are served', async () => {
+    const backend = new TableBackend({ nodes: [n('a', 'compute')] });
+    const source: Source = {
+      read: (channel, params, limit) => {
+        if (channel === 'skus') throw new Error('sync bug');
+        return backend.read(channel, params, limit);
+      },
+      get: (channel, params) => backend.get(channel, params),
+    };
+    const { open } = hubWith({ source });
+    const socket = open();
+    socket.deliver({ handler: 'all', resource: 'skus' });
+    socket.deliver({ handler: 'all' });
+    await tick();
+    expect(socket.take()).toMatchObject([
+      { handler: 'error', resource: 'skus', params: { code: 'internal' } },
+      { handler: 'list', resource: 'nodes', items: [{ id: 'a' }] },
+    ]);
+  });
+
+  // Finding 1 of issue 10 with the budget switched off: the echo of the unknown-channel error cannot be serialised.
+  it('a reply that cannot be serialised (the budget off, params 100,000 deep) closes that connection with 1011, logged', async () => {
+    const unbounded = { maxDepth: Infinity, maxNodes: Infinity, maxStringLength: Infinity, maxKeyLength: Infinity };
+    const { open, logger, othersServed } = hubWith({ inputBudget: unbounded });
+    const socket = open();
+    socket.deliverRaw(`{"handler":"all","resource":"nope","params":${nested(100_000)}}`);
+    expect(socket.closedWith).toBe(CloseCode.InternalError);
+    expect(logger.errors).toEqual(['an error reply (unknown-channel) could not be sent, closing the connection']);
+    await othersServed();
+  });
+
+  it('without a hub: whatever escapes answering a frame abandons the connection through its host', () => {
+    const { conn, socket, errors } = dispatcher();
+    socket.send = () => {
+      throw new Error('send broke');
+    };
+    // The session reply throws, the internal error reply throws too: the host hears of it once, the socket is closed.
+    conn.receive('{"handler":"init"}', false);
+    expect(errors).toEqual([new Error('send broke'), 'an error reply (internal) could not be sent: send broke']);
+    expect(socket.closedWith).toBe(CloseCode.InternalError);
+  });
+});
+
+describe('input budget', () => {
+  it('refuses a frame over the default budget with too-large before the handler runs, and keeps the connection', async () => {
+    const backend = new TableBackend({ nodes: [n('a', 'compute')] });
+    const hub = new Hub({ source: backend, feed: backend });
+    const socket = new TestSocket();
+    hub.accept(socket, { channel: 'nope' });
+    socket.deliverRaw(`{"handler":"all","params":${'['.repeat(5_000)}${']'.repeat(5_000)}}`);
+    socket.deliver({ handler: 'all', resource: 'nodes' });
+    await tick();
+    expect(socket.take()).toMatchObject([
+      { handler: 'error', resource: 'nope', params: { code: 'too-large', request: { handler: 'all' } } },
+      { handler: 'list', items: [{ id: 'a' }] },
+    ]);
+  });
+
+  it('takes a partial budget: the fields given replace the defaults, the others stay', async () => {
+    const backend = new TableBackend({ nodes: [n('a', 'compute')] });
+    const hub = new Hub({ source: backend, feed: backend, inputBudget: { maxDepth: 3 } });
+    const socket = new TestSocket();
+    hub.accept(socket, { channel: 'nodes' });
+    socket.deliver({ handler: 'query', params: { type: { $in: ['compute'] } } }); // level 4: over
+    socket.deliver({ handler: 'query', params: { type: 'compute', tags: { $exists: false } } }); // level 3
+    socket.deliver({ handler: 'query', params: { id: 'a'.repeat(DEFAULTS.inputBudget.maxStringLength) } });
+    socket.deliver({ handler: 'query', params: { id: 'a'.repeat(DEFAULTS.inputBudget.maxStringLength + 1) } });
+    await tick();
+    expect(codes(socket.take())).toEqual(['too-large', 'too-large', 'list', 'list']);
+  });
+
+  it('refuses an invalid budget when it is built', () => {
+    expect(() => new Hub({ source: new TableBackend(), inputBudget: { maxNodes: 0 } })).toThrow(/inputBudget\.maxNodes/);
   });
 });

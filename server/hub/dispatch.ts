@@ -2,7 +2,9 @@
  * Client messages, from frame to answer: a frame is parsed (a refused one gets an `error` reply with a stable code
  * and the connection stays open), `init` and `ping` are answered at once, and every other message is resolved to a
  * channel, authorized, and handed on: `query`, `all`, `get` and `watch` to the snapshot reads (`reads.ts`), `watch`
- * and `stop` to the channel's watches (`channel-state.ts`). A handler that throws is logged and answered `internal`.
+ * and `stop` to the channel's watches (`channel-state.ts`). A frame is held to the input budget before anything else
+ * reads it (`parseMessage`). A handler that throws is logged and answered `internal`; a reply that cannot be built or
+ * sent at all abandons that one connection (1011, logged), so nothing thrown here reaches the transport.
  * Browser-safe.
  */
 import {
@@ -12,6 +14,7 @@ import {
   stringifyMessage,
   type ClientMessage,
   type Params,
+  type ParseLimits,
 } from '../../protocol/index.js';
 import type { ChannelRegistry } from './channels.js';
 import { subscription, type ChannelState } from './channel-state.js';
@@ -36,6 +39,8 @@ export interface DispatcherOptions {
   readonly features: readonly string[];
   /** `HubOptions.maxWatches`. */
   readonly maxWatches: number;
+  /** What every frame is parsed within (`HubOptions.inputBudget`, resolved). */
+  readonly limits: ParseLimits;
   readonly logger: Logger;
 }
 
@@ -47,6 +52,7 @@ export class Dispatcher {
   private readonly authorize: Authorize | undefined;
   private readonly features: readonly string[];
   private readonly maxWatches: number;
+  private readonly limits: ParseLimits;
   private readonly logger: Logger;
 
   constructor(options: DispatcherOptions) {
@@ -56,16 +62,30 @@ export class Dispatcher {
     this.authorize = options.authorize;
     this.features = options.features;
     this.maxWatches = options.maxWatches;
+    this.limits = options.limits;
     this.logger = options.logger;
   }
 
-  /** A frame from `conn`. */
+  /**
+   * A frame from `conn`, answered. Nothing thrown here may escape: it would unwind into the transport (ws's event
+   * emitter, where it ends the process). An exception while building or sending a reply, an error reply included,
+   * abandons this one connection (`HubConnection.abandon`: 1011, logged).
+   */
   receive(conn: HubConnection, data: string, isBinary: boolean): void {
     if (conn.closed) return;
+    try {
+      this.answer(conn, data, isBinary);
+    } catch (err) {
+      conn.abandon('answering a frame failed', err);
+    }
+  }
+
+  private answer(conn: HubConnection, data: string, isBinary: boolean): void {
     let msg: ClientMessage;
     try {
       if (isBinary) throw new ProtocolError('bad-message', 'binary frames are not supported; send JSON text');
-      msg = parseMessage(data);
+      // The budget first: nothing after the parser (echo, matches, the watch index) sees a value over it.
+      msg = parseMessage(data, 'client', this.limits);
     } catch (err) {
       const e = err instanceof ProtocolError ? err : new ProtocolError('bad-json', String(err));
       sendError(conn, e.code, e.message, e.request, e.request?.resource ?? (conn.channel || undefined));

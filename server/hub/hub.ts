@@ -8,7 +8,7 @@
  * - a connection and the socket contract: `hub-connection.ts`, `socket.ts`; where data comes from: `source.ts`.
  * Browser-safe: no `node:*`, `ws`, `mongodb` or `amqplib`; imports nothing outside `protocol/` and this folder.
  */
-import { DEFAULTS } from '../../protocol/index.js';
+import { CloseCode, DEFAULTS, resolveInputBudget, type InputBudget } from '../../protocol/index.js';
 import { ChannelRegistry, DEFAULT_CHANNELS, type ChannelSpec } from './channels.js';
 import { ChannelState } from './channel-state.js';
 import { Dispatcher, type Authorize } from './dispatch.js';
@@ -47,6 +47,13 @@ export interface HubOptions {
    * @default DEFAULTS.maxWatches (100)
    */
   maxWatches?: number;
+  /**
+   * The parse-time budget of every client frame (depth, keys and elements, string and key lengths), checked before
+   * anything else reads it; over it: `error` `too-large`, the connection stays open. Fields left out keep their
+   * default.
+   * @default DEFAULTS.inputBudget (`{maxDepth: 32, maxNodes: 20,000, maxStringLength: 65,536, maxKeyLength: 1,024}`)
+   */
+  inputBudget?: Partial<InputBudget>;
   /**
    * Per-request authorization; a refusal is an `error` with code `forbidden`.
    * @default allow everything
@@ -109,10 +116,13 @@ export class Hub {
   private readonly activityListeners = new Set<(channel: string, active: boolean) => void>();
   private readonly unsubscribeFeed?: () => void;
   private readonly counters = { changes: 0 };
-  /** Where every connection reports its frames and its end: one object, not two closures per connection. */
+  /** Where every connection reports its frames, its end and a failure: one object, not closures per connection. */
   private readonly host: ConnectionHost = {
     receive: (conn, data, isBinary) => this.dispatcher.receive(conn, data, isBinary),
     closed: (conn, code, reason) => this.closed(conn, code, reason),
+    abandoned: (conn, what, err) => {
+      this.logger.error(`${what}, closing the connection`, { err, session: conn.id, code: CloseCode.InternalError });
+    },
   };
 
   constructor(options: HubOptions) {
@@ -135,6 +145,7 @@ export class Hub {
       authorize: options.authorize,
       features: options.features ?? ['ping'],
       maxWatches: options.maxWatches ?? DEFAULTS.maxWatches,
+      limits: { budget: resolveInputBudget(options.inputBudget) },
       logger: this.logger,
     });
     this.unsubscribeFeed = options.feed?.onChange((change) => this.publish(change));

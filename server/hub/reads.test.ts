@@ -1,7 +1,7 @@
 /**
  * Snapshot reads and the ordering guarantee: the change log on its own, a read shared by two subscriptions without
  * a hub, then through the hub: changes held during a read and replayed after it, coalescing of identical reads
- * (in flight and within the window), the answers to `get`, and failed reads.
+ * (in flight and within the window), the answers to `get`, failed reads, and sockets that throw when a read answers.
  */
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CHANNELS } from './channels.js';
@@ -12,7 +12,7 @@ import { silentLogger } from './logger.js';
 import { ChangeLog, GLOBAL_TIMERS, SnapshotReads } from './reads.js';
 import type { LoggedChange } from './record-memory.js';
 import { SourceUnavailableError, type Change } from './source.js';
-import { GatedSource, manualClock, n, setup, tick, TestSocket } from './test-helpers/hub-doubles.js';
+import { errorLog, FrameSocket, GatedSource, manualClock, n, setup, ThrowingSocket, tick, TestSocket } from './test-helpers/hub-doubles.js';
 
 const change = (seq: number): LoggedChange => ({ seq, id: `c${seq}`, data: { id: `c${seq}` }, prev: { kind: 'unknown' } });
 
@@ -343,5 +343,92 @@ describe('failed reads', () => {
     const [frame] = socket.take();
     expect(frame).toMatchObject({ handler: 'error', params: { code: 'internal' } });
     expect(JSON.stringify(frame)).not.toContain('secret');
+  });
+});
+
+/** Runs `body` and returns the unhandled rejections it left (each would end a Node process). */
+async function unhandledDuring(body: () => Promise<void>): Promise<unknown[]> {
+  const seen: unknown[] = [];
+  const listener = (reason: unknown) => void seen.push(reason);
+  process.on('unhandledRejection', listener);
+  try {
+    await body();
+    // Unhandled rejections are reported after the microtasks of the tick they happened on.
+    await tick();
+  } finally {
+    process.off('unhandledRejection', listener);
+  }
+  return seen;
+}
+
+/** A socket that takes the snapshot but whose shared frames (changes) throw. */
+class FrameThrowingSocket extends FrameSocket {
+  override sendFrame(): void {
+    throw new Error('sendFrame broke');
+  }
+}
+
+describe('a socket that throws when its read answers', () => {
+  it('a read that fails on a socket whose send throws closes it with 1011 on the later tick, nothing unhandled', async () => {
+    const logger = errorLog();
+    const hub = new Hub({ source: { read: () => Promise.reject(new Error('down')), get: () => Promise.reject(new Error('down')) }, logger });
+    const socket = new ThrowingSocket();
+    hub.accept(socket, { channel: 'nodes' });
+    const unhandled = await unhandledDuring(async () => {
+      socket.deliver({ handler: 'query', params: {} });
+      await tick();
+    });
+    expect([unhandled, socket.closedWith, logger.errors]).toEqual([
+      [],
+      1011,
+      ['an error reply (internal) could not be sent, closing the connection'],
+    ]);
+  });
+
+  it('a list or an item it cannot send abandons that connection (1011, logged); the other joiners get theirs, nothing unhandled', async () => {
+    const source = new GatedSource();
+    source.rows.set('a', n('a', 'compute', { v: 1 }));
+    const logger = errorLog();
+    const hub = new Hub({ source, logger });
+    const broken = new ThrowingSocket();
+    const fine = new TestSocket();
+    hub.accept(broken, { channel: 'nodes' });
+    hub.accept(fine, { channel: 'nodes' });
+    const unhandled = await unhandledDuring(async () => {
+      broken.deliver({ handler: 'watch', params: {} });
+      fine.deliver({ handler: 'watch', params: {} });
+      broken.deliver({ handler: 'get', params: { id: 'a' } });
+      await tick();
+      hub.publish({ channel: 'nodes', id: 'a', data: n('a', 'compute', { v: 2 }), prev: n('a', 'compute', { v: 1 }) });
+      source.releaseAll();
+      await tick();
+    });
+    expect(unhandled).toEqual([]);
+    expect(broken.closedWith).toBe(1011);
+    expect(fine.take()).toEqual([
+      { handler: 'list', resource: 'nodes', params: {}, items: [n('a', 'compute', { v: 1 })] },
+      { handler: 'item', resource: 'nodes', id: 'a', data: n('a', 'compute', { v: 2 }) },
+    ]);
+    // One line: the get's answer finds the connection already closed.
+    expect(logger.errors).toEqual(['a snapshot could not be sent, closing the connection']);
+    expect([hub.stats().connections, hub.stats().watches, hub.reads.logSize(hub.channelState('nodes')!)]).toEqual([1, 1, 0]);
+  });
+
+  it('a change held during the read that it cannot send abandons it too, and the log still empties', async () => {
+    const source = new GatedSource();
+    const logger = errorLog();
+    const hub = new Hub({ source, logger });
+    const socket = new FrameThrowingSocket();
+    hub.accept(socket, { channel: 'nodes' });
+    const unhandled = await unhandledDuring(async () => {
+      socket.deliver({ handler: 'watch', params: {} });
+      await tick();
+      hub.publish({ channel: 'nodes', id: 'a', data: n('a', 'compute'), prev: null });
+      source.releaseAll();
+      await tick();
+    });
+    expect([unhandled, socket.take().map((f) => f.handler), socket.closedWith]).toEqual([[], ['list'], 1011]);
+    expect(logger.errors).toEqual(['a change held during a snapshot could not be sent, closing the connection']);
+    expect(hub.reads.logSize(hub.channelState('nodes')!)).toBe(0);
   });
 });

@@ -248,7 +248,9 @@ export class SnapshotReads implements HeldChanges {
       .then(
         (result) => this.finish(read, result, undefined),
         (err: unknown) => this.finish(read, undefined, err),
-      );
+      )
+      // The last line: `finish` guards each joiner, but nothing thrown on this tick may become an unhandled rejection.
+      .catch((err: unknown) => this.logger.error('finishing a snapshot read failed', { err, channel: state.spec.name }));
   }
 
   private noteRead(key: string): void {
@@ -260,6 +262,11 @@ export class SnapshotReads implements HeldChanges {
     }, 2 * this.coalesceWindowMs);
   }
 
+  /**
+   * Answers every joiner of a read. Runs on a later tick, where nothing would catch an exception (it would end the
+   * process as an unhandled rejection): a joiner whose answer cannot be sent (a socket whose send throws) is
+   * abandoned (1011, logged), and every joiner is released whatever happened to the others.
+   */
   private finish(read: SharedRead, result: Doc[] | Doc | undefined, error: unknown): void {
     if (this.shared.get(read.key) === read) this.shared.delete(read.key);
     const { state } = read;
@@ -267,6 +274,7 @@ export class SnapshotReads implements HeldChanges {
       const unavailable = error instanceof SourceUnavailableError;
       this.logger.warn('snapshot read failed', { channel: state.spec.name, err: error });
       for (const j of read.joiners) {
+        // sendError never throws: a reply it cannot send abandons the connection itself.
         if (!j.conn.closed) {
           sendError(
             j.conn,
@@ -288,13 +296,17 @@ export class SnapshotReads implements HeldChanges {
     state.memory.remember(items, read.startSeq);
     let itemsJson: string | undefined;
     for (const j of read.joiners) {
-      if (!j.conn.closed) {
-        if (read.kind === 'get') this.sendGet(j, state, result as Doc | undefined);
-        else if (!j.watch || (!j.cancelled && this.latest.get(j.sub)?.get(j.watch.key) === read)) {
-          // Serialise the items once for every joiner; only the envelope differs.
-          itemsJson ??= JSON.stringify(items);
-          j.conn.send(stringifyList(j.sub.resource, j.params, itemsJson));
+      try {
+        if (!j.conn.closed) {
+          if (read.kind === 'get') this.sendGet(j, state, result as Doc | undefined);
+          else if (!j.watch || (!j.cancelled && this.latest.get(j.sub)?.get(j.watch.key) === read)) {
+            // Serialise the items once for every joiner; only the envelope differs.
+            itemsJson ??= JSON.stringify(items);
+            j.conn.send(stringifyList(j.sub.resource, j.params, itemsJson));
+          }
         }
+      } catch (err) {
+        j.conn.abandon('a snapshot could not be sent', err);
       }
       this.release(read, j);
     }
@@ -318,12 +330,16 @@ export class SnapshotReads implements HeldChanges {
     );
   }
 
-  /** A joiner's read is done: replay what it held, then let live changes flow again. */
+  /** A joiner's read is done: replay what it held, then let live changes flow again. Never throws (see `finish`). */
   private release(read: SharedRead, j: Joiner): void {
     const { state, log } = read;
     j.sub.inflight--;
-    if (!j.conn.closed) {
-      for (const change of log.changesSince(read.startSeq)) deliver(state, j.sub, change, true);
+    try {
+      if (!j.conn.closed) {
+        for (const change of log.changesSince(read.startSeq)) deliver(state, j.sub, change, true);
+      }
+    } catch (err) {
+      j.conn.abandon('a change held during a snapshot could not be sent', err);
     }
     log.endRead(read.startSeq);
   }

@@ -6,18 +6,26 @@
 import { stringifyMessage, type ClientMessage, type ErrorCode, type ErrorRequest } from '../../protocol/index.js';
 import type { HubConnection } from './hub-connection.js';
 
-/** Sends `conn` an `error` frame; the connection stays open. */
+/**
+ * Sends `conn` an `error` frame; the connection stays open. It never throws: it also runs where nothing would catch
+ * an exception (a read's completion, on a later tick), so a reply that cannot be built or sent abandons the
+ * connection (1011, logged) instead.
+ */
 export function sendError(conn: HubConnection, code: ErrorCode, message: string, request?: ErrorRequest, resource?: string): void {
-  conn.send(
-    stringifyMessage({
-      handler: 'error',
-      ...(resource !== undefined ? { resource } : {}),
-      params: request ? { code, message, request } : { code, message },
-    }),
-  );
+  try {
+    conn.send(
+      stringifyMessage({
+        handler: 'error',
+        ...(resource !== undefined ? { resource } : {}),
+        params: request ? { code, message, request } : { code, message },
+      }),
+    );
+  } catch (err) {
+    conn.abandon(`an error reply (${code}) could not be sent`, err);
+  }
 }
 
-/** The request of a parsed message, as an `error` reply echoes it. */
+/** The request of a parsed message, as an `error` reply echoes it: all of it (it passed the input budget, so it is bounded). */
 export function echo(msg: ClientMessage): ErrorRequest {
   const request: ErrorRequest = { handler: msg.handler };
   if (msg.resource !== undefined) request.resource = msg.resource;

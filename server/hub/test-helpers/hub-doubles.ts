@@ -7,6 +7,7 @@ import { matches, type Doc, type Params, type ServerMessage } from '../../../pro
 import { DEFAULT_CHANNELS, type ChannelSpec } from '../channels.js';
 import { Hub, type HubOptions } from '../hub.js';
 import { contentId } from '../ids.js';
+import type { Logger } from '../logger.js';
 import type { HubTimers } from '../reads.js';
 import type { HubSocket, SharedFrame } from '../socket.js';
 import type { Change, ChangeFeed, Source } from '../source.js';
@@ -40,6 +41,19 @@ export class TestSocket implements HubSocket {
   take(): ServerMessage[] {
     return this.frames.splice(0);
   }
+}
+
+/** A socket whose every send throws, as one would whose transport broke in an unexpected way. */
+export class ThrowingSocket extends TestSocket {
+  override send(): void {
+    throw new Error('send broke');
+  }
+}
+
+/** A logger that keeps its error lines. */
+export function errorLog(): Logger & { readonly errors: string[] } {
+  const errors: string[] = [];
+  return { errors, debug() {}, info() {}, warn() {}, error: (msg) => void errors.push(msg) };
 }
 
 /** A socket that takes shared frames as they are (the ws adapter's path), recording the frame objects. */
