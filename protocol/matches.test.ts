@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { Query } from 'mingo';
 import { describe, expect, it } from 'vitest';
+import { mib, retainedBy } from '../test/heap.js';
 import { jsonEqual, matches, project, valuesAt } from './matches.js';
 import type { Doc, JsonValue, Params } from './messages.js';
 import { canonicalJson, isOperatorObject, isPlainObject, paramFields, validateParams } from './params.js';
@@ -405,6 +406,57 @@ describe('project', () => {
       }),
       { numRuns: 5_000, seed: seed(2) },
     );
+  });
+});
+
+describe('the memo of split paths (issue 10, finding 2: it kept every path it saw)', () => {
+  /** A path of `length` code units that no other call of this test file uses, built fresh (nothing else holds it). */
+  const freshPath = (tag: string, i: number, length: number) => {
+    const suffix = `.${tag}${i}`;
+    return 'p'.repeat(length - suffix.length) + suffix;
+  };
+  const doc: Doc = { a: 1 };
+
+  it('keeps nothing of paths far longer than any real field name: 100 distinct 900 KB paths', async () => {
+    // Stated bound: a few MiB of noise; before the fix the memo kept every one of them (about 90 MB here).
+    const bound = 4 * 1024 * 1024;
+    const grown = await retainedBy(() => {
+      for (let i = 0; i < 100; i++) {
+        const path = freshPath('huge', i, 900_000);
+        // Every entry point that splits a path: equality, operators, valuesAt and project.
+        expect(matches(doc, { [path]: null })).toBe(true);
+        expect(matches(doc, { [path]: { $exists: true } })).toBe(false);
+        expect(valuesAt(doc, path)).toEqual([undefined]);
+        expect(project(doc, [path])).toEqual({});
+      }
+    });
+    expect(grown, `heap after GC grew ${mib(grown)}`).toBeLessThanOrEqual(bound);
+  });
+
+  it('holds a bounded total of the longest paths the input budget admits: 20,000 distinct 1,024-character paths', async () => {
+    const bound = 2 * 1024 * 1024;
+    const grown = await retainedBy(() => {
+      for (let i = 0; i < 20_000; i++) expect(matches(doc, { [freshPath('long', i, 1_024)]: null })).toBe(true);
+    });
+    expect(grown, `heap after GC grew ${mib(grown)}`).toBeLessThanOrEqual(bound);
+  });
+
+  it('holds a bounded number of short paths: 30,000 distinct 128-character paths', async () => {
+    const bound = 2 * 1024 * 1024;
+    const grown = await retainedBy(() => {
+      for (let i = 0; i < 30_000; i++) expect(matches(doc, { [freshPath('short', i, 128)]: null })).toBe(true);
+    });
+    expect(grown, `heap after GC grew ${mib(grown)}`).toBeLessThanOrEqual(bound);
+  });
+
+  it('still answers for paths it memoised, dropped, or never memoised', () => {
+    const nested: Doc = { a: { b: [{ c: 1 }, { c: 2 }] } };
+    expect(matches(nested, { 'a.b.c': 2 })).toBe(true);
+    for (let i = 0; i < 20_000; i++) matches(doc, { [freshPath('evict', i, 64)]: null });
+    expect(matches(nested, { 'a.b.c': 2 })).toBe(true);
+    expect(matches(nested, { 'a.b.c': 3 })).toBe(false);
+    const long = `a.b.${'x'.repeat(100_000)}`;
+    expect(matches({ a: { b: { [long.slice(4)]: 5 } } }, { [long]: 5 })).toBe(true);
   });
 });
 

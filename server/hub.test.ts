@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { matches, type Doc, type Params, type ServerMessage } from '../protocol/index.js';
+import { mib, retainedBy } from '../test/heap.js';
 import { Hub, type HubTimers } from './hub.js';
 import type { HubSocket, SharedFrame, SocketEvents } from './hub-connection.js';
 import { MemoryBackend } from './memory.js';
@@ -664,5 +665,66 @@ describe('channel activity', () => {
     socket.deliver({ handler: 'stop', params: {} });
     expect(seen).toEqual([true]);
     expect(hub.stats().watches).toBe(0);
+  });
+});
+
+describe('the coalescing window keeps a bounded memory of recent reads (issue 10: bounded caches)', () => {
+  /**
+   * Sends `count` queries with distinct params `params(i)` to a hub whose coalescing window never ends (its clock
+   * stands still, so nothing noted is ever forgotten by time), on a source that answers at once; replies are counted
+   * and dropped. Resolves with the number of replies.
+   */
+  async function readDistinct(count: number, params: (i: number) => Params, batch = 1): Promise<number> {
+    const clock = manualClock();
+    const backend = new MemoryBackend({ seed: {} });
+    const hub = new Hub({ source: backend, coalesceWindowMs: 50, timers: clock.timers });
+    let replies = 0;
+    const socket = new (class extends TestSocket {
+      override send(): void {
+        replies++;
+      }
+    })();
+    hub.accept(socket, { channel: 'nodes' });
+    for (let i = 0; i < count; i++) {
+      socket.deliver({ handler: 'query', params: params(i) });
+      // Answered before the next batch is built, so the frames of only one batch are ever alive at once.
+      if ((i + 1) % batch === 0) await tick();
+    }
+    await tick();
+    expect(hub.stats()).toMatchObject({ sourceReads: count, coalescedReads: 0 });
+    // The hub is what the test keeps: whatever it still holds is what `retainedBy` measures.
+    kept.push(hub, clock);
+    return replies;
+  }
+  const kept: unknown[] = [];
+
+  /** `$in` params whose canonical JSON is about `length` characters, different for every `i` (all within the input budget). */
+  const inParams = (i: number, length: number): Params => {
+    const values = Array.from({ length: Math.ceil(length / 1_000) }, (_, j) => `${i}.${j}.`.padEnd(998, 'v'));
+    return { id: { $in: values } };
+  };
+
+  it('keeps nothing of reads whose params are huge: 100 distinct 900 KB $in lists', async () => {
+    const bound = 4 * 1024 * 1024;
+    let replies = 0;
+    const grown = await retainedBy(async () => (replies = await readDistinct(100, (i) => inParams(i, 900_000))));
+    expect(replies).toBe(100);
+    expect(grown, `heap after GC grew ${mib(grown)}`).toBeLessThanOrEqual(bound);
+  });
+
+  it('keeps a bounded total of long keys: 300 distinct 60 KB $in lists', async () => {
+    const bound = 10 * 1024 * 1024;
+    let replies = 0;
+    const grown = await retainedBy(async () => (replies = await readDistinct(300, (i) => inParams(i, 60_000))));
+    expect(replies).toBe(300);
+    expect(grown, `heap after GC grew ${mib(grown)}`).toBeLessThanOrEqual(bound);
+  });
+
+  it('keeps a bounded number of short keys: 30,000 distinct small filters', async () => {
+    const bound = 3 * 1024 * 1024;
+    let replies = 0;
+    const grown = await retainedBy(async () => (replies = await readDistinct(30_000, (i) => ({ name: `node-${i}` }), 1_000)));
+    expect(replies).toBe(30_000);
+    expect(grown, `heap after GC grew ${mib(grown)}`).toBeLessThanOrEqual(bound);
   });
 });
