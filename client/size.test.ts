@@ -9,13 +9,15 @@
  * full tables, mitt's few lines in client/events.ts, no isomorphic-ws in browser bundles, a shorter `matches`) is
  * behaviour DESIGN.md requires — reconnect with backoff, failover, tokens, the queue, the heartbeat, the store's
  * scopes, MongoDB semantics in `matches`, validation of what the server echoes — so the bound is what that costs
- * today (README.md, Performance, "Targets missed", explains the miss).
+ * today (README.md, Performance, "Targets missed", explains the miss). The bound on `matches`' path memo (issue 10:
+ * a memo fed by client filters must be bounded in entries and length, with eviction) added 91 B: 5,085 B gzip
+ * (13,218 minified).
  */
 import { describe, expect, it } from 'vitest';
 import { bundleSize, CLIENT_ENTRY } from '../bench/size.js';
 
 /** Bytes, gzip -9. Raise it only with a reason in the commit message. */
-const MAX_GZIP_BYTES = 5_000;
+const MAX_GZIP_BYTES = 5_100;
 
 describe('client bundle size', () => {
   it(`Connection + Store, minified and gzipped, stay within ${MAX_GZIP_BYTES} bytes`, async () => {

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { Query } from 'mingo';
 import { describe, expect, it } from 'vitest';
 import { mib, retainedBy } from '../test/heap.js';
-import { jsonEqual, matches, project, valuesAt } from './matches.js';
+import { jsonEqual, matches, PATH_MEMO, project, valuesAt } from './matches.js';
 import type { Doc, JsonValue, Params } from './messages.js';
 import { canonicalJson, isOperatorObject, isPlainObject, paramFields, validateParams } from './params.js';
 
@@ -416,10 +416,15 @@ describe('the memo of split paths (issue 10, finding 2: it kept every path it sa
     return 'p'.repeat(length - suffix.length) + suffix;
   };
   const doc: Doc = { a: 1 };
+  /**
+   * What the memo may hold at most (see `PATH_MEMO`): its paths and their segments at 2 bytes a code unit, and 300
+   * bytes of Map entry, array and string headers per entry; plus 1 MiB for what a measurement moves by itself.
+   * Each test below drives the memo past one of its bounds, so whatever it holds before, it grows by no more.
+   */
+  const bound = 2 * 2 * PATH_MEMO.maxTotalLength + 300 * PATH_MEMO.maxEntries + 1024 * 1024;
 
-  it('keeps nothing of paths far longer than any real field name: 100 distinct 900 KB paths', async () => {
-    // Stated bound: a few MiB of noise; before the fix the memo kept every one of them (about 90 MB here).
-    const bound = 4 * 1024 * 1024;
+  it(`keeps nothing of paths longer than ${PATH_MEMO.maxKeyLength} characters: 100 distinct 900 KB paths`, async () => {
+    // Before the fix the memo kept every one of them (88 MiB here).
     const grown = await retainedBy(() => {
       for (let i = 0; i < 100; i++) {
         const path = freshPath('huge', i, 900_000);
@@ -433,16 +438,14 @@ describe('the memo of split paths (issue 10, finding 2: it kept every path it sa
     expect(grown, `heap after GC grew ${mib(grown)}`).toBeLessThanOrEqual(bound);
   });
 
-  it('holds a bounded total of the longest paths the input budget admits: 20,000 distinct 1,024-character paths', async () => {
-    const bound = 2 * 1024 * 1024;
+  it('holds a bounded total length of the longest paths it memoises: 20,000 distinct paths of maxKeyLength characters', async () => {
     const grown = await retainedBy(() => {
-      for (let i = 0; i < 20_000; i++) expect(matches(doc, { [freshPath('long', i, 1_024)]: null })).toBe(true);
+      for (let i = 0; i < 20_000; i++) expect(matches(doc, { [freshPath('long', i, PATH_MEMO.maxKeyLength)]: null })).toBe(true);
     });
     expect(grown, `heap after GC grew ${mib(grown)}`).toBeLessThanOrEqual(bound);
   });
 
   it('holds a bounded number of short paths: 30,000 distinct 128-character paths', async () => {
-    const bound = 2 * 1024 * 1024;
     const grown = await retainedBy(() => {
       for (let i = 0; i < 30_000; i++) expect(matches(doc, { [freshPath('short', i, 128)]: null })).toBe(true);
     });
