@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { matches, type Doc, type Params, type ServerMessage } from '../protocol/index.js';
 import { mib, retainedBy } from '../test/heap.js';
-import { Hub, type HubTimers } from './hub.js';
+import { Hub, RECENT_READS, type HubTimers } from './hub.js';
 import type { HubSocket, SharedFrame, SocketEvents } from './hub-connection.js';
 import { MemoryBackend } from './memory.js';
 import { SourceUnavailableError, type Change, type Source } from './source.js';
@@ -674,7 +674,7 @@ describe('the coalescing window keeps a bounded memory of recent reads (issue 10
    * stands still, so nothing noted is ever forgotten by time), on a source that answers at once; replies are counted
    * and dropped. Resolves with the number of replies.
    */
-  async function readDistinct(count: number, params: (i: number) => Params, batch = 1): Promise<number> {
+  async function readDistinct(count: number, params: (i: number) => Params, batch = 1, advanceAfterMs = 0): Promise<number> {
     const clock = manualClock();
     const backend = new MemoryBackend({ seed: {} });
     const hub = new Hub({ source: backend, coalesceWindowMs: 50, timers: clock.timers });
@@ -692,6 +692,7 @@ describe('the coalescing window keeps a bounded memory of recent reads (issue 10
     }
     await tick();
     expect(hub.stats()).toMatchObject({ sourceReads: count, coalescedReads: 0 });
+    clock.advance(advanceAfterMs);
     // The hub is what the test keeps: whatever it still holds is what `retainedBy` measures.
     kept.push(hub, clock);
     return replies;
@@ -704,24 +705,61 @@ describe('the coalescing window keeps a bounded memory of recent reads (issue 10
     return { id: { $in: values } };
   };
 
-  it('keeps nothing of reads whose params are huge: 100 distinct 900 KB $in lists', async () => {
-    const bound = 4 * 1024 * 1024;
+  /** What a measurement moves by itself. */
+  const noise = 1024 * 1024;
+
+  it(`keeps nothing of reads whose key is over ${RECENT_READS.maxKeyLength} characters: 100 distinct 900 KB $in lists`, async () => {
+    // Before the bounds: every key, held by the map and by the timer that was to forget it (86 MiB here).
+    const bound = noise;
     let replies = 0;
     const grown = await retainedBy(async () => (replies = await readDistinct(100, (i) => inParams(i, 900_000))));
     expect(replies).toBe(100);
     expect(grown, `heap after GC grew ${mib(grown)}`).toBeLessThanOrEqual(bound);
   });
 
-  it('keeps a bounded total of long keys: 300 distinct 60 KB $in lists', async () => {
-    const bound = 10 * 1024 * 1024;
+  it('keeps a bounded total length of keys: 300 distinct 60 KB $in lists', async () => {
+    // Keys at 2 bytes a code unit at worst.
+    const bound = 2 * RECENT_READS.maxTotalLength + noise;
     let replies = 0;
     const grown = await retainedBy(async () => (replies = await readDistinct(300, (i) => inParams(i, 60_000))));
     expect(replies).toBe(300);
     expect(grown, `heap after GC grew ${mib(grown)}`).toBeLessThanOrEqual(bound);
   });
 
+  it('a read whose key it does not keep is not held back by the window; one it keeps is, until the sweep forgets it', async () => {
+    const clock = manualClock();
+    const backend = new MemoryBackend({ seed: {} });
+    const hub = new Hub({ source: backend, coalesceWindowMs: 50, timers: clock.timers });
+    const socket = new TestSocket();
+    hub.accept(socket, { channel: 'nodes' });
+    const huge = inParams(0, RECENT_READS.maxKeyLength + 1_000);
+    for (const params of [huge, huge, { type: 'a' }, { type: 'a' }]) {
+      socket.deliver({ handler: 'query', params });
+      await tick();
+    }
+    // Both huge reads went to the source at once; the second small one waits for the window of the first.
+    expect(hub.stats()).toMatchObject({ sourceReads: 3, coalescedReads: 0 });
+    clock.advance(50);
+    await tick();
+    expect(hub.stats().sourceReads).toBe(4);
+    expect(socket.take().map((f) => f.handler)).toEqual(['list', 'list', 'list', 'list']);
+    // After the window, the next read goes to the source at once.
+    clock.advance(100);
+    socket.deliver({ handler: 'query', params: { type: 'a' } });
+    await tick();
+    expect(hub.stats().sourceReads).toBe(5);
+  });
+
+  it('forgets every key two windows after its read: 3,000 distinct 1 KB filters', async () => {
+    let replies = 0;
+    const grown = await retainedBy(async () => (replies = await readDistinct(3_000, (i) => inParams(i, 1_000), 100, 100)));
+    expect(replies).toBe(3_000);
+    expect(grown, `heap after GC grew ${mib(grown)}`).toBeLessThanOrEqual(noise);
+  });
+
   it('keeps a bounded number of short keys: 30,000 distinct small filters', async () => {
-    const bound = 3 * 1024 * 1024;
+    // About 320 bytes an entry for a key of 35 characters (measured: Map entry, the key and its string headers).
+    const bound = 320 * RECENT_READS.maxEntries + noise;
     let replies = 0;
     const grown = await retainedBy(async () => (replies = await readDistinct(30_000, (i) => ({ name: `node-${i}` }), 1_000)));
     expect(replies).toBe(30_000);

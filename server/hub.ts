@@ -139,6 +139,20 @@ interface SharedRead {
   timer?: unknown;
 }
 
+/**
+ * Bounds of the hub's memory of recent reads (the coalescing window, `coalesceWindowMs`), whose keys are channel,
+ * kind and canonical params, i.e. what clients send. A key longer than `maxKeyLength` code units is not remembered
+ * (its reads are not held back by a window); at most `maxEntries` keys of at most `maxTotalLength` code units
+ * together are, the oldest start forgotten first. So the map holds at most 8 MiB of keys (2 bytes a code unit at
+ * worst) and about 300 bytes per entry besides (measured for short keys: 3 MB at `maxEntries`), whatever clients send.
+ *
+ * `maxKeyLength` admits, with room to spare, the largest filters the other bounds let through in practice (a `$in`
+ * of `DEFAULTS.maxInValues` 24-hex ids is about 27,000 characters), so a reconnect storm of such watches still costs
+ * one read per window. A module constant, not an option: it bounds an optimisation, and a forgotten key only costs
+ * the source one more read.
+ */
+export const RECENT_READS = { maxKeyLength: 64 * 1_024, maxEntries: 10_000, maxTotalLength: 4 * 1_024 * 1_024 } as const;
+
 /** The protocol engine. One per server (or mock); no module-level state. */
 export class Hub {
   readonly registry: ChannelRegistry;
@@ -157,8 +171,12 @@ export class Hub {
   private readonly counters = { sourceReads: 0, coalescedReads: 0, changes: 0 };
   private readonly coalesceWindowMs: number;
   private readonly timers: HubTimers;
-  /** When the last read of each key started, for keys whose coalescing window has not ended. */
+  /** When the last read of each key started, oldest first, for keys whose coalescing window may not have ended. */
   private readonly recentReads = new Map<string, number>();
+  /** Code units of the keys in `recentReads`. */
+  private recentReadsLength = 0;
+  /** The pending sweep of `recentReads`, if any. */
+  private recentReadsSweep: unknown = undefined;
   /** Where every connection reports its frames and its end: one object, not two closures per connection. */
   private readonly host: ConnectionHost = {
     receive: (conn, data, isBinary) => this.receive(conn, data, isBinary),
@@ -451,13 +469,40 @@ export class Hub {
       );
   }
 
+  /**
+   * Remembers when the read of `key` started, within `RECENT_READS` (the keys are client params): a key too long is
+   * not remembered, and the oldest entries make room. Forgetting only costs coalescing (a read goes to the source
+   * sooner), never correctness.
+   */
   private noteRead(key: string): void {
-    const startedAt = this.timers.now();
-    this.recentReads.set(key, startedAt);
-    // Forgotten well after the window (the lookup itself ignores ended windows), so the map stays small.
-    this.timers.setTimeout(() => {
-      if (this.recentReads.get(key) === startedAt) this.recentReads.delete(key);
-    }, 2 * this.coalesceWindowMs);
+    if (key.length > RECENT_READS.maxKeyLength) return;
+    const previous = this.recentReads.get(key);
+    // Deleted and set again, so the map stays in order of start times: the oldest entry is always the first.
+    if (previous !== undefined) this.recentReads.delete(key);
+    else this.recentReadsLength += key.length;
+    this.recentReads.set(key, this.timers.now());
+    for (const oldest of this.recentReads.keys()) {
+      if (this.recentReads.size <= RECENT_READS.maxEntries && this.recentReadsLength <= RECENT_READS.maxTotalLength) break;
+      this.forgetRecentRead(oldest);
+    }
+    // One sweep for the whole map (a timer per key would keep its key alive until it fired, whatever the bounds).
+    this.recentReadsSweep ??= this.timers.setTimeout(() => this.sweepRecentReads(), 2 * this.coalesceWindowMs);
+  }
+
+  /** Forgets reads whose window has ended (the lookup ignores them anyway), so the map stays small. */
+  private sweepRecentReads(): void {
+    this.recentReadsSweep = undefined;
+    const now = this.timers.now();
+    for (const [key, startedAt] of this.recentReads) {
+      if (startedAt + this.coalesceWindowMs > now) break;
+      this.forgetRecentRead(key);
+    }
+    if (this.recentReads.size > 0) this.recentReadsSweep = this.timers.setTimeout(() => this.sweepRecentReads(), 2 * this.coalesceWindowMs);
+  }
+
+  private forgetRecentRead(key: string): void {
+    this.recentReads.delete(key);
+    this.recentReadsLength -= key.length;
   }
 
   private finish(read: SharedRead, result: Doc[] | Doc | undefined, error: unknown): void {
