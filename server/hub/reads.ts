@@ -23,6 +23,7 @@ import type { ChannelState, Subscription } from './channel-state.js';
 import { deliver, type HeldChanges } from './fanout.js';
 import type { HubConnection } from './hub-connection.js';
 import type { Logger } from './logger.js';
+import { RecentReads } from './recent-reads.js';
 import type { LoggedChange } from './record-memory.js';
 import { sendError } from './replies.js';
 import { SourceUnavailableError, type Source } from './source.js';
@@ -143,8 +144,8 @@ export class SnapshotReads implements HeldChanges {
   private readonly logger: Logger;
   /** Reads that have not answered yet, by channel, kind and canonical params. */
   private readonly shared = new Map<string, SharedRead>();
-  /** When the last read of each key started, for keys whose coalescing window has not ended. */
-  private readonly recentReads = new Map<string, number>();
+  /** When the last read of each key started, for keys whose coalescing window may not have ended (bounded). */
+  private readonly recentReads: RecentReads;
   /** One change log per channel, from its first read on. */
   private readonly logs = new Map<ChannelState, ChangeLog>();
   /**
@@ -159,6 +160,7 @@ export class SnapshotReads implements HeldChanges {
     this.coalesceWindowMs = options.coalesceWindowMs;
     this.timers = options.timers;
     this.logger = options.logger;
+    this.recentReads = new RecentReads(this.coalesceWindowMs, this.timers);
   }
 
   /** A change of `state`'s channel, kept for the reads in flight there (fan-out, step 2). */
@@ -224,8 +226,7 @@ export class SnapshotReads implements HeldChanges {
 
   /** Starts a read now, or once the coalescing window of the previous identical read has ended. */
   private startWhenDue(read: SharedRead): void {
-    const last = this.recentReads.get(read.key);
-    const wait = last === undefined ? 0 : last + this.coalesceWindowMs - this.timers.now();
+    const wait = this.recentReads.waitFor(read.key);
     if (wait <= 0) return this.startRead(read);
     // Checked again when the timer fires: timers may run a little early by the clock.
     read.timer = this.timers.setTimeout(() => {
@@ -242,7 +243,7 @@ export class SnapshotReads implements HeldChanges {
     Promise.resolve()
       .then(() => {
         // The window counts from the moment the source is called, so the gap holds at the source itself.
-        if (this.coalesceWindowMs > 0) this.noteRead(key);
+        if (this.coalesceWindowMs > 0) this.recentReads.note(key);
         return kind === 'list' ? this.source.read(state.spec.name, params, this.maxListItems) : this.source.get(state.spec.name, params);
       })
       .then(
@@ -251,15 +252,6 @@ export class SnapshotReads implements HeldChanges {
       )
       // The last line: `finish` guards each joiner, but nothing thrown on this tick may become an unhandled rejection.
       .catch((err: unknown) => this.logger.error('finishing a snapshot read failed', { err, channel: state.spec.name }));
-  }
-
-  private noteRead(key: string): void {
-    const startedAt = this.timers.now();
-    this.recentReads.set(key, startedAt);
-    // Forgotten well after the window (the lookup itself ignores ended windows), so the map stays small.
-    this.timers.setTimeout(() => {
-      if (this.recentReads.get(key) === startedAt) this.recentReads.delete(key);
-    }, 2 * this.coalesceWindowMs);
   }
 
   /**
