@@ -12,7 +12,7 @@ import {
   type Message,
   type ServerMessage,
 } from './messages.js';
-import { isPlainObject, validateParams } from './params.js';
+import { isPlainObject, NO_PARAMS_LIMITS, validateParams, type ParamsLimits } from './params.js';
 
 // Pure: a browser bundle that only needs `stringifyMessage` from here drops these.
 const CLIENT_SET: ReadonlySet<string> = /* @__PURE__ */ new Set(CLIENT_HANDLERS);
@@ -77,7 +77,7 @@ function fail(code: ErrorCode, message: string, obj: { [key: string]: unknown })
   throw new ProtocolError(code, message, echo(obj));
 }
 
-function parseClient(obj: { [key: string]: unknown }): ClientMessage {
+function parseClient(obj: { [key: string]: unknown }, limits: ParamsLimits | undefined): ClientMessage {
   const handler = obj.handler as string;
   if (!CLIENT_SET.has(handler)) {
     fail('unknown-handler', `unknown handler "${handler}"; expected one of ${CLIENT_HANDLERS.join(', ')}`, obj);
@@ -90,9 +90,10 @@ function parseClient(obj: { [key: string]: unknown }): ClientMessage {
     // already-parsed object is never modified.
     if (obj.params === undefined) return { ...obj, params: {} } as unknown as ClientMessage;
     try {
-      validateParams(obj.params);
+      validateParams(obj.params, limits);
     } catch (err) {
-      fail('bad-params', (err as Error).message, obj);
+      // `too-large` (a list over `maxInValues`) keeps its code; anything else is `bad-params`.
+      fail(err instanceof ProtocolError ? err.code : 'bad-params', (err as Error).message, obj);
     }
   }
   return obj as unknown as ClientMessage;
@@ -107,7 +108,8 @@ function checkServerParams(obj: { [key: string]: unknown }): void {
   if (obj.params === undefined) return;
   if (!isPlainObject(obj.params)) fail('bad-message', `${obj.handler as string}: "params" must be an object`, obj);
   try {
-    validateParams(obj.params);
+    // No size limit: a server configured above the defaults echoes longer lists, and its client must take them.
+    validateParams(obj.params, NO_PARAMS_LIMITS);
   } catch (err) {
     fail('bad-params', `${obj.handler as string}: ${(err as Error).message}`, obj);
   }
@@ -174,13 +176,15 @@ function parseServer(obj: { [key: string]: unknown }): ServerMessage {
  * Parses and validates one frame.
  * @param data JSON text, or an already-parsed value.
  * @param from Who sent it: `'client'` (default, what a server parses) or `'server'` (what a client parses).
- * @throws ProtocolError with code `bad-json`, `bad-message`, `unknown-handler` or `bad-params`.
+ * @param limits For client frames: the size limits of their params (default: those of `DEFAULTS`, `maxInValues`
+ *   1,000); a server passes its own. Server frames are parsed without size limits.
+ * @throws ProtocolError with code `bad-json`, `bad-message`, `unknown-handler`, `bad-params` or `too-large`.
  */
-export function parseMessage(data: unknown, from?: 'client'): ClientMessage;
+export function parseMessage(data: unknown, from?: 'client', limits?: ParamsLimits): ClientMessage;
 export function parseMessage(data: unknown, from: 'server'): ServerMessage;
-export function parseMessage(data: unknown, from: 'client' | 'server' = 'client'): Message {
+export function parseMessage(data: unknown, from: 'client' | 'server' = 'client', limits?: ParamsLimits): Message {
   const obj = toObject(data);
-  return from === 'client' ? parseClient(obj) : parseServer(obj);
+  return from === 'client' ? parseClient(obj, limits) : parseServer(obj);
 }
 
 /** The one way every outgoing frame is serialised. */
