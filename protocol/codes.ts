@@ -135,7 +135,12 @@ export const DEFAULTS = /* @__PURE__ */ (() => ({
    * them); a watch that would pass it is refused with `too-many-watches`.
    */
   maxWatchBytes: 4 * 1024 * 1024,
-  /** Snapshot reads (query, all, get, watch) one connection may have in flight; more: `error` `too-many-reads`. */
+  /**
+   * Snapshot reads (query, all, get, watch) one connection may have started and not yet had answered; a request that
+   * would start one more gets `error` `too-many-reads` (joining an identical read already in flight starts none and is
+   * never refused). Well above `maxWatches` (100): a reconnect re-sends every watch at once, and a refused watch is
+   * dropped by the client, so those must always fit, with room for the distinct queries the client queued meanwhile.
+   */
   maxReadsInFlight: 256,
   /** Most bytes of records one `list` may carry (JSON); a larger snapshot is refused with `error` `too-large`. */
   maxListBytes: 64 * 1024 * 1024,

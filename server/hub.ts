@@ -14,6 +14,7 @@ import {
   type ErrorCode,
   type ErrorRequest,
   type Params,
+  type ParamsLimits,
 } from '../protocol/index.js';
 import { ChannelRegistry, DEFAULT_CHANNELS, type ChannelSpec } from './channels.js';
 import { ChannelState, subscription, watchOf, type Filter, type LoggedChange, type Subscription } from './channel-state.js';
@@ -28,8 +29,43 @@ export type Authorize = (principal: unknown, channel: string, handler: string, p
 /** Who `broadcast` leaves out: a session id, several, or a predicate over connections. */
 export type BroadcastSkip = string | readonly string[] | ((conn: HubConnection) => boolean);
 
+/**
+ * What one connection's requests may cost (issue 10): the size of a filter's lists, the bytes its watches hold, its
+ * snapshot reads in flight and the size of one snapshot. Options of `Hub` and `createServer`; every refusal is an
+ * `error` frame and the connection stays open.
+ */
+export interface CostLimits {
+  /**
+   * Most values in one `$in` or `$nin` list; a request with more is refused with `too-large` (checked when the frame
+   * is parsed, before the watch index sees the list).
+   * @default DEFAULTS.maxInValues (1,000)
+   */
+  maxInValues?: number;
+  /**
+   * Bytes the watches of one connection may hold in the hub, as estimated from what they say (canonical params,
+   * parsed params, index entries; a filter shared with other connections counts in full for each); a watch that
+   * would pass it is refused with `too-many-watches`.
+   * @default DEFAULTS.maxWatchBytes (4 MiB)
+   */
+  maxWatchBytes?: number;
+  /**
+   * Snapshot reads one connection may have started and not yet answered; a request that would start another is
+   * refused with `too-many-reads`. A request that joins an identical read already in flight (anyone's) starts none
+   * and is never refused. Above `maxWatches`, so a reconnect that re-sends every watch at once is never refused.
+   * @default DEFAULTS.maxReadsInFlight (256)
+   */
+  maxReadsInFlight?: number;
+  /**
+   * Most characters of records' JSON one `list` may carry (bytes, for ASCII records); a larger snapshot is refused
+   * with `too-large` — never cut short, because a client's store deletes what a `list` leaves out. A refused watch
+   * is dropped, as the client drops it.
+   * @default DEFAULTS.maxListBytes (64 MiB)
+   */
+  maxListBytes?: number;
+}
+
 /** Options of `Hub`. */
-export interface HubOptions {
+export interface HubOptions extends CostLimits {
   /** Answers snapshot reads. */
   source: Source;
   /** Changes to fan out; more can be pushed with `hub.publish`. */
@@ -109,6 +145,8 @@ export interface AcceptInfo {
 export interface HubStats {
   connections: number;
   watches: number;
+  /** What the watches of every connection hold, as `maxWatchBytes` counts it (a shared filter once per holder). */
+  watchBytes: number;
   /** Snapshot reads sent to the source. */
   sourceReads: number;
   /** Snapshot requests answered by joining a read already in flight. */
@@ -130,6 +168,8 @@ interface Joiner {
 
 interface SharedRead {
   readonly key: string;
+  /** The connection whose request started it: its `readsInFlight` counts this read until it is answered. */
+  readonly starter: HubConnection;
   readonly kind: 'list' | 'get';
   readonly state: ChannelState;
   readonly params: Params;
@@ -148,6 +188,10 @@ export class Hub {
   private readonly source: Source;
   private readonly maxListItems: number;
   private readonly maxWatches: number;
+  private readonly paramsLimits: ParamsLimits;
+  private readonly maxWatchBytes: number;
+  private readonly maxReadsInFlight: number;
+  private readonly maxListBytes: number;
   private readonly authorize?: Authorize;
   private readonly features: readonly string[];
   private readonly logger: Logger;
@@ -170,6 +214,10 @@ export class Hub {
     this.registry = new ChannelRegistry(options.channels ?? DEFAULT_CHANNELS);
     this.maxListItems = options.maxListItems ?? DEFAULTS.maxListItems;
     this.maxWatches = options.maxWatches ?? DEFAULTS.maxWatches;
+    this.paramsLimits = { maxInValues: options.maxInValues ?? DEFAULTS.maxInValues };
+    this.maxWatchBytes = options.maxWatchBytes ?? DEFAULTS.maxWatchBytes;
+    this.maxReadsInFlight = options.maxReadsInFlight ?? DEFAULTS.maxReadsInFlight;
+    this.maxListBytes = options.maxListBytes ?? DEFAULTS.maxListBytes;
     this.authorize = options.authorize;
     this.features = options.features ?? ['ping'];
     this.logger = options.logger ?? silentLogger;
@@ -296,7 +344,7 @@ export class Hub {
         state.forget();
         for (const filter of sub.watches) {
           const { params } = filter;
-          this.snapshot(conn, sub, 'list', params, { handler: 'watch', params }, filter);
+          this.snapshot(conn, sub, readKey(state, 'list', canonicalJson(params)), 'list', params, { handler: 'watch', params }, filter);
         }
       }
     }
@@ -305,8 +353,12 @@ export class Hub {
   /** Counters. */
   stats(): HubStats {
     let watches = 0;
-    for (const conn of this.connections.values()) watches += conn.watchCount;
-    return { connections: this.connections.size, watches, ...this.counters };
+    let watchBytes = 0;
+    for (const conn of this.connections.values()) {
+      watches += conn.watchCount;
+      watchBytes += conn.watchBytes;
+    }
+    return { connections: this.connections.size, watches, watchBytes, ...this.counters };
   }
 
   /** The routing state of a channel (tests and benchmarks inspect it). */
@@ -328,7 +380,7 @@ export class Hub {
     let msg: ClientMessage;
     try {
       if (isBinary) throw new ProtocolError('bad-message', 'binary frames are not supported; send JSON text');
-      msg = parseMessage(data);
+      msg = parseMessage(data, 'client', this.paramsLimits);
     } catch (err) {
       const e = err instanceof ProtocolError ? err : new ProtocolError('bad-json', String(err));
       this.sendError(conn, e.code, e.message, e.request, e.request?.resource ?? (conn.channel || undefined));
@@ -369,43 +421,77 @@ export class Hub {
     const state = this.states.get(spec.name)!;
     let sub = subscriptionOf(conn, resource);
     if (!sub) addSubscription(conn, (sub = subscription(resource, state, conn)));
-    switch (msg.handler) {
-      case 'query':
-      case 'all':
-        this.snapshot(conn, sub, 'list', params, request);
-        return;
-      case 'get':
-        this.snapshot(conn, sub, 'get', params, request);
-        return;
-      case 'watch': {
-        const key = canonicalJson(params);
-        let watch = watchOf(sub, key);
-        if (!watch) {
-          if (conn.watchCount >= this.maxWatches) {
-            this.sendError(conn, 'too-many-watches', `a connection may hold at most ${this.maxWatches} watches`, request, resource);
-            return;
-          }
-          watch = state.addWatch(sub, key, params);
-          conn.watchCount++;
-        }
-        this.snapshot(conn, sub, 'list', params, request, watch);
-        return;
-      }
-      case 'stop': {
-        const filter = state.removeWatch(sub, canonicalJson(params));
-        if (filter) {
-          conn.watchCount--;
-          stopped(sub, filter);
-        }
-        return;
-      }
+    if (msg.handler === 'stop') {
+      const filter = watchOf(sub, canonicalJson(params));
+      if (filter) this.dropWatch(conn, sub, filter);
+      return;
     }
+    const kind = msg.handler === 'get' ? 'get' : 'list';
+    // One canonical form per request: the watch's key and the shared read's key both derive from it.
+    const canonical = canonicalJson(params);
+    const key = readKey(state, kind, canonical);
+    let watch = msg.handler === 'watch' ? watchOf(sub, canonical) : undefined;
+    if (msg.handler === 'watch' && !watch) {
+      if (conn.watchCount >= this.maxWatches) {
+        this.sendError(conn, 'too-many-watches', `a connection may hold at most ${this.maxWatches} watches`, request, resource);
+        return;
+      }
+      const filter = state.filterFor(canonical, params);
+      if (conn.watchBytes + filter.bytes > this.maxWatchBytes) {
+        this.sendError(
+          conn,
+          'too-many-watches',
+          `this watch holds about ${filter.bytes.toLocaleString('en-US')} bytes and the connection's watches already ${conn.watchBytes.toLocaleString('en-US')}: over maxWatchBytes (${this.maxWatchBytes.toLocaleString('en-US')})`,
+          request,
+          resource,
+        );
+        return;
+      }
+      if (!this.mayRead(conn, key, request, resource)) return;
+      watch = state.addWatch(sub, filter);
+      conn.watchCount++;
+      conn.watchBytes += filter.bytes;
+    } else if (!watch && !this.mayRead(conn, key, request, resource)) return;
+    // A watch the connection already holds is re-snapshotted without the check: refusing it would end it (a client
+    // drops a refused watch), and it has at most one read in flight anyway (identical reads are shared).
+    this.snapshot(conn, sub, key, kind, params, request, watch);
   }
 
-  /** Starts (or joins) a snapshot read; the reply and the changes held meanwhile follow when it completes. */
-  private snapshot(conn: HubConnection, sub: Subscription, kind: 'list' | 'get', params: Params, request: ErrorRequest, watch?: Filter): void {
+  /**
+   * Whether `conn` may read `key` now: joining a read already in flight always may (it starts no source read and
+   * holds no result of its own), starting one only under `maxReadsInFlight`; refused: `too-many-reads`.
+   */
+  private mayRead(conn: HubConnection, key: string, request: ErrorRequest, resource: string): boolean {
+    if (conn.readsInFlight < this.maxReadsInFlight || this.shared.has(key)) return true;
+    this.sendError(
+      conn,
+      'too-many-reads',
+      `a connection may have at most ${this.maxReadsInFlight} snapshot reads in flight (maxReadsInFlight); wait for their answers`,
+      request,
+      resource,
+    );
+    return false;
+  }
+
+  /** Ends the watch `filter` of `sub`: what it held is released, and a snapshot on its way is not sent. */
+  private dropWatch(conn: HubConnection, sub: Subscription, filter: Filter): void {
+    sub.state.removeWatch(sub, filter);
+    conn.watchCount--;
+    conn.watchBytes -= filter.bytes;
+    stopped(sub, filter);
+  }
+
+  /** Starts (or joins) the snapshot read `key`; the reply and the changes held meanwhile follow when it completes. */
+  private snapshot(
+    conn: HubConnection,
+    sub: Subscription,
+    key: string,
+    kind: 'list' | 'get',
+    params: Params,
+    request: ErrorRequest,
+    watch?: Filter,
+  ): void {
     const { state } = sub;
-    const key = `${state.spec.name}\0${kind}\0${canonicalJson(params)}`;
     let read = this.shared.get(key);
     if (read) {
       this.counters.coalescedReads++;
@@ -413,13 +499,14 @@ export class Hub {
     } else {
       // The changes since now are kept for this read even if it starts later: replaying a few it already saw is
       // harmless (every change carries the whole record), missing one would not be.
-      read = { key, kind, state, params, startSeq: state.beginRead(), joiners: [] };
+      read = { key, starter: conn, kind, state, params, startSeq: state.beginRead(), joiners: [] };
+      conn.readsInFlight++;
       this.shared.set(key, read);
       this.startWhenDue(read);
     }
     sub.inflight++;
     read.joiners.push({ conn, sub, params, request, watch, cancelled: false });
-    if (watch) (sub.reads ??= new Map()).set(watch.key, read);
+    if (watch) (sub.reads ??= new Map()).set(watch, read);
   }
 
   /** Starts a read now, or once the coalescing window of the previous identical read has ended. */
@@ -462,6 +549,7 @@ export class Hub {
 
   private finish(read: SharedRead, result: Doc[] | Doc | undefined, error: unknown): void {
     if (this.shared.get(read.key) === read) this.shared.delete(read.key);
+    read.starter.readsInFlight--;
     const { state } = read;
     if (error !== undefined) {
       const unavailable = error instanceof SourceUnavailableError;
@@ -486,21 +574,55 @@ export class Hub {
       this.logger.warn('list truncated at maxListItems', { channel: state.spec.name, maxListItems: this.maxListItems });
     }
     state.remember(items, read.startSeq);
-    let itemsJson: string | undefined;
+    // The items serialised once for every joiner (only the envelope differs), when the first joiner needs them;
+    // null when they are over maxListBytes.
+    let itemsJson: string | null | undefined;
     for (const j of read.joiners) {
       if (!j.conn.closed) {
         if (read.kind === 'get') this.sendGet(j, state, result as Doc | undefined);
-        else if (!j.watch || (!j.cancelled && j.sub.reads?.get(j.watch.key) === read)) {
-          // Serialise the items once for every joiner; only the envelope differs.
-          itemsJson ??= JSON.stringify(items);
-          j.conn.send(
-            `{"handler":"list","resource":${JSON.stringify(j.sub.resource)},"params":${JSON.stringify(j.params)},"items":${itemsJson}}`,
-          );
+        else if (!j.watch || (!j.cancelled && j.sub.reads?.get(j.watch) === read)) {
+          if (itemsJson === undefined) itemsJson = this.listJson(state, items);
+          if (itemsJson === null) this.refuseList(j, state);
+          else {
+            j.conn.send(
+              `{"handler":"list","resource":${JSON.stringify(j.sub.resource)},"params":${JSON.stringify(j.params)},"items":${itemsJson}}`,
+            );
+          }
         }
       }
       this.release(read, j);
     }
     answered(read);
+  }
+
+  /** The JSON of a list's items, or null when it is over `maxListBytes` (or over what a string can hold at all). */
+  private listJson(state: ChannelState, items: readonly Doc[]): string | null {
+    let json: string;
+    try {
+      json = JSON.stringify(items);
+    } catch (err) {
+      // Past V8's longest string (about 512 MiB): a RangeError, which must not escape from a promise callback.
+      this.logger.warn('list could not be serialised', { channel: state.spec.name, items: items.length, err });
+      return null;
+    }
+    if (json.length <= this.maxListBytes) return json;
+    this.logger.warn('list refused over maxListBytes', { channel: state.spec.name, chars: json.length, maxListBytes: this.maxListBytes });
+    return null;
+  }
+
+  /**
+   * A snapshot over `maxListBytes` is refused, not cut short: a client's store deletes whatever a `list` leaves out.
+   * The refused watch ends here as the client ends it (any refusal but `source-unavailable` and `internal` drops it).
+   */
+  private refuseList(j: Joiner, state: ChannelState): void {
+    this.sendError(
+      j.conn,
+      'too-large',
+      `the records matching these params are over maxListBytes (${this.maxListBytes.toLocaleString('en-US')} characters of JSON) on "${state.spec.name}"; ${j.watch ? 'watch' : 'query'} a narrower filter`,
+      j.request,
+      j.sub.resource,
+    );
+    if (j.watch) this.dropWatch(j.conn, j.sub, j.watch);
   }
 
   private sendGet(j: Joiner, state: ChannelState, doc: Doc | undefined): void {
@@ -573,25 +695,30 @@ function frameOf(change: LoggedChange, kind: 'item' | 'remove', resource: string
   return frame;
 }
 
+/** The key of a shared snapshot read: identical reads (channel, kind, canonical params) share one. */
+function readKey(state: ChannelState, kind: 'list' | 'get', canonical: string): string {
+  return `${state.spec.name}\0${kind}\0${canonical}`;
+}
+
 /**
  * A read has answered every joiner: the watches it was the latest read of forget it (and, through it, the requests
  * of everyone who joined it), so an idle watch keeps nothing of its last snapshot.
  */
 function answered(read: SharedRead): void {
-  for (const j of read.joiners) if (j.watch && j.sub.reads?.get(j.watch.key) === read) forgetRead(j.sub, j.watch.key);
+  for (const j of read.joiners) if (j.watch && j.sub.reads?.get(j.watch) === read) forgetRead(j.sub, j.watch);
 }
 
 /** A watch was stopped: the requests for it still waiting for a snapshot get none. */
 function stopped(sub: Subscription, filter: Filter): void {
-  const read = sub.reads?.get(filter.key) as SharedRead | undefined;
+  const read = sub.reads?.get(filter) as SharedRead | undefined;
   if (!read) return;
   for (const j of read.joiners) if (j.sub === sub && j.watch === filter) j.cancelled = true;
-  forgetRead(sub, filter.key);
+  forgetRead(sub, filter);
 }
 
-/** The watch `key` of `sub` has no read in flight any more; the map goes with its last entry. */
-function forgetRead(sub: Subscription, key: string): void {
-  sub.reads!.delete(key);
+/** The watch `watch` of `sub` has no read in flight any more; the map goes with its last entry. */
+function forgetRead(sub: Subscription, watch: Filter): void {
+  sub.reads!.delete(watch);
   if (sub.reads!.size === 0) sub.reads = undefined;
 }
 
