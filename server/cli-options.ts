@@ -6,6 +6,7 @@
  */
 import { DEFAULTS } from '../protocol/index.js';
 import { jwtVerifier } from './auth.js';
+import type { CostLimits } from './hub.js';
 import type { RateLimit } from './limits.js';
 import type { TransportOptions } from './transport-options.js';
 
@@ -21,6 +22,11 @@ export const OPERATING_FLAGS = {
   'close-timeout-ms': { type: 'string' },
   'shutdown-timeout-ms': { type: 'string' },
   'debug-stats': { type: 'boolean' },
+  // What one connection's requests may cost (CostLimits).
+  'max-in-values': { type: 'string' },
+  'max-watch-bytes': { type: 'string' },
+  'max-reads-in-flight': { type: 'string' },
+  'max-list-bytes': { type: 'string' },
 } as const;
 
 const r = DEFAULTS.rateLimit;
@@ -43,6 +49,12 @@ limits and operating (README: Operating):
   --close-timeout-ms N       wait for a client's close answer            default ${DEFAULTS.closeTimeoutMs}
   --shutdown-timeout-ms N    exit 1 when SIGTERM shutdown takes longer   default ${DEFAULTS.shutdownTimeoutMs}
   --debug-stats              serve GET /debug/stats (memory, counters)   default off
+  --max-in-values N          values in one $in/$nin list (too-large)     default ${DEFAULTS.maxInValues}
+  --max-watch-bytes N        bytes one connection's watches hold         default ${DEFAULTS.maxWatchBytes}
+                             (too-many-watches)
+  --max-reads-in-flight N    snapshot reads one connection has started   default ${DEFAULTS.maxReadsInFlight}
+                             and not yet answered (too-many-reads)
+  --max-list-bytes N         JSON of the records of one list (too-large) default ${DEFAULTS.maxListBytes}
 `;
 
 /** The values `parseArgs` returns for `OPERATING_FLAGS`. */
@@ -57,17 +69,28 @@ export interface OperatingFlagValues {
   'close-timeout-ms'?: string;
   'shutdown-timeout-ms'?: string;
   'debug-stats'?: boolean;
+  'max-in-values'?: string;
+  'max-watch-bytes'?: string;
+  'max-reads-in-flight'?: string;
+  'max-list-bytes'?: string;
 }
 
 /** What the flags configure: `createServer` options and the shutdown bound. */
 export interface OperatingConfig {
-  server: TransportOptions;
+  server: TransportOptions & CostLimits;
   shutdownTimeoutMs: number;
 }
 
 function count(flag: string, text: string): number {
   const n = Number(text);
   if (text.trim() === '' || !Number.isInteger(n) || n < 0) throw new Error(`invalid --${flag} "${text}": expected a whole number >= 0`);
+  return n;
+}
+
+/** A bound that 0 would not turn off but make refuse everything: at least 1. */
+function atLeastOne(flag: string, text: string): number {
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isInteger(n) || n < 1) throw new Error(`invalid --${flag} "${text}": expected a whole number >= 1`);
   return n;
 }
 
@@ -86,7 +109,7 @@ function rateLimit(text: string): RateLimit | false {
  * @throws Error naming the flag for a malformed value.
  */
 export function operatingConfig(values: OperatingFlagValues, env: NodeJS.ProcessEnv): OperatingConfig {
-  const server: TransportOptions = {};
+  const server: TransportOptions & CostLimits = {};
   const envOrigins = env.MONORAIL_ORIGINS?.split(',').map((o) => o.trim()).filter((o) => o !== '');
   const origins = values.origin ?? envOrigins;
   if (origins !== undefined) server.origins = origins;
@@ -106,6 +129,10 @@ export function operatingConfig(values: OperatingFlagValues, env: NodeJS.Process
   if (values['heartbeat-ms'] !== undefined) server.heartbeatMs = count('heartbeat-ms', values['heartbeat-ms']);
   if (values['close-timeout-ms'] !== undefined) server.closeTimeoutMs = count('close-timeout-ms', values['close-timeout-ms']);
   if (values['debug-stats']) server.debugStats = true;
+  if (values['max-in-values'] !== undefined) server.maxInValues = atLeastOne('max-in-values', values['max-in-values']);
+  if (values['max-watch-bytes'] !== undefined) server.maxWatchBytes = atLeastOne('max-watch-bytes', values['max-watch-bytes']);
+  if (values['max-reads-in-flight'] !== undefined) server.maxReadsInFlight = atLeastOne('max-reads-in-flight', values['max-reads-in-flight']);
+  if (values['max-list-bytes'] !== undefined) server.maxListBytes = atLeastOne('max-list-bytes', values['max-list-bytes']);
   const shutdownTimeoutMs =
     values['shutdown-timeout-ms'] !== undefined ? count('shutdown-timeout-ms', values['shutdown-timeout-ms']) : DEFAULTS.shutdownTimeoutMs;
   return { server, shutdownTimeoutMs };
