@@ -9,7 +9,7 @@ describe('estimateWatchBytes', () => {
   it('grows with each $in value by its string, its slot and its index entry', () => {
     const ids = (n: number) => ({ id: { $in: Array.from({ length: n }, (_, i) => `${i}`.padStart(24, '0')) } });
     const perValue = estimateWatchBytes('k', ids(101), 101) - estimateWatchBytes('k', ids(100), 100);
-    expect(perValue).toBe(stringBytes('0'.repeat(24)) + 8 + 48);
+    expect(perValue).toBe(stringBytes('0'.repeat(24)) + 8 + 56);
     expect(estimateWatchBytes('k', ids(1_000), 1_000)).toBe(estimateWatchBytes('k', ids(0), 0) + 1_000 * perValue);
   });
 

@@ -22,10 +22,10 @@ const OBJECT_HEADER = 56;
 /** One property of an object (dictionary entry: key, value, details). */
 const PROPERTY = 3 * SLOT;
 /**
- * One entry of the watch index (`Map` value → filter): key, value and chain slots, plus its share of the buckets,
- * at the table's average load (it doubles when full).
+ * One entry of the watch index (`Map` value → filter): key, value and chain slots plus half a bucket (28 bytes),
+ * at the table's lowest load, right after it doubled (half full): an upper bound, not an average.
  */
-const INDEX_ENTRY = 48;
+const INDEX_ENTRY = 56;
 /** The filter object, its field list, and its slots in the channel's filter map and in a connection's watch list. */
 const FILTER = 320;
 
