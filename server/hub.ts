@@ -51,8 +51,9 @@ export interface CostLimits {
   /**
    * Snapshot reads one connection may have started and not yet answered; a request that would start another is
    * refused with `too-many-reads`. A request that joins an identical read already in flight (anyone's) starts none
-   * and is never refused. Above `maxWatches`, so a reconnect that re-sends every watch at once is never refused.
-   * @default DEFAULTS.maxReadsInFlight (256)
+   * and is never refused. Covers a reconnect (every watch and a full client queue, 1,100 reads), which must not be
+   * refused: the client drops a refused watch.
+   * @default DEFAULTS.maxReadsInFlight (1,200)
    */
   maxReadsInFlight?: number;
   /**
@@ -466,7 +467,7 @@ export class Hub {
     this.sendError(
       conn,
       'too-many-reads',
-      `a connection may have at most ${this.maxReadsInFlight} snapshot reads in flight (maxReadsInFlight); wait for their answers`,
+      `a connection may have at most ${this.maxReadsInFlight.toLocaleString('en-US')} snapshot reads in flight (maxReadsInFlight); wait for their answers`,
       request,
       resource,
     );
