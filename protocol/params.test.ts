@@ -9,14 +9,15 @@ import {
   canonicalJson,
   isOperatorObject,
   isPlainObject,
+  NO_PARAMS_LIMITS,
   paramFields,
   stableJson,
   validateParams,
 } from './params.js';
 
-function refusal(params: unknown): ProtocolError {
+function refusal(params: unknown, limits?: { maxInValues: number }): ProtocolError {
   try {
-    validateParams(params);
+    validateParams(params, limits);
   } catch (err) {
     expect(err).toBeInstanceOf(ProtocolError);
     return err as ProtocolError;
@@ -53,6 +54,20 @@ describe('validateParams', () => {
     for (const p of [null, undefined, 1, 'a', [], [{}], new Date(), Object.create({ a: 1 })]) {
       expect(refusal(p).code).toBe('bad-params');
     }
+  });
+
+  it('refuses a $in or $nin list over maxInValues with too-large, naming the field, the size and the limit', () => {
+    const list = (n: number) => Array.from({ length: n }, (_, i) => `id-${i}`);
+    expect(() => validateParams({ id: { $in: list(DEFAULTS.maxInValues) } })).not.toThrow();
+    const over = refusal({ id: { $in: list(DEFAULTS.maxInValues + 1) } });
+    expect([over.code, over.message]).toEqual(['too-large', '"id.$in" has 1,001 values, over maxInValues (1,000); split it across several filters']);
+    expect(refusal({ 'obm.host': { $nin: list(3) } }, { maxInValues: 2 }).message).toMatch(/^"obm\.host\.\$nin" has 3 values, over maxInValues \(2\)/);
+    // Checked before the list is walked: a list that is too long and also malformed is too-large.
+    expect(refusal({ id: { $in: [...list(2), { $where: '1' }] } }, { maxInValues: 2 }).code).toBe('too-large');
+    // Without limits (what a client applies to the params a server echoes, whatever that server allows).
+    expect(() => validateParams({ id: { $in: list(DEFAULTS.maxInValues + 1) } }, NO_PARAMS_LIMITS)).not.toThrow();
+    // An array literal is one value, not a list of alternatives: the input budget bounds it, not maxInValues.
+    expect(() => validateParams({ tags: list(DEFAULTS.maxInValues + 1) })).not.toThrow();
   });
 
   it('accepts objects with a null prototype (what some parsers produce)', () => {

@@ -256,6 +256,18 @@ describe('rejections: stable code, and the request echoed when the message parse
     }
   });
 
+  it('a $in or $nin over maxInValues is too-large (not bad-params), with the request echoed; the limit is the caller\'s', () => {
+    const frame = (n: number) => ({ handler: 'watch', params: { id: { $in: Array.from({ length: n }, (_, i) => i) } } });
+    expect(rejection(frame(DEFAULTS.maxInValues + 1))).toEqual({ code: 'too-large', request: frame(DEFAULTS.maxInValues + 1) });
+    expect(parseMessage(frame(DEFAULTS.maxInValues))).toEqual(frame(DEFAULTS.maxInValues));
+    // A server configured with another limit passes it.
+    expect(() => parseMessage(frame(3), 'client', { params: { maxInValues: 2 } })).toThrow(/over maxInValues \(2\)/);
+    expect(parseMessage(frame(DEFAULTS.maxInValues + 1), 'client', { params: { maxInValues: 5_000 } })).toMatchObject({ handler: 'watch' });
+    // A client takes the params a server echoes whatever their size: that server may allow more than the default.
+    const list = { handler: 'list', resource: 'nodes', params: frame(DEFAULTS.maxInValues + 1).params, items: [] };
+    expect(parseMessage(list, 'server')).toEqual(list);
+  });
+
   it('nesting of 16 levels is still accepted (the limit is exact)', () => {
     const text = `{"a":${'['.repeat(16)}${']'.repeat(16)}}`;
     const deepest = { handler: 'watch', params: JSON.parse(text) as unknown };

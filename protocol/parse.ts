@@ -15,7 +15,7 @@ import {
   type Params,
   type ServerMessage,
 } from './messages.js';
-import { isPlainObject, validateParams } from './params.js';
+import { isPlainObject, NO_PARAMS_LIMITS, validateParams, type ParamsLimits } from './params.js';
 
 // Pure: a browser bundle that only needs `stringifyMessage` from here drops these.
 const CLIENT_SET: ReadonlySet<string> = /* @__PURE__ */ new Set(CLIENT_HANDLERS);
@@ -78,7 +78,7 @@ function unknownHandler(handler: string, known: readonly string[], maxName: numb
   fail('unknown-handler', `unknown handler ${what}; expected one of ${known.join(', ')}`);
 }
 
-function parseClient(obj: { [key: string]: unknown }, maxName: number): ClientMessage {
+function parseClient(obj: { [key: string]: unknown }, maxName: number, limits: ParamsLimits): ClientMessage {
   const handler = obj.handler as string;
   if (!CLIENT_SET.has(handler)) unknownHandler(handler, CLIENT_HANDLERS, maxName);
   if (obj.resource !== undefined && (typeof obj.resource !== 'string' || obj.resource === '')) {
@@ -89,9 +89,10 @@ function parseClient(obj: { [key: string]: unknown }, maxName: number): ClientMe
     // already-parsed object is never modified.
     if (obj.params === undefined) return { ...obj, params: {} } as unknown as ClientMessage;
     try {
-      validateParams(obj.params);
+      validateParams(obj.params, limits);
     } catch (err) {
-      fail('bad-params', (err as Error).message);
+      // `too-large` (a list over `maxInValues`) keeps its code; anything else is `bad-params`.
+      fail(err instanceof ProtocolError ? err.code : 'bad-params', (err as Error).message);
     }
   }
   return obj as unknown as ClientMessage;
@@ -106,7 +107,8 @@ function checkServerParams(obj: { [key: string]: unknown }): void {
   if (obj.params === undefined) return;
   if (!isPlainObject(obj.params)) fail('bad-message', `${obj.handler as string}: "params" must be an object`);
   try {
-    validateParams(obj.params);
+    // No size limit: a server configured above the defaults echoes longer lists, and its client must take them.
+    validateParams(obj.params, NO_PARAMS_LIMITS);
   } catch (err) {
     fail('bad-params', `${obj.handler as string}: ${(err as Error).message}`);
   }
@@ -175,6 +177,12 @@ export interface ParseLimits {
    *   `maxListItems` records), whose error echo is still bounded by `DEFAULTS.inputBudget`
    */
   readonly budget?: InputBudget;
+  /**
+   * The size limits of a client frame's params (`maxInValues`). Server frames are parsed without size limits: a
+   * server configured above the defaults echoes longer lists, and its client must take them.
+   * @default the limits of `DEFAULTS` (`maxInValues` 1,000)
+   */
+  readonly params?: ParamsLimits;
 }
 
 /**
@@ -192,7 +200,7 @@ export function parseMessage(data: unknown, from: 'client' | 'server' = 'client'
   // What an echo may carry is bounded even where the frame was not (a client parsing a server's frames).
   const bounds = budget ?? DEFAULTS.inputBudget;
   try {
-    return from === 'client' ? parseClient(obj, bounds.maxKeyLength) : parseServer(obj, bounds.maxKeyLength);
+    return from === 'client' ? parseClient(obj, bounds.maxKeyLength, limits?.params ?? DEFAULTS) : parseServer(obj, bounds.maxKeyLength);
   } catch (err) {
     if (!(err instanceof ProtocolError)) throw err;
     throw new ProtocolError(err.code, err.message, echo(obj, bounds));

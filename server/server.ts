@@ -11,7 +11,7 @@ import { Broadcaster } from './broadcast.js';
 import { ChannelRegistry, DEFAULT_CHANNELS, type ChannelSpec } from './hub/channels.js';
 import type { TransportStats } from './debug-stats.js';
 import { demoFixtures } from './fixtures.js';
-import { Hub, type Authorize, type BroadcastSkip } from './hub/hub.js';
+import { Hub, type Authorize, type BroadcastSkip, type CostLimits } from './hub/hub.js';
 import type { HubConnection } from './hub/hub-connection.js';
 import { randomId } from './hub/ids.js';
 import { silentLogger, type Logger } from './hub/logger.js';
@@ -42,8 +42,12 @@ export interface AmqpOptions {
   prefetch?: number;
 }
 
-/** Options of `createServer`; the security and robustness ones are documented on `TransportOptions`. */
-export interface ServerOptions extends TransportOptions {
+/**
+ * Options of `createServer`; the security and robustness ones are documented on `TransportOptions`, the bounds on
+ * what one connection's requests cost (`maxInValues`, `maxWatchBytes`, `maxReadsInFlight`, `maxListBytes`) on
+ * `CostLimits`.
+ */
+export interface ServerOptions extends TransportOptions, CostLimits {
   /**
    * TCP port; 0 picks a free one.
    * @default 9100
@@ -187,6 +191,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Monorai
     ...(options.maxListItems !== undefined ? { maxListItems: options.maxListItems } : {}),
     ...(options.maxWatches !== undefined ? { maxWatches: options.maxWatches } : {}),
     inputBudget,
+    ...costLimits(options),
     ...(options.authorize ? { authorize: options.authorize } : {}),
     coalesceWindowMs: options.coalesceWindowMs ?? DEFAULTS.coalesceWindowMs,
   });
@@ -281,6 +286,15 @@ export async function createServer(options: ServerOptions = {}): Promise<Monorai
     },
   };
   return server;
+}
+
+/** The `CostLimits` among `options` that are set (the hub applies `DEFAULTS` to the others). */
+function costLimits(options: CostLimits): CostLimits {
+  const out: CostLimits = {};
+  for (const name of ['maxInValues', 'maxWatchBytes', 'maxReadsInFlight', 'maxListBytes'] as const) {
+    if (options[name] !== undefined) out[name] = options[name];
+  }
+  return out;
 }
 
 /** A source that answers each channel from the source `pick` names for it. */

@@ -47,6 +47,10 @@ export class HubConnection implements SocketEvents {
   subs: Subscription | readonly Subscription[] | undefined = undefined;
   /** @internal Watches held on every channel (for `maxWatches`). */
   watchCount = 0;
+  /** @internal What those watches hold, as the hub estimates it (for `maxWatchBytes`). */
+  watchBytes = 0;
+  /** @internal Snapshot reads this connection started that are not answered yet (for `maxReadsInFlight`). */
+  readsInFlight = 0;
 
   constructor(
     /** Session id (random, 128 bits). */

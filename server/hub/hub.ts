@@ -8,7 +8,7 @@
  * - a connection and the socket contract: `hub-connection.ts`, `socket.ts`; where data comes from: `source.ts`.
  * Browser-safe: no `node:*`, `ws`, `mongodb` or `amqplib`; imports nothing outside `protocol/` and this folder.
  */
-import { CloseCode, DEFAULTS, resolveInputBudget, type InputBudget } from '../../protocol/index.js';
+import { canonicalJson, CloseCode, DEFAULTS, resolveInputBudget, type InputBudget } from '../../protocol/index.js';
 import { ChannelRegistry, DEFAULT_CHANNELS, type ChannelSpec } from './channels.js';
 import { ChannelState } from './channel-state.js';
 import { Dispatcher, type Authorize } from './dispatch.js';
@@ -16,7 +16,7 @@ import { fanOut } from './fanout.js';
 import { HubConnection, subscriptionsOf, type ConnectionHost } from './hub-connection.js';
 import { randomId } from './ids.js';
 import { silentLogger, type Logger } from './logger.js';
-import { GLOBAL_TIMERS, SnapshotReads, type HubTimers } from './reads.js';
+import { GLOBAL_TIMERS, readKey, SnapshotReads, type HubTimers } from './reads.js';
 import { SharedFrame, type HubSocket } from './socket.js';
 import type { Change, ChangeFeed, Source } from './source.js';
 
@@ -26,8 +26,44 @@ export type { HubTimers } from './reads.js';
 /** Who `broadcast` leaves out: a session id, several, or a predicate over connections. */
 export type BroadcastSkip = string | readonly string[] | ((conn: HubConnection) => boolean);
 
+/**
+ * What one connection's requests may cost (issue 10): the size of a filter's lists, the bytes its watches hold, its
+ * snapshot reads in flight and the size of one snapshot. Options of `Hub` and `createServer`; every refusal is an
+ * `error` frame and the connection stays open.
+ */
+export interface CostLimits {
+  /**
+   * Most values in one `$in` or `$nin` list; a request with more is refused with `too-large` (checked when the frame
+   * is parsed, before the watch index sees the list).
+   * @default DEFAULTS.maxInValues (1,000)
+   */
+  maxInValues?: number;
+  /**
+   * Bytes the watches of one connection may hold in the hub, as estimated from what they say (canonical params,
+   * parsed params, index entries; a filter shared with other connections counts in full for each); a watch that
+   * would pass it is refused with `too-many-watches`.
+   * @default DEFAULTS.maxWatchBytes (4 MiB)
+   */
+  maxWatchBytes?: number;
+  /**
+   * Snapshot reads one connection may have started and not yet answered; a request that would start another is
+   * refused with `too-many-reads`. A request that joins an identical read already in flight (anyone's) starts none
+   * and is never refused. Covers a reconnect (every watch and a full client queue, 1,100 reads), which must not be
+   * refused: the client drops a refused watch.
+   * @default DEFAULTS.maxReadsInFlight (1,200)
+   */
+  maxReadsInFlight?: number;
+  /**
+   * Most characters of records' JSON one `list` may carry (bytes, for ASCII records); a larger snapshot is refused
+   * with `too-large` — never cut short, because a client's store deletes what a `list` leaves out. A refused watch
+   * is dropped, as the client drops it.
+   * @default DEFAULTS.maxListBytes (64 MiB)
+   */
+  maxListBytes?: number;
+}
+
 /** Options of `Hub`. */
-export interface HubOptions {
+export interface HubOptions extends CostLimits {
   /** Answers snapshot reads. */
   source: Source;
   /** Changes to fan out; more can be pushed with `hub.publish`. */
@@ -95,6 +131,8 @@ export interface AcceptInfo {
 export interface HubStats {
   connections: number;
   watches: number;
+  /** What the watches of every connection hold, as `maxWatchBytes` counts it (a shared filter once per holder). */
+  watchBytes: number;
   /** Snapshot reads sent to the source. */
   sourceReads: number;
   /** Snapshot requests answered by joining a read already in flight. */
@@ -134,6 +172,7 @@ export class Hub {
     this.reads = new SnapshotReads({
       source: options.source,
       maxListItems: options.maxListItems ?? DEFAULTS.maxListItems,
+      maxListBytes: options.maxListBytes ?? DEFAULTS.maxListBytes,
       coalesceWindowMs: options.coalesceWindowMs ?? 0,
       timers: options.timers ?? GLOBAL_TIMERS,
       logger: this.logger,
@@ -145,7 +184,12 @@ export class Hub {
       authorize: options.authorize,
       features: options.features ?? ['ping'],
       maxWatches: options.maxWatches ?? DEFAULTS.maxWatches,
-      limits: { budget: resolveInputBudget(options.inputBudget) },
+      maxWatchBytes: options.maxWatchBytes ?? DEFAULTS.maxWatchBytes,
+      maxReadsInFlight: options.maxReadsInFlight ?? DEFAULTS.maxReadsInFlight,
+      limits: {
+        budget: resolveInputBudget(options.inputBudget),
+        params: { maxInValues: options.maxInValues ?? DEFAULTS.maxInValues },
+      },
       logger: this.logger,
     });
     this.unsubscribeFeed = options.feed?.onChange((change) => this.publish(change));
@@ -256,7 +300,8 @@ export class Hub {
         state.forget();
         for (const filter of sub.watches) {
           const { params } = filter;
-          this.reads.snapshot(conn, sub, 'list', params, { handler: 'watch', params }, filter);
+          const key = readKey(state, 'list', canonicalJson(params));
+          this.reads.snapshot(conn, sub, key, 'list', params, { handler: 'watch', params }, filter);
         }
       }
     }
@@ -265,9 +310,14 @@ export class Hub {
   /** Counters. */
   stats(): HubStats {
     let watches = 0;
-    for (const conn of this.connections.values()) watches += conn.watchCount;
+    let watchBytes = 0;
+    for (const conn of this.connections.values()) {
+      watches += conn.watchCount;
+      watchBytes += conn.watchBytes;
+    }
     const { sourceReads, coalescedReads } = this.reads.counters;
-    return { connections: this.connections.size, watches, sourceReads, coalescedReads, changes: this.counters.changes };
+    const { changes } = this.counters;
+    return { connections: this.connections.size, watches, watchBytes, sourceReads, coalescedReads, changes };
   }
 
   /** The routing state of a channel (tests and benchmarks inspect it). */

@@ -41,6 +41,10 @@ export class TestSocket implements HubSocket {
   take(): ServerMessage[] {
     return this.frames.splice(0);
   }
+  /** The `error` frames' params since the last `take`; forgets every frame. */
+  errors(): Array<Extract<ServerMessage, { handler: 'error' }>['params']> {
+    return this.take().flatMap((f) => (f.handler === 'error' ? [f.params] : []));
+  }
 }
 
 /** A socket whose every send throws, as one would whose transport broke in an unexpected way. */
@@ -170,6 +174,11 @@ export function setup(source: Source = new GatedSource(), options: Omit<HubOptio
 
 /** Lets the promises of reads that already answered settle. */
 export const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
+
+/** Lets a batch of requests run to their answers: reads start, answer and are replayed within three macrotasks. */
+export async function settle(): Promise<void> {
+  for (let i = 0; i < 3; i++) await new Promise((r) => setTimeout(r, 0));
+}
 
 /** A clock and timers that move only when the test advances them. */
 export function manualClock() {
