@@ -11,7 +11,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { makeNode } from '../server/fixtures.js';
-import { DEFAULTS, PATH_MEMO } from '../protocol/index.js';
+import { PATH_MEMO } from '../protocol/index.js';
 import { createServer, type MonorailServer } from '../server/server.js';
 import { mib, retainedBy } from './heap.js';
 
