@@ -2,9 +2,11 @@
  * The transport-agnostic protocol engine, as one object: it takes sockets (`accept`) and changes (`publish`), and
  * wires the parts that do the work. The ws server and the mock are thin adapters around it, which is why the client
  * behaves the same against both. Where to read on:
- * - a client message: `dispatch.ts` (parse, authorize, route);
- * - a snapshot read and the ordering guarantee: `reads.ts`;
- * - a change: `fanout.ts`, with `watch-index.ts` (who may care) and `record-memory.ts` (item, remove or nothing);
+ * - a client message: `dispatch.ts` (parse within the input budget, authorize, route, the cost limits);
+ * - a snapshot read and the ordering guarantee: `reads.ts`, with `recent-reads.ts` (the coalescing window);
+ * - a change: `fanout.ts`, with `watch-index.ts` (who may care; what a watch costs: `watch-bytes.ts`) and
+ *   `record-memory.ts` (item, remove or nothing);
+ * - an answer that cannot be sent: `HubConnection.abandon` (1011, logged here), never an exception to the transport;
  * - a connection and the socket contract: `hub-connection.ts`, `socket.ts`; where data comes from: `source.ts`.
  * Browser-safe: no `node:*`, `ws`, `mongodb` or `amqplib`; imports nothing outside `protocol/` and this folder.
  */

@@ -8,7 +8,11 @@
  * get no live changes on that channel. When the source answers, each joiner gets its snapshot, then every change
  * since the read began, in arrival order (replaying one the snapshot already shows is harmless: a change carries
  * the whole record), and live changes flow again. The log forgets what no read in flight needs any more.
- * Browser-safe.
+ *
+ * Bounded: a read counts in its starter's `readsInFlight` until it answers (`maxReadsInFlight`, checked by the
+ * dispatcher), a list's items over `maxListBytes` are refused rather than cut, and the memory of the coalescing
+ * window is `recent-reads.ts`. Answering runs on a later tick, where nothing would catch an exception: a joiner that
+ * cannot be answered is abandoned (1011), never the process. Browser-safe.
  */
 import { stringifyList, type Doc, type ErrorRequest, type Params } from '../../protocol/index.js';
 import type { Timers } from '../../protocol/timers.js';
