@@ -10,6 +10,8 @@ import { bearerVerifier } from './security/auth.js';
 import { createServer, type MonorailServer } from './server.js';
 import { makeNode } from './demo/fixtures.js';
 import type { Doc } from '../protocol/index.js';
+import { MemoryBackend } from './sources/memory.js';
+import type { Source } from './hub/source.js';
 
 let server: MonorailServer;
 const clients: RawClient[] = [];
@@ -313,6 +315,42 @@ describe('bad input', () => {
     await bad.next('error');
     server.backend!.upsert('nodes', { ...node1, name: 'changed' });
     expect((await good.next('item')).data.name).toBe('changed');
+  });
+
+  it('the cost bounds from createServer refuse over a real socket, each with its code, and the connection keeps serving', async () => {
+    await server.close();
+    // Reads of `rack` filters wait until released, so reads in flight are counted without racing the source.
+    const held: Array<() => void> = [];
+    const backend = new MemoryBackend({ seed: { nodes: [node1, node2, sw] } });
+    const source: Source = {
+      read: (channel, params, limit) =>
+        'rack' in params ? new Promise((resolve) => held.push(() => resolve(backend.read(channel, params, limit)))) : backend.read(channel, params, limit),
+      get: (channel, params) => backend.get(channel, params),
+    };
+    const oneNode = JSON.stringify([sw]).length;
+    server = await createServer({ port: 0, source, maxInValues: 3, maxWatchBytes: 2_000, maxReadsInFlight: 1, maxListBytes: oneNode });
+    const c = await connect('nodes');
+    const codeOf = async (frame: object) => {
+      const reply = await c.request(frame, 'error');
+      return [reply.params.code, reply.params.message];
+    };
+    expect(await codeOf({ handler: 'watch', params: { id: { $in: ['a', 'b', 'c', 'd'] } } })).toEqual([
+      'too-large',
+      '"id.$in" has 4 values, over maxInValues (3); split it across several filters',
+    ]);
+    expect(await codeOf({ handler: 'watch', params: { name: 'x'.repeat(2_000) } })).toEqual([
+      'too-many-watches',
+      expect.stringContaining('over maxWatchBytes (2,000)'),
+    ]);
+    expect(await codeOf({ handler: 'query', params: { type: 'compute' } })).toEqual([
+      'too-large',
+      expect.stringMatching(/over maxListBytes .* query a narrower filter$/),
+    ]);
+    c.send({ handler: 'query', params: { rack: 'r1' } });
+    expect(await codeOf({ handler: 'query', params: { rack: 'r2' } })).toEqual(['too-many-reads', expect.stringContaining('maxReadsInFlight')]);
+    for (const release of held.splice(0)) release();
+    expect(await c.next('list')).toMatchObject({ params: { rack: 'r1' }, items: [] });
+    expect(await c.request({ handler: 'query', params: { type: 'switch' } }, 'list')).toMatchObject({ items: [sw] });
   });
 
   it('a frame over maxPayload closes the connection with 1009 and others keep working', async () => {

@@ -33,8 +33,8 @@ describe('a change on one channel, without a hub', () => {
     const state = new ChannelState(specOf('nodes'));
     const subs = watches.map((list) => {
       const frames: SharedFrame[] = [];
-      const sub = subscription('nodes', state, { sendFrame: (f) => frames.push(f) });
-      for (const params of list) state.addWatch(sub, canonicalJson(params), params);
+      const sub = subscription('nodes', state, { sendFrame: (f) => frames.push(f), watchCount: 0, watchBytes: 0 });
+      for (const params of list) state.addWatch(sub, state.filterFor(canonicalJson(params), params));
       return { sub, frames };
     });
     const held: LoggedChange[] = [];

@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
-import { DEFAULTS } from '../../protocol/index.js';
+import { CloseCode, DEFAULTS } from '../../protocol/index.js';
 import { WAIT_TIMEOUT_MS, waitFor } from '../../test/support/wait.js';
 import { startHeartbeat } from './heartbeat.js';
 import { silentLogger } from '../hub/logger.js';
@@ -105,5 +105,32 @@ describe('ServerWebSocket', () => {
     await waitFor(() => closes.length === 1, WAIT_TIMEOUT_MS, 'the rate-limit close');
     expect(closes).toEqual([[4429, 'rate limited']]);
     expect(texts).toEqual(['{"n":0}', '{"n":1}']);
+  });
+
+  it('nothing thrown by the hub reaches ws: the connection is closed with 1011 and logged, the server keeps serving', async () => {
+    const logged: string[] = [];
+    const logger = { ...silentLogger, error: (msg: string) => void logged.push(msg) };
+    const { client, socket } = await pair({ logger });
+    let frames = 0;
+    socket.attach({
+      receive: () => {
+        frames++;
+        throw new Error('hub bug');
+      },
+      ended: () => undefined,
+    });
+    const closed = new Promise<number>((r) => client.once('close', (code) => r(code)));
+    client.send('{"handler":"init"}');
+    expect(await closed).toBe(CloseCode.InternalError);
+    expect([frames, logged]).toEqual([1, ['a frame could not be handled, closing the connection']]);
+    // The same with a logger that throws as well: still closed, still nothing let through to ws.
+    const broken = (what: string) => (): never => {
+      throw new Error(what);
+    };
+    const second = await pair({ logger: { ...silentLogger, error: broken('logger bug') } });
+    second.socket.attach({ receive: broken('hub bug'), ended: () => undefined });
+    const closedToo = new Promise<number>((r) => second.client.once('close', (code) => r(code)));
+    second.client.send('{"handler":"init"}');
+    expect(await closedToo).toBe(CloseCode.InternalError);
   });
 });

@@ -11,7 +11,7 @@ import { httpEndpoints, type HttpEndpointsDeps } from './http-endpoints.js';
 import type { Hub, HubStats } from '../hub/hub.js';
 import { silentLogger, type Logger } from '../hub/logger.js';
 
-const HUB_STATS: HubStats = { connections: 2, watches: 3, sourceReads: 4, coalescedReads: 0, changes: 5 };
+const HUB_STATS: HubStats = { connections: 2, watches: 3, watchBytes: 3_000, sourceReads: 4, coalescedReads: 0, changes: 5 };
 const TRANSPORT_STATS: TransportStats = {
   pendingUpgrades: 1, refusedSockets: 0, refusedConnections: 0, queuedBytes: 10, budgetScans: 0, closedOverBudget: 0, webSockets: 2, unfinishedMessages: 0,
 };

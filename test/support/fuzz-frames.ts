@@ -5,7 +5,7 @@
  * exercised too. Each frame says whether the server must close the connection for it, and with which code.
  */
 import fc from 'fast-check';
-import { CLIENT_HANDLERS, DEFAULTS } from '../../protocol/index.js';
+import { CLIENT_HANDLERS, DEFAULTS, type InputBudget } from '../../protocol/index.js';
 
 /** One frame to send. */
 export type FuzzFrame =
@@ -144,4 +144,154 @@ export const fuzzFrame: fc.Arbitrary<FuzzFrame> = fc.oneof(
       (b): FuzzFrame => ({ kind: 'invalid-utf8', bytes: Uint8Array.from([...b, 0xc3, 0x28]), binary: false, expectClose: 1007 }),
     ),
   },
+);
+
+/*
+ * Grammar mode: frames built from the protocol's grammar — a handler, then its envelope (`handler`, `resource`,
+ * `params`, an extra field) and the positions inside a filter (a field path, a field's value, an `$in` element) —
+ * with one slot filled by a value sized against the input budget: nesting (arrays or documents), a string (or a
+ * key), an array or a document with many entries, either right around the bound (two under to two over) or as
+ * large as maxPayload allows. Every handler × every slot × every bomb. Each frame carries the verdict the grammar
+ * predicts, worked out from the slot's level and the bomb's size (arithmetic, not the server's walk), so the test
+ * can check the server refuses exactly what is over and nothing else.
+ */
+
+/** Where a grammar frame puts its bomb. */
+export const GRAMMAR_SLOTS = ['handler', 'resource', 'params', 'extra', 'extra-key', 'path', 'value', '$in'] as const;
+export type GrammarSlot = (typeof GRAMMAR_SLOTS)[number];
+/** What the bomb is. */
+export const GRAMMAR_BOMBS = ['nested-arrays', 'nested-objects', 'string', 'array', 'object'] as const;
+export type GrammarBomb = (typeof GRAMMAR_BOMBS)[number];
+/** The handlers of grammar frames: every client handler and an unknown one. */
+export const GRAMMAR_HANDLERS: readonly string[] = [...CLIENT_HANDLERS, 'explode'];
+
+/** A grammar frame, with what the grammar says of it. */
+export interface GrammarFrame {
+  readonly kind: 'grammar';
+  readonly text: string;
+  readonly handler: string;
+  /** The resource the frame names (unless the bomb is the resource). */
+  readonly resource: string;
+  readonly slot: GrammarSlot;
+  readonly bomb: GrammarBomb;
+  /** The bound the frame is over (the server must answer `too-large`), or undefined when it is within all. */
+  readonly over: keyof InputBudget | undefined;
+  /** A one-line summary, for fast-check's report of a failing batch. */
+  readonly [fc.toStringMethod]: () => string;
+}
+
+interface Slot {
+  /** The frame with the bomb's JSON text at its place (`h`: the handler, `r`: the resource, as JSON). */
+  readonly frame: (h: string, r: string, bomb: string) => string;
+  /** Keys and array elements of the frame besides the bomb's own. */
+  readonly nodes: number;
+  /** The level of the bomb in the frame (the frame is level 1); undefined where the bomb is a key. */
+  readonly level?: number;
+  /** A string here is a name (handler, resource) or a key: held to maxKeyLength instead of maxStringLength. */
+  readonly short?: boolean;
+}
+
+const SLOTS: Readonly<Record<GrammarSlot, Slot>> = {
+  handler: { frame: (_h, r, b) => `{"handler":${b},"resource":${r},"params":{"type":"compute"}}`, nodes: 4, level: 2, short: true },
+  resource: { frame: (h, _r, b) => `{"handler":${h},"resource":${b},"params":{"type":"compute"}}`, nodes: 4, level: 2, short: true },
+  params: { frame: (h, r, b) => `{"handler":${h},"resource":${r},"params":${b}}`, nodes: 3, level: 2 },
+  extra: { frame: (h, r, b) => `{"handler":${h},"resource":${r},"params":{"type":"compute"},"extra":${b}}`, nodes: 5, level: 2 },
+  'extra-key': { frame: (h, r, b) => `{"handler":${h},"resource":${r},${b}:1}`, nodes: 3, short: true },
+  path: { frame: (h, r, b) => `{"handler":${h},"resource":${r},"params":{${b}:1}}`, nodes: 4, short: true },
+  value: { frame: (h, r, b) => `{"handler":${h},"resource":${r},"params":{"name":${b}}}`, nodes: 4, level: 3 },
+  $in: { frame: (h, r, b) => `{"handler":${h},"resource":${r},"params":{"name":{"$in":["a",${b}]}}}`, nodes: 7, level: 5 },
+};
+
+/**
+ * The resources of grammar frames: a channel, and one that does not exist, whose `unknown-channel` error echoes the
+ * request — the path of finding 1 of issue 10, where the echo of 5,000 nested arrays ended the process.
+ */
+const GRAMMAR_RESOURCES = ['nodes', 'nope'] as const;
+/**
+ * Nesting past this many levels costs the server's `JSON.parse` more (~100 ms at 500,000) and finds nothing new:
+ * any recursion overflows long before. Strings, arrays and documents still go up to maxPayload.
+ */
+const DEEPEST = 100_000;
+
+/** A bomb of size `n`: its JSON text, and what it adds to the frame's depth, nodes and longest string. */
+function bomb(kind: GrammarBomb, n: number): { text: string; depth: number; nodes: number; length: number } {
+  switch (kind) {
+    case 'nested-arrays':
+      return { text: nested(n, '[', ']', ''), depth: n, nodes: n - 1, length: 0 };
+    case 'nested-objects':
+      return { text: nested(n, '{"a":', '}', '1'), depth: n, nodes: n, length: 0 };
+    case 'string':
+      return { text: `"${'x'.repeat(n)}"`, depth: 0, nodes: 0, length: n };
+    case 'array':
+      return { text: `[${'0,'.repeat(n - 1)}0]`, depth: 1, nodes: n, length: 0 };
+    case 'object':
+      return { text: `{${Array.from({ length: n }, (_, i) => `"k${i}":0`).join(',')}}`, depth: 1, nodes: n, length: 0 };
+  }
+}
+
+/** The largest size of a bomb whose text fits in `room` characters. */
+function largest(kind: GrammarBomb, room: number): number {
+  switch (kind) {
+    case 'nested-arrays':
+      return Math.floor(room / 2);
+    case 'nested-objects':
+      return Math.floor((room - 1) / 6);
+    case 'string':
+      return room - 2;
+    case 'array':
+      return Math.floor((room - 1) / 2);
+    case 'object':
+      return Math.floor(room / 12); // `"k123456":0,` is 12 characters, and n stays under a million
+  }
+}
+
+/** The size at which a bomb of `kind` in `slot` reaches its bound exactly (one more is over). */
+function atBound(kind: GrammarBomb, slot: Slot): number {
+  const budget = DEFAULTS.inputBudget;
+  if (kind === 'string') return slot.short ? budget.maxKeyLength : budget.maxStringLength;
+  if (kind === 'array' || kind === 'object') return budget.maxNodes - slot.nodes;
+  return budget.maxDepth - slot.level! + 1;
+}
+
+/** The bound a frame passes, by the grammar's arithmetic. */
+function verdict(kind: GrammarBomb, slot: Slot, b: ReturnType<typeof bomb>): keyof InputBudget | undefined {
+  const budget = DEFAULTS.inputBudget;
+  if (kind === 'string') return b.length > (slot.short ? budget.maxKeyLength : budget.maxStringLength) ? (slot.short ? 'maxKeyLength' : 'maxStringLength') : undefined;
+  if (slot.level! + b.depth - 1 > budget.maxDepth) return 'maxDepth';
+  if (slot.nodes + b.nodes > budget.maxNodes) return 'maxNodes';
+  return undefined;
+}
+
+/**
+ * A frame of `handler` with a bomb of `kind` in `slot`, on a channel or an unknown one, sized near its bound (mostly)
+ * or far past it: nesting up to DEEPEST levels (more often: it is cheap, and it is what crashed), the others as large
+ * as a frame can carry.
+ */
+export function grammarFrame(handler: string, slotName: GrammarSlot, kind: GrammarBomb): fc.Arbitrary<GrammarFrame> {
+  const slot = SLOTS[slotName];
+  const h = JSON.stringify(handler);
+  const room = DEFAULTS.maxPayload - slot.frame(h, '"nodes"', '').length - 8;
+  const bound = atBound(kind, slot);
+  const nesting = kind === 'nested-arrays' || kind === 'nested-objects';
+  const size = fc.oneof(
+    { weight: 12, arbitrary: fc.integer({ min: -2, max: 2 }).map((delta) => Math.max(1, bound + delta)) },
+    { weight: nesting ? 3 : 1, arbitrary: fc.integer({ min: bound + 3, max: nesting ? Math.min(DEEPEST, largest(kind, room)) : largest(kind, room) }) },
+  );
+  return fc.tuple(size, fc.constantFrom(...GRAMMAR_RESOURCES)).map(([n, resource]): GrammarFrame => {
+    const b = bomb(kind, n);
+    const text = slot.frame(h, JSON.stringify(resource), b.text);
+    const over = verdict(kind, slot, b);
+    // fast-check prints a failing batch with this instead of megabytes of frame text.
+    const summary = `${handler} ${slotName} ${kind} n=${n} on ${resource} (${text.length} characters, over: ${over ?? 'none'})`;
+    return { kind: 'grammar', text, handler, resource, slot: slotName, bomb: kind, over, [fc.toStringMethod]: () => summary };
+  });
+}
+
+/** Every handler × every slot × every bomb that fits it (a key can only be a string): one frame each, in that order. */
+export const grammarBatch: fc.Arbitrary<GrammarFrame[]> = fc.tuple(
+  ...GRAMMAR_HANDLERS.flatMap((handler) =>
+    GRAMMAR_SLOTS.flatMap((slot) =>
+      (SLOTS[slot].level === undefined ? (['string'] as const) : GRAMMAR_BOMBS).map((kind) => grammarFrame(handler, slot, kind)),
+    ),
+  ),
 );
