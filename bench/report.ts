@@ -141,5 +141,5 @@ export function printTable(rows: Row[], cfg: BenchConfig): void {
     const lost = rows.filter((r) => r.run === run && r.lost !== 0);
     verdict(lost.length === 0, `run ${run} lost = 0 in every row${lost.length ? ` (not in ${lost.map((r) => `${r.scenario}/${r.target}`).join(', ')})` : ''}`);
   }
-  process.stdout.write(out.join('\n') + '\n');
+  process.stdout.write(`${out.join('\n')}\n`);
 }

@@ -79,5 +79,5 @@ const held = hub.stats().watches;
 if (refused > 0 || held !== watches) throw new Error(`${refused} watches refused, ${held} held`);
 const perWatch = (after - before) / watches;
 process.stdout.write(
-  JSON.stringify({ watches, values, kind: numbers ? 'numbers' : '24-hex ids', frameBytes, bytesPerWatch: Math.round(perWatch), ratio: +(perWatch / frameBytes).toFixed(2) }) + '\n',
+  `${JSON.stringify({ watches, values, kind: numbers ? 'numbers' : '24-hex ids', frameBytes, bytesPerWatch: Math.round(perWatch), ratio: +(perWatch / frameBytes).toFixed(2) })}\n`,
 );

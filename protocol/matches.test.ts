@@ -671,7 +671,7 @@ function mingoDeviation(doc: Doc, path: string, condition: JsonValue): Deviation
       return;
     }
     if (isPlainObject(value)) {
-      const next = Object.prototype.hasOwnProperty.call(value, segment) ? (value[segment] as JsonValue) : undefined;
+      const next = Object.hasOwn(value, segment) ? (value[segment] as JsonValue) : undefined;
       const scalarMidPath = i + 1 < segments.length && !isPlainObject(next) && !Array.isArray(next);
       const missingHere = next === undefined || scalarMidPath;
       if (missingHere) {

@@ -22,7 +22,7 @@ const CLIENT_SET: ReadonlySet<string> = /* @__PURE__ */ new Set(CLIENT_HANDLERS)
 const SERVER_SET: ReadonlySet<string> = /* @__PURE__ */ new Set(SERVER_HANDLERS);
 const WITH_PARAMS: ReadonlySet<string> = /* @__PURE__ */ new Set(['query', 'get', 'watch', 'stop']);
 
-const hasOwn = (obj: object, key: string): boolean => Object.prototype.hasOwnProperty.call(obj, key);
+const hasOwn = (obj: object, key: string): boolean => Object.hasOwn(obj, key);
 
 /**
  * What an error echoes of a frame: its handler and resource when they are names within the budget (a 500 KB

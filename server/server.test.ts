@@ -390,9 +390,9 @@ describe('server API', () => {
 
   it('answers plain HTTP with 426 and /healthz with ok and nothing else (no connection count)', async () => {
     const base = server.url.replace('ws://', 'http://');
-    expect((await fetch(base + '/nodes')).status).toBe(426);
+    expect((await fetch(`${base}/nodes`)).status).toBe(426);
     await connect('nodes');
-    const health = await fetch(base + '/healthz');
+    const health = await fetch(`${base}/healthz`);
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ ok: true });
   });
@@ -405,11 +405,11 @@ describe('server API', () => {
     });
     try {
       const base = guarded.url.replace('ws://', 'http://');
-      const anonymous = await fetch(base + '/debug/stats');
+      const anonymous = await fetch(`${base}/debug/stats`);
       expect(anonymous.status).toBe(401);
       expect(await anonymous.text()).not.toContain('memory');
-      expect((await fetch(base + '/debug/stats', { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
-      const allowed = await fetch(base + '/debug/stats', { headers: { authorization: 'Bearer operator-token' } });
+      expect((await fetch(`${base}/debug/stats`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
+      const allowed = await fetch(`${base}/debug/stats`, { headers: { authorization: 'Bearer operator-token' } });
       expect(allowed.status).toBe(200);
       expect(await allowed.json()).toMatchObject({ hub: { connections: 0 }, memory: { rss: expect.any(Number) } });
     } finally {
@@ -426,7 +426,7 @@ describe('server API', () => {
     ]) {
       const guarded = await createServer({ port: 0, debugStats: true, authenticate, authenticateTimeoutMs: 20 });
       try {
-        expect((await fetch(guarded.url.replace('ws://', 'http://') + '/debug/stats')).status).toBe(503);
+        expect((await fetch(`${guarded.url.replace('ws://', 'http://')}/debug/stats`)).status).toBe(503);
       } finally {
         await guarded.close();
       }
@@ -435,7 +435,7 @@ describe('server API', () => {
 
   it('/debug/stats is not served without debugStats, whatever authenticate says', async () => {
     const base = server.url.replace('ws://', 'http://');
-    expect((await fetch(base + '/debug/stats')).status).toBe(426);
+    expect((await fetch(`${base}/debug/stats`)).status).toBe(426);
   });
 
   it('rejects nothing at the handshake for a missing subprotocol (seed clients offer none)', async () => {

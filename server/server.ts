@@ -196,7 +196,9 @@ export async function createServer(options: ServerOptions = {}): Promise<Monorai
     coalesceWindowMs: options.coalesceWindowMs ?? DEFAULTS.coalesceWindowMs,
   });
   const unsubscribers = (options.feeds ?? []).map((feed) => feed.onChange((change) => hub.publish(change)));
-  if (mongo) unsubscribers.push(mongo.onRecover((affected) => affected.forEach((c) => hub.resnapshot(c))));
+  if (mongo) unsubscribers.push(mongo.onRecover((affected) => {
+    for (const c of affected) hub.resnapshot(c);
+  }));
 
   let amqp: { link: AmqpLink; feed: AmqpFeed } | undefined;
   let broadcaster: Broadcaster | undefined;

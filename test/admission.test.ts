@@ -53,7 +53,7 @@ function hubConnections(server: MonorailServer): { count: number } {
 describe('authentication at the upgrade', () => {
   it('a connection without a token is accepted and at once closed with 4401; nothing it sends is read and nothing is sent to it', async () => {
     let calls = 0;
-    const server = await serve({ authenticate: (req) => (calls++, jwtVerifier({ secret: SECRET })(req)) });
+    const server = await serve({ authenticate: (req) => { calls++; return jwtVerifier({ secret: SECRET })(req); } });
     const reached = hubConnections(server);
     const ws = new WebSocket(`${server.url}/nodes`);
     const frames: unknown[] = [];
@@ -71,7 +71,7 @@ describe('authentication at the upgrade', () => {
     const principals: unknown[] = [];
     const server = await serve({
       authenticate: jwtVerifier({ secret: SECRET }),
-      authorize: (principal, _channel, handler) => (principals.push([handler, (principal as { sub: string }).sub]), true),
+      authorize: (principal, _channel, handler) => { principals.push([handler, (principal as { sub: string }).sub]); return true; },
     });
     const jwt = await token({ sub: 'operator' });
     const c = await raw(`${server.url}/nodes`, ['monorail-ws', `bearer.${jwt}`]);
@@ -138,7 +138,7 @@ describe('the client SDK against an authenticating server', () => {
     const valid = new Set(['t1']);
     const seen: string[] = [];
     const server = await serve({
-      authenticate: bearerVerifier((t) => (seen.push(t), valid.has(t) ? { token: t } : null)),
+      authenticate: bearerVerifier((t) => { seen.push(t); return valid.has(t) ? { token: t } : null; }),
     });
     let n = 0;
     const c = connection(`${server.url}/nodes`, { token: async () => `t${++n}` });
@@ -244,7 +244,7 @@ describe('Origin allowlist', () => {
 
   it('origin is checked before authentication: a hijacking page does not even get its token checked', async () => {
     let calls = 0;
-    const server = await serve({ authenticate: () => (calls++, 'user') });
+    const server = await serve({ authenticate: () => { calls++; return 'user'; } });
     expect((await (await raw(`${server.url}/nodes`, ['monorail-ws', 'bearer.x'], { origin: 'https://evil.example.net' })).closed()).code).toBe(1008);
     expect(calls).toBe(0);
   });

@@ -23,7 +23,7 @@ beforeAll(() => {
   run('npm', ['run', 'build'], ROOT);
   const tarball = run('npm', ['pack', '--pack-destination', dir, '--silent'], ROOT).trim().split('\n').pop()!;
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
-  run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', join(dir, tarball), 'typescript@' + devVersion('typescript'), '@types/node@' + devVersion('@types/node')], dir);
+  run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', join(dir, tarball), `typescript@${devVersion('typescript')}`, `@types/node@${devVersion('@types/node')}`], dir);
 }, 240_000);
 
 afterAll(() => {

@@ -11,7 +11,7 @@ import { Connection } from '../client/index.js';
 import { byId } from './support/records.js';
 import { waitFor } from './support/wait.js';
 import { startMongoWireServer, startServer, type ServerProcess } from './support/processes.js';
-import { AMQP_URL, bindingsOf, brokerConnections, deleteExchanges, RackhdPublisher, testPrefix } from './support/rabbit.js';
+import { AMQP_URL, brokerConnections, deleteExchanges, RackhdPublisher, testPrefix } from './support/rabbit.js';
 import { describeRabbit } from './support/services.js';
 
 const cleanup: Array<() => unknown> = [];

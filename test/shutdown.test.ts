@@ -29,7 +29,7 @@ async function server(args: string[] = []): Promise<ServerProcess> {
 function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect({ host: '127.0.0.1', port });
-    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('connect', () => { s.destroy(); return resolve(true); });
     s.once('error', () => resolve(false));
   });
 }

@@ -144,8 +144,12 @@ describe('the counters behind the caps', () => {
     const url = `${server.url}/nodes`;
     const sockets: SilentSocket[] = [];
     const clients: RawClient[] = [];
-    cleanup.push(() => sockets.forEach((s) => s.socket.destroy()));
-    cleanup.push(() => clients.forEach((c) => c.close()));
+    cleanup.push(() => {
+      for (const s of sockets) s.socket.destroy();
+    });
+    cleanup.push(() => {
+      for (const c of clients) c.close();
+    });
     for (let round = 0; round < 5; round++) {
       // Silent, and cut by the handshake timeout.
       sockets.push(await silentSocket(url));

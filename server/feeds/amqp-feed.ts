@@ -11,7 +11,7 @@ import type { AmqpLink } from './amqp-link.js';
 import type { ChannelRegistry } from '../hub/channels.js';
 import type { Hub } from '../hub/hub.js';
 import { silentLogger, type Logger } from '../hub/logger.js';
-import { channelBindings, MalformedMessageError, parseRackhdMessage, RACKHD_EXCHANGES, type Binding, type RackhdExchange } from './rackhd.js';
+import { channelBindings, MalformedMessageError, parseRackhdMessage, RACKHD_EXCHANGES, type Binding, type RackhdExchange, type RackhdMessage } from './rackhd.js';
 import type { Change, ChangeFeed } from '../hub/source.js';
 
 /** Options of `AmqpFeed`. */
@@ -158,7 +158,7 @@ export class AmqpFeed implements ChangeFeed {
 
   /** Handles one message; never throws (the link acknowledges it either way). */
   private async handle(exchange: RackhdExchange, routingKey: string, content: Buffer): Promise<void> {
-    let msg;
+    let msg: RackhdMessage;
     try {
       msg = parseRackhdMessage(exchange, routingKey, content.toString('utf8'), this.registry);
     } catch (err) {

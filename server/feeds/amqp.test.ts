@@ -115,7 +115,7 @@ function unreachableLink(reconnect?: ReconnectOptions) {
   const pending = new Map<number, { fn: () => void; ms: number }>();
   let seq = 0;
   const timers: Timers = {
-    setTimeout: (fn, ms) => (pending.set(++seq, { fn, ms }), seq),
+    setTimeout: (fn, ms) => { pending.set(++seq, { fn, ms }); return seq; },
     clearTimeout: (handle) => void pending.delete(handle as number),
   };
   const link = new AmqpLink({ url: 'amqp://guest:guest@127.0.0.1:1', connectionName: 'backoff', queue: 'backoff', timers, random: () => 0.5, reconnect });

@@ -149,7 +149,7 @@ describe('routing, authorization, watches', () => {
 
   it('authorize sees the principal, the canonical channel, the handler and the params (all: {})', () => {
     const calls: Array<[unknown, string, string, Params]> = [];
-    const { socket, send } = dispatcher({ authorize: (...args) => (calls.push(args), false) });
+    const { socket, send } = dispatcher({ authorize: (...args) => { calls.push(args); return false; } });
     send({ handler: 'all', resource: 'graphObjs' });
     send({ handler: 'watch', params: { type: 'x' } });
     expect(calls).toEqual([

@@ -85,7 +85,7 @@ describe('through the hub: serialised once, decided once per filter', () => {
       return socket;
     });
     await tick();
-    sockets.forEach((s) => s.take());
+    for (const s of sockets) s.take();
     backend.upsert('workflows', { instanceId: 'w1', node: 'n1', _status: 'running' });
     backend.upsert('workflows', { instanceId: 'w1', node: 'n2' });
     const [a, b, c, d] = sockets.map((s) => s.shared);
@@ -115,7 +115,7 @@ describe('through the hub: serialised once, decided once per filter', () => {
     b.socket.deliver({ handler: 'watch', params: { rack: 'r1' } });
     c.socket.deliver({ handler: 'watch', params: { rack: 'r1' } });
     await tick();
-    [a, b, c].forEach((x) => x.socket.take());
+    for (const x of [a, b, c]) x.socket.take();
     const kinds = () => [a, b, c].map((x) => x.socket.take().map((f) => f.handler));
     hub.publish({ channel: 'nodes', id: 'a', data: n('a', 'switch', { rack: 'r1' }) });
     expect(kinds()).toEqual([['remove'], ['item'], ['item']]);
@@ -140,7 +140,7 @@ describe('through the hub: serialised once, decided once per filter', () => {
       return { socket, watches };
     });
     await tick();
-    conns.forEach((c) => c.socket.take());
+    for (const c of conns) c.socket.take();
     const docs = new Map<string, Doc>();
     for (let i = 0; i < 400; i++) {
       const id = `n${Math.floor(random() * 8)}`;

@@ -254,7 +254,10 @@ export class SnapshotReads implements HeldChanges {
   /** Starts a read now, or once the coalescing window of the previous identical read has ended. */
   private startWhenDue(read: SharedRead): void {
     const wait = this.recentReads.waitFor(read.key);
-    if (wait <= 0) return this.startRead(read);
+    if (wait <= 0) {
+      this.startRead(read);
+      return;
+    }
     // Checked again when the timer fires: timers may run a little early by the clock.
     read.timer = this.timers.setTimeout(() => {
       read.timer = undefined;

@@ -351,7 +351,7 @@ describe('server on MongoDB', () => {
   });
 
   it.skipIf(external)('MongoDB down: source-unavailable errors, other channels keep working, and watches re-snapshot by themselves when it returns', async () => {
-    const { url, admin, db } = await seeded();
+    const { url, db } = await seeded();
     const { server } = await serve(url);
     const watcher = await client(server, 'nodes');
     watcher.send({ handler: 'watch', params: { type: 'compute' } });

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { waitFor } from '../../test/support/wait.js';
 import { SharedFrame } from '../hub/socket.js';
-import { FLUSH_BYTES, FrameWriter, textFrame } from './frames.js';
+import { FrameWriter, textFrame } from './frames.js';
 
 const cleanup: Array<() => unknown> = [];
 afterEach(async () => {

@@ -53,7 +53,7 @@ describe('http endpoints', () => {
   it('/debug/stats passes the request to authenticate: a principal gets the stats, a refusal 401 with WWW-Authenticate', async () => {
     const seen: string[] = [];
     const base = await serve(
-      { authenticate: (req) => (seen.push(req.headers.authorization ?? ''), req.headers.authorization === 'Bearer op' ? 'op' : false) },
+      { authenticate: (req) => { seen.push(req.headers.authorization ?? ''); return req.headers.authorization === 'Bearer op' ? 'op' : false; } },
       { stats: () => HUB_STATS },
     );
     const refused = await fetch(`${base}/debug/stats`);
