@@ -15,7 +15,12 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'parallel', include: [`${dirs}/**/*.test.ts`], exclude: [`${dirs}/**/*.serial.test.ts`], sequence: { groupOrder: 0 } },
+        test: {
+          name: 'parallel',
+          include: [`${dirs}/**/*.test.ts`],
+          exclude: [`${dirs}/**/*.serial.test.ts`],
+          sequence: { groupOrder: 0 },
+        },
       },
       {
         extends: true,

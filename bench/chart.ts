@@ -49,10 +49,7 @@ const ratio = (n: number | undefined): string => (n === undefined ? '–' : `${n
 
 /** The table of bench/README.md: every scenario's figure, its ratios and its target. */
 export function markdownTable(figures: Figures): string {
-  const lines = [
-    '| scenario | figure | monorail-ws | ÷ raw `ws` | ÷ Socket.IO 4 | target | result |',
-    '|---|---|---|---:|---:|---|---|',
-  ];
+  const lines = ['| scenario | figure | monorail-ws | ÷ raw `ws` | ÷ Socket.IO 4 | target | result |', '|---|---|---|---:|---:|---|---|'];
   for (const r of figures.rows) {
     const result = r.result === 'met' || r.result === 'reported' ? r.result : `**${r.result}**`;
     lines.push(`| ${r.scenario} | ${r.figure} | ${r.value ?? ''} | ${ratio(r.vsRaw)} | ${ratio(r.vsSocketIo)} | ${r.target} | ${result} |`);
@@ -94,8 +91,11 @@ export function renderChart(figures: Figures): string {
     out.push(`<text x="12" y="${y + 30}">${escapeXml(r.figure)}</text>`);
     out.push(`<rect x="${labelWidth}" y="${y + 12}" width="${x(r.vsRaw!) - labelWidth}" height="18" fill="${COLOURS[r.result]}"/>`);
     const target = r.limit === undefined ? r.target : `target ${r.higherIsBetter ? '≥' : '≤'} ${r.limit}×`;
-    out.push(`<text x="${x(Math.max(r.vsRaw!, r.limit ?? 0)) + 8}" y="${y + 26}">${ratio(r.vsRaw)} <tspan fill="#666666" font-size="11">${escapeXml(target)}</tspan></text>`);
-    if (r.limit !== undefined) out.push(`<line x1="${x(r.limit)}" y1="${y + 6}" x2="${x(r.limit)}" y2="${y + 36}" stroke="#000000" stroke-width="2"/>`);
+    out.push(
+      `<text x="${x(Math.max(r.vsRaw!, r.limit ?? 0)) + 8}" y="${y + 26}">${ratio(r.vsRaw)} <tspan fill="#666666" font-size="11">${escapeXml(target)}</tspan></text>`,
+    );
+    if (r.limit !== undefined)
+      out.push(`<line x1="${x(r.limit)}" y1="${y + 6}" x2="${x(r.limit)}" y2="${y + 36}" stroke="#000000" stroke-width="2"/>`);
   });
   const legend = (Object.keys(COLOURS) as Result[]).filter((k) => rows.some((r) => r.result === k));
   let lx = 12;
@@ -104,7 +104,10 @@ export function renderChart(figures: Figures): string {
     out.push(`<rect x="${lx}" y="${ly - 10}" width="12" height="12" fill="${COLOURS[k]}"/>`, `<text x="${lx + 17}" y="${ly}">${k}</text>`);
     lx += 30 + k.length * 7;
   }
-  out.push(`<line x1="${lx}" y1="${ly - 12}" x2="${lx}" y2="${ly + 3}" stroke="#000000" stroke-width="2"/>`, `<text x="${lx + 8}" y="${ly}">target</text>`);
+  out.push(
+    `<line x1="${lx}" y1="${ly - 12}" x2="${lx}" y2="${ly + 3}" stroke="#000000" stroke-width="2"/>`,
+    `<text x="${lx + 8}" y="${ly}">target</text>`,
+  );
   out.push('</svg>');
   return `${out.join('\n')}\n`;
 }

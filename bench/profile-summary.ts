@@ -27,7 +27,11 @@ profile.samples.forEach((id, i) => {
 });
 const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
 
-const short = (url: string): string => url.replace(/^file:\/\//, '').replace(/^.*node_modules\//, '').replace(/^.*\/wt-[^/]+\//, '');
+const short = (url: string): string =>
+  url
+    .replace(/^file:\/\//, '')
+    .replace(/^.*node_modules\//, '')
+    .replace(/^.*\/wt-[^/]+\//, '');
 const fn = new Map<string, number>();
 const files = new Map<string, number>();
 for (const [id, us] of selfUs) {

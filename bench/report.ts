@@ -22,7 +22,13 @@ export interface Row {
 }
 
 const fmt = (v: unknown, digits = 2): string =>
-  v === null || v === undefined ? '–' : typeof v === 'number' ? (Number.isInteger(v) ? v.toLocaleString('en-US') : v.toFixed(digits)) : String(v);
+  v === null || v === undefined
+    ? '–'
+    : typeof v === 'number'
+      ? Number.isInteger(v)
+        ? v.toLocaleString('en-US')
+        : v.toFixed(digits)
+      : String(v);
 
 function ratio(a: number | null | undefined, b: number | null | undefined): string {
   return a && b ? `${(a / b).toFixed(2)}×` : '–';
@@ -35,8 +41,24 @@ function pad(cells: string[], widths: number[]): string {
 /** Prints the table and the target verdicts to stdout. */
 export function printTable(rows: Row[], cfg: BenchConfig): void {
   const out: string[] = [];
-  const find = (scenario: string, target: string, run: number) => rows.find((r) => r.scenario === scenario && r.target === target && r.run === run);
-  const header = ['scenario', 'target', 'run', 'clients', 'deliveries', 'lost', 'deliv/s', 'cpu µs/deliv', 'cpu vs raw', 'rate vs raw', 'p50 ms', 'p99 ms', 'p99 vs raw', 'rss MB'];
+  const find = (scenario: string, target: string, run: number) =>
+    rows.find((r) => r.scenario === scenario && r.target === target && r.run === run);
+  const header = [
+    'scenario',
+    'target',
+    'run',
+    'clients',
+    'deliveries',
+    'lost',
+    'deliv/s',
+    'cpu µs/deliv',
+    'cpu vs raw',
+    'rate vs raw',
+    'p50 ms',
+    'p99 ms',
+    'p99 vs raw',
+    'rss MB',
+  ];
   const lines = rows
     .filter((r) => ['1-', '2-', '4-'].some((p) => r.scenario.startsWith(p)))
     .map((r) => {
@@ -104,7 +126,10 @@ export function printTable(rows: Row[], cfg: BenchConfig): void {
       const c = m.serverCpuUsPerDelivery! / raw.serverCpuUsPerDelivery!;
       const s = m.serverCpuUsPerDelivery! / sio.serverCpuUsPerDelivery!;
       const t = m.deliveriesPerSec! / raw.deliveriesPerSec!;
-      verdict(c <= 1.15, `run ${run} fan-out CPU/delivery ≤ 1.15× raw ws: ${c.toFixed(2)}×${c < 1 ? ' (stretch: below the naive raw baseline)' : ''}`);
+      verdict(
+        c <= 1.15,
+        `run ${run} fan-out CPU/delivery ≤ 1.15× raw ws: ${c.toFixed(2)}×${c < 1 ? ' (stretch: below the naive raw baseline)' : ''}`,
+      );
       verdict(s <= 0.8, `run ${run} fan-out CPU/delivery ≤ 0.8× Socket.IO: ${s.toFixed(2)}×`);
       verdict(t >= 0.9, `run ${run} fan-out deliveries/s ≥ 0.9× raw ws: ${t.toFixed(2)}×`);
     }
@@ -113,21 +138,34 @@ export function printTable(rows: Row[], cfg: BenchConfig): void {
       const rr = find(`1-fanout-${rate}/s`, 'raw-ws', run);
       if (mr && rr) {
         const p = mr.p99Ms! / rr.p99Ms!;
-        verdict(p <= 1.3, `run ${run} p99 at ${rate} changes/s ≤ 1.3× raw ws: ${p.toFixed(2)}× (${fmt(mr.p99Ms)} vs ${fmt(rr.p99Ms)} ms)${rate === 100 ? '' : ' (extra rate, below saturation)'}`);
+        verdict(
+          p <= 1.3,
+          `run ${run} p99 at ${rate} changes/s ≤ 1.3× raw ws: ${p.toFixed(2)}× (${fmt(mr.p99Ms)} vs ${fmt(rr.p99Ms)} ms)${rate === 100 ? '' : ' (extra rate, below saturation)'}`,
+        );
       }
     }
     const f = rows.filter((r) => r.scenario === '2-filtered' && r.run === run).sort((a, b) => a.clients! - b.clients!);
     if (f.length > 1) {
       const g = (f[f.length - 1]!.serverCpuUsPerChange as number) / (f[0]!.serverCpuUsPerChange as number);
-      verdict(g <= 1.25, `run ${run} filtered: CPU per change at ${fmt(f[f.length - 1]!.clients)} watches vs ${fmt(f[0]!.clients)}: ${g.toFixed(2)}× (flat = does not grow)`);
+      verdict(
+        g <= 1.25,
+        `run ${run} filtered: CPU per change at ${fmt(f[f.length - 1]!.clients)} watches vs ${fmt(f[0]!.clients)}: ${g.toFixed(2)}× (flat = does not grow)`,
+      );
     }
     const st = rows.find((r) => r.scenario === '3-storm' && r.run === run && r.coalesceWindowMs !== 0);
-    if (st) verdict(st.windowsOverTarget === 0 && st.lost === 0, `run ${run} storm: source reads ≤ distinct params in every 50 ms window (${fmt(st.windowsOverTarget)} over), every store converged`);
+    if (st)
+      verdict(
+        st.windowsOverTarget === 0 && st.lost === 0,
+        `run ${run} storm: source reads ≤ distinct params in every 50 ms window (${fmt(st.windowsOverTarget)} over), every store converged`,
+      );
     const so = find('5-store', 'monorail-ws', run);
     if (so) {
       verdict((so.listMs as number) <= 100, `run ${run} store: ${fmt(so.listItems)}-item list ≤ 100 ms: ${fmt(so.listMs, 1)} ms`);
       verdict((so.updatesPerSec as number) >= 1e6, `run ${run} store: ≥ 1,000,000 item updates/s: ${fmt(so.updatesPerSec)}`);
-      verdict(so.snapshotSameArray === true && so.snapshotGcs === 0, `run ${run} store: getSnapshot() unchanged is O(1) with no allocation`);
+      verdict(
+        so.snapshotSameArray === true && so.snapshotGcs === 0,
+        `run ${run} store: getSnapshot() unchanged is O(1) with no allocation`,
+      );
     }
     const sz = find('6-size', 'monorail-ws', run);
     if (sz) verdict((sz.gzipBytes as number) <= 3072, `run ${run} client size ≤ 3.0 KB (3,072 B): ${fmt(sz.gzipBytes)} B`);
@@ -139,7 +177,10 @@ export function printTable(rows: Row[], cfg: BenchConfig): void {
       verdict(q <= 1.3, `run ${run} memory per idle connection (2 watches) ≤ 1.3× raw ws: ${q.toFixed(2)}× RSS (heap ${h.toFixed(2)}×)`);
     }
     const lost = rows.filter((r) => r.run === run && r.lost !== 0);
-    verdict(lost.length === 0, `run ${run} lost = 0 in every row${lost.length ? ` (not in ${lost.map((r) => `${r.scenario}/${r.target}`).join(', ')})` : ''}`);
+    verdict(
+      lost.length === 0,
+      `run ${run} lost = 0 in every row${lost.length ? ` (not in ${lost.map((r) => `${r.scenario}/${r.target}`).join(', ')})` : ''}`,
+    );
   }
   process.stdout.write(`${out.join('\n')}\n`);
 }

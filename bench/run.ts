@@ -50,7 +50,9 @@ async function bundle(): Promise<void> {
 }
 
 async function startServer(spec: ServerSpec, flags: string[] = []): Promise<{ child: Child; port: number }> {
-  const child = await startChild(`server ${spec.target}`, `${OUT}/server.mjs`, ['--expose-gc', ...flags], { BENCH_SERVER: JSON.stringify(spec) });
+  const child = await startChild(`server ${spec.target}`, `${OUT}/server.mjs`, ['--expose-gc', ...flags], {
+    BENCH_SERVER: JSON.stringify(spec),
+  });
   const { port } = await child.request<{ port: number }>('info');
   return { child, port };
 }
@@ -93,14 +95,27 @@ async function injectAndWait(
       wake?.();
     });
   }
-  await Promise.all(loads.map((l, i) => l.request('arm', { from: opts.from, count: opts.count, lo: opts.lo?.[i] ?? 0, ...(opts.filtered ? { filtered: opts.filtered } : {}) })));
+  await Promise.all(
+    loads.map((l, i) =>
+      l.request('arm', {
+        from: opts.from,
+        count: opts.count,
+        lo: opts.lo?.[i] ?? 0,
+        ...(opts.filtered ? { filtered: opts.filtered } : {}),
+      }),
+    ),
+  );
   await server.request('cpu-start');
-  const injected = server.request<{ startUs: number }>('inject', {
-    from: opts.from,
-    count: opts.count,
-    ...(opts.rate ? { rate: opts.rate } : {}),
-    ...(opts.window ? { window: opts.window } : {}),
-  }, 600_000);
+  const injected = server.request<{ startUs: number }>(
+    'inject',
+    {
+      from: opts.from,
+      count: opts.count,
+      ...(opts.rate ? { rate: opts.rate } : {}),
+      ...(opts.window ? { window: opts.window } : {}),
+    },
+    600_000,
+  );
   let lastTotal = -1;
   let lastChange = Date.now();
   for (;;) {
@@ -153,7 +168,14 @@ function measured(
   };
 }
 
-function merge(reports: LoadReport[]): { deliveries: number; lost: number; disorder: number; lastUs: number; hist: Histogram; clientCpuUs: number } {
+function merge(reports: LoadReport[]): {
+  deliveries: number;
+  lost: number;
+  disorder: number;
+  lastUs: number;
+  hist: Histogram;
+  clientCpuUs: number;
+} {
   const hist = new Histogram();
   for (const r of reports) hist.merge(r.hist);
   return {
@@ -191,7 +213,11 @@ async function fanout(run: number, target: Target, mode: 'max' | 'rate' | 'amqp'
   const loads = await startLoads(cfg.loadProcs);
   try {
     const url = `ws://127.0.0.1:${port}`;
-    await Promise.all(split(cfg.watchers, loads.length).map(([lo, hi], i) => loads[i]!.request('connect', { mode: 'fanout', target, url, lo, hi }, 300_000)));
+    await Promise.all(
+      split(cfg.watchers, loads.length).map(([lo, hi], i) =>
+        loads[i]!.request('connect', { mode: 'fanout', target, url, lo, hi }, 300_000),
+      ),
+    );
     const rate = mode === 'max' ? undefined : fixedRate!;
     const count = rate === undefined ? cfg.changes : rate * cfg.rateSeconds;
     let result: Awaited<ReturnType<typeof publishAndWait>>;
@@ -199,7 +225,12 @@ async function fanout(run: number, target: Target, mode: 'max' | 'rate' | 'amqp'
       result = await publishAndWait(server, loads, amqp, count, rate!);
     } else {
       // Warm-up (not measured): the JIT and the buffers of every target get the same start.
-      await injectAndWait(server, loads, { from: 0, count: Math.min(WARMUP, count), window: cfg.window, ...(rate ? { rate: rate * 4 } : {}) });
+      await injectAndWait(server, loads, {
+        from: 0,
+        count: Math.min(WARMUP, count),
+        window: cfg.window,
+        ...(rate ? { rate: rate * 4 } : {}),
+      });
       result = await injectAndWait(server, loads, { from: WARMUP, count, window: cfg.window, ...(rate ? { rate } : {}) });
     }
     const m = merge(result.reports);
@@ -236,9 +267,15 @@ async function publishAndWait(
   const publish = (seq: number): void => {
     const id = ids[seq % ids.length]!;
     const record = fanoutRecord(id, seq, nowUs(), cfg.payloadBytes);
-    ch.publish(exchange, `nodes.updated.${id}`, Buffer.from(JSON.stringify({ event: 'updated', record })), { contentType: 'application/json' });
+    ch.publish(exchange, `nodes.updated.${id}`, Buffer.from(JSON.stringify({ event: 'updated', record })), {
+      contentType: 'application/json',
+    });
   };
-  const round = async (from: number, n: number, r: number): Promise<{ startUs: number; cpuUs: number; rssMB: number; reports: LoadReport[] }> => {
+  const round = async (
+    from: number,
+    n: number,
+    r: number,
+  ): Promise<{ startUs: number; cpuUs: number; rssMB: number; reports: LoadReport[] }> => {
     // The server is not the injector here: the orchestrator publishes, and the server only forwards.
     const waiting = injectAndWaitExternal(server, loads, from, n);
     const start = nowUs();
@@ -260,7 +297,12 @@ async function publishAndWait(
 }
 
 /** Like `injectAndWait`, for changes that something else injects (the broker). */
-async function injectAndWaitExternal(server: Child, loads: Child[], from: number, count: number): Promise<{ cpuUs: number; rssMB: number; reports: LoadReport[] }> {
+async function injectAndWaitExternal(
+  server: Child,
+  loads: Child[],
+  from: number,
+  count: number,
+): Promise<{ cpuUs: number; rssMB: number; reports: LoadReport[] }> {
   const progress: Progress[] = loads.map(() => ({ min: 0, received: 0, expected: Infinity }));
   loads.forEach((l, i) => {
     l.on('progress', (p) => {
@@ -301,12 +343,19 @@ async function deleteExchanges(prefix: string): Promise<void> {
 async function filtered(run: number, watches: number): Promise<void> {
   const changes = cfg.filteredChanges;
   const f = { nodes: watches, perNode: 2, changes: WARMUP + changes, moveShare: 0.1 };
-  const { child: server, port } = await startServer({ target: 'monorail-ws', scenario: 'filtered', payloadBytes: cfg.payloadBytes, filtered: f });
+  const { child: server, port } = await startServer({
+    target: 'monorail-ws',
+    scenario: 'filtered',
+    payloadBytes: cfg.payloadBytes,
+    filtered: f,
+  });
   const loads = await startLoads(cfg.loadProcs);
   try {
     const url = `ws://127.0.0.1:${port}`;
     const parts = split(watches, loads.length);
-    await Promise.all(parts.map(([lo, hi], i) => loads[i]!.request('connect', { mode: 'filtered', target: 'monorail-ws', url, lo, hi }, 300_000)));
+    await Promise.all(
+      parts.map(([lo, hi], i) => loads[i]!.request('connect', { mode: 'filtered', target: 'monorail-ws', url, lo, hi }, 300_000)),
+    );
     const lo = parts.map(([l]) => l);
     await injectAndWait(server, loads, { from: 0, count: WARMUP, lo, filtered: f });
     const result = await injectAndWait(server, loads, { from: WARMUP, count: changes, lo, filtered: f });
@@ -374,9 +423,19 @@ async function storm(run: number, coalesceWindowMs: number): Promise<void> {
       reports = await Promise.all(loads.map((l) => l.request<(typeof reports)[number]>('storm-report')));
       if (reports.reduce((a, r) => a + r.converged, 0) === clients || Date.now() > deadline) break;
     }
-    const log3 = await server.request<{ reads: Array<[number, string]>; requests: Array<[number, string]>; stats: { sourceReads: number; coalescedReads: number } }>('storm-log');
-    const reopened = reports.flatMap((r) => r.reopenedUs).filter((t) => t > 0).map((t) => (t - t0) / 1000);
-    const convergedMs = reports.flatMap((r) => r.convergedUs).filter((t) => t > 0).map((t) => (t - t0) / 1000);
+    const log3 = await server.request<{
+      reads: Array<[number, string]>;
+      requests: Array<[number, string]>;
+      stats: { sourceReads: number; coalescedReads: number };
+    }>('storm-log');
+    const reopened = reports
+      .flatMap((r) => r.reopenedUs)
+      .filter((t) => t > 0)
+      .map((t) => (t - t0) / 1000);
+    const convergedMs = reports
+      .flatMap((r) => r.convergedUs)
+      .filter((t) => t > 0)
+      .map((t) => (t - t0) / 1000);
     const converged = convergedMs.length;
     const windows = windowCheck(log3.reads, tListen);
     const sorted = [...convergedMs].sort((a, b) => a - b);
@@ -422,7 +481,10 @@ async function storm(run: number, coalesceWindowMs: number): Promise<void> {
  * channel+params among them: a window is over the target when some channel+params was read twice in it. Also the
  * smallest gap between two reads of the same channel+params (a sliding-window view of the same rule).
  */
-function windowCheck(reads: Array<[number, string]>, t0: number): { windows: number; over: number; worst: string; minGapMs: number | null } {
+function windowCheck(
+  reads: Array<[number, string]>,
+  t0: number,
+): { windows: number; over: number; worst: string; minGapMs: number | null } {
   const byWindow = new Map<number, { reads: number; keys: Set<string> }>();
   const lastByKey = new Map<string, number>();
   let minGap = Infinity;
@@ -463,7 +525,11 @@ function histogram(values: number[], width: number): Record<string, number> {
 async function store(run: number): Promise<void> {
   const child = await startChild('store bench', `${OUT}/store-bench.mjs`, ['--expose-gc']);
   try {
-    const r = await child.request<Record<string, unknown>>('run', { list: cfg.storeList, updates: cfg.storeUpdates, bytes: cfg.payloadBytes }, 300_000);
+    const r = await child.request<Record<string, unknown>>(
+      'run',
+      { list: cfg.storeList, updates: cfg.storeUpdates, bytes: cfg.payloadBytes },
+      300_000,
+    );
     emitRow({
       scenario: '5-store',
       target: 'monorail-ws',
@@ -495,7 +561,10 @@ async function store(run: number): Promise<void> {
 async function size(run: number): Promise<void> {
   const ours = await bundleSize(CLIENT_ENTRY);
   const sio = await bundleSize(`export { io } from 'socket.io-client';`);
-  for (const [target, s] of [['monorail-ws', ours], ['socket.io-client', sio]] as const) {
+  for (const [target, s] of [
+    ['monorail-ws', ours],
+    ['socket.io-client', sio],
+  ] as const) {
     emitRow({
       scenario: '6-size',
       target,
@@ -521,13 +590,20 @@ async function memory(run: number, target: Target): Promise<void> {
   const n = cfg.idleConnections;
   const seed = { nodes: stormNodes(40, 200) };
   // A young generation of fixed size: V8 growing it during the run would otherwise count as connection memory.
-  const { child: server, port } = await startServer({ target, scenario: 'memory', payloadBytes: 200, seed }, ['--min-semi-space-size=8', '--max-semi-space-size=8']);
+  const { child: server, port } = await startServer({ target, scenario: 'memory', payloadBytes: 200, seed }, [
+    '--min-semi-space-size=8',
+    '--max-semi-space-size=8',
+  ]);
   const loads = await startLoads(cfg.loadProcs);
   try {
     const url = `ws://127.0.0.1:${port}`;
     const watches = [{ type: 'pdu' }, { sku: STORM_SKUS[3]! }];
     const connect = (count: number) =>
-      Promise.all(split(count, loads.length).map(([lo, hi], i) => loads[i]!.request('connect', { mode: 'idle', target, url, lo, hi, watches }, 300_000)));
+      Promise.all(
+        split(count, loads.length).map(([lo, hi], i) =>
+          loads[i]!.request('connect', { mode: 'idle', target, url, lo, hi, watches }, 300_000),
+        ),
+      );
     // A first tenth of the connections before the baseline sample, so that what the first connections cost once
     // (compiled code, the channel's filters and remembered records) is not counted per connection, for any target.
     const warm = Math.ceil(n / 10);
@@ -578,7 +654,11 @@ function round(v: number | null, digits: number): number | null {
 }
 
 const started = Date.now();
-log(`${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+log(
+  `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, node ${process.version}, load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
 await bundle();
 for (let run = 1; run <= cfg.repeat; run++) {
   for (const scenario of cfg.scenarios) {
@@ -612,5 +692,14 @@ for (let run = 1; run <= cfg.repeat; run++) {
   }
 }
 printTable(rows, cfg);
-if (cfg.profile) log(`CPU profiles: ${readdirSync(PROFILES).map((f) => `${PROFILES}/${f}`).join(', ')}`);
-log(`done in ${((Date.now() - started) / 1000).toFixed(0)} s; load average now ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+if (cfg.profile)
+  log(
+    `CPU profiles: ${readdirSync(PROFILES)
+      .map((f) => `${PROFILES}/${f}`)
+      .join(', ')}`,
+  );
+log(
+  `done in ${((Date.now() - started) / 1000).toFixed(0)} s; load average now ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);

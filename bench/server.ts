@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { writeHeapSnapshot } from 'node:v8';
 import { connect as amqpConnect } from 'amqplib';
 import { Server as SocketIoServer } from 'socket.io';
-import { WebSocketServer, } from 'ws';
+import { WebSocketServer } from 'ws';
 import { canonicalJson, type Doc, type Params } from '../protocol/index.js';
 import type { Change, ChangeFeed, Source } from '../server/hub/source.js';
 import { MongoSource } from '../server/sources/mongo.js';
@@ -117,11 +117,16 @@ async function rawWs(): Promise<Target> {
     const frame = JSON.stringify(itemFrame(id, data));
     for (const ws of wss.clients) if (ws.readyState === 1) ws.send(frame);
   };
-  return baseline(http, broadcast, () => wss.clients.size, () => {
-    for (const ws of wss.clients) ws.terminate();
-    wss.close();
-    http.close();
-  });
+  return baseline(
+    http,
+    broadcast,
+    () => wss.clients.size,
+    () => {
+      for (const ws of wss.clients) ws.terminate();
+      wss.close();
+      http.close();
+    },
+  );
 }
 
 async function socketIo(): Promise<Target> {
@@ -130,7 +135,12 @@ async function socketIo(): Promise<Target> {
   const broadcast = (id: string, data: Doc): void => {
     io.emit('message', itemFrame(id, data));
   };
-  return baseline(http, broadcast, () => io.engine.clientsCount, () => io.close());
+  return baseline(
+    http,
+    broadcast,
+    () => io.engine.clientsCount,
+    () => io.close(),
+  );
 }
 
 /** Changes pushed straight into the hub without `prev`, like RabbitMQ's: the hub decides with what it remembers. */

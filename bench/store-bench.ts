@@ -46,8 +46,14 @@ serveRequests({
     store.addWatch({ type: 'switch' });
     let notified = 0;
     store.subscribe(() => notified++);
-    store.applyList({ type: 'compute' }, versions[0]!.filter((d) => d.type === 'compute'));
-    store.applyList({ type: 'switch' }, versions[0]!.filter((d) => d.type === 'switch'));
+    store.applyList(
+      { type: 'compute' },
+      versions[0]!.filter((d) => d.type === 'compute'),
+    );
+    store.applyList(
+      { type: 'switch' },
+      versions[0]!.filter((d) => d.type === 'switch'),
+    );
     const idOf = versions[0]!.map((d) => d.id as string);
     let best = 0;
     for (let run = 0; run < 3; run++) {

@@ -122,7 +122,9 @@ describe('applyToStore: subscribers', () => {
     store.subscribe(() => {
       throw new Error('subscriber failed');
     });
-    expect(() => applyToStore(store, 'nodes', { handler: 'item', resource: 'nodes', id: 'c', data: node('c') })).toThrow('subscriber failed');
+    expect(() => applyToStore(store, 'nodes', { handler: 'item', resource: 'nodes', id: 'c', data: node('c') })).toThrow(
+      'subscriber failed',
+    );
     expect(ids(store)).toEqual(['a', 'b', 'c']);
   });
 });

@@ -382,12 +382,7 @@ describe('Connection: store routing', () => {
     const s = await server();
     const wf = connection(`${s.url}/graphObjs`);
     const logs = connection(`${s.url}/logs/`, { store: { historyLimit: 2 } });
-    expect([wf.store.idField, wf.store.appendOnly, logs.channel, logs.store.appendOnly]).toEqual([
-      'instanceId',
-      false,
-      'logs',
-      true,
-    ]);
+    expect([wf.store.idField, wf.store.appendOnly, logs.channel, logs.store.appendOnly]).toEqual(['instanceId', false, 'logs', true]);
     await s.connection(1);
     const w = s.connections.find((sc) => sc.path === '/graphObjs');
     const l = s.connections.find((sc) => sc.path === '/logs/');
@@ -510,11 +505,7 @@ describe('Connection: robustness', () => {
     sc.send({ handler: 'item', resource: 'nodes' } as never);
     sc.send({ handler: 'item', resource: 'nodes', id: 'a', data: { id: 'a' } });
     await next(c, 'item');
-    expect(errors.map((e) => (e.kind === 'protocol' ? e.code : e.kind))).toEqual([
-      'bad-json',
-      'unknown-handler',
-      'bad-message',
-    ]);
+    expect(errors.map((e) => (e.kind === 'protocol' ? e.code : e.kind))).toEqual(['bad-json', 'unknown-handler', 'bad-message']);
     expect([c.state, c.store.size]).toEqual(['open', 1]);
   });
 

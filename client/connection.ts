@@ -270,7 +270,12 @@ export class Connection<T extends Doc = Doc> {
     this.#pulse = undefined;
     const { heartbeat, timers } = this.#o;
     if (heartbeat && features?.includes('ping')) {
-      this.#pulse = startHeartbeat(heartbeat, timers, () => this.#write({ handler: 'ping' }), () => this.#abandon());
+      this.#pulse = startHeartbeat(
+        heartbeat,
+        timers,
+        () => this.#write({ handler: 'ping' }),
+        () => this.#abandon(),
+      );
     }
   }
 

@@ -99,9 +99,7 @@ export interface Events<E extends Record<EventType, unknown>> {
  * 3: handlers per type in an array, `off(type)` without a handler clears the type, `'*'` handlers get `(type, event)`.
  * @param onError Receives what a handler threw and the event it was handling.
  */
-export function createEvents<E extends Record<EventType, unknown>>(
-  onError: (error: unknown, type: keyof E) => void,
-): Events<E> {
+export function createEvents<E extends Record<EventType, unknown>>(onError: (error: unknown, type: keyof E) => void): Events<E> {
   type AnyHandler = (...args: unknown[]) => void;
   const all = new Map<keyof E | '*', AnyHandler[]>();
   const run = (type: keyof E, key: keyof E | '*', args: unknown[]): void => {

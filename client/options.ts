@@ -116,9 +116,7 @@ export function resolveOptions(options: ConnectionOptions): ResolvedOptions {
     backoff: { ...DEFAULTS.backoff, ...options.backoff },
     maxQueue: options.maxQueue ?? DEFAULTS.maxQueue,
     heartbeat:
-      heartbeat === false
-        ? false
-        : { pingAfterMs: DEFAULTS.clientPingAfterMs, timeoutMs: DEFAULTS.clientPongTimeoutMs, ...heartbeat },
+      heartbeat === false ? false : { pingAfterMs: DEFAULTS.clientPingAfterMs, timeoutMs: DEFAULTS.clientPongTimeoutMs, ...heartbeat },
     random: options.random ?? Math.random,
     timers: { setTimeout: (fn, ms) => set(fn, ms), clearTimeout: (handle) => clear(handle as Parameters<typeof clearTimeout>[0]) },
   };

@@ -22,8 +22,42 @@ function lean(data: unknown): { ok: unknown } | { code: string } {
   return 'refused' in r ? { code: r.refused } : { ok: r };
 }
 
-const key = fc.constantFrom('a', 'type', 'a.b', 'a.0', 'tags.1.x', '$in', '$nin', '$ne', '$gt', '$gte', '$lt', '$lte', '$exists', '$where', '$regex', '$', 'a.$b', '__proto__', 'constructor', 'prototype', 'a.__proto__', '', 'a..b', '.a', 'x\u0000y', 'a'.repeat(3));
-const scalar = fc.oneof(fc.string({ maxLength: 3 }), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.constantFrom(Infinity, -Infinity, NaN, undefined));
+const key = fc.constantFrom(
+  'a',
+  'type',
+  'a.b',
+  'a.0',
+  'tags.1.x',
+  '$in',
+  '$nin',
+  '$ne',
+  '$gt',
+  '$gte',
+  '$lt',
+  '$lte',
+  '$exists',
+  '$where',
+  '$regex',
+  '$',
+  'a.$b',
+  '__proto__',
+  'constructor',
+  'prototype',
+  'a.__proto__',
+  '',
+  'a..b',
+  '.a',
+  'x\u0000y',
+  'a'.repeat(3),
+);
+const scalar = fc.oneof(
+  fc.string({ maxLength: 3 }),
+  fc.integer(),
+  fc.double(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.constantFrom(Infinity, -Infinity, NaN, undefined),
+);
 const { value } = fc.letrec((tie) => ({
   value: fc.oneof({ depthSize: 'small' }, scalar, tie('array'), tie('object')),
   array: fc.array(tie('value'), { maxLength: 3 }),
@@ -39,7 +73,7 @@ const longPath = fc.integer({ min: 30, max: 34 }).map((n) => ({ [Array.from({ le
 const params = fc.oneof(fc.dictionary(key, fc.oneof(value, deep), { maxKeys: 3 }), longPath, value, fc.constant(undefined));
 const id = fc.oneof(fc.string({ maxLength: 4 }), fc.integer(), fc.constant(undefined), fc.constant(null), fc.constant({}));
 const handler = fc.constantFrom('session', 'list', 'item', 'remove', 'error', 'pong', 'init', 'nope', 1, undefined);
-const maybe = <T,>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
+const maybe = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
 
 const frame = fc.record(
   {
@@ -48,7 +82,11 @@ const frame = fc.record(
     id,
     params: fc.oneof(
       params,
-      fc.record({ code: maybe(fc.oneof(fc.string(), fc.integer())), message: maybe(fc.string()), request: maybe(fc.oneof(value, fc.record({ handler: fc.oneof(fc.string(), fc.integer()), params }))) }),
+      fc.record({
+        code: maybe(fc.oneof(fc.string(), fc.integer())),
+        message: maybe(fc.string()),
+        request: maybe(fc.oneof(value, fc.record({ handler: fc.oneof(fc.string(), fc.integer()), params }))),
+      }),
     ),
     items: maybe(fc.oneof(fc.array(fc.oneof(fc.dictionary(fc.string({ maxLength: 2 }), value), scalar), { maxLength: 3 }), value)),
     data: maybe(value),

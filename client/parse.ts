@@ -147,6 +147,7 @@ export function parseServerFrame(data: unknown): ServerMessage | Refusal {
   const fault = frameFault(frame, handler);
   if (fault !== undefined) return { refused: fault, message: `"${handler}" frame` };
   // Some sources use numeric ids; the store keys by string. A copy: the caller's object stays as it was.
-  if (typeof id === 'number' && (handler === 'item' || handler === 'remove')) return { ...frame, id: String(id) } as unknown as ServerMessage;
+  if (typeof id === 'number' && (handler === 'item' || handler === 'remove'))
+    return { ...frame, id: String(id) } as unknown as ServerMessage;
   return frame as unknown as ServerMessage;
 }

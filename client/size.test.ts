@@ -33,7 +33,14 @@ describe('client bundle size', () => {
   it('do not bundle the protocol parser, the close-code table or meanings, or the server defaults', async () => {
     const { inputs, code } = await bundleSize(CLIENT_ENTRY);
     expect(inputs['protocol/parse.ts'] ?? 0).toBeLessThan(200);
-    for (const server of ['server going away', 'RateLimited', 'maxListItems', 'slowConsumer', 'amqpBackoff', 'params must be a JSON object']) {
+    for (const server of [
+      'server going away',
+      'RateLimited',
+      'maxListItems',
+      'slowConsumer',
+      'amqpBackoff',
+      'params must be a JSON object',
+    ]) {
       expect(code).not.toContain(server);
     }
   });

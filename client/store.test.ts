@@ -182,7 +182,10 @@ describe('Store: append-only', () => {
   it('list and item only add; a later list reconciles nothing away', () => {
     const s = new Store({ appendOnly: true });
     s.addWatch({ level: 'info' });
-    s.applyList({ level: 'info' }, [{ id: '1', level: 'info' }, { id: '2', level: 'info' }]);
+    s.applyList({ level: 'info' }, [
+      { id: '1', level: 'info' },
+      { id: '2', level: 'info' },
+    ]);
     s.applyList({ level: 'info' }, [{ id: '3', level: 'info' }]);
     s.applyItem('4', { id: '4', level: 'debug' });
     expect(ids(s)).toEqual(['1', '2', '3', '4']);
@@ -200,7 +203,10 @@ describe('Store: append-only', () => {
 
   it('is a ring bounded by historyLimit that drops the oldest', () => {
     const s = new Store({ appendOnly: true, historyLimit: 3 });
-    s.applyList({}, [1, 2, 3, 4].map((n) => ({ id: String(n) })));
+    s.applyList(
+      {},
+      [1, 2, 3, 4].map((n) => ({ id: String(n) })),
+    );
     expect(ids(s)).toEqual(['2', '3', '4']);
     s.applyItem('3', { id: '3', again: true }); // an update does not grow the ring
     expect(ids(s)).toEqual(['2', '3', '4']);
@@ -211,7 +217,10 @@ describe('Store: append-only', () => {
 
   it('defaults to DEFAULTS.historyLimit (1000) entries', () => {
     const s = new Store({ appendOnly: true });
-    s.applyList({}, Array.from({ length: 1005 }, (_, i) => ({ id: String(i) })));
+    s.applyList(
+      {},
+      Array.from({ length: 1005 }, (_, i) => ({ id: String(i) })),
+    );
     expect(s.size).toBe(1000);
     expect(s.getSnapshot()[0]?.id).toBe('5');
   });
@@ -261,11 +270,19 @@ describe('Store: snapshots and notifications', () => {
     const watches: Params[] = [{ type: 'compute' }, { name: 'x' }, {}];
     for (const w of watches) s.addWatch(w);
     const source = [node('a'), node('b', 'switch', { name: 'x' }), node('c')];
-    for (const w of watches) s.applyList(w, source.filter((d) => matches(d, w)));
+    for (const w of watches)
+      s.applyList(
+        w,
+        source.filter((d) => matches(d, w)),
+      );
     const seen = observe(s);
     // The source changed while offline: b was updated, c deleted. Snapshots come back one by one.
     const next = [node('a'), node('b', 'switch', { name: 'x', v: 2 })];
-    for (const w of watches) s.applyList(w, next.filter((d) => matches(d, w)));
+    for (const w of watches)
+      s.applyList(
+        w,
+        next.filter((d) => matches(d, w)),
+      );
     for (const snapshot of seen) {
       const present = snapshot.map((d) => d.id);
       expect(present).toEqual(expect.arrayContaining(['a', 'b']));
@@ -311,15 +328,26 @@ describe('Store: overlapping snapshots in any order give the same set (property)
   const permuted = filters.chain((ps) => fc.tuple(fc.constant(ps), fc.shuffledSubarray(ps, { minLength: ps.length })));
 
   const expected = (src: Doc[], ps: Params[]) =>
-    src.filter((d) => ps.some((p) => matches(d, p))).map((d) => JSON.stringify(d)).sort();
-  const actual = (s: Store) => s.getSnapshot().map((d) => JSON.stringify(d)).sort();
+    src
+      .filter((d) => ps.some((p) => matches(d, p)))
+      .map((d) => JSON.stringify(d))
+      .sort();
+  const actual = (s: Store) =>
+    s
+      .getSnapshot()
+      .map((d) => JSON.stringify(d))
+      .sort();
 
   it('fresh store: any permutation of the lists yields the union of what they list', () => {
     fc.assert(
       fc.property(source, permuted, (src, [ps, order]) => {
         const s = new Store();
         for (const p of ps) s.addWatch(p);
-        for (const p of order) s.applyList(p, src.filter((d) => matches(d, p)));
+        for (const p of order)
+          s.applyList(
+            p,
+            src.filter((d) => matches(d, p)),
+          );
         expect(actual(s)).toEqual(expected(src, ps));
       }),
     );
@@ -330,9 +358,17 @@ describe('Store: overlapping snapshots in any order give the same set (property)
       fc.property(source, source, filters, fc.boolean(), (before, after, ps, reverse) => {
         const s = new Store();
         for (const p of ps) s.addWatch(p);
-        for (const p of ps) s.applyList(p, before.filter((d) => matches(d, p)));
+        for (const p of ps)
+          s.applyList(
+            p,
+            before.filter((d) => matches(d, p)),
+          );
         const order = reverse ? [...ps].reverse() : ps;
-        for (const p of order) s.applyList(p, after.filter((d) => matches(d, p)));
+        for (const p of order)
+          s.applyList(
+            p,
+            after.filter((d) => matches(d, p)),
+          );
         expect(actual(s)).toEqual(expected(after, ps));
       }),
     );
@@ -340,18 +376,18 @@ describe('Store: overlapping snapshots in any order give the same set (property)
 
   it('permutations of the same lists give identical final sets', () => {
     fc.assert(
-      fc.property(
-        source,
-        permuted,
-        (src, [ps, shuffled]) => {
-          const run = (order: Params[]) => {
-            const s = new Store();
-            for (const p of order) s.applyList(p, src.filter((d) => matches(d, p)));
-            return actual(s);
-          };
-          expect(run(shuffled)).toEqual(run(ps));
-        },
-      ),
+      fc.property(source, permuted, (src, [ps, shuffled]) => {
+        const run = (order: Params[]) => {
+          const s = new Store();
+          for (const p of order)
+            s.applyList(
+              p,
+              src.filter((d) => matches(d, p)),
+            );
+          return actual(s);
+        };
+        expect(run(shuffled)).toEqual(run(ps));
+      }),
     );
   });
 });

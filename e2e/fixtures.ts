@@ -93,7 +93,8 @@ export class RealServer {
     if (!this.channel) {
       this.conn = await connect(AMQP_URL);
       const ch = await this.conn.createConfirmChannel();
-      for (const name of ['on.waterline', 'on.logging', 'on.events']) await ch.assertExchange(this.prefix + name, 'topic', { durable: true });
+      for (const name of ['on.waterline', 'on.logging', 'on.events'])
+        await ch.assertExchange(this.prefix + name, 'topic', { durable: true });
       this.channel = ch;
     }
     this.channel.publish(this.prefix + exchange, routingKey, Buffer.from(JSON.stringify(payload)), { contentType: 'application/json' });

@@ -45,7 +45,11 @@ test('a workflow moves through its states', async ({ page, driver }) => {
     ['succeeded', 4],
   ];
   for (const [status, value] of states) {
-    await driver.upsert('workflows', { ...base, _status: status, progress: { value, maximum: 4, percentage: `${value * 25}%`, description: '' } });
+    await driver.upsert('workflows', {
+      ...base,
+      _status: status,
+      progress: { value, maximum: 4, percentage: `${value * 25}%`, description: '' },
+    });
     await expect(row.getByTestId('workflow-status')).toHaveText(status);
     await expect(row.getByTestId('workflow-progress')).toHaveAttribute('data-value', String(status === 'succeeded' ? 100 : value * 25));
   }
@@ -74,7 +78,10 @@ test('log lines for the selected node stream in and the level filter works', asy
   await expect(ours).toHaveAttribute('data-level', 'error');
 });
 
-test('an outage shows "reconnecting", then the view converges on the source, including changes made meanwhile', async ({ page, driver }) => {
+test('an outage shows "reconnecting", then the view converges on the source, including changes made meanwhile', async ({
+  page,
+  driver,
+}) => {
   const nodes = fixtures.nodes!;
   const renamed: Doc = { ...nodes[0]!, name: 'renamed-while-away' };
   const removed = nodes[1]!;

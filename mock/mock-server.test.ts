@@ -90,7 +90,11 @@ describe('mock-socket gaps the mock hides', () => {
   it('every path under mock.url reaches the hub with its path (mock-socket connects only registered exact URLs)', async () => {
     const mock = mockAt('ws://localhost:9103');
     const nodes = await open(mock, `${mock.url}/nodes`);
-    expect(await request(nodes, { handler: 'query', params: { type: 'pdu' } })).toMatchObject({ handler: 'list', resource: 'nodes', params: { type: 'pdu' } });
+    expect(await request(nodes, { handler: 'query', params: { type: 'pdu' } })).toMatchObject({
+      handler: 'list',
+      resource: 'nodes',
+      params: { type: 'pdu' },
+    });
     const slash = await open(mock, `${mock.url}/nodes/`);
     expect(await request(slash, { handler: 'all' })).toMatchObject({ handler: 'list', resource: 'nodes' });
     const alias = await open(mock, `${mock.url}/graphObjs?client=ui`);
@@ -100,7 +104,11 @@ describe('mock-socket gaps the mock hides', () => {
     expect(await request(unknown, { handler: 'all' })).toEqual({
       handler: 'error',
       resource: 'nope',
-      params: { code: 'unknown-channel', message: expect.stringContaining('unknown channel "nope"') as string, request: { handler: 'all' } },
+      params: {
+        code: 'unknown-channel',
+        message: expect.stringContaining('unknown channel "nope"') as string,
+        request: { handler: 'all' },
+      },
     });
     expect(unknown.ws.readyState).toBe(unknown.ws.OPEN);
     const root = await open(mock, `${mock.url}/`);
@@ -112,7 +120,12 @@ describe('mock-socket gaps the mock hides', () => {
     const mock = mockAt('ws://localhost:9104/api/ws/');
     expect(mock.url).toBe('ws://localhost:9104/api/ws');
     const nodes = await open(mock, `${mock.url}/nodes`);
-    expect(await request(nodes, { handler: 'get', params: { id: 'x' } })).toEqual({ handler: 'remove', resource: 'nodes', id: 'x', params: { id: 'x' } });
+    expect(await request(nodes, { handler: 'get', params: { id: 'x' } })).toEqual({
+      handler: 'remove',
+      resource: 'nodes',
+      id: 'x',
+      params: { id: 'x' },
+    });
     const outside = raw(mock, 'ws://localhost:9104/other/nodes');
     expect((await closed(outside)).code).toBe(1006);
     expect(outside.log).toEqual(['error', 'close 1006']);
@@ -262,7 +275,10 @@ describe('mock-socket gaps the mock hides', () => {
     const b = mockAt('ws://localhost:9115', { fixtures: { nodes: [makeNode(2, 'switch'), makeNode(3, 'pdu')] } });
     const ca = new Connection(`${a.url}/nodes`, { WebSocket: a.WebSocket, heartbeat: false });
     const cb = new Connection(`${b.url}/nodes`, { WebSocket: b.WebSocket, heartbeat: false });
-    cleanup.push(() => ca.disconnect(), () => cb.disconnect());
+    cleanup.push(
+      () => ca.disconnect(),
+      () => cb.disconnect(),
+    );
     ca.watch({});
     cb.watch({});
     await waitFor(() => ca.store.size === 1 && cb.store.size === 2);

@@ -97,7 +97,9 @@ function baseUrl(url: string): URL {
     throw new TypeError(`monorail-ws/mock: url must be a ws:// or wss:// URL such as 'ws://localhost:9100', got '${url}'`);
   }
   if ((parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') || parsed.search !== '' || parsed.hash !== '') {
-    throw new TypeError(`monorail-ws/mock: url must be a ws:// or wss:// URL without query or fragment such as 'ws://localhost:9100', got '${url}'`);
+    throw new TypeError(
+      `monorail-ws/mock: url must be a ws:// or wss:// URL without query or fragment such as 'ws://localhost:9100', got '${url}'`,
+    );
   }
   return parsed;
 }
@@ -124,7 +126,8 @@ export function createMockServer(options: MockServerOptions): MockServer {
   const prefix = base.pathname.replace(/\/+$/, '');
   const url = `${base.protocol}//${base.host}${prefix}`;
   const latencyMs = options.latencyMs ?? 0;
-  if (!(latencyMs >= 0 && Number.isFinite(latencyMs))) throw new TypeError(`monorail-ws/mock: latencyMs must be a number ≥ 0, got ${latencyMs}`);
+  if (!(latencyMs >= 0 && Number.isFinite(latencyMs)))
+    throw new TypeError(`monorail-ws/mock: latencyMs must be a number ≥ 0, got ${latencyMs}`);
   const maxPayload = options.maxPayload ?? DEFAULTS.maxPayload;
   const reportError = options.onListenerError ?? rethrowLater;
   const channels = options.channels ?? DEFAULT_CHANNELS;
@@ -218,7 +221,9 @@ function seedFor(channels: readonly ChannelSpec[], fixtures: MockServerOptions['
   for (const [channel, docs] of Object.entries(fixtures ?? {})) {
     const spec = registry.get(channel);
     if (!spec) {
-      throw new TypeError(`monorail-ws/mock: fixtures for unknown channel "${channel}"; channels: ${channels.map((c) => c.name).join(', ')}`);
+      throw new TypeError(
+        `monorail-ws/mock: fixtures for unknown channel "${channel}"; channels: ${channels.map((c) => c.name).join(', ')}`,
+      );
     }
     seed[spec.name] = docs;
   }

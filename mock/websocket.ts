@@ -208,7 +208,8 @@ export class MockWebSocket {
    * browsers.
    */
   send(data: string | ArrayBuffer | ArrayBufferView | Blob): void {
-    if (this.#state === CONNECTING) throw domException(`Failed to execute 'send' on 'WebSocket': Still in CONNECTING state.`, 'InvalidStateError');
+    if (this.#state === CONNECTING)
+      throw domException(`Failed to execute 'send' on 'WebSocket': Still in CONNECTING state.`, 'InvalidStateError');
     if (this.#state !== OPEN) return;
     this.#inner?.send(data);
   }
@@ -216,7 +217,10 @@ export class MockWebSocket {
   /** Starts the closing handshake. `code` must be 1000 or 3000–4999 and `reason` at most 123 UTF-8 bytes. */
   close(code?: number, reason?: string): void {
     if (code !== undefined && code !== 1000 && (code < 3000 || code > 4999 || !Number.isInteger(code))) {
-      throw domException(`Failed to execute 'close' on 'WebSocket': The code must be either 1000, or between 3000 and 4999. ${code} is neither.`, 'InvalidAccessError');
+      throw domException(
+        `Failed to execute 'close' on 'WebSocket': The code must be either 1000, or between 3000 and 4999. ${code} is neither.`,
+        'InvalidAccessError',
+      );
     }
     if (reason !== undefined && new TextEncoder().encode(reason).length > 123) {
       throw domException(`Failed to execute 'close' on 'WebSocket': The message must not be greater than 123 bytes.`, 'SyntaxError');

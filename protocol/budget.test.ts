@@ -20,7 +20,10 @@ describe('resolveInputBudget', () => {
   it('is DEFAULTS.inputBudget without overrides, and merges a partial override over it', () => {
     expect(resolveInputBudget()).toEqual(DEFAULTS.inputBudget);
     expect(resolveInputBudget({ maxDepth: 8 })).toEqual({ ...DEFAULTS.inputBudget, maxDepth: 8 });
-    expect(resolveInputBudget({ maxNodes: undefined, maxKeyLength: Infinity })).toEqual({ ...DEFAULTS.inputBudget, maxKeyLength: Infinity });
+    expect(resolveInputBudget({ maxNodes: undefined, maxKeyLength: Infinity })).toEqual({
+      ...DEFAULTS.inputBudget,
+      maxKeyLength: Infinity,
+    });
   });
 
   it.each([0, -1, 1.5, Number.NaN, -Infinity, '64' as unknown as number])('refuses %s as a bound, naming it', (value) => {
@@ -49,23 +52,40 @@ describe('overBudget', () => {
   it('counts keys and array elements over the whole frame, every level', () => {
     const eleven = { handler: 'q', params: { a: [1, 2, 3], b: { c: 1, d: 2 } }, e: [1, 2] };
     expect(overBudget(eleven, budget)).toMatchObject({ bound: 'maxNodes' });
-    expect(overBudget({ h: 1, params: Array.from({ length: 200_000 }, () => 0) }, budget)).toEqual({ bound: 'maxNodes', size: 200_002, field: 'params' });
+    expect(overBudget({ h: 1, params: Array.from({ length: 200_000 }, () => 0) }, budget)).toEqual({
+      bound: 'maxNodes',
+      size: 200_002,
+      field: 'params',
+    });
   });
 
   it('finds a string over its limit at any depth', () => {
-    expect(overBudget({ handler: 'q', params: { a: [1, { b: '12345678901' }] } }, budget)).toEqual({ bound: 'maxStringLength', size: 11, field: 'params' });
+    expect(overBudget({ handler: 'q', params: { a: [1, { b: '12345678901' }] } }, budget)).toEqual({
+      bound: 'maxStringLength',
+      size: 11,
+      field: 'params',
+    });
   });
 
   it('holds a field path (a key) to maxKeyLength', () => {
     expect(overBudget({ handler: 'q', params: { 'a.b.c.de': 1 } }, budget)).toBeUndefined();
     expect(overBudget({ handler: 'q', params: { 'a.b.c.def': 1 } }, budget)).toEqual({ bound: 'maxKeyLength', size: 9, field: 'params' });
-    expect(overBudget({ handler: 'q', params: { a: [{ abcdefghi: 1 }] } }, budget)).toEqual({ bound: 'maxKeyLength', size: 9, field: 'params' });
+    expect(overBudget({ handler: 'q', params: { a: [{ abcdefghi: 1 }] } }, budget)).toEqual({
+      bound: 'maxKeyLength',
+      size: 9,
+      field: 'params',
+    });
     expect(overBudget({ handler: 'q', abcdefghi: 1 }, budget)).toEqual({ bound: 'maxKeyLength', size: 9, field: 'abcdefghi' });
   });
 
-  it('holds the frame\'s handler and resource, which are names, to maxKeyLength; the same keys deeper are not names', () => {
+  it("holds the frame's handler and resource, which are names, to maxKeyLength; the same keys deeper are not names", () => {
     expect(overBudget({ handler: 'abcdefghi' }, budget)).toEqual({ bound: 'maxKeyLength', size: 9, field: 'handler', name: true });
-    expect(overBudget({ handler: 'q', resource: 'abcdefghi' }, budget)).toEqual({ bound: 'maxKeyLength', size: 9, field: 'resource', name: true });
+    expect(overBudget({ handler: 'q', resource: 'abcdefghi' }, budget)).toEqual({
+      bound: 'maxKeyLength',
+      size: 9,
+      field: 'resource',
+      name: true,
+    });
     // Deeper, or not a string: an ordinary value, held to maxStringLength.
     expect(overBudget({ handler: 'q', params: { handler: 'abcdefghi' } }, budget)).toBeUndefined();
     expect(overBudget({ handler: ['abcdefghi'] }, budget)).toBeUndefined();
@@ -103,11 +123,23 @@ describe('describeExcess', () => {
     const cases: Array<[unknown, RegExp]> = [
       [{ handler: huge }, /^"handler" is 600,000 characters long; a name is at most 1,024 \(inputBudget\.maxKeyLength\)$/],
       [{ handler: 'q', resource: huge }, /^"resource" is 600,000 characters long/],
-      [{ handler: 'q', params: { a: huge } }, /^a string of 600,000 characters in "params"; the limit is 65,536 \(inputBudget\.maxStringLength\)$/],
-      [{ handler: 'q', params: { [huge]: 1 } }, /^a key of 600,000 characters in "params"; the limit is 1,024 \(inputBudget\.maxKeyLength\)$/],
+      [
+        { handler: 'q', params: { a: huge } },
+        /^a string of 600,000 characters in "params"; the limit is 65,536 \(inputBudget\.maxStringLength\)$/,
+      ],
+      [
+        { handler: 'q', params: { [huge]: 1 } },
+        /^a key of 600,000 characters in "params"; the limit is 1,024 \(inputBudget\.maxKeyLength\)$/,
+      ],
       [{ handler: 'q', [huge]: 1 }, /^a key of 600,000 characters in an extra field/],
-      [{ handler: 'q', [`${huge.slice(0, 10)}`]: nestedArrays(40) }, /^an extra field nests deeper than 32 levels \(inputBudget\.maxDepth\)$/],
-      [{ handler: 'q', params: Array.from({ length: 30_000 }, () => 1) }, /^the frame holds more than 20,000 keys and array elements \(inputBudget\.maxNodes; over it in "params"\)$/],
+      [
+        { handler: 'q', [`${huge.slice(0, 10)}`]: nestedArrays(40) },
+        /^an extra field nests deeper than 32 levels \(inputBudget\.maxDepth\)$/,
+      ],
+      [
+        { handler: 'q', params: Array.from({ length: 30_000 }, () => 1) },
+        /^the frame holds more than 20,000 keys and array elements \(inputBudget\.maxNodes; over it in "params"\)$/,
+      ],
       [nestedArrays(40), /^the frame nests deeper than 32 levels/],
       [huge, /^a string of 600,000 characters in the frame/],
     ];

@@ -91,7 +91,8 @@ export function overBudget(value: unknown, budget: InputBudget, depth = 1): Budg
   if (depth === 1 && isPlainObject(value)) {
     for (const name of NAME_FIELDS) {
       const v = value[name];
-      if (typeof v === 'string' && v.length > budget.maxKeyLength) return { bound: 'maxKeyLength', size: v.length, field: name, name: true };
+      if (typeof v === 'string' && v.length > budget.maxKeyLength)
+        return { bound: 'maxKeyLength', size: v.length, field: name, name: true };
     }
   }
   // Containers still to look into, with their level and the top-level field they are under (parallel stacks: no

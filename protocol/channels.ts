@@ -49,7 +49,11 @@ export function channelFromUrl(url: string): string {
   // The query and fragment go first, so a "/" inside `?token=a/b` is never taken for the path; then the scheme
   // and authority, which end at the first "/" after "://".
   const path = url.split(/[?#]/)[0]!.replace(/^[\s\S]*?:\/\/[^/]*/, '');
-  const last = path.split('/').filter((s) => s !== '').pop() ?? '';
+  const last =
+    path
+      .split('/')
+      .filter((s) => s !== '')
+      .pop() ?? '';
   try {
     return decodeURIComponent(last);
   } catch {

@@ -74,9 +74,26 @@ describe('defaults', () => {
 describe('protocol index', () => {
   it('exports the names other modules build on', () => {
     const names = [
-      'parseMessage', 'stringifyMessage', 'stringifyList', 'validateParams', 'canonicalJson', 'paramFields', 'matches', 'valuesAt',
-      'jsonEqual', 'project', 'isPlainObject', 'isOperatorObject', 'channelInfo', 'channelFromUrl', 'CHANNELS',
-      'CloseCode', 'CLOSE_CODES', 'ERROR_CODES', 'DEFAULTS', 'ProtocolError',
+      'parseMessage',
+      'stringifyMessage',
+      'stringifyList',
+      'validateParams',
+      'canonicalJson',
+      'paramFields',
+      'matches',
+      'valuesAt',
+      'jsonEqual',
+      'project',
+      'isPlainObject',
+      'isOperatorObject',
+      'channelInfo',
+      'channelFromUrl',
+      'CHANNELS',
+      'CloseCode',
+      'CLOSE_CODES',
+      'ERROR_CODES',
+      'DEFAULTS',
+      'ProtocolError',
     ];
     for (const name of names) expect(protocol).toHaveProperty(name);
   });

@@ -93,84 +93,85 @@ export const CLIENT_DEFAULTS = {
 
 /** Defaults shared by client, server and docs. */
 // A pure call around the literal: a spread could run getters, so a bundler would keep it even where unused.
-export const DEFAULTS = /* @__PURE__ */ (() => ({
-  ...CLIENT_DEFAULTS,
-  /** Largest accepted frame in bytes; larger frames close the connection with 1009. */
-  maxPayload: 1024 * 1024,
-  /** Most items a `list` may carry; sources stop reading after this many. */
-  maxListItems: 10_000,
-  /** Identical snapshot reads start at most once per this many ms; requests in between share the next read. */
-  coalesceWindowMs: 50,
-  /** Most watches one connection may hold; more are refused with `too-many-watches`. */
-  maxWatches: 100,
-  /**
-   * Messages per connection, as a token bucket: `burst` tokens, refilled at `perSecond`; an empty bucket closes
-   * the connection with 4429. The burst must cover what a client sends at once after a reconnect: `init`, every
-   * watch (up to `maxWatches`, 100) and its queued sends (up to `maxQueue`, 1000) — 1,101 frames — plus room for
-   * `stop`s and pings, hence 1,200. 100 per second sustained is far above what a UI sends (a few per user action)
-   * and bounds a flooding client to that many parses and source reads per second.
-   */
-  rateLimit: { perSecond: 100, burst: 1200 },
-  /**
-   * The RabbitMQ link's reconnect delays (`backoffDelay`): each in the upper half of `min(maxMs, baseMs * 2 **
-   * attempt)`, so instances never hammer a broker that is starting yet spread apart. `amqp.reconnect` overrides it.
-   */
-  amqpBackoff: { baseMs: 500, maxMs: 10_000, factor: 2, jitter: 0.5 },
-  /** Unacknowledged RabbitMQ messages the broker may push ahead of the server's handler (`amqp.prefetch`). */
-  amqpPrefetch: 256,
-  /** A RabbitMQ connection attempt (TCP and AMQP handshake) that has not completed after this long fails and is retried. */
-  amqpConnectTimeoutMs: 10_000,
-  /** Connections per remote address; 0 turns the limit off (the default: proxies and tests share addresses). */
-  maxConnectionsPerIp: 0,
-  /**
-   * Slow consumers: a connection whose unsent bytes stay above `softBytes` for `graceMs`, or are above `hardBytes`
-   * when another frame is to be queued, is closed with 1013 (the client reconnects and re-snapshots).
-   */
-  slowConsumer: { softBytes: 8 * 1024 * 1024, hardBytes: 32 * 1024 * 1024, graceMs: 5_000 },
-  /** The server pings every connection this often (ws ping frames) and terminates one that missed the last pong. */
-  heartbeatMs: 15_000,
-  /** How long the server waits for the client's answer to a close frame before it cuts the TCP connection. */
-  closeTimeoutMs: 5_000,
-  /** On SIGTERM/SIGINT the process exits within this bound, forcibly (exit code 1) when closing takes longer. */
-  shutdownTimeoutMs: 10_000,
-  /** An `authenticate` call that has not settled after this long is treated as a failure (close 1011). */
-  authenticateTimeoutMs: 10_000,
-  /**
-   * The parse-time budget of every client frame, checked right after `JSON.parse` and before any other code (the
-   * parser, an error's echo, `matches`, the watch index) walks the value: nesting depth, object keys plus array
-   * elements in the whole frame, and the length of every string and every key (field paths included). Over it:
-   * `error` `too-large`; the connection stays open.
-   */
-  inputBudget: { maxDepth: 32, maxNodes: 20_000, maxStringLength: 65_536, maxKeyLength: 1_024 },
-  /** Most values in one `$in` or `$nin` list of a filter; more: `error` `too-large`. */
-  maxInValues: 1_000,
-  /**
-   * Bytes the watches of one connection may hold in the hub (their params and index keys, as the hub estimates
-   * them); a watch that would pass it is refused with `too-many-watches`.
-   */
-  maxWatchBytes: 4 * 1024 * 1024,
-  /**
-   * Snapshot reads (query, all, get, watch) one connection may have started and not yet had answered; a request that
-   * would start one more gets `error` `too-many-reads` (joining an identical read already in flight starts none and is
-   * never refused). Like the rate limit's burst, it must cover what a client sends at once after a reconnect — every
-   * watch (up to `maxWatches`, 100; a refused watch is dropped by the client) and its queued sends (up to `maxQueue`,
-   * 1000), up to 1,100 distinct reads — hence 1,200 (256 refused most of a full queue). It bounds how many reads a
-   * connection keeps waiting on a slow source, which the rate limit alone lets grow by 100 a second.
-   */
-  maxReadsInFlight: 1_200,
-  /** Most bytes of records one `list` may carry (JSON); a larger snapshot is refused with `error` `too-large`. */
-  maxListBytes: 64 * 1024 * 1024,
-  /** A connection whose HTTP upgrade (headers included) has not completed this long after its TCP connect is cut. */
-  handshakeTimeoutMs: 5_000,
-  /** A message whose fragments have not all arrived this long after its first one closes the connection (1008). */
-  fragmentTimeoutMs: 10_000,
-  /** TCP sockets that have not completed their upgrade yet; more are cut at once. */
-  maxPendingUpgrades: 1_000,
-  /** Open WebSocket connections in total; more are closed with 1013 right after the upgrade. */
-  maxConnections: 10_000,
-  /**
-   * Bytes queued to clients, summed over every connection: past it, the connections holding the most are closed with
-   * 1013 (largest first) until the sum is back under it.
-   */
-  maxQueuedBytes: 256 * 1024 * 1024,
-}) as const)();
+export const DEFAULTS = /* @__PURE__ */ (() =>
+  ({
+    ...CLIENT_DEFAULTS,
+    /** Largest accepted frame in bytes; larger frames close the connection with 1009. */
+    maxPayload: 1024 * 1024,
+    /** Most items a `list` may carry; sources stop reading after this many. */
+    maxListItems: 10_000,
+    /** Identical snapshot reads start at most once per this many ms; requests in between share the next read. */
+    coalesceWindowMs: 50,
+    /** Most watches one connection may hold; more are refused with `too-many-watches`. */
+    maxWatches: 100,
+    /**
+     * Messages per connection, as a token bucket: `burst` tokens, refilled at `perSecond`; an empty bucket closes
+     * the connection with 4429. The burst must cover what a client sends at once after a reconnect: `init`, every
+     * watch (up to `maxWatches`, 100) and its queued sends (up to `maxQueue`, 1000) — 1,101 frames — plus room for
+     * `stop`s and pings, hence 1,200. 100 per second sustained is far above what a UI sends (a few per user action)
+     * and bounds a flooding client to that many parses and source reads per second.
+     */
+    rateLimit: { perSecond: 100, burst: 1200 },
+    /**
+     * The RabbitMQ link's reconnect delays (`backoffDelay`): each in the upper half of `min(maxMs, baseMs * 2 **
+     * attempt)`, so instances never hammer a broker that is starting yet spread apart. `amqp.reconnect` overrides it.
+     */
+    amqpBackoff: { baseMs: 500, maxMs: 10_000, factor: 2, jitter: 0.5 },
+    /** Unacknowledged RabbitMQ messages the broker may push ahead of the server's handler (`amqp.prefetch`). */
+    amqpPrefetch: 256,
+    /** A RabbitMQ connection attempt (TCP and AMQP handshake) that has not completed after this long fails and is retried. */
+    amqpConnectTimeoutMs: 10_000,
+    /** Connections per remote address; 0 turns the limit off (the default: proxies and tests share addresses). */
+    maxConnectionsPerIp: 0,
+    /**
+     * Slow consumers: a connection whose unsent bytes stay above `softBytes` for `graceMs`, or are above `hardBytes`
+     * when another frame is to be queued, is closed with 1013 (the client reconnects and re-snapshots).
+     */
+    slowConsumer: { softBytes: 8 * 1024 * 1024, hardBytes: 32 * 1024 * 1024, graceMs: 5_000 },
+    /** The server pings every connection this often (ws ping frames) and terminates one that missed the last pong. */
+    heartbeatMs: 15_000,
+    /** How long the server waits for the client's answer to a close frame before it cuts the TCP connection. */
+    closeTimeoutMs: 5_000,
+    /** On SIGTERM/SIGINT the process exits within this bound, forcibly (exit code 1) when closing takes longer. */
+    shutdownTimeoutMs: 10_000,
+    /** An `authenticate` call that has not settled after this long is treated as a failure (close 1011). */
+    authenticateTimeoutMs: 10_000,
+    /**
+     * The parse-time budget of every client frame, checked right after `JSON.parse` and before any other code (the
+     * parser, an error's echo, `matches`, the watch index) walks the value: nesting depth, object keys plus array
+     * elements in the whole frame, and the length of every string and every key (field paths included). Over it:
+     * `error` `too-large`; the connection stays open.
+     */
+    inputBudget: { maxDepth: 32, maxNodes: 20_000, maxStringLength: 65_536, maxKeyLength: 1_024 },
+    /** Most values in one `$in` or `$nin` list of a filter; more: `error` `too-large`. */
+    maxInValues: 1_000,
+    /**
+     * Bytes the watches of one connection may hold in the hub (their params and index keys, as the hub estimates
+     * them); a watch that would pass it is refused with `too-many-watches`.
+     */
+    maxWatchBytes: 4 * 1024 * 1024,
+    /**
+     * Snapshot reads (query, all, get, watch) one connection may have started and not yet had answered; a request that
+     * would start one more gets `error` `too-many-reads` (joining an identical read already in flight starts none and is
+     * never refused). Like the rate limit's burst, it must cover what a client sends at once after a reconnect — every
+     * watch (up to `maxWatches`, 100; a refused watch is dropped by the client) and its queued sends (up to `maxQueue`,
+     * 1000), up to 1,100 distinct reads — hence 1,200 (256 refused most of a full queue). It bounds how many reads a
+     * connection keeps waiting on a slow source, which the rate limit alone lets grow by 100 a second.
+     */
+    maxReadsInFlight: 1_200,
+    /** Most bytes of records one `list` may carry (JSON); a larger snapshot is refused with `error` `too-large`. */
+    maxListBytes: 64 * 1024 * 1024,
+    /** A connection whose HTTP upgrade (headers included) has not completed this long after its TCP connect is cut. */
+    handshakeTimeoutMs: 5_000,
+    /** A message whose fragments have not all arrived this long after its first one closes the connection (1008). */
+    fragmentTimeoutMs: 10_000,
+    /** TCP sockets that have not completed their upgrade yet; more are cut at once. */
+    maxPendingUpgrades: 1_000,
+    /** Open WebSocket connections in total; more are closed with 1013 right after the upgrade. */
+    maxConnections: 10_000,
+    /**
+     * Bytes queued to clients, summed over every connection: past it, the connections holding the most are closed with
+     * 1013 (largest first) until the sum is back under it.
+     */
+    maxQueuedBytes: 256 * 1024 * 1024,
+  }) as const)();

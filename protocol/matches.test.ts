@@ -188,7 +188,12 @@ describe('matches: dotted paths and arrays', () => {
   });
 
   it('a path through an array of documents looks into every document', () => {
-    const doc: Doc = { nics: [{ mac: 'm1', up: true }, { mac: 'm2', up: false }] };
+    const doc: Doc = {
+      nics: [
+        { mac: 'm1', up: true },
+        { mac: 'm2', up: false },
+      ],
+    };
     expect(matches(doc, { 'nics.mac': 'm2' })).toBe(true);
     expect(matches(doc, { 'nics.mac': 'm3' })).toBe(false);
     expect(matches(doc, { 'nics.up': false })).toBe(true);
@@ -313,21 +318,15 @@ describe('matches: MongoDB null_query_semantics.js, as data', () => {
   it('{a: null}', () => expect(matching(docs, { a: null })).toEqual([...aNull].sort()));
   it('{a: {$ne: null}}', () => expect(matching(docs, { a: { $ne: null } })).toEqual([...aNotNull].sort()));
   it('{a: {$in: [null, 75]}}', () => expect(matching(docs, { a: { $in: [null, 75] } })).toEqual([...aNull].sort()));
-  it('{a: {$nin: [null, 75]}}', () =>
-    expect(matching(docs, { a: { $nin: [null, 75] } })).toEqual([...aNotNull].sort()));
+  it('{a: {$nin: [null, 75]}}', () => expect(matching(docs, { a: { $nin: [null, 75] } })).toEqual([...aNotNull].sort()));
   it('{a: {$exists: false}}', () => expect(matching(docs, { a: { $exists: false } })).toEqual(['no_a']));
   it('{"a.b": null}', () => expect(matching(docs, { 'a.b': null })).toEqual([...abNull].sort()));
-  it('{"a.b": {$ne: null}}', () =>
-    expect(matching(docs, { 'a.b': { $ne: null } })).toEqual([...abNotNull].sort()));
-  it('{"a.b": {$in: [null, 75]}}', () =>
-    expect(matching(docs, { 'a.b': { $in: [null, 75] } })).toEqual([...abNull].sort()));
-  it('{"a.b": {$nin: [null, 75]}}', () =>
-    expect(matching(docs, { 'a.b': { $nin: [null, 75] } })).toEqual([...abNotNull].sort()));
+  it('{"a.b": {$ne: null}}', () => expect(matching(docs, { 'a.b': { $ne: null } })).toEqual([...abNotNull].sort()));
+  it('{"a.b": {$in: [null, 75]}}', () => expect(matching(docs, { 'a.b': { $in: [null, 75] } })).toEqual([...abNull].sort()));
+  it('{"a.b": {$nin: [null, 75]}}', () => expect(matching(docs, { 'a.b': { $nin: [null, 75] } })).toEqual([...abNotNull].sort()));
   it('{"a.b": {$exists: false}} over the documents without arrays', () => {
     const flat = Object.fromEntries(Object.entries(docs).filter(([, d]) => !Array.isArray(d.a)));
-    expect(matching(flat, { 'a.b': { $exists: false } })).toEqual(
-      ['a_empty_subobject', 'a_null', 'a_number', 'no_a'].sort(),
-    );
+    expect(matching(flat, { 'a.b': { $exists: false } })).toEqual(['a_empty_subobject', 'a_null', 'a_number', 'no_a'].sort());
   });
 });
 
@@ -586,9 +585,7 @@ const conditionArb: fc.Arbitrary<JsonValue> = fc.oneof(
   fc.record({ $gt: comparableArb, $lt: comparableArb }),
   fc.record({ $exists: fc.boolean(), $ne: literalArb }),
 );
-const filterArb = fc
-  .dictionary(pathArb, conditionArb, { minKeys: 1, maxKeys: 2, noNullPrototype: true })
-  .map((p) => validateParams(p));
+const filterArb = fc.dictionary(pathArb, conditionArb, { minKeys: 1, maxKeys: 2, noNullPrototype: true }).map((p) => validateParams(p));
 
 /** Reorders the fields of params and the operators of each condition (`flip` decides, per key). */
 function reorder(params: Params, flip: (key: string) => boolean): Params {

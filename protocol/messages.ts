@@ -54,14 +54,7 @@ export interface PingMessage extends ClientBase {
   handler: 'ping';
 }
 
-export type ClientMessage =
-  | InitMessage
-  | QueryMessage
-  | AllMessage
-  | GetMessage
-  | WatchMessage
-  | StopMessage
-  | PingMessage;
+export type ClientMessage = InitMessage | QueryMessage | AllMessage | GetMessage | WatchMessage | StopMessage | PingMessage;
 
 /** Answer to `init`. `features` lists protocol extensions the server supports (e.g. `"ping"`). */
 export interface SessionMessage {

@@ -256,7 +256,7 @@ describe('rejections: stable code, and the request echoed when the message parse
     }
   });
 
-  it('a $in or $nin over maxInValues is too-large (not bad-params), with the request echoed; the limit is the caller\'s', () => {
+  it("a $in or $nin over maxInValues is too-large (not bad-params), with the request echoed; the limit is the caller's", () => {
     const frame = (n: number) => ({ handler: 'watch', params: { id: { $in: Array.from({ length: n }, (_, i) => i) } } });
     expect(rejection(frame(DEFAULTS.maxInValues + 1))).toEqual({ code: 'too-large', request: frame(DEFAULTS.maxInValues + 1) });
     expect(parseMessage(frame(DEFAULTS.maxInValues))).toEqual(frame(DEFAULTS.maxInValues));
@@ -292,14 +292,7 @@ describe('rejections: stable code, and the request echoed when the message parse
     class Point {
       x = 1;
     }
-    const notJson = [
-      { a: new Date() },
-      { a: undefined },
-      { a: () => 1 },
-      { a: new Point() },
-      { a: { $in: [new Map()] } },
-      { a: 1n },
-    ];
+    const notJson = [{ a: new Date() }, { a: undefined }, { a: () => 1 }, { a: new Point() }, { a: { $in: [new Map()] } }, { a: 1n }];
     for (const p of notJson) {
       expect(rejection({ handler: 'watch', params: p })).toMatchObject({ code: 'bad-params' });
     }
@@ -346,7 +339,10 @@ describe('the input budget (client frames, before anything else reads them)', ()
     const deep = `${'['.repeat(DEFAULTS.inputBudget.maxDepth)}${']'.repeat(DEFAULTS.inputBudget.maxDepth)}`;
     for (const handler of [...CLIENT_HANDLERS, 'explode']) {
       expect(rejection(`{"handler":"${handler}","params":${deep}}`)).toEqual({ code: 'too-large', request: { handler } });
-      expect(rejection(`{"handler":"${handler}","params":{"a":1},"extra":${deep}}`)).toEqual({ code: 'too-large', request: { handler, params: { a: 1 } } });
+      expect(rejection(`{"handler":"${handler}","params":{"a":1},"extra":${deep}}`)).toEqual({
+        code: 'too-large',
+        request: { handler, params: { a: 1 } },
+      });
     }
   });
 
@@ -361,7 +357,10 @@ describe('the input budget (client frames, before anything else reads them)', ()
       code: 'too-large',
       request: { handler: 'watch', resource: 'nodes', params },
     });
-    expect(rejection({ handler: 'watch', params: { a: 'x'.repeat(11) } }, 'client', small)).toEqual({ code: 'too-large', request: { handler: 'watch' } });
+    expect(rejection({ handler: 'watch', params: { a: 'x'.repeat(11) } }, 'client', small)).toEqual({
+      code: 'too-large',
+      request: { handler: 'watch' },
+    });
     // Params are measured where they stand (level 2 of the frame): within maxDepth there, echoed.
     expect(rejection({ handler: 'watch', params: { a: [[]] }, extra: [[[[]]]] }, 'client', small)).toEqual({
       code: 'too-large',
@@ -381,15 +380,22 @@ describe('the input budget (client frames, before anything else reads them)', ()
       parseMessage(`{"handler":"${huge}"}`);
       expect.unreachable();
     } catch (err) {
-      expect((err as ProtocolError).message).toBe('"handler" is 500,000 characters long; a name is at most 1,024 (inputBudget.maxKeyLength)');
+      expect((err as ProtocolError).message).toBe(
+        '"handler" is 500,000 characters long; a name is at most 1,024 (inputBudget.maxKeyLength)',
+      );
     }
   });
 
   it('a budget can be given, also for server frames (none by default: a list carries up to maxListItems records)', () => {
     const list = { handler: 'list', resource: 'nodes', params: {}, items: Array.from({ length: 30_000 }, (_, i) => ({ id: String(i) })) };
     expect(parseMessage(list, 'server')).toBe(list);
-    expect(rejection(list, 'server', DEFAULTS.inputBudget)).toEqual({ code: 'too-large', request: { handler: 'list', resource: 'nodes', params: {} } });
-    expect(parseMessage({ handler: 'query', params: { a: [[[[[1]]]]] } }, 'client', { budget: resolveInputBudget({ maxDepth: 8 }) })).toMatchObject({ handler: 'query' });
+    expect(rejection(list, 'server', DEFAULTS.inputBudget)).toEqual({
+      code: 'too-large',
+      request: { handler: 'list', resource: 'nodes', params: {} },
+    });
+    expect(
+      parseMessage({ handler: 'query', params: { a: [[[[[1]]]]] } }, 'client', { budget: resolveInputBudget({ maxDepth: 8 }) }),
+    ).toMatchObject({ handler: 'query' });
   });
 
   it('an unknown handler over the bound of names, where no budget applied (a server frame), is told by its length', () => {
@@ -437,7 +443,11 @@ describe('server messages', () => {
     ['error without code', '{"handler":"error","params":{"message":"m"}}', 'bad-message'],
     ['error without params', '{"handler":"error"}', 'bad-message'],
     ['error with a numeric resource', '{"handler":"error","resource":1,"params":{"code":"internal","message":"m"}}', 'bad-message'],
-    ['error with a request that is not an object', '{"handler":"error","params":{"code":"internal","message":"m","request":"watch"}}', 'bad-message'],
+    [
+      'error with a request that is not an object',
+      '{"handler":"error","params":{"code":"internal","message":"m","request":"watch"}}',
+      'bad-message',
+    ],
     ['error with a request without handler', '{"handler":"error","params":{"code":"internal","message":"m","request":{}}}', 'bad-message'],
     ['a client handler', '{"handler":"watch","params":{}}', 'unknown-handler'],
   ];

@@ -52,17 +52,15 @@ function toObject(data: unknown, budget: InputBudget | undefined): { [key: strin
   }
   if (budget) {
     const excess = overBudget(value, budget);
-    if (excess) throw new ProtocolError('too-large', describeExcess(excess, budget), isPlainObject(value) ? echo(value, budget) : undefined);
+    if (excess)
+      throw new ProtocolError('too-large', describeExcess(excess, budget), isPlainObject(value) ? echo(value, budget) : undefined);
   }
   if (!isPlainObject(value)) {
     const what = Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value;
     throw new ProtocolError('bad-message', `a frame must be a JSON object with a "handler", got ${what}`);
   }
   if (typeof value.handler !== 'string') {
-    throw new ProtocolError(
-      'bad-message',
-      value.handler === undefined ? 'the frame has no "handler"' : '"handler" must be a string',
-    );
+    throw new ProtocolError('bad-message', value.handler === undefined ? 'the frame has no "handler"' : '"handler" must be a string');
   }
   return value;
 }
@@ -150,11 +148,7 @@ function parseServer(obj: { [key: string]: unknown }, maxName: number): ServerMe
     case 'error': {
       const p = obj.params;
       check(obj.resource === undefined || isResource, '"resource" must be a string', obj);
-      check(
-        isPlainObject(p) && typeof p.code === 'string' && typeof p.message === 'string',
-        '"params" needs code and message',
-        obj,
-      );
+      check(isPlainObject(p) && typeof p.code === 'string' && typeof p.message === 'string', '"params" needs code and message', obj);
       const request = (p as { request?: unknown }).request;
       check(
         request === undefined || (isPlainObject(request) && typeof request.handler === 'string'),

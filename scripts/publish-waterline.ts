@@ -30,11 +30,24 @@ const event = values.event ?? 'created';
 if (!['created', 'updated', 'destroyed'].includes(event)) throw new Error(`--event must be created, updated or destroyed, not "${event}"`);
 
 // An ObjectId is 4 bytes of seconds since the epoch and 8 more bytes; waterline shows it as 24 hex digits.
-const id = Math.floor(Date.now() / 1000).toString(16).padStart(8, '0') + randomBytes(8).toString('hex');
+const id =
+  Math.floor(Date.now() / 1000)
+    .toString(16)
+    .padStart(8, '0') + randomBytes(8).toString('hex');
 const now = new Date().toISOString();
 const record: Record<string, unknown> = values.record
   ? (JSON.parse(values.record) as Record<string, unknown>)
-  : { id, name: `52:54:be:ef:${id.slice(-4, -2)}:${id.slice(-2)}`, type: 'compute', identifiers: [], obms: [], relations: [], tags: [], createdAt: now, updatedAt: now };
+  : {
+      id,
+      name: `52:54:be:ef:${id.slice(-4, -2)}:${id.slice(-2)}`,
+      type: 'compute',
+      identifiers: [],
+      obms: [],
+      relations: [],
+      tags: [],
+      createdAt: now,
+      updatedAt: now,
+    };
 
 const conn = await connect(url);
 try {

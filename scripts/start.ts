@@ -35,7 +35,9 @@ const vite = await createVite({
 });
 await vite.listen();
 const page = `${vite.resolvedUrls?.local[0] ?? `http://${host}:5173/`}?backend=${encodeURIComponent(serverUrl)}`;
-process.stdout.write(`\n  monorail-ws server  ${serverUrl}  (memory backend, demo simulator)\n  playground          ${page}\n\n  open the playground URL in a browser; Ctrl-C stops both\n\n`);
+process.stdout.write(
+  `\n  monorail-ws server  ${serverUrl}  (memory backend, demo simulator)\n  playground          ${page}\n\n  open the playground URL in a browser; Ctrl-C stops both\n\n`,
+);
 
 let stopping = false;
 const stop = async () => {

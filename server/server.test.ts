@@ -324,7 +324,9 @@ describe('bad input', () => {
     const backend = new MemoryBackend({ seed: { nodes: [node1, node2, sw] } });
     const source: Source = {
       read: (channel, params, limit) =>
-        'rack' in params ? new Promise((resolve) => held.push(() => resolve(backend.read(channel, params, limit)))) : backend.read(channel, params, limit),
+        'rack' in params
+          ? new Promise((resolve) => held.push(() => resolve(backend.read(channel, params, limit))))
+          : backend.read(channel, params, limit),
       get: (channel, params) => backend.get(channel, params),
     };
     const oneNode = JSON.stringify([sw]).length;
@@ -347,7 +349,10 @@ describe('bad input', () => {
       expect.stringMatching(/over maxListBytes .* query a narrower filter$/),
     ]);
     c.send({ handler: 'query', params: { rack: 'r1' } });
-    expect(await codeOf({ handler: 'query', params: { rack: 'r2' } })).toEqual(['too-many-reads', expect.stringContaining('maxReadsInFlight')]);
+    expect(await codeOf({ handler: 'query', params: { rack: 'r2' } })).toEqual([
+      'too-many-reads',
+      expect.stringContaining('maxReadsInFlight'),
+    ]);
     for (const release of held.splice(0)) release();
     expect(await c.next('list')).toMatchObject({ params: { rack: 'r1' }, items: [] });
     expect(await c.request({ handler: 'query', params: { type: 'switch' } }, 'list')).toMatchObject({ items: [sw] });

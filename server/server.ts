@@ -196,9 +196,12 @@ export async function createServer(options: ServerOptions = {}): Promise<Monorai
     coalesceWindowMs: options.coalesceWindowMs ?? DEFAULTS.coalesceWindowMs,
   });
   const unsubscribers = (options.feeds ?? []).map((feed) => feed.onChange((change) => hub.publish(change)));
-  if (mongo) unsubscribers.push(mongo.onRecover((affected) => {
-    for (const c of affected) hub.resnapshot(c);
-  }));
+  if (mongo)
+    unsubscribers.push(
+      mongo.onRecover((affected) => {
+        for (const c of affected) hub.resnapshot(c);
+      }),
+    );
 
   let amqp: { link: AmqpLink; feed: AmqpFeed } | undefined;
   let broadcaster: Broadcaster | undefined;
@@ -222,7 +225,9 @@ export async function createServer(options: ServerOptions = {}): Promise<Monorai
     });
     // Broker changes to channels held in memory update the memory (which tells the hub); the others, read from
     // MongoDB or a custom source, carry the new record and go to the hub as they are.
-    unsubscribers.push(feed.onChange((change) => (inMemory(change.channel) ? applyToMemory(backend!, registry, change) : hub.publish(change))));
+    unsubscribers.push(
+      feed.onChange((change) => (inMemory(change.channel) ? applyToMemory(backend!, registry, change) : hub.publish(change))),
+    );
     unsubscribers.push(feed.attach(hub));
     broadcaster = new Broadcaster({ link, hub, instanceId, exchangePrefix: prefix, logger });
     amqp = { link, feed };

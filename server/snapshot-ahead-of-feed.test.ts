@@ -54,7 +54,10 @@ class Client implements HubSocket {
     this.onMsg(JSON.stringify({ handler: 'watch', params }), false);
   }
   ids(): string[] {
-    return this.store.getSnapshot().map((d) => String(d.id)).sort();
+    return this.store
+      .getSnapshot()
+      .map((d) => String(d.id))
+      .sort();
   }
 }
 

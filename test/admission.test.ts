@@ -9,7 +9,15 @@ import WebSocket from 'isomorphic-ws';
 import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Connection, type ConnectionOptions } from '../client/index.js';
-import { bearerVerifier, createServer, jwtVerifier, lineLogger, type Logger, type MonorailServer, type ServerOptions } from '../server/index.js';
+import {
+  bearerVerifier,
+  createServer,
+  jwtVerifier,
+  lineLogger,
+  type Logger,
+  type MonorailServer,
+  type ServerOptions,
+} from '../server/index.js';
 import { demoFixtures } from '../server/demo/fixtures.js';
 import { RawClient } from './support/raw-client.js';
 import { waitFor } from './support/wait.js';
@@ -53,13 +61,20 @@ function hubConnections(server: MonorailServer): { count: number } {
 describe('authentication at the upgrade', () => {
   it('a connection without a token is accepted and at once closed with 4401; nothing it sends is read and nothing is sent to it', async () => {
     let calls = 0;
-    const server = await serve({ authenticate: (req) => { calls++; return jwtVerifier({ secret: SECRET })(req); } });
+    const server = await serve({
+      authenticate: (req) => {
+        calls++;
+        return jwtVerifier({ secret: SECRET })(req);
+      },
+    });
     const reached = hubConnections(server);
     const ws = new WebSocket(`${server.url}/nodes`);
     const frames: unknown[] = [];
     ws.on('message', (d) => frames.push(String(d)));
     ws.on('open', () => ws.send(JSON.stringify({ handler: 'watch', params: {} })));
-    const closed = await new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: String(reason) })));
+    const closed = await new Promise<{ code: number; reason: string }>((resolve) =>
+      ws.on('close', (code, reason) => resolve({ code, reason: String(reason) })),
+    );
     expect(closed).toEqual({ code: 4401, reason: 'unauthenticated' });
     expect(frames).toEqual([]);
     expect(reached.count).toBe(0);
@@ -71,7 +86,10 @@ describe('authentication at the upgrade', () => {
     const principals: unknown[] = [];
     const server = await serve({
       authenticate: jwtVerifier({ secret: SECRET }),
-      authorize: (principal, _channel, handler) => { principals.push([handler, (principal as { sub: string }).sub]); return true; },
+      authorize: (principal, _channel, handler) => {
+        principals.push([handler, (principal as { sub: string }).sub]);
+        return true;
+      },
     });
     const jwt = await token({ sub: 'operator' });
     const c = await raw(`${server.url}/nodes`, ['monorail-ws', `bearer.${jwt}`]);
@@ -92,7 +110,10 @@ describe('authentication at the upgrade', () => {
   it('expired and wrongly signed tokens get 4401', async () => {
     const server = await serve({ authenticate: jwtVerifier({ secret: SECRET }) });
     const expired = await token({ sub: 'x' }, '-1m');
-    const forged = await new SignJWT({ sub: 'x' }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('5m').sign(new TextEncoder().encode('x'.repeat(40)));
+    const forged = await new SignJWT({ sub: 'x' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setExpirationTime('5m')
+      .sign(new TextEncoder().encode('x'.repeat(40)));
     for (const t of [expired, forged, 'garbage']) {
       const c = await raw(`${server.url}/nodes`, ['monorail-ws', `bearer.${t}`]);
       expect((await c.closed()).code).toBe(4401);
@@ -122,10 +143,15 @@ describe('tokens never reach the logs', () => {
   it('a refused connection with ?token=, access_token=, a bearer subprotocol or an Authorization header logs no secret (regression: the query string was logged verbatim)', async () => {
     const lines: string[] = [];
     const server = await serve({ authenticate: () => null, logger: lineLogger((line) => lines.push(line), 'debug') });
-    const urls = [`${server.url}/nodes?token=SECRET-QUERY`, `${server.url}/nodes?x=1&access_token=SECRET-ACCESS&client_secret=SECRET-CLIENT`];
+    const urls = [
+      `${server.url}/nodes?token=SECRET-QUERY`,
+      `${server.url}/nodes?x=1&access_token=SECRET-ACCESS&client_secret=SECRET-CLIENT`,
+    ];
     for (const url of urls) expect((await (await raw(url)).closed()).code).toBe(4401);
     expect((await (await raw(`${server.url}/nodes`, ['monorail-ws', 'bearer.SECRET-PROTOCOL'])).closed()).code).toBe(4401);
-    expect((await (await raw(`${server.url}/nodes`, undefined, { headers: { authorization: 'Bearer SECRET-HEADER' } })).closed()).code).toBe(4401);
+    expect(
+      (await (await raw(`${server.url}/nodes`, undefined, { headers: { authorization: 'Bearer SECRET-HEADER' } })).closed()).code,
+    ).toBe(4401);
     expect(lines.filter((l) => l.includes('connection refused'))).toHaveLength(4);
     expect(lines.filter((l) => l.includes('SECRET'))).toEqual([]);
     // The path is still there to tell refusals apart, with the parameter names.
@@ -138,7 +164,10 @@ describe('the client SDK against an authenticating server', () => {
     const valid = new Set(['t1']);
     const seen: string[] = [];
     const server = await serve({
-      authenticate: bearerVerifier((t) => { seen.push(t); return valid.has(t) ? { token: t } : null; }),
+      authenticate: bearerVerifier((t) => {
+        seen.push(t);
+        return valid.has(t) ? { token: t } : null;
+      }),
     });
     let n = 0;
     const c = connection(`${server.url}/nodes`, { token: async () => `t${++n}` });
@@ -244,8 +273,15 @@ describe('Origin allowlist', () => {
 
   it('origin is checked before authentication: a hijacking page does not even get its token checked', async () => {
     let calls = 0;
-    const server = await serve({ authenticate: () => { calls++; return 'user'; } });
-    expect((await (await raw(`${server.url}/nodes`, ['monorail-ws', 'bearer.x'], { origin: 'https://evil.example.net' })).closed()).code).toBe(1008);
+    const server = await serve({
+      authenticate: () => {
+        calls++;
+        return 'user';
+      },
+    });
+    expect(
+      (await (await raw(`${server.url}/nodes`, ['monorail-ws', 'bearer.x'], { origin: 'https://evil.example.net' })).closed()).code,
+    ).toBe(1008);
     expect(calls).toBe(0);
   });
 });
@@ -306,7 +342,9 @@ describe('connections per address', () => {
 
 describe('the CLI', () => {
   it('refuses --host 0.0.0.0 without --origin or --any-origin, with the message and exit code 1', () => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'server/cli/cli.ts', 'serve', '--port', '0', '--host', '0.0.0.0'], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'server/cli/cli.ts', 'serve', '--port', '0', '--host', '0.0.0.0'], {
+      encoding: 'utf8',
+    });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('refusing to listen on 0.0.0.0 without an Origin allowlist');
   });
@@ -316,7 +354,9 @@ describe('the CLI', () => {
     cleanup.push(() => proc.stop('SIGKILL'));
     expect((await (await raw(`${proc.url}/nodes`)).closed()).code).toBe(4401);
     const jwt = await token({ sub: 'ui' });
-    expect((await (await raw(`${proc.url}/nodes`, ['monorail-ws', `bearer.${jwt}`], { origin: 'http://localhost:5173' })).closed()).code).toBe(1008);
+    expect(
+      (await (await raw(`${proc.url}/nodes`, ['monorail-ws', `bearer.${jwt}`], { origin: 'http://localhost:5173' })).closed()).code,
+    ).toBe(1008);
     const ok = await raw(`${proc.url}/nodes`, ['monorail-ws', `bearer.${jwt}`], { origin: 'https://ui.example.com' });
     expect((await ok.request({ handler: 'init' })).handler).toBe('session');
     expect(proc.output()).toContain('connection refused');

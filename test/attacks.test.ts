@@ -26,7 +26,16 @@ import {
 } from './support/attack/harness.js';
 import { RawClient } from './support/raw-client.js';
 import { waitFor } from './support/wait.js';
-import { closeCodeOf, frameClient, maskedFrame, Opcode, silentSocket, stalledClient, type FrameClient, type SilentSocket } from './support/raw-socket.js';
+import {
+  closeCodeOf,
+  frameClient,
+  maskedFrame,
+  Opcode,
+  silentSocket,
+  stalledClient,
+  type FrameClient,
+  type SilentSocket,
+} from './support/raw-socket.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

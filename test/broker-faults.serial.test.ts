@@ -57,7 +57,11 @@ await describeRabbit('broker restart (serial)', () => {
     // Vitest runs this file alone, but not other people's processes: stop the broker only when nothing but this
     // server is connected to it (another checkout's test run, a local RackHD), else skip, saying why.
     const mine = `monorail-ws ${server.instanceId}`;
-    const alone = await waitFor(async () => (await brokerConnections()).every((c) => c.name === mine), 30_000, 'a broker with no other clients').then(
+    const alone = await waitFor(
+      async () => (await brokerConnections()).every((c) => c.name === mine),
+      30_000,
+      'a broker with no other clients',
+    ).then(
       () => true,
       () => false,
     );

@@ -7,7 +7,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Doc, Params } from '../protocol/index.js';
 import { demoFixtures, makeLog, makeNode, makeWorkflow } from '../server/demo/fixtures.js';
-import { converged, framesAfter, framesUntilBarrier, opened, snapshots, TARGETS, type Running, type StartOptions } from './support/contract-targets.js';
+import {
+  converged,
+  framesAfter,
+  framesUntilBarrier,
+  opened,
+  snapshots,
+  TARGETS,
+  type Running,
+  type StartOptions,
+} from './support/contract-targets.js';
 import { waitFor } from './support/wait.js';
 
 const running: Running[] = [];
@@ -103,14 +112,22 @@ describe.each(TARGETS)('contract against $name', (target) => {
     expect(t.stats().watches).toBe(1);
 
     const created = makeNode(31, 'compute');
-    expect(await framesAfter(c, 1, () => t.upsert('nodes', created))).toEqual([{ handler: 'item', resource: 'nodes', id: created.id, data: created }]);
+    expect(await framesAfter(c, 1, () => t.upsert('nodes', created))).toEqual([
+      { handler: 'item', resource: 'nodes', id: created.id, data: created },
+    ]);
     const renamed: Doc = { ...compute[0]!, name: 'renamed' };
-    expect(await framesAfter(c, 1, () => t.upsert('nodes', renamed))).toEqual([{ handler: 'item', resource: 'nodes', id: renamed.id, data: renamed }]);
-    expect(await framesAfter(c, 1, () => t.remove('nodes', compute[1]!.id as string))).toEqual([{ handler: 'remove', resource: 'nodes', id: compute[1]!.id }]);
+    expect(await framesAfter(c, 1, () => t.upsert('nodes', renamed))).toEqual([
+      { handler: 'item', resource: 'nodes', id: renamed.id, data: renamed },
+    ]);
+    expect(await framesAfter(c, 1, () => t.remove('nodes', compute[1]!.id as string))).toEqual([
+      { handler: 'remove', resource: 'nodes', id: compute[1]!.id },
+    ]);
     const left: Doc = { ...compute[2]!, type: 'switch' };
     expect(await framesAfter(c, 1, () => t.upsert('nodes', left))).toEqual([{ handler: 'remove', resource: 'nodes', id: left.id }]);
     const entered: Doc = { ...switches[0]!, type: 'compute' };
-    expect(await framesAfter(c, 1, () => t.upsert('nodes', entered))).toEqual([{ handler: 'item', resource: 'nodes', id: entered.id, data: entered }]);
+    expect(await framesAfter(c, 1, () => t.upsert('nodes', entered))).toEqual([
+      { handler: 'item', resource: 'nodes', id: entered.id, data: entered },
+    ]);
     await converged(c, source);
     // A change outside the filter sends nothing.
     t.upsert('nodes', makeNode(32, 'pdu'));
@@ -167,7 +184,9 @@ describe.each(TARGETS)('contract against $name', (target) => {
     await converged(nodes, () => t.source('nodes'));
     expect(workflows.frames.every((f) => !('resource' in f) || f.resource === 'workflows')).toBe(true);
     expect(nodes.frames.every((f) => !('resource' in f) || f.resource === 'nodes')).toBe(true);
-    expect(workflows.frames.filter((f) => f.handler === 'remove')).toEqual([{ handler: 'remove', resource: 'workflows', id: running.instanceId }]);
+    expect(workflows.frames.filter((f) => f.handler === 'remove')).toEqual([
+      { handler: 'remove', resource: 'workflows', id: running.instanceId },
+    ]);
   });
 
   it('overlapping watches on one connection: a record leaving one filter stays while the other holds it', async () => {
@@ -184,7 +203,9 @@ describe.each(TARGETS)('contract against $name', (target) => {
     await converged(c, union);
 
     const switched = { ...node, type: 'switch' };
-    expect(await framesAfter(c, 1, () => t.upsert('nodes', switched))).toEqual([{ handler: 'item', resource: 'nodes', id: node.id, data: switched }]);
+    expect(await framesAfter(c, 1, () => t.upsert('nodes', switched))).toEqual([
+      { handler: 'item', resource: 'nodes', id: node.id, data: switched },
+    ]);
     expect(c.conn.store.get(node.id as string)).toEqual(switched);
     await converged(c, union);
 
@@ -293,7 +314,13 @@ describe.each(TARGETS)('contract against $name', (target) => {
       params: { code: 'bad-params', message: expect.any(String) as string, request: { handler: 'watch', params: bad } },
     });
     expect(c.errors).toEqual([
-      { kind: 'server', code: 'bad-params', message: expect.any(String) as string, request: { handler: 'watch', params: bad }, resource: 'nodes' },
+      {
+        kind: 'server',
+        code: 'bad-params',
+        message: expect.any(String) as string,
+        request: { handler: 'watch', params: bad },
+        resource: 'nodes',
+      },
     ]);
     expect(c.conn.store.activeWatches()).toEqual([]);
     c.conn.query({ $where: 'true' });
@@ -324,7 +351,12 @@ describe.each(TARGETS)('contract against $name', (target) => {
     await converged(c, () => t.source('logs', { subject }));
     let entry: Doc = {};
     expect(await framesAfter(c, 1, () => (entry = t.log(makeLog(20, subject, 'info', 'Running task catalog-bmc'))))).toEqual([
-      { handler: 'item', resource: 'logs', id: expect.any(String) as string, data: expect.objectContaining({ message: 'Running task catalog-bmc' }) as Doc },
+      {
+        handler: 'item',
+        resource: 'logs',
+        id: expect.any(String) as string,
+        data: expect.objectContaining({ message: 'Running task catalog-bmc' }) as Doc,
+      },
     ]);
     expect(c.frames.at(-1)).toEqual({ handler: 'item', resource: 'logs', id: entry.id, data: entry });
     const history = t.source('logs', { subject });

@@ -46,7 +46,10 @@ function anchors(markdown: string): Set<string> {
   for (const line of prose(markdown)) {
     const heading = /^#{1,6} (.*)$/.exec(line)?.[1];
     if (heading === undefined) continue;
-    const slug = heading.toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+    const slug = heading
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+      .replace(/\s/g, '-');
     let unique = slug;
     for (let n = 1; seen.has(unique); n++) unique = `${slug}-${n}`;
     seen.add(unique);
@@ -128,7 +131,7 @@ describe('links between the docs', () => {
   });
 
   it('the link check itself: slugs as GitHub makes them, code left out', () => {
-    expect(anchors('# Server: `monorail-ws serve` / `createServer(options)`\n## The store\'s scopes\n## A\n## A')).toEqual(
+    expect(anchors("# Server: `monorail-ws serve` / `createServer(options)`\n## The store's scopes\n## A\n## A")).toEqual(
       new Set(['server-monorail-ws-serve--createserveroptions', 'the-stores-scopes', 'a', 'a-1']),
     );
     expect(anchors('```sh\n# a comment\n```\n## Real')).toEqual(new Set(['real']));
@@ -140,7 +143,9 @@ describe('docs/client.md', () => {
   it('states the client defaults from DEFAULTS', () => {
     const client = read('docs/client.md');
     const b = DEFAULTS.backoff;
-    expect(client).toContain(`{baseMs: ${b.baseMs}, maxMs: ${b.maxMs}, factor: ${b.factor}, jitter: ${b.jitter}, resetAfterMs: ${b.resetAfterMs}}`);
+    expect(client).toContain(
+      `{baseMs: ${b.baseMs}, maxMs: ${b.maxMs}, factor: ${b.factor}, jitter: ${b.jitter}, resetAfterMs: ${b.resetAfterMs}}`,
+    );
     expect(client).toContain(`| \`maxQueue\` | ${DEFAULTS.maxQueue} |`);
     expect(client).toContain(`{pingAfterMs: ${DEFAULTS.clientPingAfterMs}, timeoutMs: ${DEFAULTS.clientPongTimeoutMs}}`);
   });
@@ -182,8 +187,13 @@ describe('source comments', () => {
         if (section === undefined) continue;
         // A quote may wrap onto the next comment line: compare it with the comment markers and spacing folded.
         const quoted = section.replace(/\s*\n\s*(?:\*|\/\/)?\s*/g, ' ');
-        const headings = prose(read(doc!)).filter((l) => /^#{1,6} /.test(l)).map((l) => l.replace(/^#+ /, '').replace(/`/g, ''));
-        expect(headings.some((h) => h.startsWith(quoted)), `${file} cites ${doc} "${quoted}"`).toBe(true);
+        const headings = prose(read(doc!))
+          .filter((l) => /^#{1,6} /.test(l))
+          .map((l) => l.replace(/^#+ /, '').replace(/`/g, ''));
+        expect(
+          headings.some((h) => h.startsWith(quoted)),
+          `${file} cites ${doc} "${quoted}"`,
+        ).toBe(true);
       }
     }
     expect(citations).toBeGreaterThan(10);

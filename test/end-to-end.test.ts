@@ -97,7 +97,11 @@ describe('client and server end to end', () => {
     const source = () => byId(server.backend!.read('nodes', { type: { $in: ['compute', 'switch'] } }, 100));
 
     timers.release();
-    await waitFor(() => c.state === 'open' && JSON.stringify(byId([...c.store.getSnapshot()])) === JSON.stringify(source()), 5000, 'convergence');
+    await waitFor(
+      () => c.state === 'open' && JSON.stringify(byId([...c.store.getSnapshot()])) === JSON.stringify(source()),
+      5000,
+      'convergence',
+    );
     expect(c.sessionId).not.toBe(firstSession);
     expect(reconnecting.length).toBeGreaterThan(0);
     expect(server.hub.stats().watches).toBe(2);

@@ -15,7 +15,17 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Doc } from '../protocol/index.js';
-import { clientSocketsDropped, prng, serverKilled, startFaultRun, type Fault, type FaultRun, type RoundReport, type WatcherSpec, type Write } from './support/faults/harness.js';
+import {
+  clientSocketsDropped,
+  prng,
+  serverKilled,
+  startFaultRun,
+  type Fault,
+  type FaultRun,
+  type RoundReport,
+  type WatcherSpec,
+  type Write,
+} from './support/faults/harness.js';
 import { brokerConnectionClosed, mongoStopped, MongoTruth } from './support/faults/mongo-truth.js';
 import { describeRabbit } from './support/services.js';
 
@@ -46,7 +56,13 @@ const WATCHES = WATCHERS.reduce((n, w) => n + w.watches.length, 0);
 
 function seedData(): Record<string, Doc[]> {
   return {
-    nodes: Array.from({ length: 30 }, (_, i) => ({ id: oid('6a', i), name: `n${i}`, type: TYPES[i % 3]!, sku: i % 2 ? SKU_A : SKU_B, rev: 0 })),
+    nodes: Array.from({ length: 30 }, (_, i) => ({
+      id: oid('6a', i),
+      name: `n${i}`,
+      type: TYPES[i % 3]!,
+      sku: i % 2 ? SKU_A : SKU_B,
+      rev: 0,
+    })),
     workflows: Array.from({ length: 6 }, (_, i) => ({ instanceId: `wf-${i}`, _status: 'pending', rev: 0 })),
   };
 }
@@ -84,41 +100,47 @@ await describeRabbit('fault convergence on MongoDB and RabbitMQ (serial)', () =>
     await run?.dispose();
   });
 
-  it(`after each of ${ROUNDS} rounds of faults under continuous writes, every client's store equals MongoDB`, async () => {
-    await run.converged(15_000, 'initial convergence');
-    const report: RoundReport[] = [];
-    for (let round = 0; round < ROUNDS; round++) {
-      const fault = FAULTS[round % FAULTS.length]!;
-      const r = await run.runRound(fault, { writesAfterFault: WRITES_PER_ROUND, convergeTimeoutMs: 20_000 });
-      report.push(r);
-      expect(
-        { divergent: r.divergent, notOpen: r.notOpen, reconnected: r.reconnected, unexpectedReconnects: r.unexpectedReconnects },
-        `round ${round}: ${fault.name}: ${JSON.stringify(r.clients)}`,
-      ).toEqual({ divergent: 0, notOpen: 0, reconnected: r.expectedReconnects, unexpectedReconnects: 0 });
-      expect({ items: r.items, bytes: r.bytes }).toEqual({ items: r.expectedItems, bytes: r.expectedBytes });
-      expect(r.writes).toBeGreaterThanOrEqual(WRITES_PER_ROUND);
-      // The server process survived every fault but its own killing.
-      expect(run.server.proc.exitCode).toBeNull();
-      if (fault === brokerConnectionClosed) {
-        // Changes were published while the server had no queue, and every watch was re-snapshotted after the rebind.
-        expect(r.evidence.writesWhileDisconnected).toBeGreaterThan(0);
-        expect(r.lists).toBeGreaterThanOrEqual(WATCHES);
+  it(
+    `after each of ${ROUNDS} rounds of faults under continuous writes, every client's store equals MongoDB`,
+    async () => {
+      await run.converged(15_000, 'initial convergence');
+      const report: RoundReport[] = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        const fault = FAULTS[round % FAULTS.length]!;
+        const r = await run.runRound(fault, { writesAfterFault: WRITES_PER_ROUND, convergeTimeoutMs: 20_000 });
+        report.push(r);
+        expect(
+          { divergent: r.divergent, notOpen: r.notOpen, reconnected: r.reconnected, unexpectedReconnects: r.unexpectedReconnects },
+          `round ${round}: ${fault.name}: ${JSON.stringify(r.clients)}`,
+        ).toEqual({ divergent: 0, notOpen: 0, reconnected: r.expectedReconnects, unexpectedReconnects: 0 });
+        expect({ items: r.items, bytes: r.bytes }).toEqual({ items: r.expectedItems, bytes: r.expectedBytes });
+        expect(r.writes).toBeGreaterThanOrEqual(WRITES_PER_ROUND);
+        // The server process survived every fault but its own killing.
+        expect(run.server.proc.exitCode).toBeNull();
+        if (fault === brokerConnectionClosed) {
+          // Changes were published while the server had no queue, and every watch was re-snapshotted after the rebind.
+          expect(r.evidence.writesWhileDisconnected).toBeGreaterThan(0);
+          expect(r.lists).toBeGreaterThanOrEqual(WATCHES);
+        }
+        if (fault === mongoStopped) {
+          // Every client's reconnect snapshot was refused; each watch got a list once MongoDB answered again.
+          expect(r.evidence.sourceUnavailable).toBeGreaterThanOrEqual(run.watchers.length);
+          expect(r.lists).toBeGreaterThanOrEqual(WATCHES);
+        }
       }
-      if (fault === mongoStopped) {
-        // Every client's reconnect snapshot was refused; each watch got a list once MongoDB answered again.
-        expect(r.evidence.sourceUnavailable).toBeGreaterThanOrEqual(run.watchers.length);
-        expect(r.lists).toBeGreaterThanOrEqual(WATCHES);
-      }
-    }
 
-    // Every fault kind ran (unless FAULT_ROUNDS asked for fewer rounds than kinds).
-    for (const f of FAULTS.slice(0, ROUNDS)) expect(report.filter((r) => r.fault === f.name).length, f.name).toBeGreaterThanOrEqual(1);
-    // The writer created, updated and destroyed records, and the truth is not trivial.
-    const { created, updated, destroyed } = run.truth.published;
-    expect(Math.min(created, updated, destroyed)).toBeGreaterThan(0);
-    expect((await run.truth.docs('nodes')).length).toBeGreaterThan(10);
-    if (process.env.FAULT_REPORT) {
-      process.stdout.write(`faults: ${JSON.stringify({ seed: SEED, published: run.truth.published, rounds: report.map(({ clients: _c, ...r }) => r) })}\n`);
-    }
-  }, 60_000 + ROUNDS * 40_000);
+      // Every fault kind ran (unless FAULT_ROUNDS asked for fewer rounds than kinds).
+      for (const f of FAULTS.slice(0, ROUNDS)) expect(report.filter((r) => r.fault === f.name).length, f.name).toBeGreaterThanOrEqual(1);
+      // The writer created, updated and destroyed records, and the truth is not trivial.
+      const { created, updated, destroyed } = run.truth.published;
+      expect(Math.min(created, updated, destroyed)).toBeGreaterThan(0);
+      expect((await run.truth.docs('nodes')).length).toBeGreaterThan(10);
+      if (process.env.FAULT_REPORT) {
+        process.stdout.write(
+          `faults: ${JSON.stringify({ seed: SEED, published: run.truth.published, rounds: report.map(({ clients: _c, ...r }) => r) })}\n`,
+        );
+      }
+    },
+    60_000 + ROUNDS * 40_000,
+  );
 });

@@ -10,7 +10,16 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Doc } from '../protocol/index.js';
-import { clientSocketsDropped, prng, serverKilled, startFaultRun, type Fault, type FaultRun, type RoundReport, type Write } from './support/faults/harness.js';
+import {
+  clientSocketsDropped,
+  prng,
+  serverKilled,
+  startFaultRun,
+  type Fault,
+  type FaultRun,
+  type RoundReport,
+  type Write,
+} from './support/faults/harness.js';
 import { MemoryTruth } from './support/faults/memory-truth.js';
 
 const FAULTS: readonly Fault[] = [serverKilled, clientSocketsDropped('all')];
@@ -35,7 +44,8 @@ function changes(random: () => number): () => Write {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
   return (): Write => {
     rev++;
-    if (random() < 0.25) return { op: 'upsert', channel: 'workflows', doc: { instanceId: `wf-${Math.floor(random() * 10)}`, _status: pick(STATUS), rev } };
+    if (random() < 0.25)
+      return { op: 'upsert', channel: 'workflows', doc: { instanceId: `wf-${Math.floor(random() * 10)}`, _status: pick(STATUS), rev } };
     const id = `node-${Math.floor(random() * 30)}`;
     const r = random();
     if (r < 0.2) return { op: 'remove', channel: 'nodes', id };
@@ -65,28 +75,32 @@ afterAll(async () => {
 });
 
 describe('fault convergence (memory backend)', () => {
-  it(`after each of ${ROUNDS} rounds of faults under continuous writes, every client's store equals the truth`, async () => {
-    await run.converged(15_000, 'initial convergence');
-    const report: RoundReport[] = [];
-    for (let round = 0; round < ROUNDS; round++) {
-      const fault = FAULTS[round % FAULTS.length]!;
-      const r = await run.runRound(fault, { writesAfterFault: WRITES_PER_ROUND, convergeTimeoutMs: 20_000 });
-      report.push(r);
-      expect(
-        { divergent: r.divergent, notOpen: r.notOpen, reconnected: r.reconnected, unexpectedReconnects: r.unexpectedReconnects },
-        `round ${round}: ${fault.name}: ${JSON.stringify(r.clients)}`,
-      ).toEqual({ divergent: 0, notOpen: 0, reconnected: r.expectedReconnects, unexpectedReconnects: 0 });
-      expect(r.bytes).toBe(r.expectedBytes);
-    }
+  it(
+    `after each of ${ROUNDS} rounds of faults under continuous writes, every client's store equals the truth`,
+    async () => {
+      await run.converged(15_000, 'initial convergence');
+      const report: RoundReport[] = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        const fault = FAULTS[round % FAULTS.length]!;
+        const r = await run.runRound(fault, { writesAfterFault: WRITES_PER_ROUND, convergeTimeoutMs: 20_000 });
+        report.push(r);
+        expect(
+          { divergent: r.divergent, notOpen: r.notOpen, reconnected: r.reconnected, unexpectedReconnects: r.unexpectedReconnects },
+          `round ${round}: ${fault.name}: ${JSON.stringify(r.clients)}`,
+        ).toEqual({ divergent: 0, notOpen: 0, reconnected: r.expectedReconnects, unexpectedReconnects: 0 });
+        expect(r.bytes).toBe(r.expectedBytes);
+      }
 
-    // Every fault kind ran, changes landed in every round, and every client went through every fault.
-    for (const f of FAULTS.slice(0, ROUNDS)) expect(report.filter((r) => r.fault === f.name).length).toBeGreaterThanOrEqual(1);
-    for (const r of report) {
-      expect(r.writes).toBeGreaterThanOrEqual(WRITES_PER_ROUND);
-      expect(r.reconnected).toBe(run.watchers.length);
-    }
-    // The truth is not trivial: records were created, moved between watches and removed.
-    expect((await run.truth.docs('nodes')).length).toBeGreaterThan(5);
-    if (process.env.FAULT_REPORT) process.stdout.write(`faults: ${JSON.stringify(report.map(({ clients: _c, ...r }) => r))}\n`);
-  }, 60_000 + ROUNDS * 30_000);
+      // Every fault kind ran, changes landed in every round, and every client went through every fault.
+      for (const f of FAULTS.slice(0, ROUNDS)) expect(report.filter((r) => r.fault === f.name).length).toBeGreaterThanOrEqual(1);
+      for (const r of report) {
+        expect(r.writes).toBeGreaterThanOrEqual(WRITES_PER_ROUND);
+        expect(r.reconnected).toBe(run.watchers.length);
+      }
+      // The truth is not trivial: records were created, moved between watches and removed.
+      expect((await run.truth.docs('nodes')).length).toBeGreaterThan(5);
+      if (process.env.FAULT_REPORT) process.stdout.write(`faults: ${JSON.stringify(report.map(({ clients: _c, ...r }) => r))}\n`);
+    },
+    60_000 + ROUNDS * 30_000,
+  );
 });

@@ -15,7 +15,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULTS, ERROR_CODES, overBudget, parseMessage, type ServerMessage } from '../protocol/index.js';
 import type { DebugStats } from '../server/ws/debug-stats.js';
 import { demoFixtures } from '../server/demo/fixtures.js';
-import { fuzzFrame, GRAMMAR_BOMBS, GRAMMAR_HANDLERS, GRAMMAR_SLOTS, grammarBatch, type FuzzFrame, type GrammarFrame } from './support/fuzz-frames.js';
+import {
+  fuzzFrame,
+  GRAMMAR_BOMBS,
+  GRAMMAR_HANDLERS,
+  GRAMMAR_SLOTS,
+  grammarBatch,
+  type FuzzFrame,
+  type GrammarFrame,
+} from './support/fuzz-frames.js';
 import { RawClient } from './support/raw-client.js';
 import { byId } from './support/records.js';
 import { WAIT_TIMEOUT_MS, waitFor } from './support/wait.js';
@@ -140,58 +148,79 @@ class Fuzzer {
 }
 
 describe(`fuzzing the server process with ${FRAMES.toLocaleString('en-US')} generated frames`, () => {
-  it('answers every frame with valid frames or the right close, and is healthy, unpolluted and back within its memory bound afterwards', async () => {
-    const fuzzers = Array.from({ length: CONNECTIONS }, () => new Fuzzer());
-    await Promise.all(fuzzers.map((f) => f.open()));
-    // Warm up (code compiled, caches filled) before the baseline, so the bound measures what the run retains.
-    await fuzzers[0]!.run(fc.sample(fuzzFrame, { numRuns: 200, seed: 1 }).filter((f) => f.expectClose === undefined));
-    for (const f of fuzzers) f.processed = 0;
-    const before = await stats();
-    expect(before.gc).toBe(true);
+  it(
+    'answers every frame with valid frames or the right close, and is healthy, unpolluted and back within its memory bound afterwards',
+    async () => {
+      const fuzzers = Array.from({ length: CONNECTIONS }, () => new Fuzzer());
+      await Promise.all(fuzzers.map((f) => f.open()));
+      // Warm up (code compiled, caches filled) before the baseline, so the bound measures what the run retains.
+      await fuzzers[0]!.run(fc.sample(fuzzFrame, { numRuns: 200, seed: 1 }).filter((f) => f.expectClose === undefined));
+      for (const f of fuzzers) f.processed = 0;
+      const before = await stats();
+      expect(before.gc).toBe(true);
 
-    const kinds: Record<string, number> = {};
-    await fc.assert(
-      fc.asyncProperty(fc.array(fuzzFrame, { minLength: BATCH, maxLength: BATCH }), async (frames) => {
-        for (const f of frames) kinds[f.kind] = (kinds[f.kind] ?? 0) + 1;
-        const share = Math.ceil(frames.length / CONNECTIONS);
-        await Promise.all(fuzzers.map((fz, i) => fz.run(frames.slice(i * share, (i + 1) * share))));
-        const problems = fuzzers.flatMap((fz) => fz.problems.splice(0));
-        expect(problems).toEqual([]);
-        expect(proc.proc.exitCode).toBeNull();
-      }),
-      { numRuns: Math.ceil(FRAMES / BATCH), endOnFailure: true, ...(SEED !== undefined ? { seed: SEED } : {}) },
-    );
-
-    const processed = fuzzers.reduce((n, f) => n + f.processed, 0);
-    expect(processed).toBeGreaterThanOrEqual(FRAMES);
-    for (const kind of ['valid', 'wrong-types', 'injection', 'pollution', 'truncated', 'random-text', 'binary', 'nested', 'deep-nested', 'huge-string', 'oversized', 'invalid-utf8']) {
-      expect(kinds[kind], kind).toBeGreaterThan(0);
-    }
-
-    // A normal query on a fresh connection is answered correctly.
-    const c = await RawClient.connect(`${proc.url}/nodes`);
-    const list = await c.request({ handler: 'query', params: { type: 'compute' } }, 'list');
-    expect(byId(list.items)).toEqual(byId(demoFixtures().nodes!.filter((n) => n.type === 'compute')));
-    c.close();
-
-    for (const f of fuzzers) f.close();
-    // Wait for the server to see every close, then measure.
-    const after = await waitFor(async () => {
-      const now = await stats();
-      return now.hub.connections === 0 && now;
-    }, WAIT_TIMEOUT_MS, 'the server to see every fuzzing connection close');
-    expect(after.hub).toMatchObject({ connections: 0, watches: 0 });
-    expect(after.prototypes).toEqual(before.prototypes);
-    expect(after.memory.heapUsed - before.memory.heapUsed).toBeLessThanOrEqual(HEAP_BOUND);
-    expect(after.memory.rss).toBeLessThanOrEqual(RSS_BOUND);
-    expect(proc.proc.exitCode).toBeNull();
-    expect(proc.output()).not.toMatch(/^\S+ error |uncaught|unhandled/im);
-    if (process.env.FUZZ_REPORT) {
-      process.stdout.write(
-        `fuzz: ${JSON.stringify({ processed, kinds, closes: fuzzers.map((f) => f.closes), replies: fuzzers.reduce((n, f) => n + f.replies, 0), heapBefore: before.memory.heapUsed, heapAfter: after.memory.heapUsed, rssBefore: before.memory.rss, rssAfter: after.memory.rss })}\n`,
+      const kinds: Record<string, number> = {};
+      await fc.assert(
+        fc.asyncProperty(fc.array(fuzzFrame, { minLength: BATCH, maxLength: BATCH }), async (frames) => {
+          for (const f of frames) kinds[f.kind] = (kinds[f.kind] ?? 0) + 1;
+          const share = Math.ceil(frames.length / CONNECTIONS);
+          await Promise.all(fuzzers.map((fz, i) => fz.run(frames.slice(i * share, (i + 1) * share))));
+          const problems = fuzzers.flatMap((fz) => fz.problems.splice(0));
+          expect(problems).toEqual([]);
+          expect(proc.proc.exitCode).toBeNull();
+        }),
+        { numRuns: Math.ceil(FRAMES / BATCH), endOnFailure: true, ...(SEED !== undefined ? { seed: SEED } : {}) },
       );
-    }
-  }, 60_000 + FRAMES * 3);
+
+      const processed = fuzzers.reduce((n, f) => n + f.processed, 0);
+      expect(processed).toBeGreaterThanOrEqual(FRAMES);
+      for (const kind of [
+        'valid',
+        'wrong-types',
+        'injection',
+        'pollution',
+        'truncated',
+        'random-text',
+        'binary',
+        'nested',
+        'deep-nested',
+        'huge-string',
+        'oversized',
+        'invalid-utf8',
+      ]) {
+        expect(kinds[kind], kind).toBeGreaterThan(0);
+      }
+
+      // A normal query on a fresh connection is answered correctly.
+      const c = await RawClient.connect(`${proc.url}/nodes`);
+      const list = await c.request({ handler: 'query', params: { type: 'compute' } }, 'list');
+      expect(byId(list.items)).toEqual(byId(demoFixtures().nodes!.filter((n) => n.type === 'compute')));
+      c.close();
+
+      for (const f of fuzzers) f.close();
+      // Wait for the server to see every close, then measure.
+      const after = await waitFor(
+        async () => {
+          const now = await stats();
+          return now.hub.connections === 0 && now;
+        },
+        WAIT_TIMEOUT_MS,
+        'the server to see every fuzzing connection close',
+      );
+      expect(after.hub).toMatchObject({ connections: 0, watches: 0 });
+      expect(after.prototypes).toEqual(before.prototypes);
+      expect(after.memory.heapUsed - before.memory.heapUsed).toBeLessThanOrEqual(HEAP_BOUND);
+      expect(after.memory.rss).toBeLessThanOrEqual(RSS_BOUND);
+      expect(proc.proc.exitCode).toBeNull();
+      expect(proc.output()).not.toMatch(/^\S+ error |uncaught|unhandled/im);
+      if (process.env.FUZZ_REPORT) {
+        process.stdout.write(
+          `fuzz: ${JSON.stringify({ processed, kinds, closes: fuzzers.map((f) => f.closes), replies: fuzzers.reduce((n, f) => n + f.replies, 0), heapBefore: before.memory.heapUsed, heapAfter: after.memory.heapUsed, rssBefore: before.memory.rss, rssAfter: after.memory.rss })}\n`,
+        );
+      }
+    },
+    60_000 + FRAMES * 3,
+  );
 });
 
 /**
@@ -204,21 +233,26 @@ function judge(f: GrammarFrame, replies: readonly Reply[]): string[] {
   const what = f[fc.toStringMethod]();
   const budget = DEFAULTS.inputBudget;
   const problems: string[] = [];
-  const refusals = replies.filter((r) => r.message.handler === 'error' && r.message.params.code === 'too-large' && /inputBudget\./.test(r.message.params.message));
+  const refusals = replies.filter(
+    (r) => r.message.handler === 'error' && r.message.params.code === 'too-large' && /inputBudget\./.test(r.message.params.message),
+  );
   if (f.over) {
     // Only the refusal: a list may still come in from an earlier frame whose read waited for the coalescing window.
     const errors = replies.filter((r) => r.message.handler === 'error');
     const reply = refusals[0];
-    if (errors.length !== 1 || !reply) return [`${what}: expected one too-large, got ${JSON.stringify(replies.map((r) => r.message)).slice(0, 300)}`];
+    if (errors.length !== 1 || !reply)
+      return [`${what}: expected one too-large, got ${JSON.stringify(replies.map((r) => r.message)).slice(0, 300)}`];
     const request = reply!.message.handler === 'error' ? reply!.message.params.request : undefined;
-    if (request && (request.handler.length > budget.maxKeyLength || (request.resource?.length ?? 0) > budget.maxKeyLength)) problems.push(`${what}: an oversized name echoed`);
+    if (request && (request.handler.length > budget.maxKeyLength || (request.resource?.length ?? 0) > budget.maxKeyLength))
+      problems.push(`${what}: an oversized name echoed`);
     if (request && 'params' in request && overBudget(request.params, budget, 2)) problems.push(`${what}: oversized params echoed`);
   } else if (refusals.length > 0) {
     problems.push(`${what}: refused as ${refusals[0]!.message.handler === 'error' && refusals[0]!.message.params.message}`);
   }
   for (const r of replies) {
     // A name (≤ maxKeyLength) may stand in the message, the echo and the reply's resource: three times at most.
-    if (r.message.handler === 'error' && r.length > f.text.length + 3 * budget.maxKeyLength + 512) problems.push(`${what}: an error reply of ${r.length} characters`);
+    if (r.message.handler === 'error' && r.length > f.text.length + 3 * budget.maxKeyLength + 512)
+      problems.push(`${what}: an error reply of ${r.length} characters`);
   }
   return problems;
 }
@@ -278,7 +312,9 @@ describe(`grammar mode: ${GRAMMAR_ROUNDS} rounds of every handler × every field
     expect(proc.proc.exitCode).toBeNull();
     expect(proc.output()).not.toMatch(/^\S+ error |uncaught|unhandled/im);
     if (process.env.FUZZ_REPORT) {
-      process.stdout.write(`fuzz grammar: ${JSON.stringify({ rounds: GRAMMAR_ROUNDS, over: seen.over, within: seen.within, heapBefore: before.memory.heapUsed, heapAfter: after.memory.heapUsed, rssAfter: after.memory.rss })}\n`);
+      process.stdout.write(
+        `fuzz grammar: ${JSON.stringify({ rounds: GRAMMAR_ROUNDS, over: seen.over, within: seen.within, heapBefore: before.memory.heapUsed, heapAfter: after.memory.heapUsed, rssAfter: after.memory.rss })}\n`,
+      );
     }
   }, 120_000);
 });

@@ -25,8 +25,21 @@ const security = read('docs/security.md');
 const operating = read('docs/operations.md');
 
 const OPTIONS = [
-  'authenticate', 'authenticateTimeoutMs', 'origins', 'anyOrigin', 'rateLimit', 'maxConnectionsPerIp', 'slowConsumer', 'heartbeatMs',
-  'closeTimeoutMs', 'handshakeTimeoutMs', 'fragmentTimeoutMs', 'maxPendingUpgrades', 'maxConnections', 'maxQueuedBytes', 'debugStats',
+  'authenticate',
+  'authenticateTimeoutMs',
+  'origins',
+  'anyOrigin',
+  'rateLimit',
+  'maxConnectionsPerIp',
+  'slowConsumer',
+  'heartbeatMs',
+  'closeTimeoutMs',
+  'handshakeTimeoutMs',
+  'fragmentTimeoutMs',
+  'maxPendingUpgrades',
+  'maxConnections',
+  'maxQueuedBytes',
+  'debugStats',
 ] as const satisfies readonly (keyof TransportOptions)[];
 // Fails to compile when TransportOptions gains an option this list (and so the docs check) does not name.
 const everyOptionListed: Exclude<keyof TransportOptions, (typeof OPTIONS)[number]> extends never ? true : false = true;
@@ -72,7 +85,13 @@ describe('docs/operations.md', () => {
     expect(at('docs/server.md')).toBeLessThan(at('docs/security.md'));
     expect(at('docs/security.md')).toBeLessThan(at('docs/operations.md'));
     expect(operating).toContain('(server.md#configuration)');
-    for (const fault of ['server killed', 'RabbitMQ connection lost', 'MongoDB unreachable', "client's network drops", 'client stops reading']) {
+    for (const fault of [
+      'server killed',
+      'RabbitMQ connection lost',
+      'MongoDB unreachable',
+      "client's network drops",
+      'client stops reading',
+    ]) {
       expect(operating, fault).toContain(`| ${fault}`);
     }
   });
@@ -88,8 +107,12 @@ describe('docs/security.md', () => {
   });
 
   it('states the limits from DEFAULTS', () => {
-    expect(security).toContain(`burst ${DEFAULTS.rateLimit.burst.toLocaleString('en-US')}, then ${DEFAULTS.rateLimit.perSecond} per second`);
-    expect(security).toContain(`${MiB(DEFAULTS.slowConsumer.softBytes)} for ${DEFAULTS.slowConsumer.graceMs / 1000} s or ${MiB(DEFAULTS.slowConsumer.hardBytes)}`);
+    expect(security).toContain(
+      `burst ${DEFAULTS.rateLimit.burst.toLocaleString('en-US')}, then ${DEFAULTS.rateLimit.perSecond} per second`,
+    );
+    expect(security).toContain(
+      `${MiB(DEFAULTS.slowConsumer.softBytes)} for ${DEFAULTS.slowConsumer.graceMs / 1000} s or ${MiB(DEFAULTS.slowConsumer.hardBytes)}`,
+    );
     expect(security).toContain(`every ${DEFAULTS.heartbeatMs / 1000} s`);
     expect(security).toContain(`(${DEFAULTS.authenticateTimeoutMs / 1000} s)`);
   });
@@ -97,8 +120,12 @@ describe('docs/security.md', () => {
 
 describe('PROTOCOL.md limits, heartbeat and shutdown', () => {
   it('state the numbers from DEFAULTS', () => {
-    expect(protocol).toContain(`| burst ${DEFAULTS.rateLimit.burst.toLocaleString('en-US')}, then ${DEFAULTS.rateLimit.perSecond} per second | close 4429 |`);
-    expect(protocol).toContain(`${MiB(DEFAULTS.slowConsumer.softBytes)} for ${DEFAULTS.slowConsumer.graceMs / 1000} s, or ${MiB(DEFAULTS.slowConsumer.hardBytes)} at any time`);
+    expect(protocol).toContain(
+      `| burst ${DEFAULTS.rateLimit.burst.toLocaleString('en-US')}, then ${DEFAULTS.rateLimit.perSecond} per second | close 4429 |`,
+    );
+    expect(protocol).toContain(
+      `${MiB(DEFAULTS.slowConsumer.softBytes)} for ${DEFAULTS.slowConsumer.graceMs / 1000} s, or ${MiB(DEFAULTS.slowConsumer.hardBytes)} at any time`,
+    );
     expect(protocol).toContain(`| ${DEFAULTS.maxWatches} | \`error\` \`too-many-watches\` |`);
     expect(protocol).toContain(`| ${DEFAULTS.maxInValues.toLocaleString('en-US')} | \`error\` \`too-large\` |`);
     expect(protocol).toContain(`| ${MiB(DEFAULTS.maxWatchBytes)} | \`error\` \`too-many-watches\` |`);

@@ -82,8 +82,15 @@ describe('client heartbeat (app-level ping announced by the server)', () => {
 
   it('abandons a frozen server (SIGSTOP) when no pong arrives, and reconnects once it runs again', async () => {
     const proc = await startServer(['--port', '0']);
-    cleanup.push(() => { proc.proc.kill('SIGCONT'); return proc.stop('SIGKILL'); });
-    const c = new Connection(`${proc.url}/nodes`, { WebSocket, backoff: { baseMs: 5, maxMs: 20 }, heartbeat: { pingAfterMs: 30, timeoutMs: 150 } });
+    cleanup.push(() => {
+      proc.proc.kill('SIGCONT');
+      return proc.stop('SIGKILL');
+    });
+    const c = new Connection(`${proc.url}/nodes`, {
+      WebSocket,
+      backoff: { baseMs: 5, maxMs: 20 },
+      heartbeat: { pingAfterMs: 30, timeoutMs: 150 },
+    });
     cleanup.push(() => c.disconnect());
     const closes: Array<{ code: number; reason: string }> = [];
     c.events.on('close', (e) => closes.push({ code: e.code, reason: e.reason }));

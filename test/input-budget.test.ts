@@ -36,17 +36,20 @@ describe('finding 1: one 10 KB frame of nested params on `all` for an unknown ch
   it.each([
     ['resource "nope"', '/nodes', `{"handler":"all","resource":"nope","params":${bomb}}`, { handler: 'all', resource: 'nope' }],
     ['the path /nope', '/nope', `{"handler":"all","params":${bomb}}`, { handler: 'all' }],
-  ])('on %s: refused with too-large, params not echoed, the process stays and answers the next query', async (_what, path, frame, request) => {
-    const c = await RawClient.connect(`${proc.url}${path}`);
-    c.send(frame);
-    const reply = await nextOrClose(c);
-    expect(reply, proc.output()).toMatchObject({ handler: 'error', params: { code: 'too-large', request } });
-    expect((reply as Extract<ServerMessage, { handler: 'error' }>).params.request).not.toHaveProperty('params');
-    expect(proc.proc.exitCode).toBeNull();
-    const list = await c.request({ handler: 'query', resource: 'nodes', params: { type: 'compute' } }, 'list');
-    expect(byId(list.items)).toEqual(computeNodes());
-    c.close();
-  });
+  ])(
+    'on %s: refused with too-large, params not echoed, the process stays and answers the next query',
+    async (_what, path, frame, request) => {
+      const c = await RawClient.connect(`${proc.url}${path}`);
+      c.send(frame);
+      const reply = await nextOrClose(c);
+      expect(reply, proc.output()).toMatchObject({ handler: 'error', params: { code: 'too-large', request } });
+      expect((reply as Extract<ServerMessage, { handler: 'error' }>).params.request).not.toHaveProperty('params');
+      expect(proc.proc.exitCode).toBeNull();
+      const list = await c.request({ handler: 'query', resource: 'nodes', params: { type: 'compute' } }, 'list');
+      expect(byId(list.items)).toEqual(computeNodes());
+      c.close();
+    },
+  );
 });
 
 /** Values over the budget, as JSON text of about `room` characters (the nesting ones are 100,000 levels deep). */
@@ -56,7 +59,8 @@ const BOMBS: Record<string, (room: number) => string> = {
   'long-string': (room) => `"${'x'.repeat(room - 2)}"`,
   'long-key': (room) => `{"${'k'.repeat(room - 6)}":1}`,
   'wide-array': (room) => `[${'0,'.repeat(Math.floor((room - 1) / 2) - 1)}0]`,
-  'many-keys': (room) => `{${Array.from({ length: Math.floor((room - 1) / 12) }, (_, i) => `"k${String(i).padStart(6, '0')}":0`).join(',')}}`,
+  'many-keys': (room) =>
+    `{${Array.from({ length: Math.floor((room - 1) / 12) }, (_, i) => `"k${String(i).padStart(6, '0')}":0`).join(',')}}`,
 };
 const FIELDS = ['handler', 'resource', 'params', 'extra'] as const;
 const HANDLERS = [...CLIENT_HANDLERS, 'explode'];
@@ -67,7 +71,12 @@ const PARAMS = { type: 'compute' };
  * the name of the extra field is the long string instead.
  */
 function frame(handler: string, field: (typeof FIELDS)[number], kind: string, bigKey = false): string {
-  const parts: Record<string, string> = { handler: JSON.stringify(handler), resource: '"nodes"', params: JSON.stringify(PARAMS), extra: '1' };
+  const parts: Record<string, string> = {
+    handler: JSON.stringify(handler),
+    resource: '"nodes"',
+    params: JSON.stringify(PARAMS),
+    extra: '1',
+  };
   const build = (bomb: string) =>
     `{${Object.entries(parts)
       .map(([k, v]) => (bigKey && k === 'extra' ? `${bomb}:1` : k === field ? `"${k}":${bomb}` : `"${k}":${v}`))
@@ -109,25 +118,33 @@ describe('every field of every handler over the budget, against a real server', 
     expect(JSON.stringify(reply).length, what).toBeLessThan(1_024);
   }
 
-  it.each(HANDLERS)('%s: nesting 100,000 deep, strings, keys and arrays up to maxPayload, in every field; then a query is answered', async (handler) => {
-    const c = await RawClient.connect(`${server.url}/nodes`);
-    for (const field of FIELDS) {
-      for (const kind of Object.keys(BOMBS)) await refused(c, frame(handler, field, kind), expectedEcho(handler, field), `${field} ${kind}`);
-    }
-    await refused(c, frame(handler, 'extra', 'long-string', true), expectedEcho(handler, 'extra'), 'a field name as long as the frame');
-    const list = await c.request({ handler: 'query', params: { type: 'compute' } }, 'list');
-    expect(byId(list.items)).toEqual(computeNodes());
-    expect(c.closeEvent).toBeUndefined();
-    c.close();
-    // 49 frames of up to 1 MiB each: parsing them is most of the time (V8 takes ~100 ms for 100,000 levels).
-  }, 60_000);
+  it.each(HANDLERS)(
+    '%s: nesting 100,000 deep, strings, keys and arrays up to maxPayload, in every field; then a query is answered',
+    async (handler) => {
+      const c = await RawClient.connect(`${server.url}/nodes`);
+      for (const field of FIELDS) {
+        for (const kind of Object.keys(BOMBS))
+          await refused(c, frame(handler, field, kind), expectedEcho(handler, field), `${field} ${kind}`);
+      }
+      await refused(c, frame(handler, 'extra', 'long-string', true), expectedEcho(handler, 'extra'), 'a field name as long as the frame');
+      const list = await c.request({ handler: 'query', params: { type: 'compute' } }, 'list');
+      expect(byId(list.items)).toEqual(computeNodes());
+      expect(c.closeEvent).toBeUndefined();
+      c.close();
+      // 49 frames of up to 1 MiB each: parsing them is most of the time (V8 takes ~100 ms for 100,000 levels).
+    },
+    60_000,
+  );
 
   // Finding 5 (part) of issue 10: a 500 KB handler name was echoed twice, in the request and in the message.
   it('a 500 KB handler name is neither echoed nor quoted', async () => {
     const c = await RawClient.connect(`${server.url}/nodes`);
     c.send(`{"handler":"${'h'.repeat(500_000)}"}`);
     const reply = await c.next('error');
-    expect(reply.params).toEqual({ code: 'too-large', message: '"handler" is 500,000 characters long; a name is at most 1,024 (inputBudget.maxKeyLength)' });
+    expect(reply.params).toEqual({
+      code: 'too-large',
+      message: '"handler" is 500,000 characters long; a name is at most 1,024 (inputBudget.maxKeyLength)',
+    });
     c.close();
   });
 
@@ -149,7 +166,11 @@ describe('createServer({inputBudget})', () => {
       // Level 4 (frame, params, condition, $in list) is within; one more is not, whatever maxNodes and the rest say.
       expect((await c.request({ handler: 'query', params: { type: { $in: ['compute'] } } }, 'list')).items.length).toBeGreaterThan(0);
       const refused = await c.request({ handler: 'query', params: { type: { $in: [['compute']] } } }, 'error');
-      expect(refused.params).toMatchObject({ code: 'too-large', message: expect.stringContaining('4 levels') as string, request: { handler: 'query' } });
+      expect(refused.params).toMatchObject({
+        code: 'too-large',
+        message: expect.stringContaining('4 levels') as string,
+        request: { handler: 'query' },
+      });
       c.close();
     } finally {
       await server.close();
@@ -157,6 +178,8 @@ describe('createServer({inputBudget})', () => {
   });
 
   it('refuses a budget that is not positive integers before it listens', async () => {
-    await expect(createServer({ port: 0, inputBudget: { maxNodes: -1 } })).rejects.toThrow(/inputBudget\.maxNodes must be a positive integer/);
+    await expect(createServer({ port: 0, inputBudget: { maxNodes: -1 } })).rejects.toThrow(
+      /inputBudget\.maxNodes must be a positive integer/,
+    );
   });
 });

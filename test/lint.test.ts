@@ -46,7 +46,8 @@ const ALLOWED: Record<string, string> = {
   'server/ws/transport.ts':
     "import { WebSocketServer } from 'ws';\nimport { h } from '../hub/hub.js';\nimport { a } from '../security/admission.js';\n\nexport const t = [WebSocketServer, h, a];\n",
   'server/feeds/feed.ts': "import amqp from 'amqplib';\nimport { h } from '../hub/hub.js';\n\nexport const f = [amqp, h];\n",
-  'server/sources/mongo.ts': "import { MongoClient } from 'mongodb';\nimport { h } from '../hub/hub.js';\n\nexport const g = [MongoClient, h];\n",
+  'server/sources/mongo.ts':
+    "import { MongoClient } from 'mongodb';\nimport { h } from '../hub/hub.js';\n\nexport const g = [MongoClient, h];\n",
   'mock/mock-server.ts':
     "import { h } from '../server/hub/hub.js';\nimport { m } from '../server/sources/memory.js';\nimport { d } from '../server/demo/simulator.js';\n\nexport const x = [h, m, d];\n",
 };

@@ -23,7 +23,19 @@ beforeAll(() => {
   run('npm', ['run', 'build'], ROOT);
   const tarball = run('npm', ['pack', '--pack-destination', dir, '--silent'], ROOT).trim().split('\n').pop()!;
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
-  run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', join(dir, tarball), `typescript@${devVersion('typescript')}`, `@types/node@${devVersion('@types/node')}`], dir);
+  run(
+    'npm',
+    [
+      'install',
+      '--no-audit',
+      '--no-fund',
+      '--prefer-offline',
+      join(dir, tarball),
+      `typescript@${devVersion('typescript')}`,
+      `@types/node@${devVersion('@types/node')}`,
+    ],
+    dir,
+  );
 }, 240_000);
 
 afterAll(() => {
@@ -37,7 +49,16 @@ function devVersion(name: string): string {
 
 describe('installed from npm pack', () => {
   it('ships only built files and the docs', () => {
-    const files = run('tar', ['-tzf', run('ls', [dir], dir).split('\n').find((f) => f.endsWith('.tgz'))!], dir);
+    const files = run(
+      'tar',
+      [
+        '-tzf',
+        run('ls', [dir], dir)
+          .split('\n')
+          .find((f) => f.endsWith('.tgz'))!,
+      ],
+      dir,
+    );
     expect(files).toContain('package/dist/client/index.js');
     expect(files).toContain('package/dist/client/index.d.ts');
     expect(files).toContain('package/README.md');
@@ -47,7 +68,16 @@ describe('installed from npm pack', () => {
   });
 
   it('ships every page the shipped docs link to, so the links work in node_modules too', () => {
-    const files = run('tar', ['-tzf', run('ls', [dir], dir).split('\n').find((f) => f.endsWith('.tgz'))!], dir).split('\n');
+    const files = run(
+      'tar',
+      [
+        '-tzf',
+        run('ls', [dir], dir)
+          .split('\n')
+          .find((f) => f.endsWith('.tgz'))!,
+      ],
+      dir,
+    ).split('\n');
     const pages = files.filter((f) => f.endsWith('.md')).map((f) => f.slice('package/'.length));
     expect(pages).toEqual(expect.arrayContaining(['README.md', 'PROTOCOL.md', 'docs/server.md', 'bench/README.md']));
     for (const page of pages) {
@@ -120,7 +150,18 @@ describe('installed from npm pack', () => {
     );
     writeFileSync(
       join(dir, 'tsconfig.json'),
-      JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, noEmit: true, lib: ['ES2022', 'DOM'], types: ['node'] }, files: ['consumer.ts'] }),
+      JSON.stringify({
+        compilerOptions: {
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          target: 'ES2022',
+          strict: true,
+          noEmit: true,
+          lib: ['ES2022', 'DOM'],
+          types: ['node'],
+        },
+        files: ['consumer.ts'],
+      }),
     );
     expect(() => run(join(dir, 'node_modules/.bin/tsc'), ['-p', '.'], dir)).not.toThrow();
   });

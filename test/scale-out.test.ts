@@ -57,7 +57,8 @@ await describeRabbit('two server instances on one RabbitMQ', () => {
       pub.waterline('nodes', 'created', record);
       return record;
     };
-    const truth = async () => byId((await nodes.find({}).sort({ _id: 1 }).toArray()).map(({ _id, ...rest }) => ({ id: _id.toHexString(), ...rest })));
+    const truth = async () =>
+      byId((await nodes.find({}).sort({ _id: 1 }).toArray()).map(({ _id, ...rest }) => ({ id: _id.toHexString(), ...rest })));
     const same = (c: Connection, expected: unknown) => JSON.stringify(byId([...c.store.getSnapshot()])) === JSON.stringify(expected);
 
     // x fails over along a URL list; y only knows A and waits for it to come back; z is the only client on B.
@@ -69,7 +70,11 @@ await describeRabbit('two server instances on one RabbitMQ', () => {
     // (Bindings are made for the first watcher, after its snapshot; the re-snapshot that follows the binding is what
     // makes an event published in between harmless: the record is already in MongoDB.)
     const one = await create('published while z is the only client on B');
-    await waitFor(() => x.store.get(one.id) && y.store.get(one.id) && z.store.get(one.id), 10_000, 'the event reaches clients of both instances');
+    await waitFor(
+      () => x.store.get(one.id) && y.store.get(one.id) && z.store.get(one.id),
+      10_000,
+      'the event reaches clients of both instances',
+    );
 
     await a.stop('SIGTERM');
     const two = await create('published while A is down');

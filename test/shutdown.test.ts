@@ -29,7 +29,10 @@ async function server(args: string[] = []): Promise<ServerProcess> {
 function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect({ host: '127.0.0.1', port });
-    s.once('connect', () => { s.destroy(); return resolve(true); });
+    s.once('connect', () => {
+      s.destroy();
+      return resolve(true);
+    });
     s.once('error', () => resolve(false));
   });
 }
@@ -73,7 +76,11 @@ describe('SIGTERM', () => {
   it('a client with a URL list fails over to the other instance on 1001 and its store equals the data there', async () => {
     const a = await server();
     const b = await server();
-    const c = new Connection([`${a.url}/workflows`, `${b.url}/workflows`], { WebSocket, backoff: { baseMs: 5, maxMs: 50 }, heartbeat: false });
+    const c = new Connection([`${a.url}/workflows`, `${b.url}/workflows`], {
+      WebSocket,
+      backoff: { baseMs: 5, maxMs: 50 },
+      heartbeat: false,
+    });
     cleanup.push(() => c.disconnect());
     const closes: number[] = [];
     c.events.on('close', (e) => closes.push(e.code));

@@ -33,7 +33,12 @@ interface Harness {
 
 async function serve(options: ServerOptions): Promise<Harness> {
   const trips: LogFields[] = [];
-  const logger: Logger = { debug() {}, warn() {}, error() {}, info: (msg, fields) => msg === 'slow consumer closed' && trips.push(fields ?? {}) };
+  const logger: Logger = {
+    debug() {},
+    warn() {},
+    error() {},
+    info: (msg, fields) => msg === 'slow consumer closed' && trips.push(fields ?? {}),
+  };
   const server = await createServer({ port: 0, seed: { nodes: [] }, logger, ...options });
   cleanup.push(() => server.close());
   const conns: HubConnection[] = [];
@@ -52,7 +57,10 @@ const turn = () => new Promise((r) => setImmediate(r));
 describe('slow consumers', () => {
   it('a client that never reads is held to the hard cap plus one frame, closed with 1013, and a healthy client on the channel gets every change', async () => {
     const hardBytes = 1 * MiB;
-    const { server, conns, trips } = await serve({ slowConsumer: { softBytes: 256 * KiB, hardBytes, graceMs: 600_000 }, closeTimeoutMs: 50 });
+    const { server, conns, trips } = await serve({
+      slowConsumer: { softBytes: 256 * KiB, hardBytes, graceMs: 600_000 },
+      closeTimeoutMs: 50,
+    });
     const healthy = await RawClient.connect(`${server.url}/nodes`);
     cleanup.push(() => healthy.close());
     await healthy.request({ handler: 'watch', params: {} }, 'list');
@@ -114,7 +122,10 @@ describe('slow consumers', () => {
 
   it('a big snapshot to a healthy client that drains it is not cut', async () => {
     const records = Array.from({ length: 300 }, (_, i) => bigNode(i, 16 * KiB));
-    const { server, trips } = await serve({ seed: { nodes: records }, slowConsumer: { softBytes: 64 * KiB, hardBytes: 1 * MiB, graceMs: 2000 } });
+    const { server, trips } = await serve({
+      seed: { nodes: records },
+      slowConsumer: { softBytes: 64 * KiB, hardBytes: 1 * MiB, graceMs: 2000 },
+    });
     const c = await RawClient.connect(`${server.url}/nodes`);
     cleanup.push(() => c.close());
     const list = await c.request({ handler: 'watch', params: {} }, 'list');
@@ -128,7 +139,10 @@ describe('slow consumers', () => {
   });
 
   it('the SDK client whose socket stopped reading is closed with 1013, reconnects when it reads again, and re-snapshots to equal the source', async () => {
-    const { server, trips } = await serve({ slowConsumer: { softBytes: 256 * KiB, hardBytes: 1 * MiB, graceMs: 600_000 }, closeTimeoutMs: 30_000 });
+    const { server, trips } = await serve({
+      slowConsumer: { softBytes: 256 * KiB, hardBytes: 1 * MiB, graceMs: 600_000 },
+      closeTimeoutMs: 30_000,
+    });
     const c = new Connection(`${server.url}/nodes`, { WebSocket, backoff: { baseMs: 5, maxMs: 50 }, heartbeat: false });
     cleanup.push(() => c.disconnect());
     const closes: number[] = [];

@@ -11,7 +11,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { bearerVerifier, createServer, type MonorailServer, type ServerOptions } from '../server/index.js';
 import { RawClient } from './support/raw-client.js';
 import { waitFor } from './support/wait.js';
-import { frameClient, maskedFrame, maskedTextFrame, Opcode, silentSocket, upgradeRequest, type SilentSocket } from './support/raw-socket.js';
+import {
+  frameClient,
+  maskedFrame,
+  maskedTextFrame,
+  Opcode,
+  silentSocket,
+  upgradeRequest,
+  type SilentSocket,
+} from './support/raw-socket.js';
 
 const cleanup: Array<() => unknown> = [];
 afterEach(async () => {
@@ -58,7 +66,12 @@ describe('fragment timeout: what is not cut, and a frame cut in the middle', () 
     const server = await serve({ fragmentTimeoutMs: 60_000 });
     const ws = await frameClient(`${server.url}/nodes`);
     cleanup.push(() => ws.socket.destroy());
-    ws.write(Buffer.concat([maskedFrame(Opcode.Text, Buffer.from('{"handler":'), { fin: false }), maskedFrame(Opcode.Continuation, Buffer.from('"init"}'))]));
+    ws.write(
+      Buffer.concat([
+        maskedFrame(Opcode.Text, Buffer.from('{"handler":'), { fin: false }),
+        maskedFrame(Opcode.Continuation, Buffer.from('"init"}')),
+      ]),
+    );
     const [session] = await waitFor(() => (ws.texts().length === 1 ? ws.texts() : undefined), 5000, 'the session');
     expect(JSON.parse(session!)).toMatchObject({ handler: 'session' });
     expect(server.transportStats().unfinishedMessages).toBe(0);
@@ -102,7 +115,10 @@ describe('maxConnections', () => {
     const server = await serve({ maxConnections: 2 });
     const a = await RawClient.connect(`${server.url}/nodes`);
     const b = await RawClient.connect(`${server.url}/nodes`);
-    cleanup.push(() => a.close(), () => b.close());
+    cleanup.push(
+      () => a.close(),
+      () => b.close(),
+    );
     const third = await RawClient.connect(`${server.url}/nodes`);
     expect(await third.closed()).toEqual({ code: 1013, reason: 'server overloaded' });
     expect(third.frames).toEqual([]);
@@ -179,10 +195,14 @@ describe('the counters behind the caps', () => {
     for (const release of hold.splice(0)) release();
     for (const c of clients) c.close();
 
-    await waitFor(() => {
-      const t = server.transportStats();
-      return t.pendingUpgrades === 0 && t.webSockets === 0 && server.hub.stats().connections === 0;
-    }, 10_000, 'every counter back to 0');
+    await waitFor(
+      () => {
+        const t = server.transportStats();
+        return t.pendingUpgrades === 0 && t.webSockets === 0 && server.hub.stats().connections === 0;
+      },
+      10_000,
+      'every counter back to 0',
+    );
     expect(server.transportStats()).toMatchObject({ pendingUpgrades: 0, webSockets: 0, refusedConnections: 1, queuedBytes: 0 });
   });
 });
@@ -201,7 +221,13 @@ describe('configuration', () => {
   });
 
   it('0 turns each off: no handshake cut, no caps', async () => {
-    const server = await serve({ handshakeTimeoutMs: 0, fragmentTimeoutMs: 0, maxPendingUpgrades: 0, maxConnections: 0, maxQueuedBytes: 0 });
+    const server = await serve({
+      handshakeTimeoutMs: 0,
+      fragmentTimeoutMs: 0,
+      maxPendingUpgrades: 0,
+      maxConnections: 0,
+      maxQueuedBytes: 0,
+    });
     const silent = await Promise.all([1, 2, 3].map(() => silentSocket(server.url)));
     for (const s of silent) cleanup.push(() => s.socket.destroy());
     await waitFor(() => server.transportStats().pendingUpgrades === 3);

@@ -122,7 +122,16 @@ export function inspectorView(root: HTMLElement, log: FrameLog): void {
         {},
         h('h2', {}, 'Inspector'),
         h('span', { class: 'muted', 'data-testid': 'frame-totals' }, `${log.totals.in} in · ${log.totals.out} out`),
-        h('button', { onclick: () => { paused = !paused; return render(); } }, paused ? 'Resume' : 'Pause'),
+        h(
+          'button',
+          {
+            onclick: () => {
+              paused = !paused;
+              return render();
+            },
+          },
+          paused ? 'Resume' : 'Pause',
+        ),
         h('button', { onclick: () => log.clear() }, 'Clear'),
       ),
       h(
@@ -131,7 +140,19 @@ export function inspectorView(root: HTMLElement, log: FrameLog): void {
         h(
           'table',
           { 'data-testid': 'frames' },
-          h('thead', {}, h('tr', {}, h('th', {}, ''), h('th', {}, 'handler'), h('th', {}, 'channel'), h('th', { class: 'num' }, 'bytes'), h('th', {}, 'time'))),
+          h(
+            'thead',
+            {},
+            h(
+              'tr',
+              {},
+              h('th', {}, ''),
+              h('th', {}, 'handler'),
+              h('th', {}, 'channel'),
+              h('th', { class: 'num' }, 'bytes'),
+              h('th', {}, 'time'),
+            ),
+          ),
           h(
             'tbody',
             {},
@@ -143,7 +164,10 @@ export function inspectorView(root: HTMLElement, log: FrameLog): void {
                   'data-dir': f.dir,
                   'data-handler': f.handler,
                   class: f.seq === selected ? 'selected' : '',
-                  onclick: () => { selected = f.seq; return render(); },
+                  onclick: () => {
+                    selected = f.seq;
+                    return render();
+                  },
                 },
                 h('td', { class: `dir ${f.dir}` }, f.dir === 'in' ? '↓' : '↑'),
                 h('td', {}, h('code', {}, f.handler)),

@@ -55,7 +55,15 @@ describe('CLI operating flags', () => {
   it('numbers: connections per address, heartbeat, close and shutdown timeouts, debug stats', () => {
     expect(
       config([
-        '--max-connections-per-ip', '20', '--heartbeat-ms', '0', '--close-timeout-ms', '250', '--shutdown-timeout-ms', '3000', '--debug-stats',
+        '--max-connections-per-ip',
+        '20',
+        '--heartbeat-ms',
+        '0',
+        '--close-timeout-ms',
+        '250',
+        '--shutdown-timeout-ms',
+        '3000',
+        '--debug-stats',
       ]),
     ).toEqual({
       server: { maxConnectionsPerIp: 20, heartbeatMs: 0, closeTimeoutMs: 250, debugStats: true },
@@ -68,10 +76,24 @@ describe('CLI operating flags', () => {
   it('numbers: handshake and fragment timeouts, pending upgrades, connections, queued bytes (0 = off)', () => {
     expect(
       config([
-        '--handshake-timeout-ms', '2000', '--fragment-timeout-ms', '0', '--max-pending-upgrades', '50', '--max-connections', '20000',
-        '--max-queued-bytes', String(64 * 1024 * 1024),
+        '--handshake-timeout-ms',
+        '2000',
+        '--fragment-timeout-ms',
+        '0',
+        '--max-pending-upgrades',
+        '50',
+        '--max-connections',
+        '20000',
+        '--max-queued-bytes',
+        String(64 * 1024 * 1024),
       ]).server,
-    ).toEqual({ handshakeTimeoutMs: 2000, fragmentTimeoutMs: 0, maxPendingUpgrades: 50, maxConnections: 20_000, maxQueuedBytes: 64 * 1024 * 1024 });
+    ).toEqual({
+      handshakeTimeoutMs: 2000,
+      fragmentTimeoutMs: 0,
+      maxPendingUpgrades: 50,
+      maxConnections: 20_000,
+      maxQueuedBytes: 64 * 1024 * 1024,
+    });
     for (const flag of ['handshake-timeout-ms', 'fragment-timeout-ms', 'max-pending-upgrades', 'max-connections', 'max-queued-bytes']) {
       expect(() => config([`--${flag}`, '1.5'])).toThrow(`invalid --${flag} "1.5": expected a whole number >= 0`);
       expect(() => config([`--${flag}=-3`])).toThrow(`invalid --${flag} "-3"`);
@@ -80,7 +102,8 @@ describe('CLI operating flags', () => {
 
   it('the cost bounds: values per $in, watch bytes, reads in flight and list bytes, each at least 1', () => {
     expect(
-      config(['--max-in-values', '5000', '--max-watch-bytes', '1048576', '--max-reads-in-flight', '512', '--max-list-bytes', '8388608']).server,
+      config(['--max-in-values', '5000', '--max-watch-bytes', '1048576', '--max-reads-in-flight', '512', '--max-list-bytes', '8388608'])
+        .server,
     ).toEqual({ maxInValues: 5000, maxWatchBytes: 1_048_576, maxReadsInFlight: 512, maxListBytes: 8_388_608 });
     for (const flag of ['max-in-values', 'max-watch-bytes', 'max-reads-in-flight', 'max-list-bytes']) {
       // 0 would not turn the bound off but refuse everything: refused, like any malformed value.
@@ -94,7 +117,13 @@ describe('CLI operating flags', () => {
     expect(OPERATING_USAGE).toContain(`default ${r.perSecond}/${r.burst}`);
     expect(OPERATING_USAGE).toContain(`default ${DEFAULTS.heartbeatMs}`);
     expect(OPERATING_USAGE).toContain(`default ${DEFAULTS.shutdownTimeoutMs}`);
-    for (const value of [DEFAULTS.handshakeTimeoutMs, DEFAULTS.fragmentTimeoutMs, DEFAULTS.maxPendingUpgrades, DEFAULTS.maxConnections, DEFAULTS.maxQueuedBytes]) {
+    for (const value of [
+      DEFAULTS.handshakeTimeoutMs,
+      DEFAULTS.fragmentTimeoutMs,
+      DEFAULTS.maxPendingUpgrades,
+      DEFAULTS.maxConnections,
+      DEFAULTS.maxQueuedBytes,
+    ]) {
       expect(OPERATING_USAGE).toContain(`default ${value}\n`);
     }
     for (const n of [DEFAULTS.maxInValues, DEFAULTS.maxWatchBytes, DEFAULTS.maxReadsInFlight, DEFAULTS.maxListBytes]) {

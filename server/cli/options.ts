@@ -151,7 +151,9 @@ function rateLimit(text: string): RateLimit | false {
  */
 export function operatingConfig(values: OperatingFlagValues, env: NodeJS.ProcessEnv): OperatingConfig {
   const server: TransportOptions & CostLimits = {};
-  const envOrigins = env.MONORAIL_ORIGINS?.split(',').map((o) => o.trim()).filter((o) => o !== '');
+  const envOrigins = env.MONORAIL_ORIGINS?.split(',')
+    .map((o) => o.trim())
+    .filter((o) => o !== '');
   const origins = values.origin ?? envOrigins;
   if (origins !== undefined) server.origins = origins;
   if (values['any-origin']) server.anyOrigin = true;

@@ -14,7 +14,9 @@ const EPOCH = Date.UTC(2026, 10, 1, 8, 0, 0);
 /** A 24-hex id in the shape of a MongoDB ObjectId, derived from a prefix and a counter. */
 export function objectId(kind: number, n: number): string {
   return (
-    Math.floor(EPOCH / 1000).toString(16).padStart(8, '0') +
+    Math.floor(EPOCH / 1000)
+      .toString(16)
+      .padStart(8, '0') +
     kind.toString(16).padStart(4, '0') +
     n.toString(16).padStart(12, '0')
   );
@@ -22,7 +24,7 @@ export function objectId(kind: number, n: number): string {
 
 /** A UUID-shaped id (RackHD graph instance ids are UUIDs), deterministic from a counter. */
 export function uuid(n: number): string {
-  const hex = (n * 2654435761 >>> 0).toString(16).padStart(8, '0');
+  const hex = ((n * 2654435761) >>> 0).toString(16).padStart(8, '0');
   const tail = n.toString(16).padStart(12, '0');
   return `${hex}-${tail.slice(0, 4)}-4${tail.slice(4, 7)}-a${tail.slice(7, 10)}-${tail}`;
 }
@@ -118,7 +120,14 @@ export function makeWorkflow(n: number, node: string, status: string, name = 'Di
         {
           label: t,
           injectableName: `Task.${t}`,
-          state: i < done ? 'succeeded' : i === done && status === 'running' ? 'running' : i === done && status === 'failed' ? 'failed' : 'pending',
+          state:
+            i < done
+              ? 'succeeded'
+              : i === done && status === 'running'
+                ? 'running'
+                : i === done && status === 'failed'
+                  ? 'failed'
+                  : 'pending',
         },
       ]),
     ),

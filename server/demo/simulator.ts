@@ -48,7 +48,6 @@ export interface Demo {
 
 const STEPS = ['bootstrap-ubuntu', 'catalog-dmi', 'catalog-bmc', 'catalog-lldp', 'node-discovered'];
 
-
 /** Starts the simulator; call `stop()` to end it. */
 export function startDemo(target: DemoTarget, options: DemoOptions = {}): Demo {
   const random = prng(options.seed ?? 1);
@@ -70,7 +69,11 @@ export function startDemo(target: DemoTarget, options: DemoOptions = {}): Demo {
   function discover(): void {
     const n = counter++;
     const types = ['compute', 'compute', 'compute', 'switch', 'pdu'];
-    const node: Doc = { ...makeNode(n, types[Math.floor(random() * types.length)]!), createdAt: now().toISOString(), updatedAt: now().toISOString() };
+    const node: Doc = {
+      ...makeNode(n, types[Math.floor(random() * types.length)]!),
+      createdAt: now().toISOString(),
+      updatedAt: now().toISOString(),
+    };
     target.upsert('nodes', node);
     const id = node.id as string;
     target.append('events', { ...makeEvent(counter++, 'node', 'discovered', id, id), createdAt: now().toISOString() });

@@ -11,7 +11,15 @@ import type { AmqpLink } from './amqp-link.js';
 import type { ChannelRegistry } from '../hub/channels.js';
 import type { Hub } from '../hub/hub.js';
 import { silentLogger, type Logger } from '../hub/logger.js';
-import { channelBindings, MalformedMessageError, parseRackhdMessage, RACKHD_EXCHANGES, type Binding, type RackhdExchange, type RackhdMessage } from './rackhd.js';
+import {
+  channelBindings,
+  MalformedMessageError,
+  parseRackhdMessage,
+  RACKHD_EXCHANGES,
+  type Binding,
+  type RackhdExchange,
+  type RackhdMessage,
+} from './rackhd.js';
 import type { Change, ChangeFeed } from '../hub/source.js';
 
 /** Options of `AmqpFeed`. */
@@ -164,7 +172,12 @@ export class AmqpFeed implements ChangeFeed {
     } catch (err) {
       if (!(err instanceof MalformedMessageError)) throw err;
       this.stats.malformed++;
-      this.logger.warn('malformed broker message dropped', { exchange: this.exchangeName(exchange), routingKey, reason: err.message, bytes: content.length });
+      this.logger.warn('malformed broker message dropped', {
+        exchange: this.exchangeName(exchange),
+        routingKey,
+        reason: err.message,
+        bytes: content.length,
+      });
       return;
     }
     switch (msg.kind) {

@@ -289,7 +289,10 @@ export class AmqpLink {
     if (!declared) {
       // Sent straight to the queue (default exchange) or through a binding someone else added: not ours to read.
       this.stats.unexpected++;
-      this.logger.warn('broker message from an unexpected exchange dropped', { exchange: msg.fields.exchange, routingKey: msg.fields.routingKey });
+      this.logger.warn('broker message from an unexpected exchange dropped', {
+        exchange: msg.fields.exchange,
+        routingKey: msg.fields.routingKey,
+      });
     }
     this.handling = this.handling
       .then(() => declared?.handler(msg.fields.routingKey, msg.content))

@@ -115,10 +115,20 @@ function unreachableLink(reconnect?: ReconnectOptions) {
   const pending = new Map<number, { fn: () => void; ms: number }>();
   let seq = 0;
   const timers: Timers = {
-    setTimeout: (fn, ms) => { pending.set(++seq, { fn, ms }); return seq; },
+    setTimeout: (fn, ms) => {
+      pending.set(++seq, { fn, ms });
+      return seq;
+    },
     clearTimeout: (handle) => void pending.delete(handle as number),
   };
-  const link = new AmqpLink({ url: 'amqp://guest:guest@127.0.0.1:1', connectionName: 'backoff', queue: 'backoff', timers, random: () => 0.5, reconnect });
+  const link = new AmqpLink({
+    url: 'amqp://guest:guest@127.0.0.1:1',
+    connectionName: 'backoff',
+    queue: 'backoff',
+    timers,
+    random: () => 0.5,
+    reconnect,
+  });
   cleanup.push(() => link.close());
   /** Runs the one pending retry and returns its delay once the attempt it started failed and scheduled the next. */
   const retry = async (): Promise<number> => {
@@ -202,7 +212,10 @@ await describeRabbit('RabbitMQ feeds', () => {
     await c.next('list');
     await c.next('list');
 
-    const finished = makeEvent(10, 'graph', 'finished', running.instanceId as string, running.node as string, { graphId: running.instanceId as string, status: 'succeeded' });
+    const finished = makeEvent(10, 'graph', 'finished', running.instanceId as string, running.node as string, {
+      graphId: running.instanceId as string,
+      status: 'succeeded',
+    });
     pub.event(finished);
     pub.raw('on.events', `graph.finished.${String(running.instanceId)}`, { graphId: running.instanceId, status: 'succeeded' }); // internal, ignored
     pub.event(makeEvent(11, 'node', 'discovered', 'n9', 'n9')); // not a graph event: filtered out by the watch
@@ -230,7 +243,11 @@ await describeRabbit('RabbitMQ feeds', () => {
     byLevel.send({ handler: 'watch', params: { level: { $in: ['error', 'warning'] } } });
     await bySubject.next('list');
     await byLevel.next('list');
-    const logs = [makeLog(101, 'node-x', 'info', 'x starts'), makeLog(102, 'node-y', 'error', 'y fails'), makeLog(103, 'node-x', 'warning', 'x retries')];
+    const logs = [
+      makeLog(101, 'node-x', 'info', 'x starts'),
+      makeLog(102, 'node-y', 'error', 'y fails'),
+      makeLog(103, 'node-x', 'warning', 'x retries'),
+    ];
     for (const log of logs) pub.log(log);
     await waitFor(() => server.backend!.read('logs', { message: 'x retries' }, 10).length === 1);
     const messages = async (c: RawClient) => (await drain(c)).map((f) => f.handler === 'item' && f.data.message);
@@ -287,7 +304,13 @@ await describeRabbit('RabbitMQ feeds', () => {
     const { url, db } = await mongoWire();
     const node = { _id: new ObjectId(), name: 'n1', type: 'compute' };
     await db.db().collection('nodes').insertOne(node);
-    const graph = { _id: new ObjectId(), instanceId: 'b0b0b0b0-0000-4000-a000-000000000001', name: 'Discovery', node: node._id, _status: 'running' };
+    const graph = {
+      _id: new ObjectId(),
+      instanceId: 'b0b0b0b0-0000-4000-a000-000000000001',
+      name: 'Discovery',
+      node: node._id,
+      _status: 'running',
+    };
     await db.db().collection('graphobjects').insertOne(graph);
     const { server, prefix, queue } = await serve({ mongo: { url } });
     const p = (e: string) => prefix + e;
@@ -311,29 +334,45 @@ await describeRabbit('RabbitMQ feeds', () => {
     await waitFor(() => listed(a) === 2 && listed(b) === 1);
     await server.amqp!.link.settled();
     expect(await bindingsOf(queue)).toEqual(
-      [...retained, { source: p('on.events'), routingKey: 'graph.#' }, { source: p('on.waterline'), routingKey: 'graphobjects.*.*' }, { source: p('on.waterline'), routingKey: 'nodes.*.*' }].sort((x, y) =>
-        (x.source + x.routingKey).localeCompare(y.source + y.routingKey),
-      ),
+      [
+        ...retained,
+        { source: p('on.events'), routingKey: 'graph.#' },
+        { source: p('on.waterline'), routingKey: 'graphobjects.*.*' },
+        { source: p('on.waterline'), routingKey: 'nodes.*.*' },
+      ].sort((x, y) => (x.source + x.routingKey).localeCompare(y.source + y.routingKey)),
     );
 
     // RackHD writes MongoDB and publishes the record; watchers get it from the event.
     const pub = await publisher(prefix);
     const created = { id: new ObjectId().toHexString(), name: 'n2', type: 'compute' };
     pub.waterline('nodes', 'created', created);
-    expect(await waitFor(() => a.frames.find((f) => f.handler === 'item'))).toEqual({ handler: 'item', resource: 'nodes', id: created.id, data: created });
+    expect(await waitFor(() => a.frames.find((f) => f.handler === 'item'))).toEqual({
+      handler: 'item',
+      resource: 'nodes',
+      id: created.id,
+      data: created,
+    });
     // A graph event carries only the status: the workflow is read from MongoDB and sent with it.
     pub.event(makeEvent(20, 'graph', 'finished', graph.instanceId, node._id.toHexString(), { status: 'succeeded' }));
     expect(await waitFor(() => a.frames.find((f) => f.handler === 'item' && f.resource === 'workflows'))).toEqual({
       handler: 'item',
       resource: 'workflows',
       id: graph.instanceId,
-      data: { id: graph._id.toHexString(), instanceId: graph.instanceId, name: 'Discovery', node: node._id.toHexString(), _status: 'succeeded' },
+      data: {
+        id: graph._id.toHexString(),
+        instanceId: graph.instanceId,
+        name: 'Discovery',
+        node: node._id.toHexString(),
+        _status: 'succeeded',
+      },
     });
     // logs and events live in this instance's memory also when MongoDB serves the collections.
     pub.log(makeLog(30, node._id.toHexString(), 'info', 'kept in memory'));
     await waitFor(() => server.backend!.read('logs', {}, 10).length === 1 && server.backend!.read('events', {}, 10).length === 1);
     const reader = await client(server, 'logs');
-    expect((await reader.request({ handler: 'query', params: { subject: node._id.toHexString() } }, 'list')).items).toMatchObject([{ message: 'kept in memory' }]);
+    expect((await reader.request({ handler: 'query', params: { subject: node._id.toHexString() } }, 'list')).items).toMatchObject([
+      { message: 'kept in memory' },
+    ]);
 
     a.send({ handler: 'stop', params: { type: 'compute' } });
     b.close();
@@ -410,7 +449,17 @@ await describeRabbit('RabbitMQ feeds', () => {
     const record: Doc = { ...makeNode(70, 'compute'), name: 'from the script' };
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      ['--import', 'tsx', 'scripts/publish-waterline.ts', '--url', AMQP_URL, '--exchange-prefix', prefix, '--record', JSON.stringify(record)],
+      [
+        '--import',
+        'tsx',
+        'scripts/publish-waterline.ts',
+        '--url',
+        AMQP_URL,
+        '--exchange-prefix',
+        prefix,
+        '--record',
+        JSON.stringify(record),
+      ],
       { env: { ...process.env } },
     );
     expect(stdout).toContain(`published ${prefix}on.waterline nodes.created.${String(record.id)}`);

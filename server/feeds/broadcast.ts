@@ -68,6 +68,9 @@ export class Broadcaster {
       return;
     }
     if (envelope.origin === this.options.instanceId) return;
-    this.options.hub.broadcast(envelope.data, envelope.skip.filter((s): s is string => typeof s === 'string'));
+    this.options.hub.broadcast(
+      envelope.data,
+      envelope.skip.filter((s): s is string => typeof s === 'string'),
+    );
   }
 }

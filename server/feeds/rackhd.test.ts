@@ -57,11 +57,21 @@ describe('on.waterline', () => {
   it('normalises extended JSON ($oid, $date) and _id so broker records look like MongoDB reads', () => {
     const msg = parse('waterline', 'nodes.updated.5f', {
       event: 'updated',
-      record: { _id: { $oid: '5F0000000000000000000001' }, sku: { $oid: '5f0000000000000000000002' }, at: { $date: '2026-01-01T00:00:00Z' }, n: { $date: { $numberLong: '0' } } },
+      record: {
+        _id: { $oid: '5F0000000000000000000001' },
+        sku: { $oid: '5f0000000000000000000002' },
+        at: { $date: '2026-01-01T00:00:00Z' },
+        n: { $date: { $numberLong: '0' } },
+      },
     });
     expect(msg).toMatchObject({
       id: '5f0000000000000000000001',
-      record: { id: '5f0000000000000000000001', sku: '5f0000000000000000000002', at: '2026-01-01T00:00:00.000Z', n: '1970-01-01T00:00:00.000Z' },
+      record: {
+        id: '5f0000000000000000000001',
+        sku: '5f0000000000000000000002',
+        at: '2026-01-01T00:00:00.000Z',
+        n: '1970-01-01T00:00:00.000Z',
+      },
     });
     expect(normaliseRecord({ id: 'x', _id: { $oid: 'ab' } })).toEqual({ _id: 'ab', id: 'x' });
   });
@@ -99,8 +109,12 @@ describe('on.events', () => {
     const finished = makeEvent(2, 'graph', 'finished', 'g1', 'n1', { graphId: 'g1', status: 'failed' });
     const bare = makeEvent(3, 'graph', 'started', 'g2', null, {});
     const progress = makeEvent(4, 'graph', 'progress.updated', 'g1', 'n1', { progress: { value: 1 } });
-    expect(parse('events', eventMessage(started).routingKey, started)).toMatchObject({ graphStatus: { instanceId: 'g1', status: 'running' } });
-    expect(parse('events', eventMessage(finished).routingKey, finished)).toMatchObject({ graphStatus: { instanceId: 'g1', status: 'failed' } });
+    expect(parse('events', eventMessage(started).routingKey, started)).toMatchObject({
+      graphStatus: { instanceId: 'g1', status: 'running' },
+    });
+    expect(parse('events', eventMessage(finished).routingKey, finished)).toMatchObject({
+      graphStatus: { instanceId: 'g1', status: 'failed' },
+    });
     expect(parse('events', eventMessage(bare).routingKey, bare)).toMatchObject({ graphStatus: { instanceId: 'g2', status: 'running' } });
     expect(eventMessage(bare).routingKey).toBe('graph.started.information.g2');
     const p = parse('events', eventMessage(progress).routingKey, progress);

@@ -40,7 +40,7 @@ describe('channel state', () => {
     expect([activity, state.subs.size]).toEqual([[true, false], 0]);
   });
 
-  it("charges each watch to its connection (count and bytes, a shared filter in full to each) and gives it back when it ends", () => {
+  it('charges each watch to its connection (count and bytes, a shared filter in full to each) and gives it back when it ends', () => {
     const { state, watch, unwatch, sub } = channel();
     const [a, b] = [sub(), sub()];
     const compute = watch(a, { type: 'compute' });

@@ -24,7 +24,14 @@ function dispatcher(options: { authorize?: Authorize; maxWatches?: number; chann
   const errors: unknown[] = [];
   const logger: Logger = { debug() {}, info() {}, warn() {}, error: (_msg, fields) => void errors.push(fields?.err) };
   const source = new TableBackend({ nodes: [n('a', 'compute')] });
-  const reads = new SnapshotReads({ source, maxListItems: 100, maxListBytes: DEFAULTS.maxListBytes, coalesceWindowMs: 0, timers: GLOBAL_TIMERS, logger });
+  const reads = new SnapshotReads({
+    source,
+    maxListItems: 100,
+    maxListBytes: DEFAULTS.maxListBytes,
+    coalesceWindowMs: 0,
+    timers: GLOBAL_TIMERS,
+    logger,
+  });
   const d = new Dispatcher({
     registry,
     states,
@@ -105,7 +112,10 @@ describe('refusals: an error with a stable code, and the connection stays open',
     const { socket, send } = dispatcher({ channel: '' });
     send({ handler: 'all' });
     expect(socket.take()).toEqual([
-      { handler: 'error', params: { code: 'unknown-channel', message: expect.stringContaining('unknown channel ""'), request: { handler: 'all' } } },
+      {
+        handler: 'error',
+        params: { code: 'unknown-channel', message: expect.stringContaining('unknown channel ""'), request: { handler: 'all' } },
+      },
     ]);
   });
 
@@ -119,7 +129,11 @@ describe('refusals: an error with a stable code, and the connection stays open',
     expect(socket.take()).toEqual([
       {
         handler: 'error',
-        params: { code: 'internal', message: 'the server failed to answer this message', request: { handler: 'query', params: { type: 'x' } } },
+        params: {
+          code: 'internal',
+          message: 'the server failed to answer this message',
+          request: { handler: 'query', params: { type: 'x' } },
+        },
       },
     ]);
     expect(errors).toEqual([new Error('policy bug')]);
@@ -149,7 +163,12 @@ describe('routing, authorization, watches', () => {
 
   it('authorize sees the principal, the canonical channel, the handler and the params (all: {})', () => {
     const calls: Array<[unknown, string, string, Params]> = [];
-    const { socket, send } = dispatcher({ authorize: (...args) => { calls.push(args); return false; } });
+    const { socket, send } = dispatcher({
+      authorize: (...args) => {
+        calls.push(args);
+        return false;
+      },
+    });
     send({ handler: 'all', resource: 'graphObjs' });
     send({ handler: 'watch', params: { type: 'x' } });
     expect(calls).toEqual([
@@ -196,7 +215,9 @@ describe('through the hub', () => {
     const frames = socket.take();
     expect(frames.filter((f) => f.handler === 'list')).toHaveLength(3);
     expect(frames.filter((f) => f.handler === 'error')).toEqual([
-      expect.objectContaining({ params: expect.objectContaining({ code: 'too-many-watches', request: { handler: 'watch', params: { type: 'c' } } }) }),
+      expect.objectContaining({
+        params: expect.objectContaining({ code: 'too-many-watches', request: { handler: 'watch', params: { type: 'c' } } }),
+      }),
     ]);
   });
 
@@ -208,7 +229,7 @@ describe('through the hub', () => {
     socket.deliver({ handler: 'all' });
     socket.deliver({ handler: 'all', resource: 'nodes' });
     await tick();
-    expect(socket.take().map((f) => f.handler === 'error' ? f.params.code : f.handler)).toEqual(['forbidden', 'list']);
+    expect(socket.take().map((f) => (f.handler === 'error' ? f.params.code : f.handler))).toEqual(['forbidden', 'list']);
   });
 });
 

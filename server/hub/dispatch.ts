@@ -159,7 +159,14 @@ export class Dispatcher {
   }
 
   /** A watch `sub` does not hold yet, within `maxWatches`, `maxWatchBytes` and `maxReadsInFlight`; undefined if refused. */
-  private newWatch(conn: HubConnection, sub: Subscription, canonical: string, params: Params, key: string, request: ErrorRequest): Filter | undefined {
+  private newWatch(
+    conn: HubConnection,
+    sub: Subscription,
+    canonical: string,
+    params: Params,
+    key: string,
+    request: ErrorRequest,
+  ): Filter | undefined {
     const { resource, state } = sub;
     if (conn.watchCount >= this.maxWatches) {
       sendError(conn, 'too-many-watches', `a connection may hold at most ${this.maxWatches} watches`, request, resource);
@@ -184,7 +191,13 @@ export class Dispatcher {
   private mayRead(conn: HubConnection, key: string, request: ErrorRequest, resource: string): boolean {
     if (conn.readsInFlight < this.maxReadsInFlight || this.reads.joinable(key)) return true;
     const max = this.maxReadsInFlight.toLocaleString('en-US');
-    sendError(conn, 'too-many-reads', `a connection may have at most ${max} snapshot reads in flight (maxReadsInFlight); wait for their answers`, request, resource);
+    sendError(
+      conn,
+      'too-many-reads',
+      `a connection may have at most ${max} snapshot reads in flight (maxReadsInFlight); wait for their answers`,
+      request,
+      resource,
+    );
     return false;
   }
 }

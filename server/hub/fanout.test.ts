@@ -95,10 +95,22 @@ describe('through the hub: serialised once, decided once per filter', () => {
     expect(a![1]).toBe(b![1]);
     expect(a![1]).not.toBe(a![0]);
     expect(sockets.map((s) => s.take().map((f) => [f.handler, (f as { resource: string }).resource]))).toEqual([
-      [['item', 'workflows'], ['remove', 'workflows']],
-      [['item', 'workflows'], ['remove', 'workflows']],
-      [['item', 'graphObjs'], ['remove', 'graphObjs']],
-      [['item', 'graphObjs'], ['remove', 'graphObjs']],
+      [
+        ['item', 'workflows'],
+        ['remove', 'workflows'],
+      ],
+      [
+        ['item', 'workflows'],
+        ['remove', 'workflows'],
+      ],
+      [
+        ['item', 'graphObjs'],
+        ['remove', 'graphObjs'],
+      ],
+      [
+        ['item', 'graphObjs'],
+        ['remove', 'graphObjs'],
+      ],
     ]);
   });
 
@@ -127,9 +139,17 @@ describe('through the hub: serialised once, decided once per filter', () => {
 
   it('decides like the rule of docs/architecture.md, evaluated per connection, on random watches and changes', async () => {
     let seed = 42;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-    const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
-    const pool: Params[] = [{}, { type: 'compute' }, { type: 'switch' }, { rack: 'r1' }, { type: { $in: ['pdu', 'switch'] } }, { rack: { $ne: 'r2' } }, { 'tags.0': 'x' }];
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+    const pool: Params[] = [
+      {},
+      { type: 'compute' },
+      { type: 'switch' },
+      { rack: 'r1' },
+      { type: { $in: ['pdu', 'switch'] } },
+      { rack: { $ne: 'r2' } },
+      { 'tags.0': 'x' },
+    ];
     const backend = new TableBackend();
     const hub = new Hub({ source: backend, feed: backend });
     const conns = Array.from({ length: 12 }, () => {
@@ -153,11 +173,7 @@ describe('through the hub: serialised once, decided once per filter', () => {
       hub.publish({ channel: 'nodes', id, data, prev });
       for (const c of conns) {
         const expected =
-          data && c.watches.some((w) => matches(data, w))
-            ? 'item'
-            : prev && c.watches.some((w) => matches(prev, w))
-              ? 'remove'
-              : undefined;
+          data && c.watches.some((w) => matches(data, w)) ? 'item' : prev && c.watches.some((w) => matches(prev, w)) ? 'remove' : undefined;
         expect(c.socket.take().map((f) => f.handler)).toEqual(expected ? [expected] : []);
       }
     }

@@ -167,4 +167,3 @@ describe('channel activity', () => {
     expect(hub.stats().watches).toBe(0);
   });
 });
-

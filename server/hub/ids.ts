@@ -7,10 +7,16 @@ import { stableJson, type Doc } from '../../protocol/index.js';
 /** 64-bit FNV-1a of a string, as 16 hex digits; deterministic and dependency-free (not cryptographic). */
 export function fnv1a64(text: string): string {
   // Two 32-bit halves of the 64-bit FNV state, multiplied by the FNV prime 0x100000001b3 by hand.
-  let h0 = 0x2325, h1 = 0x8422, h2 = 0x9ce4, h3 = 0xcbf2;
+  let h0 = 0x2325,
+    h1 = 0x8422,
+    h2 = 0x9ce4,
+    h3 = 0xcbf2;
   for (let i = 0; i < text.length; i++) {
     h0 ^= text.charCodeAt(i);
-    const t0 = h0 * 0x1b3, t1 = h1 * 0x1b3, t2 = h2 * 0x1b3 + (h0 << 8), t3 = h3 * 0x1b3 + (h1 << 8);
+    const t0 = h0 * 0x1b3,
+      t1 = h1 * 0x1b3,
+      t2 = h2 * 0x1b3 + (h0 << 8),
+      t3 = h3 * 0x1b3 + (h1 << 8);
     const c1 = t1 + (t0 >>> 16);
     const c2 = t2 + (c1 >>> 16);
     h0 = t0 & 0xffff;

@@ -344,7 +344,11 @@ describe('failed reads', () => {
       {
         handler: 'error',
         resource: 'nodes',
-        params: { code: 'source-unavailable', message: expect.stringContaining('connection refused'), request: { handler: 'watch', params: { type: 'x' } } },
+        params: {
+          code: 'source-unavailable',
+          message: expect.stringContaining('connection refused'),
+          request: { handler: 'watch', params: { type: 'x' } },
+        },
       },
     ]);
     source.fail = undefined;
@@ -392,7 +396,10 @@ class FrameThrowingSocket extends FrameSocket {
 describe('a socket that throws when its read answers', () => {
   it('a read that fails on a socket whose send throws closes it with 1011 on the later tick, nothing unhandled', async () => {
     const logger = errorLog();
-    const hub = new Hub({ source: { read: () => Promise.reject(new Error('down')), get: () => Promise.reject(new Error('down')) }, logger });
+    const hub = new Hub({
+      source: { read: () => Promise.reject(new Error('down')), get: () => Promise.reject(new Error('down')) },
+      logger,
+    });
     const socket = new ThrowingSocket();
     hub.accept(socket, { channel: 'nodes' });
     const unhandled = await unhandledDuring(async () => {

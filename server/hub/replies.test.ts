@@ -13,7 +13,11 @@ describe('sendError', () => {
     sendError(conn, 'forbidden', 'no', { handler: 'watch', params: { type: 'x' } }, 'nodes');
     expect(socket.take()).toEqual([
       { handler: 'error', params: { code: 'bad-json', message: 'frame is not valid JSON' } },
-      { handler: 'error', resource: 'nodes', params: { code: 'forbidden', message: 'no', request: { handler: 'watch', params: { type: 'x' } } } },
+      {
+        handler: 'error',
+        resource: 'nodes',
+        params: { code: 'forbidden', message: 'no', request: { handler: 'watch', params: { type: 'x' } } },
+      },
     ]);
   });
 

@@ -73,7 +73,9 @@ describe('filters', () => {
   });
 
   it('an equality condition, or a $in of primitives, is indexed; other filters are not', () => {
-    const { subs } = indexWith({ a: [{ type: 'compute' }, { type: { $in: ['a', 1, true] } }, { type: { $ne: 'x' } }, {}, { tags: ['x'] }] });
+    const { subs } = indexWith({
+      a: [{ type: 'compute' }, { type: { $in: ['a', 1, true] } }, { type: { $ne: 'x' } }, {}, { tags: ['x'] }],
+    });
     expect(subs.a!.watches.map((f) => f.indexed)).toEqual([
       { field: 'type', values: ['compute'] },
       { field: 'type', values: ['a', 1, true] },

@@ -11,7 +11,10 @@ function request(headers: Record<string, string>): IncomingMessage {
 }
 const viaProtocol = (token: string) => request({ 'sec-websocket-protocol': `monorail-ws, bearer.${token}` });
 
-async function sign(claims: Record<string, unknown>, { exp = '5m', alg = 'HS256', secret = key }: { exp?: string | null; alg?: string; secret?: Uint8Array } = {}): Promise<string> {
+async function sign(
+  claims: Record<string, unknown>,
+  { exp = '5m', alg = 'HS256', secret = key }: { exp?: string | null; alg?: string; secret?: Uint8Array } = {},
+): Promise<string> {
   const jwt = new SignJWT(claims).setProtectedHeader({ alg }).setIssuedAt();
   if (exp) jwt.setExpirationTime(exp);
   return jwt.sign(secret);

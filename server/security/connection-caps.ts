@@ -28,7 +28,9 @@ const MAX_CHECK_INTERVAL_MS = 1000;
  * request carrying a body has no more time than one without: nothing here reads bodies), checked every fifth of
  * the timeout, at most every second. 0 turns both off.
  */
-export function httpTimeouts(handshakeTimeoutMs: number): Pick<HttpServerOptions, 'headersTimeout' | 'requestTimeout' | 'connectionsCheckingInterval'> {
+export function httpTimeouts(
+  handshakeTimeoutMs: number,
+): Pick<HttpServerOptions, 'headersTimeout' | 'requestTimeout' | 'connectionsCheckingInterval'> {
   if (!(handshakeTimeoutMs > 0)) return { headersTimeout: 0, requestTimeout: 0 };
   return {
     headersTimeout: handshakeTimeoutMs,

@@ -11,7 +11,12 @@ describe('isLoopbackHost', () => {
 });
 
 describe('originAllowlist', () => {
-  const allowed = originAllowlist(['https://rackhd.example.com', 'https://*.lab.example.com', 'http://10.1.1.5:8080', 'http://localhost:*']);
+  const allowed = originAllowlist([
+    'https://rackhd.example.com',
+    'https://*.lab.example.com',
+    'http://10.1.1.5:8080',
+    'http://localhost:*',
+  ]);
 
   it.each([
     'https://rackhd.example.com',
@@ -57,7 +62,8 @@ describe('originAllowlist', () => {
 describe('resolveOriginPolicy', () => {
   it('on a loopback host admits local pages on any port and refuses others', () => {
     const allowed = resolveOriginPolicy('127.0.0.1', undefined, undefined);
-    for (const o of ['http://localhost:5173', 'https://localhost', 'http://127.0.0.1:9100', 'http://[::1]:3000']) expect(allowed(o)).toBe(true);
+    for (const o of ['http://localhost:5173', 'https://localhost', 'http://127.0.0.1:9100', 'http://[::1]:3000'])
+      expect(allowed(o)).toBe(true);
     for (const o of ['https://evil.example.net', 'http://localhost.evil.net', 'http://192.168.1.1']) expect(allowed(o)).toBe(false);
     expect(LOOPBACK_ORIGINS.length).toBe(6);
   });

@@ -20,7 +20,14 @@ interface Pattern {
 const DEFAULT_PORTS: Readonly<Record<string, string>> = { 'http:': '80', 'https:': '443' };
 
 /** The origins a loopback server accepts without configuration: pages served from this machine, on any port. */
-export const LOOPBACK_ORIGINS: readonly string[] = ['http://localhost:*', 'https://localhost:*', 'http://127.0.0.1:*', 'https://127.0.0.1:*', 'http://[::1]:*', 'https://[::1]:*'];
+export const LOOPBACK_ORIGINS: readonly string[] = [
+  'http://localhost:*',
+  'https://localhost:*',
+  'http://127.0.0.1:*',
+  'https://127.0.0.1:*',
+  'http://[::1]:*',
+  'https://[::1]:*',
+];
 
 /** True for the interfaces only this machine can reach: 127.0.0.0/8, ::1 and `localhost`. */
 export function isLoopbackHost(host: string): boolean {
@@ -89,7 +96,7 @@ export function resolveOriginPolicy(host: string, origins: readonly string[] | u
   if (isLoopbackHost(host)) return originAllowlist(LOOPBACK_ORIGINS);
   throw new Error(
     `refusing to listen on ${host} without an Origin allowlist: any web page could open a WebSocket to this ` +
-      'server from a visitor\'s browser. Pass origins (CLI: --origin https://ui.example.com, repeatable; env ' +
+      "server from a visitor's browser. Pass origins (CLI: --origin https://ui.example.com, repeatable; env " +
       'MONORAIL_ORIGINS) or, when every client is trusted or authenticated, anyOrigin: true (CLI: --any-origin).',
   );
 }

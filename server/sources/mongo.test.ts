@@ -8,7 +8,18 @@
  * Outage tests stop the wire server, so they are skipped against a real mongod; the failpoint test needs a mongod
  * started with `--setParameter enableTestCommands=1` and is skipped when the failpoint is refused.
  */
-import { Binary, Decimal128, Double, Int32, Long, MongoClient, ObjectId, Timestamp, type CommandStartedEvent, type Document } from 'mongodb';
+import {
+  Binary,
+  Decimal128,
+  Double,
+  Int32,
+  Long,
+  MongoClient,
+  ObjectId,
+  Timestamp,
+  type CommandStartedEvent,
+  type Document,
+} from 'mongodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { matches, ProtocolError, type Doc, type Params } from '../../protocol/index.js';
 import { RawClient } from '../../test/support/raw-client.js';
@@ -57,7 +68,10 @@ function fixtures(): Record<string, Document[]> {
       // An older record that stored the reference as a string: both forms must match.
       { _id: oid(13), node: hex(2), source: 'dmi', data: {} },
     ],
-    skus: [{ _id: oid(21), name: 'R640', rules: [{ path: 'dmi.x', contains: 'R640' }] }, { _id: oid(22), name: 'D51B', rules: [] }],
+    skus: [
+      { _id: oid(21), name: 'R640', rules: [{ path: 'dmi.x', contains: 'R640' }] },
+      { _id: oid(22), name: 'D51B', rules: [] },
+    ],
     graphobjects: [
       { _id: oid(31), instanceId: 'a1b2c3d4-0000-4000-a000-000000000001', name: 'Discovery', node: oid(1), _status: 'running' },
       { _id: oid(32), instanceId: 'a1b2c3d4-0000-4000-a000-000000000002', name: 'Discovery', node: oid(2), _status: 'succeeded' },
@@ -73,7 +87,10 @@ async function seeded(): Promise<{ url: string; db: string; admin: MongoClient }
   const admin = new MongoClient(url, { serverSelectionTimeoutMS: 2000 });
   for (const [collection, docs] of Object.entries(fixtures())) await admin.db(db).collection(collection).insertMany(docs);
   cleanup.push(async () => {
-    await admin.db(db).dropDatabase().catch(() => undefined);
+    await admin
+      .db(db)
+      .dropDatabase()
+      .catch(() => undefined);
     await admin.close();
   });
   return { url, db, admin };
@@ -88,7 +105,11 @@ function source(url: string, options: { maxListItems?: number } = {}) {
   return {
     src,
     commands,
-    finds: () => commands.splice(0).filter((c) => c.commandName === 'find').map((c) => c.command),
+    finds: () =>
+      commands
+        .splice(0)
+        .filter((c) => c.commandName === 'find')
+        .map((c) => c.command),
   };
 }
 
@@ -100,7 +121,12 @@ describe('filters sent to MongoDB', () => {
     const [find, ...more] = finds();
     expect(more).toEqual([]);
     // The driver sends the sort as a Map (key order matters to MongoDB).
-    expect({ ...find, sort: Object.fromEntries(find!.sort as Map<string, number>) }).toMatchObject({ find: 'nodes', filter: { type: 'compute' }, sort: { _id: 1 }, limit: 100 });
+    expect({ ...find, sort: Object.fromEntries(find!.sort as Map<string, number>) }).toMatchObject({
+      find: 'nodes',
+      filter: { type: 'compute' },
+      sort: { _id: 1 },
+      limit: 100,
+    });
     expect(items).toEqual([
       { id: hex(1), name: 'n1', type: 'compute', sku: hex(21), identifiers: ['52:54:00:00:00:01'], createdAt: at(1).toISOString() },
       { id: hex(2), name: 'n2', type: 'compute', sku: hex(22), identifiers: ['52:54:00:00:00:02'], createdAt: at(2).toISOString() },
@@ -132,7 +158,10 @@ describe('filters sent to MongoDB', () => {
     const { url } = await seeded();
     const { src, finds } = source(url);
     expect((await src.read('catalogs', { node: hex(2) }, 100)).map((d) => d.id)).toEqual([hex(13)]);
-    expect((await src.read('catalogs', { node: { $in: [hex(1), hex(2)] }, source: 'dmi' }, 100)).map((d) => d.id)).toEqual([hex(11), hex(13)]);
+    expect((await src.read('catalogs', { node: { $in: [hex(1), hex(2)] }, source: 'dmi' }, 100)).map((d) => d.id)).toEqual([
+      hex(11),
+      hex(13),
+    ]);
     expect((await src.read('catalogs', { node: { $ne: hex(1) } }, 100)).map((d) => d.id)).toEqual([hex(13)]);
     expect(finds().map((f) => f.filter)).toEqual([
       { node: { $in: [hex(2), oid(2)] } },
@@ -173,7 +202,11 @@ describe('filters sent to MongoDB', () => {
       _id: { $exists: true },
       'a.b': { $in: [hex(3), oid(3)] },
     });
-    expect(toMongoFilter({ id: null, n: { $gt: 1, $lte: hex(1) }, s: { $in: [] } })).toEqual({ _id: null, n: { $gt: 1, $lte: hex(1) }, s: { $in: [] } });
+    expect(toMongoFilter({ id: null, n: { $gt: 1, $lte: hex(1) }, s: { $in: [] } })).toEqual({
+      _id: null,
+      n: { $gt: 1, $lte: hex(1) },
+      s: { $in: [] },
+    });
     // Arrays and embedded documents are literal values: compared as they are, nothing inside is translated.
     expect(toMongoFilter({ tags: [hex(1)], data: { node: hex(1) } })).toEqual({ tags: [hex(1)], data: { node: hex(1) } });
     expect(() => toMongoFilter({ $where: 'x' } as Params)).toThrow(ProtocolError);
@@ -183,7 +216,11 @@ describe('filters sent to MongoDB', () => {
     const { url } = await seeded();
     const { src, finds } = source(url);
     expect(await src.get('skus', { id: hex(22) })).toEqual({ id: hex(22), name: 'D51B', rules: [] });
-    expect(await src.get('workflows', { instanceId: 'a1b2c3d4-0000-4000-a000-000000000002' })).toMatchObject({ id: hex(32), node: hex(2), _status: 'succeeded' });
+    expect(await src.get('workflows', { instanceId: 'a1b2c3d4-0000-4000-a000-000000000002' })).toMatchObject({
+      id: hex(32),
+      node: hex(2),
+      _status: 'succeeded',
+    });
     expect(await src.get('nodes', { id: hex(99) })).toBeUndefined();
     const sent = finds();
     expect(sent.map((f) => [f.find, f.filter, f.limit])).toEqual([
@@ -195,7 +232,10 @@ describe('filters sent to MongoDB', () => {
 
   it('caps every read at maxListItems (the smaller of the source cap and the requested limit)', async () => {
     const { url, admin, db } = await seeded();
-    await admin.db(db).collection('nodes').insertMany(Array.from({ length: 30 }, (_, i) => ({ _id: oid(1000 + i), type: 'compute' })));
+    await admin
+      .db(db)
+      .collection('nodes')
+      .insertMany(Array.from({ length: 30 }, (_, i) => ({ _id: oid(1000 + i), type: 'compute' })));
     const { src, finds } = source(url, { maxListItems: 7 });
     expect(await src.read('nodes', {}, 10_000)).toHaveLength(7);
     expect(await src.read('nodes', {}, 3)).toHaveLength(3);
@@ -269,7 +309,12 @@ describe('records leave as JSON', () => {
 async function serve(url: string): Promise<{ server: MonorailServer; commands: CommandStartedEvent[] }> {
   const server = await createServer({
     port: 0,
-    mongo: { url, serverSelectionTimeoutMS: 400, recovery: { baseMs: 50, maxMs: 200 }, clientOptions: { monitorCommands: true, heartbeatFrequencyMS: 500 } },
+    mongo: {
+      url,
+      serverSelectionTimeoutMS: 400,
+      recovery: { baseMs: 50, maxMs: 200 },
+      clientOptions: { monitorCommands: true, heartbeatFrequencyMS: 500 },
+    },
   });
   cleanup.push(() => server.close());
   const commands: CommandStartedEvent[] = [];
@@ -294,9 +339,21 @@ describe('server on MongoDB', () => {
       lists[channel] = list.items.length;
     }
     expect(lists).toEqual({ nodes: 4, catalogs: 3, skus: 2, workflows: 2, graphObjs: 2, pollers: 1, logs: 0, events: 0 });
-    expect(commands.filter((e) => e.commandName === 'find').map((e) => e.command.find)).toEqual(['nodes', 'catalogs', 'skus', 'graphobjects', 'graphobjects', 'workitems']);
+    expect(commands.filter((e) => e.commandName === 'find').map((e) => e.command.find)).toEqual([
+      'nodes',
+      'catalogs',
+      'skus',
+      'graphobjects',
+      'graphobjects',
+      'workitems',
+    ]);
     const got = await c.request({ handler: 'get', params: { id: hex(3) } }, 'item');
-    expect(got).toEqual({ handler: 'item', resource: 'nodes', id: hex(3), data: { id: hex(3), name: 'sw', type: 'switch', sku: null, identifiers: [], createdAt: at(3).toISOString() } });
+    expect(got).toEqual({
+      handler: 'item',
+      resource: 'nodes',
+      id: hex(3),
+      data: { id: hex(3), name: 'sw', type: 'switch', sku: null, identifiers: [], createdAt: at(3).toISOString() },
+    });
     const missing = await c.request({ handler: 'get', params: { id: hex(99) } }, 'remove');
     expect(missing).toEqual({ handler: 'remove', resource: 'nodes', id: hex(99), params: { id: hex(99) } });
   });
@@ -350,32 +407,35 @@ describe('server on MongoDB', () => {
     for (const op of ['$where', '$function', '$expr', '$regex', '$or', '$elemMatch', 'polluted']) expect(sentText).not.toContain(op);
   });
 
-  it.skipIf(external)('MongoDB down: source-unavailable errors, other channels keep working, and watches re-snapshot by themselves when it returns', async () => {
-    const { url, db } = await seeded();
-    const { server } = await serve(url);
-    const watcher = await client(server, 'nodes');
-    watcher.send({ handler: 'watch', params: { type: 'compute' } });
-    expect((await watcher.next('list')).items).toHaveLength(2);
+  it.skipIf(external)(
+    'MongoDB down: source-unavailable errors, other channels keep working, and watches re-snapshot by themselves when it returns',
+    async () => {
+      const { url, db } = await seeded();
+      const { server } = await serve(url);
+      const watcher = await client(server, 'nodes');
+      watcher.send({ handler: 'watch', params: { type: 'compute' } });
+      expect((await watcher.next('list')).items).toHaveLength(2);
 
-    await wire!.stop();
-    const other = await client(server, 'skus');
-    const failed = await other.request({ handler: 'watch', params: {} }, 'error');
-    expect(failed.params).toMatchObject({ code: 'source-unavailable', request: { handler: 'watch', params: {} } });
-    expect(failed.params.message).not.toContain('127.0.0.1'); // no internals in what clients see
-    const logs = await other.request({ handler: 'all', resource: 'logs' }, 'list');
-    expect(logs.items).toEqual([]);
-    expect(await other.request({ handler: 'init' }, 'session')).toMatchObject({ handler: 'session' });
+      await wire!.stop();
+      const other = await client(server, 'skus');
+      const failed = await other.request({ handler: 'watch', params: {} }, 'error');
+      expect(failed.params).toMatchObject({ code: 'source-unavailable', request: { handler: 'watch', params: {} } });
+      expect(failed.params.message).not.toContain('127.0.0.1'); // no internals in what clients see
+      const logs = await other.request({ handler: 'all', resource: 'logs' }, 'list');
+      expect(logs.items).toEqual([]);
+      expect(await other.request({ handler: 'init' }, 'session')).toMatchObject({ handler: 'session' });
 
-    // What changed while it was down (written straight into the wire server: MongoDB is not reachable to the driver).
-    wire!.collection(db, 'nodes').push({ _id: oid(5), name: 'n5', type: 'compute' });
-    wire!.collection(db, 'skus').push({ _id: oid(23), name: 'new sku', rules: [] });
-    await wire!.resume();
-    const sku = await other.next('list', 10_000);
-    expect(sku.items.map((d) => d.name)).toEqual(['R640', 'D51B', 'new sku']);
-    // The nodes watch never failed, so it is not re-snapshotted: it only learns through changes. Its next read works.
-    const again = await watcher.request({ handler: 'query', params: { type: 'compute' } }, 'list');
-    expect(again.items.map((d) => d.id)).toEqual([hex(1), hex(2), hex(5)]);
-  });
+      // What changed while it was down (written straight into the wire server: MongoDB is not reachable to the driver).
+      wire!.collection(db, 'nodes').push({ _id: oid(5), name: 'n5', type: 'compute' });
+      wire!.collection(db, 'skus').push({ _id: oid(23), name: 'new sku', rules: [] });
+      await wire!.resume();
+      const sku = await other.next('list', 10_000);
+      expect(sku.items.map((d) => d.name)).toEqual(['R640', 'D51B', 'new sku']);
+      // The nodes watch never failed, so it is not re-snapshotted: it only learns through changes. Its next read works.
+      const again = await watcher.request({ handler: 'query', params: { type: 'compute' } }, 'list');
+      expect(again.items.map((d) => d.id)).toEqual([hex(1), hex(2), hex(5)]);
+    },
+  );
 
   it.skipIf(external)('starts while MongoDB is down and serves it once it is up', async () => {
     const { url } = await seeded();
@@ -397,7 +457,12 @@ describe('server on MongoDB', () => {
       .command({ configureFailPoint: 'failCommand', mode: 'alwaysOn', data: { failCommands: ['find'], errorCode: 13 } })
       .catch((err: Error) => err);
     if (enable instanceof Error) ctx.skip(`failCommand failpoint unavailable (mongod needs enableTestCommands): ${enable.message}`);
-    cleanup.push(() => admin.db('admin').command({ configureFailPoint: 'failCommand', mode: 'off' }).catch(() => undefined));
+    cleanup.push(() =>
+      admin
+        .db('admin')
+        .command({ configureFailPoint: 'failCommand', mode: 'off' })
+        .catch(() => undefined),
+    );
     const c = await client(server, 'nodes');
     const err = await c.request({ handler: 'watch', params: { type: 'switch' } }, 'error');
     expect(err.params).toMatchObject({ code: 'source-unavailable', message: expect.stringContaining('code 13') });

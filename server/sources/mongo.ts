@@ -14,7 +14,16 @@
  *   MongoDB with backoff until it answers and reports the affected channels, which the server re-snapshots.
  */
 import { MongoClient, MongoError, MongoServerError, ObjectId, type Document, type MongoClientOptions } from 'mongodb';
-import { DEFAULTS, isOperatorObject, isPlainObject, NO_PARAMS_LIMITS, validateParams, type Doc, type JsonValue, type Params } from '../../protocol/index.js';
+import {
+  DEFAULTS,
+  isOperatorObject,
+  isPlainObject,
+  NO_PARAMS_LIMITS,
+  validateParams,
+  type Doc,
+  type JsonValue,
+  type Params,
+} from '../../protocol/index.js';
 import { ChannelRegistry, DEFAULT_CHANNELS, type ChannelSpec } from '../hub/channels.js';
 import { silentLogger, type Logger } from '../hub/logger.js';
 import { SourceUnavailableError, type Source } from '../hub/source.js';
@@ -291,8 +300,7 @@ export class MongoSource implements Source {
     this.logger.warn('mongodb read failed', { channel, err });
     this.affected.add(channel);
     this.startProbe();
-    const message =
-      err instanceof MongoServerError ? `MongoDB refused the read (code ${String(err.code)})` : 'MongoDB is unreachable';
+    const message = err instanceof MongoServerError ? `MongoDB refused the read (code ${String(err.code)})` : 'MongoDB is unreachable';
     return new SourceUnavailableError(message);
   }
 
@@ -313,7 +321,10 @@ export class MongoSource implements Source {
       const collection = this.registry.get(channel)!.collection!;
       try {
         await this.ensureConnected();
-        await this.client.db(this.dbName).collection(collection).findOne({}, { projection: { _id: 1 } });
+        await this.client
+          .db(this.dbName)
+          .collection(collection)
+          .findOne({}, { projection: { _id: 1 } });
         back.push(channel);
       } catch {
         // still unreadable

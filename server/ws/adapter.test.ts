@@ -27,7 +27,13 @@ async function pair(extra: Partial<WsSocketOptions> = {}, clientOptions: WebSock
   cleanup.push(() => wss.close());
   const errors: Error[] = [];
   let round = (): void => undefined;
-  const heartbeat = startHeartbeat(60_000, silentLogger, { setInterval: (fn) => { round = fn; return 0; }, clearInterval: () => undefined });
+  const heartbeat = startHeartbeat(60_000, silentLogger, {
+    setInterval: (fn) => {
+      round = fn;
+      return 0;
+    },
+    clearInterval: () => undefined,
+  });
   cleanup.push(() => heartbeat.stop());
   const options: WsSocketOptions = {
     rateLimit: DEFAULTS.rateLimit,

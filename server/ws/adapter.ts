@@ -121,7 +121,11 @@ export class WsHubSocket extends GuardedSocket<WsSocketOptions> {
       // hub catches its own; this is the last line for whatever gets past it (a logger that throws, say).
       try {
         this.close(CloseCode.InternalError, 'internal error');
-        this.options.logger.error('a frame could not be handled, closing the connection', { err, code: CloseCode.InternalError, remoteAddress: this.remoteAddress });
+        this.options.logger.error('a frame could not be handled, closing the connection', {
+          err,
+          code: CloseCode.InternalError,
+          remoteAddress: this.remoteAddress,
+        });
       } catch {
         // Nowhere left to report to, and nothing may reach ws.
       }

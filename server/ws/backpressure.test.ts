@@ -35,7 +35,12 @@ function setup() {
   let buffered = 0;
   const slow: Array<[string, number]> = [];
   const t = manualTimers();
-  const guard = new SlowConsumerGuard(limits, () => buffered, (reason, bytes) => slow.push([reason, bytes]), t.timers);
+  const guard = new SlowConsumerGuard(
+    limits,
+    () => buffered,
+    (reason, bytes) => slow.push([reason, bytes]),
+    t.timers,
+  );
   return { guard, slow, t, set: (n: number) => (buffered = n) };
 }
 
@@ -119,7 +124,7 @@ describe('SlowConsumerGuard', () => {
 
   it('admitted + sentAfter (the fan-out path, one buffer read per frame) decide exactly like admit + sent', () => {
     let seed = 7;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     for (let run = 0; run < 200; run++) {
       const a = setup();
       const b = setup();

@@ -32,7 +32,12 @@ export interface DebugStats {
 /** Own keys of the built-in prototypes, sorted (a soak test compares them before and after). */
 function prototypeKeys(): DebugStats['prototypes'] {
   const keys = (proto: object) => Reflect.ownKeys(proto).map(String).sort();
-  return { Object: keys(Object.prototype), Array: keys(Array.prototype), Function: keys(Function.prototype), String: keys(String.prototype) };
+  return {
+    Object: keys(Object.prototype),
+    Array: keys(Array.prototype),
+    Function: keys(Function.prototype),
+    String: keys(String.prototype),
+  };
 }
 
 /** Collects the stats; `collect` runs a full GC first when the process exposes one. */

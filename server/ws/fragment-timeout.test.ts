@@ -36,7 +36,11 @@ function sweeping(timeoutMs: number, clients: () => Iterable<unknown>, logger: L
   let fn: (() => void) | undefined;
   let ms = 0;
   const timers: IntervalTimers = {
-    setInterval: (f, interval) => { fn = f; ms = interval; return { unref() {} }; },
+    setInterval: (f, interval) => {
+      fn = f;
+      ms = interval;
+      return { unref() {} };
+    },
     clearInterval: () => (fn = undefined),
   };
   const sweep = fragmentSweep(timeoutMs, clients as () => Iterable<WebSocket>, logger, timers);

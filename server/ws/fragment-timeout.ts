@@ -88,7 +88,11 @@ export function fragmentSweep(
       else if (socket.unfinishedSince < 0) socket.unfinishedSince = round;
       else if (round - socket.unfinishedSince >= SWEEPS_PER_TIMEOUT) {
         closed++;
-        logger.info('message unfinished too long, closing', { code: CloseCode.PolicyViolation, timeoutMs, remoteAddress: socket.remoteAddress });
+        logger.info('message unfinished too long, closing', {
+          code: CloseCode.PolicyViolation,
+          timeoutMs,
+          remoteAddress: socket.remoteAddress,
+        });
         socket.close(CloseCode.PolicyViolation, 'message not finished in time');
       }
     }

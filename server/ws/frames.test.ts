@@ -30,7 +30,9 @@ async function pair(options: { perMessageDeflate?: boolean } = {}) {
   cleanup.push(() => new Promise((r) => http.close(r)));
   cleanup.push(() => wss.close());
   const accepted = new Promise<WebSocket>((r) => wss.once('connection', r));
-  const client = new WebSocket(`ws://127.0.0.1:${(http.address() as AddressInfo).port}`, { perMessageDeflate: options.perMessageDeflate ?? false });
+  const client = new WebSocket(`ws://127.0.0.1:${(http.address() as AddressInfo).port}`, {
+    perMessageDeflate: options.perMessageDeflate ?? false,
+  });
   cleanup.push(() => client.terminate());
   const received: string[] = [];
   client.on('message', (data, isBinary) => received.push(isBinary ? '<binary>' : String(data)));

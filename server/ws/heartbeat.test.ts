@@ -24,10 +24,23 @@ function rounds() {
   let fn: (() => void) | undefined;
   let ms = 0;
   const timers: IntervalTimers = {
-    setInterval: (f, interval) => { fn = f; ms = interval; return { unref() {} }; },
+    setInterval: (f, interval) => {
+      fn = f;
+      ms = interval;
+      return { unref() {} };
+    },
     clearInterval: () => (fn = undefined),
   };
-  return { timers, round: () => fn?.(), get ms() { return ms; }, get running() { return fn !== undefined; } };
+  return {
+    timers,
+    round: () => fn?.(),
+    get ms() {
+      return ms;
+    },
+    get running() {
+      return fn !== undefined;
+    },
+  };
 }
 
 describe('server heartbeat', () => {

@@ -31,11 +31,7 @@ export interface IntervalTimers {
 }
 
 /** Starts pinging every `intervalMs`; 0 (or less) tracks nothing and never pings. */
-export function startHeartbeat(
-  intervalMs: number,
-  logger: Logger,
-  timers: IntervalTimers = globalThis as IntervalTimers,
-): ServerHeartbeat {
+export function startHeartbeat(intervalMs: number, logger: Logger, timers: IntervalTimers = globalThis as IntervalTimers): ServerHeartbeat {
   const alive = new Map<WebSocket, boolean>();
   if (!(intervalMs > 0)) return { track() {}, answered() {}, untrack() {}, size: 0, stop() {} };
 

@@ -13,7 +13,14 @@ import { silentLogger, type Logger } from '../hub/logger.js';
 
 const HUB_STATS: HubStats = { connections: 2, watches: 3, watchBytes: 3_000, sourceReads: 4, coalescedReads: 0, changes: 5 };
 const TRANSPORT_STATS: TransportStats = {
-  pendingUpgrades: 1, refusedSockets: 0, refusedConnections: 0, queuedBytes: 10, budgetScans: 0, closedOverBudget: 0, webSockets: 2, unfinishedMessages: 0,
+  pendingUpgrades: 1,
+  refusedSockets: 0,
+  refusedConnections: 0,
+  queuedBytes: 10,
+  budgetScans: 0,
+  closedOverBudget: 0,
+  webSockets: 2,
+  unfinishedMessages: 0,
 };
 
 const servers: Server[] = [];
@@ -21,7 +28,11 @@ afterEach(async () => {
   for (const s of servers.splice(0)) await new Promise((r) => s.close(r));
 });
 
-async function serve(config: Partial<HttpEndpointsDeps['config']>, hub: Pick<Hub, 'stats'>, logger: Logger = silentLogger): Promise<string> {
+async function serve(
+  config: Partial<HttpEndpointsDeps['config']>,
+  hub: Pick<Hub, 'stats'>,
+  logger: Logger = silentLogger,
+): Promise<string> {
   const deps: HttpEndpointsDeps = {
     hub: hub as Hub,
     config: { debugStats: true, authenticate: undefined, authenticateTimeoutMs: 1000, ...config },
@@ -46,14 +57,23 @@ describe('http endpoints', () => {
   it('/debug/stats without authenticate: hub and transport counters, memory, prototypes; gc only when asked and exposed', async () => {
     const base = await serve({}, { stats: () => HUB_STATS });
     const body = (await (await fetch(`${base}/debug/stats?gc=1`)).json()) as DebugStats;
-    expect(body).toMatchObject({ hub: HUB_STATS, transport: TRANSPORT_STATS, gc: typeof (globalThis as { gc?: unknown }).gc === 'function' });
+    expect(body).toMatchObject({
+      hub: HUB_STATS,
+      transport: TRANSPORT_STATS,
+      gc: typeof (globalThis as { gc?: unknown }).gc === 'function',
+    });
     expect(body.prototypes.Object).toContain('hasOwnProperty');
   });
 
   it('/debug/stats passes the request to authenticate: a principal gets the stats, a refusal 401 with WWW-Authenticate', async () => {
     const seen: string[] = [];
     const base = await serve(
-      { authenticate: (req) => { seen.push(req.headers.authorization ?? ''); return req.headers.authorization === 'Bearer op' ? 'op' : false; } },
+      {
+        authenticate: (req) => {
+          seen.push(req.headers.authorization ?? '');
+          return req.headers.authorization === 'Bearer op' ? 'op' : false;
+        },
+      },
       { stats: () => HUB_STATS },
     );
     const refused = await fetch(`${base}/debug/stats`);

@@ -25,13 +25,21 @@ class Socket implements BudgetedSocket {
 
 function budget(maxBytes: number, sockets: Socket[]) {
   const deferred: Array<() => void> = [];
-  const b = new QueuedBytesBudget(maxBytes, () => sockets, (fn) => deferred.push(fn));
+  const b = new QueuedBytesBudget(
+    maxBytes,
+    () => sockets,
+    (fn) => deferred.push(fn),
+  );
   /** Sends a frame of `bytes` to `socket`, as the guard does: measured before, plus the frame. */
   const send = (socket: Socket, bytes: number) => {
     b.update(socket, socket.waiting + bytes);
     socket.waiting += bytes;
   };
-  return { b, deferred, send, turn: () => {
+  return {
+    b,
+    deferred,
+    send,
+    turn: () => {
       for (const fn of deferred.splice(0)) fn();
     },
   };

@@ -69,7 +69,8 @@ export function resolveTransport(host: string, options: TransportOptions, logger
   const bounds = {} as Record<(typeof BOUNDS)[number], number>;
   for (const name of BOUNDS) {
     const value = options[name] ?? DEFAULTS[name];
-    if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${name} must be a whole number >= 0 (0 turns it off), got ${String(value)}`);
+    if (!Number.isSafeInteger(value) || value < 0)
+      throw new RangeError(`${name} must be a whole number >= 0 (0 turns it off), got ${String(value)}`);
     bounds[name] = value;
   }
   if (!options.authenticate && !isLoopbackHost(host)) {

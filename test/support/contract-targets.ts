@@ -221,10 +221,14 @@ export async function framesUntilBarrier(client: TestClient): Promise<ServerMess
   const from = client.frames.length;
   const marker = { id: `barrier-${from}-${Math.random()}` };
   client.conn.query(marker);
-  const at = await waitFor(() => {
-    const i = client.frames.findIndex((f, n) => n >= from && f.handler === 'list' && JSON.stringify(f.params) === JSON.stringify(marker));
-    return i === -1 ? undefined : i + 1;
-  }, WAIT_TIMEOUT_MS, 'the answer to the barrier query');
+  const at = await waitFor(
+    () => {
+      const i = client.frames.findIndex((f, n) => n >= from && f.handler === 'list' && JSON.stringify(f.params) === JSON.stringify(marker));
+      return i === -1 ? undefined : i + 1;
+    },
+    WAIT_TIMEOUT_MS,
+    'the answer to the barrier query',
+  );
   return client.frames.slice(from, at - 1);
 }
 

@@ -16,7 +16,28 @@ const CHANNELS = ['nodes', 'catalogs', 'skus', 'workflows', 'graphObjs', 'poller
 const HOSTILE_NAMES = ['', 'bogus', '__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'valueOf', '__defineGetter__'];
 const HANDLERS = [...CLIENT_HANDLERS, 'explode', 'pong', 'list', 'item', 'error', 'session', ...HOSTILE_NAMES];
 const ALLOWED_OPS = ['$in', '$nin', '$ne', '$gt', '$gte', '$lt', '$lte', '$exists'];
-const INJECTED_OPS = ['$where', '$function', '$expr', '$regex', '$options', '$or', '$and', '$nor', '$not', '$text', '$jsonSchema', '$accumulator', '$elemMatch', '$size', '$mod', '$all', '$type', '$comment', '$', '$$ROOT'];
+const INJECTED_OPS = [
+  '$where',
+  '$function',
+  '$expr',
+  '$regex',
+  '$options',
+  '$or',
+  '$and',
+  '$nor',
+  '$not',
+  '$text',
+  '$jsonSchema',
+  '$accumulator',
+  '$elemMatch',
+  '$size',
+  '$mod',
+  '$all',
+  '$type',
+  '$comment',
+  '$',
+  '$$ROOT',
+];
 const FIELDS = ['id', 'type', 'name', 'sku', 'instanceId', 'subject', 'level', 'obms.service', 'a.b.c', 'tags', '.', 'a..b', '$x', 'x.$y'];
 /**
  * JSON text can carry `__proto__` as an ordinary key, but a JS object literal cannot: these placeholders are
@@ -58,7 +79,10 @@ const value: fc.Arbitrary<unknown> = fc.letrec<{ value: unknown }>((tie) => ({
 /** Filters built from known fields and operators (allowed and injected). */
 const params = fc.dictionary(
   fc.constantFrom(...FIELDS, ...INJECTED_OPS, ...Object.keys(POLLUTION)),
-  fc.oneof(leaf, fc.dictionary(fc.constantFrom(...ALLOWED_OPS, ...INJECTED_OPS), fc.oneof(leaf, fc.array(leaf, { maxLength: 3 })), { maxKeys: 2 })),
+  fc.oneof(
+    leaf,
+    fc.dictionary(fc.constantFrom(...ALLOWED_OPS, ...INJECTED_OPS), fc.oneof(leaf, fc.array(leaf, { maxLength: 3 })), { maxKeys: 2 }),
+  ),
   { maxKeys: 3 },
 );
 
@@ -78,10 +102,19 @@ const message = fc.record(
 const valid = fc.record({
   handler: fc.constantFrom(...CLIENT_HANDLERS),
   resource: fc.constantFrom(...CHANNELS),
-  params: fc.dictionary(fc.constantFrom('type', 'name', 'id', 'subject', 'level'), fc.oneof(fc.constantFrom('compute', 'switch', 'info', 'x'), fc.record({ $in: fc.array(fc.constantFrom('compute', 'pdu'), { maxLength: 2 }) })), { maxKeys: 2 }),
+  params: fc.dictionary(
+    fc.constantFrom('type', 'name', 'id', 'subject', 'level'),
+    fc.oneof(
+      fc.constantFrom('compute', 'switch', 'info', 'x'),
+      fc.record({ $in: fc.array(fc.constantFrom('compute', 'pdu'), { maxLength: 2 }) }),
+    ),
+    { maxKeys: 2 },
+  ),
 });
 
-const text = (kind: string) => (t: string): FuzzFrame => ({ kind, text: t });
+const text =
+  (kind: string) =>
+  (t: string): FuzzFrame => ({ kind, text: t });
 
 function nested(depth: number, open: string, close: string, inner: string): string {
   return open.repeat(depth) + inner + close.repeat(depth);
@@ -94,11 +127,24 @@ function nested(depth: number, open: string, close: string, inner: string): stri
 export const fuzzFrame: fc.Arbitrary<FuzzFrame> = fc.oneof(
   { weight: 80, arbitrary: valid.map((m) => text('valid')(JSON.stringify(m))) },
   { weight: 100, arbitrary: message.map((m) => text('wrong-types')(withPollutionKeys(JSON.stringify(m)))) },
-  { weight: 60, arbitrary: fc.record({ handler: fc.constantFrom('query', 'watch', 'get', 'stop'), params }).map((m) => text('injection')(withPollutionKeys(JSON.stringify(m)))) },
+  {
+    weight: 60,
+    arbitrary: fc
+      .record({ handler: fc.constantFrom('query', 'watch', 'get', 'stop'), params })
+      .map((m) => text('injection')(withPollutionKeys(JSON.stringify(m)))),
+  },
   {
     weight: 20,
     arbitrary: fc
-      .tuple(fc.constantFrom('{"@@p1@@":{"polluted":true},"handler":"query"}', '{"handler":"watch","params":{"@@p1@@":{"polluted":1}}}', '{"handler":"query","params":{"a":{"@@p2@@":{"@@p3@@":{"polluted":1}}}}}', '{"handler":"@@p1@@","resource":"@@p2@@"}'), value)
+      .tuple(
+        fc.constantFrom(
+          '{"@@p1@@":{"polluted":true},"handler":"query"}',
+          '{"handler":"watch","params":{"@@p1@@":{"polluted":1}}}',
+          '{"handler":"query","params":{"a":{"@@p2@@":{"@@p3@@":{"polluted":1}}}}}',
+          '{"handler":"@@p1@@","resource":"@@p2@@"}',
+        ),
+        value,
+      )
       .map(([t, v]) => text('pollution')(withPollutionKeys(t.replace('"polluted":1', `"polluted":${JSON.stringify(v) ?? 1}`)))),
   },
   {
@@ -126,23 +172,25 @@ export const fuzzFrame: fc.Arbitrary<FuzzFrame> = fc.oneof(
   },
   {
     weight: 1,
-    arbitrary: fc.tuple(fc.integer({ min: 64 * 1024, max: DEFAULTS.maxPayload - 200 }), fc.constantFrom('name', '@@p1@@', '$where', 'resource')).map(([n, field]) => {
-      const big = 'x'.repeat(n);
-      const t = field === 'resource' ? `{"handler":"all","resource":"${big}"}` : `{"handler":"query","params":{"${field}":"${big}"}}`;
-      return text('huge-string')(withPollutionKeys(t));
-    }),
+    arbitrary: fc
+      .tuple(fc.integer({ min: 64 * 1024, max: DEFAULTS.maxPayload - 200 }), fc.constantFrom('name', '@@p1@@', '$where', 'resource'))
+      .map(([n, field]) => {
+        const big = 'x'.repeat(n);
+        const t = field === 'resource' ? `{"handler":"all","resource":"${big}"}` : `{"handler":"query","params":{"${field}":"${big}"}}`;
+        return text('huge-string')(withPollutionKeys(t));
+      }),
   },
   {
     weight: 1,
-    arbitrary: fc.integer({ min: DEFAULTS.maxPayload + 1, max: DEFAULTS.maxPayload + 64 * 1024 }).map(
-      (n): FuzzFrame => ({ kind: 'oversized', text: `{"handler":"query","params":{"name":"${'y'.repeat(n)}"}}`, expectClose: 1009 }),
-    ),
+    arbitrary: fc
+      .integer({ min: DEFAULTS.maxPayload + 1, max: DEFAULTS.maxPayload + 64 * 1024 })
+      .map((n): FuzzFrame => ({ kind: 'oversized', text: `{"handler":"query","params":{"name":"${'y'.repeat(n)}"}}`, expectClose: 1009 })),
   },
   {
     weight: 2,
-    arbitrary: fc.uint8Array({ minLength: 1, maxLength: 32 }).map(
-      (b): FuzzFrame => ({ kind: 'invalid-utf8', bytes: Uint8Array.from([...b, 0xc3, 0x28]), binary: false, expectClose: 1007 }),
-    ),
+    arbitrary: fc
+      .uint8Array({ minLength: 1, maxLength: 32 })
+      .map((b): FuzzFrame => ({ kind: 'invalid-utf8', bytes: Uint8Array.from([...b, 0xc3, 0x28]), binary: false, expectClose: 1007 })),
   },
 );
 
@@ -256,7 +304,12 @@ function atBound(kind: GrammarBomb, slot: Slot): number {
 /** The bound a frame passes, by the grammar's arithmetic. */
 function verdict(kind: GrammarBomb, slot: Slot, b: ReturnType<typeof bomb>): keyof InputBudget | undefined {
   const budget = DEFAULTS.inputBudget;
-  if (kind === 'string') return b.length > (slot.short ? budget.maxKeyLength : budget.maxStringLength) ? (slot.short ? 'maxKeyLength' : 'maxStringLength') : undefined;
+  if (kind === 'string')
+    return b.length > (slot.short ? budget.maxKeyLength : budget.maxStringLength)
+      ? slot.short
+        ? 'maxKeyLength'
+        : 'maxStringLength'
+      : undefined;
   if (slot.level! + b.depth - 1 > budget.maxDepth) return 'maxDepth';
   if (slot.nodes + b.nodes > budget.maxNodes) return 'maxNodes';
   return undefined;
@@ -275,7 +328,10 @@ export function grammarFrame(handler: string, slotName: GrammarSlot, kind: Gramm
   const nesting = kind === 'nested-arrays' || kind === 'nested-objects';
   const size = fc.oneof(
     { weight: 12, arbitrary: fc.integer({ min: -2, max: 2 }).map((delta) => Math.max(1, bound + delta)) },
-    { weight: nesting ? 3 : 1, arbitrary: fc.integer({ min: bound + 3, max: nesting ? Math.min(DEEPEST, largest(kind, room)) : largest(kind, room) }) },
+    {
+      weight: nesting ? 3 : 1,
+      arbitrary: fc.integer({ min: bound + 3, max: nesting ? Math.min(DEEPEST, largest(kind, room)) : largest(kind, room) }),
+    },
   );
   return fc.tuple(size, fc.constantFrom(...GRAMMAR_RESOURCES)).map(([n, resource]): GrammarFrame => {
     const b = bomb(kind, n);

@@ -21,8 +21,14 @@ export function rabbitUnavailable(): Promise<string | undefined> {
     const { hostname, port } = new URL(AMQP_URL);
     const tcp = await new Promise<boolean>((resolve) => {
       const s = netConnect({ host: hostname, port: Number(port || 5672) });
-      s.setTimeout(2000, () => { s.destroy(); return resolve(false); });
-      s.once('connect', () => { s.destroy(); return resolve(true); });
+      s.setTimeout(2000, () => {
+        s.destroy();
+        return resolve(false);
+      });
+      s.once('connect', () => {
+        s.destroy();
+        return resolve(true);
+      });
       s.once('error', () => resolve(false));
     });
     if (!tcp) return `RabbitMQ unreachable at ${hostname}:${port || 5672}`;

@@ -28,7 +28,17 @@ export function catalogsView(root: HTMLElement, catalogs: Connection, selection:
               h(
                 'li',
                 { 'data-testid': 'catalog', 'data-source': String(c.source) },
-                h('button', { class: 'link', onclick: () => { open = open === c.id ? undefined : String(c.id); return render(); } }, String(c.source)),
+                h(
+                  'button',
+                  {
+                    class: 'link',
+                    onclick: () => {
+                      open = open === c.id ? undefined : String(c.id);
+                      return render();
+                    },
+                  },
+                  String(c.source),
+                ),
                 h('span', { class: 'muted small' }, ago(c.updatedAt)),
                 open === c.id ? h('pre', {}, JSON.stringify(c.data, null, 2)) : null,
               ),

@@ -33,7 +33,15 @@ export function connectionsView(root: HTMLElement, backendRoot: HTMLElement, bac
       {},
       h('h2', {}, 'Connections'),
       backend.mock
-        ? h('button', { 'data-testid': 'drop', title: 'Simulate an outage: every socket drops (1006) and reconnects', onclick: () => backend.mock!.dropAll() }, 'Drop')
+        ? h(
+            'button',
+            {
+              'data-testid': 'drop',
+              title: 'Simulate an outage: every socket drops (1006) and reconnects',
+              onclick: () => backend.mock!.dropAll(),
+            },
+            'Drop',
+          )
         : null,
       h('button', { 'data-testid': 'disconnect', onclick: () => client.disconnect() }, 'Disconnect'),
       h('button', { 'data-testid': 'connect', onclick: () => client.connect() }, 'Connect'),
@@ -83,7 +91,12 @@ export function connectionsView(root: HTMLElement, backendRoot: HTMLElement, bac
 
 /** The backend chooser: in-page mock or a server URL; switching reloads with `?backend=`. */
 function backendChooser(root: HTMLElement, backend: Backend): void {
-  const input = h('input', { type: 'text', value: backend.kind === 'server' ? backend.url : 'ws://127.0.0.1:9100', 'data-testid': 'backend-url', size: 28 });
+  const input = h('input', {
+    type: 'text',
+    value: backend.kind === 'server' ? backend.url : 'ws://127.0.0.1:9100',
+    'data-testid': 'backend-url',
+    size: 28,
+  });
   const go = (value: string) => {
     const params = new URLSearchParams(location.search);
     params.set('backend', value);

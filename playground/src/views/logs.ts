@@ -18,7 +18,13 @@ export function logsView(root: HTMLElement, logs: Connection, selection: Selecti
   const title = h('span', { class: 'muted' });
   const select = h(
     'select',
-    { 'data-testid': 'log-level', onchange: (e: Event) => { minLevel = (e.target as HTMLSelectElement).value; return render(); } },
+    {
+      'data-testid': 'log-level',
+      onchange: (e: Event) => {
+        minLevel = (e.target as HTMLSelectElement).value;
+        return render();
+      },
+    },
     ...LEVELS.map((l) => h('option', { value: l, selected: l === minLevel }, `${l} and above`)),
   );
   mount(root, h('header', {}, h('h2', {}, 'Logs'), title, select), scroller);
@@ -47,7 +53,11 @@ export function logsView(root: HTMLElement, logs: Connection, selection: Selecti
   };
   const render = scheduler(() => {
     const { nodeId, workflowId } = selection.value;
-    title.textContent = workflowId ? `workflow ${workflowId.slice(0, 8)}` : nodeId ? `node ${nodeId.slice(-6)}` : 'select a node or workflow';
+    title.textContent = workflowId
+      ? `workflow ${workflowId.slice(0, 8)}`
+      : nodeId
+        ? `node ${nodeId.slice(-6)}`
+        : 'select a node or workflow';
     const atBottom = scroller.scrollTop + scroller.clientHeight >= scroller.scrollHeight - 8;
     const lines = logs.store
       .getSnapshot()

@@ -22,19 +22,26 @@ export function workflowsView(root: HTMLElement, workflows: Connection, nodes: C
     const rows = [...workflows.store.getSnapshot()].sort((a, b) => String(b.updatedAt).localeCompare(String(a.updatedAt)));
     mount(
       root,
-      h(
-        'header',
-        {},
-        h('h2', {}, 'Workflows'),
-        h('span', { class: 'count' }, rows.length),
-      ),
+      h('header', {}, h('h2', {}, 'Workflows'), h('span', { class: 'count' }, rows.length)),
       h(
         'div',
         { class: 'scroll' },
         h(
           'table',
           { 'data-testid': 'workflows-table' },
-          h('thead', {}, h('tr', {}, h('th', {}, 'workflow'), h('th', {}, 'node'), h('th', {}, 'status'), h('th', {}, 'progress'), h('th', {}, 'updated'))),
+          h(
+            'thead',
+            {},
+            h(
+              'tr',
+              {},
+              h('th', {}, 'workflow'),
+              h('th', {}, 'node'),
+              h('th', {}, 'status'),
+              h('th', {}, 'progress'),
+              h('th', {}, 'updated'),
+            ),
+          ),
           h(
             'tbody',
             {},

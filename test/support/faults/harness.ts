@@ -244,7 +244,11 @@ export type FaultRun<T extends TruthSource> = FaultContext<T> & {
 const bytesOf = (docs: readonly Doc[]): number => docs.reduce((n, d) => n + Buffer.byteLength(canonicalJson(d)), 0);
 
 /** Starts the first server, one proxy and one client per spec, and a writer (not started). */
-export async function startFaultRun<T extends TruthSource>(truth: T, specs: readonly WatcherSpec[], next: () => Write): Promise<FaultRun<T>> {
+export async function startFaultRun<T extends TruthSource>(
+  truth: T,
+  specs: readonly WatcherSpec[],
+  next: () => Write,
+): Promise<FaultRun<T>> {
   const first = await truth.startServer(0);
   const watchers: Watcher[] = [];
   for (const spec of specs) {
@@ -315,7 +319,8 @@ export async function startFaultRun<T extends TruthSource>(truth: T, specs: read
       );
       await writer.pause();
       const expected = new Set(outcome.reconnect);
-      const back = (w: Watcher, i: number) => w.connection.state === 'open' && w.connection.sessionId !== undefined && w.connection.sessionId !== sessions[i];
+      const back = (w: Watcher, i: number) =>
+        w.connection.state === 'open' && w.connection.sessionId !== undefined && w.connection.sessionId !== sessions[i];
       try {
         await waitFor(
           async () =>

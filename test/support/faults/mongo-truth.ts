@@ -79,7 +79,15 @@ export class MongoTruth implements TruthSource {
     const truth = new MongoTruth(wire, client, publisher, prefix);
     for (const [channel, docs] of Object.entries(seed)) {
       const spec = specOf(channel);
-      if (docs.length > 0) await truth.collection(spec).insertMany(docs.map((d) => ({ ...(spec.idField === 'id' ? { _id: ObjectId.createFromHexString(String(d.id)) } : {}), ...stored(spec, d) })));
+      if (docs.length > 0)
+        await truth
+          .collection(spec)
+          .insertMany(
+            docs.map((d) => ({
+              ...(spec.idField === 'id' ? { _id: ObjectId.createFromHexString(String(d.id)) } : {}),
+              ...stored(spec, d),
+            })),
+          );
     }
     return truth;
   }
@@ -118,7 +126,16 @@ export class MongoTruth implements TruthSource {
   }
 
   async startServer(port: number): Promise<ServerHandle> {
-    const server = await startServer(['--port', String(port), '--mongo', this.mongoUrl, '--amqp', AMQP_URL, '--exchange-prefix', this.prefix]);
+    const server = await startServer([
+      '--port',
+      String(port),
+      '--mongo',
+      this.mongoUrl,
+      '--amqp',
+      AMQP_URL,
+      '--exchange-prefix',
+      this.prefix,
+    ]);
     this.servers.add(server);
     return {
       proc: server.proc,
@@ -179,7 +196,10 @@ export function brokerConnectionName(server: ServerHandle): string {
 
 /** How often a server process connected to RabbitMQ so far (its `amqp connected` log lines). */
 export function brokerConnects(server: ServerHandle): number {
-  return server.output().split('\n').filter((line) => / info amqp connected /.test(line)).length;
+  return server
+    .output()
+    .split('\n')
+    .filter((line) => / info amqp connected /.test(line)).length;
 }
 
 /** Every client has received a `list` for each of its watches since `before` (counts of `received.lists`). */

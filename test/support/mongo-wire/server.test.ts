@@ -30,7 +30,11 @@ describe('mongo wire server', () => {
     const db = client(s.url('wire')).db('wire');
     const nodes = db.collection('nodes');
     await nodes.insertMany(Array.from({ length: 250 }, (_, i) => ({ n: i, type: i % 2 ? 'compute' : 'switch', tags: [`t${i % 3}`] })));
-    const compute = await nodes.find({ type: 'compute', n: { $gte: 10 } }).sort({ n: -1 }).batchSize(40).toArray();
+    const compute = await nodes
+      .find({ type: 'compute', n: { $gte: 10 } })
+      .sort({ n: -1 })
+      .batchSize(40)
+      .toArray();
     expect(compute.map((d) => d.n)).toEqual(Array.from({ length: 120 }, (_, i) => 249 - i * 2));
     expect(s.commands.filter((c) => c.name === 'getMore').length).toBeGreaterThanOrEqual(2);
     const limited = await nodes.find({ tags: 't0' }).limit(5).toArray();
