@@ -80,14 +80,12 @@ export class MongoTruth implements TruthSource {
     for (const [channel, docs] of Object.entries(seed)) {
       const spec = specOf(channel);
       if (docs.length > 0)
-        await truth
-          .collection(spec)
-          .insertMany(
-            docs.map((d) => ({
-              ...(spec.idField === 'id' ? { _id: ObjectId.createFromHexString(String(d.id)) } : {}),
-              ...stored(spec, d),
-            })),
-          );
+        await truth.collection(spec).insertMany(
+          docs.map((d) => ({
+            ...(spec.idField === 'id' ? { _id: ObjectId.createFromHexString(String(d.id)) } : {}),
+            ...stored(spec, d),
+          })),
+        );
     }
     return truth;
   }
