@@ -59,7 +59,7 @@ export function markdownTable(figures: Figures): string {
 
 const COLOURS: Record<Result, string> = { met: '#2e7d32', 'at the line': '#ef8f00', missed: '#c62828', reported: '#78909c' };
 
-const escape = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+const escapeXml = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** A horizontal bar per figure that has a ratio to raw `ws`, with raw `ws` at 1× and each target marked. */
 export function renderChart(figures: Figures): string {
@@ -76,7 +76,7 @@ export function renderChart(figures: Figures): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif" font-size="13">`,
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
     `<text x="12" y="22" font-size="15" font-weight="bold">monorail-ws ÷ raw ws, measured side by side in one run</text>`,
-    `<text x="12" y="40" fill="#555555">${escape(`${figures.run.command}, ${figures.run.date}; lower is better, except deliveries per second`)}</text>`,
+    `<text x="12" y="40" fill="#555555">${escapeXml(`${figures.run.command}, ${figures.run.date}; lower is better, except deliveries per second`)}</text>`,
   ];
   const bottom = top + rows.length * rowHeight;
   for (let v = 0; v <= max + 1e-9; v += 0.5) {
@@ -87,12 +87,12 @@ export function renderChart(figures: Figures): string {
   out.push(`<text x="${x(1) + 4}" y="${top + 4}" fill="#333333" font-size="11">raw ws</text>`);
   rows.forEach((r, i) => {
     const y = top + i * rowHeight;
-    out.push(`<text x="12" y="${y + 14}" fill="#666666" font-size="11">${escape(r.scenario)}</text>`);
-    out.push(`<text x="12" y="${y + 30}">${escape(r.figure)}</text>`);
+    out.push(`<text x="12" y="${y + 14}" fill="#666666" font-size="11">${escapeXml(r.scenario)}</text>`);
+    out.push(`<text x="12" y="${y + 30}">${escapeXml(r.figure)}</text>`);
     out.push(`<rect x="${labelWidth}" y="${y + 12}" width="${x(r.vsRaw!) - labelWidth}" height="18" fill="${COLOURS[r.result]}"/>`);
     const target = r.limit === undefined ? r.target : `target ${r.higherIsBetter ? '≥' : '≤'} ${r.limit}×`;
     out.push(
-      `<text x="${x(Math.max(r.vsRaw!, r.limit ?? 0)) + 8}" y="${y + 26}">${ratio(r.vsRaw)} <tspan fill="#666666" font-size="11">${escape(target)}</tspan></text>`,
+      `<text x="${x(Math.max(r.vsRaw!, r.limit ?? 0)) + 8}" y="${y + 26}">${ratio(r.vsRaw)} <tspan fill="#666666" font-size="11">${escapeXml(target)}</tspan></text>`,
     );
     if (r.limit !== undefined)
       out.push(`<line x1="${x(r.limit)}" y1="${y + 6}" x2="${x(r.limit)}" y2="${y + 36}" stroke="#000000" stroke-width="2"/>`);
@@ -109,7 +109,7 @@ export function renderChart(figures: Figures): string {
     `<text x="${lx + 8}" y="${ly}">target</text>`,
   );
   out.push('</svg>');
-  return out.join('\n') + '\n';
+  return `${out.join('\n')}\n`;
 }
 
 if (process.argv[1]?.endsWith('chart.ts')) {

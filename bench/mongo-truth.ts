@@ -1,11 +1,11 @@
 /**
  * The storm scenario's source of truth when it reads from MongoDB: the wire-level MongoDB test server
- * (test/mongo-wire-server.ts) in a process of its own, so it outlives the monorail-ws server's restart, and
+ * (test/support/mongo-wire/server.ts) in a process of its own, so it outlives the monorail-ws server's restart, and
  * the orchestrator changes the truth while the server is down.
  */
 import { ObjectId } from 'bson';
 import type { Doc } from '../protocol/index.js';
-import { MongoWireServer } from '../test/mongo-wire-server.js';
+import { MongoWireServer } from '../test/support/mongo-wire/server.js';
 import { stormNodes, stormNodesAfter } from './data.js';
 import { serveRequests } from './ipc.js';
 

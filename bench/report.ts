@@ -182,5 +182,5 @@ export function printTable(rows: Row[], cfg: BenchConfig): void {
       `run ${run} lost = 0 in every row${lost.length ? ` (not in ${lost.map((r) => `${r.scenario}/${r.target}`).join(', ')})` : ''}`,
     );
   }
-  process.stdout.write(out.join('\n') + '\n');
+  process.stdout.write(`${out.join('\n')}\n`);
 }

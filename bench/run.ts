@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { connect as amqpConnect } from 'amqplib';
 import { build } from 'esbuild';
 import { benchConfig, type BenchConfig } from './config.js';
-import { fanoutRecord, hexId, nowUs, stormNodes, stormNodesAfter, stormWatches, STORM_SKUS } from './data.js';
+import { fanoutRecord, hexId, nowUs, stormNodes, stormNodesAfter, STORM_SKUS } from './data.js';
 import { Histogram, type HistogramData } from './histogram.js';
 import { startChild, type Child } from './ipc.js';
 import { printTable, type Row } from './report.js';
@@ -26,7 +26,7 @@ const runId = `${Date.now().toString(36)}${process.pid}`;
 
 function emitRow(row: Row): void {
   rows.push(row);
-  process.stdout.write(JSON.stringify(row) + '\n');
+  process.stdout.write(`${JSON.stringify(row)}\n`);
 }
 
 function log(text: string): void {
@@ -84,7 +84,7 @@ async function injectAndWait(
   const progress: Progress[] = loads.map(() => ({ min: 0, received: 0, expected: Infinity }));
   let credit = 0;
   let wake: (() => void) | undefined;
-  loads.forEach((l, i) =>
+  for (const [i, l] of loads.entries()) {
     l.on('progress', (p) => {
       progress[i] = p as unknown as Progress;
       const min = Math.min(...progress.map((x) => x.min));
@@ -93,8 +93,8 @@ async function injectAndWait(
         server.request('credit', { upTo: credit }).catch(() => undefined);
       }
       wake?.();
-    }),
-  );
+    });
+  }
   await Promise.all(
     loads.map((l, i) =>
       l.request('arm', {
@@ -220,7 +220,7 @@ async function fanout(run: number, target: Target, mode: 'max' | 'rate' | 'amqp'
     );
     const rate = mode === 'max' ? undefined : fixedRate!;
     const count = rate === undefined ? cfg.changes : rate * cfg.rateSeconds;
-    let result;
+    let result: Awaited<ReturnType<typeof publishAndWait>>;
     if (amqp) {
       result = await publishAndWait(server, loads, amqp, count, rate!);
     } else {
@@ -304,7 +304,11 @@ async function injectAndWaitExternal(
   count: number,
 ): Promise<{ cpuUs: number; rssMB: number; reports: LoadReport[] }> {
   const progress: Progress[] = loads.map(() => ({ min: 0, received: 0, expected: Infinity }));
-  loads.forEach((l, i) => l.on('progress', (p) => (progress[i] = p as unknown as Progress)));
+  loads.forEach((l, i) => {
+    l.on('progress', (p) => {
+      progress[i] = p as unknown as Progress;
+    });
+  });
   await Promise.all(loads.map((l) => l.request('arm', { from, count })));
   await server.request('cpu-start');
   let lastTotal = -1;

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { writeHeapSnapshot } from 'node:v8';
 import { connect as amqpConnect } from 'amqplib';
 import { Server as SocketIoServer } from 'socket.io';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer } from 'ws';
 import { canonicalJson, type Doc, type Params } from '../protocol/index.js';
 import type { Change, ChangeFeed, Source } from '../server/hub/source.js';
 import { MongoSource } from '../server/sources/mongo.js';

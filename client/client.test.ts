@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createClient, type Client } from './client.js';
-import { startScriptServer, type ScriptServer } from './test-helpers/script-server.js';
-import { next } from './test-helpers/timers.js';
+import { startScriptServer, type ScriptServer } from '../test/support/script-server.js';
+import { next } from '../test/support/client-events.js';
 
 const servers: ScriptServer[] = [];
 const clients: Client[] = [];

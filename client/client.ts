@@ -58,7 +58,11 @@ export function createClient<const C extends string>(options: ClientOptions<C>):
       }
       return connection;
     },
-    connect: () => all().forEach((c) => c.connect()),
-    disconnect: () => all().forEach((c) => c.disconnect()),
+    connect: () => {
+      for (const c of all()) c.connect();
+    },
+    disconnect: () => {
+      for (const c of all()) c.disconnect();
+    },
   };
 }

@@ -3,8 +3,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ClientMessage } from '../protocol/messages.js';
 import { Connection, type ConnectionOptions } from './connection.js';
 import type { ConnectionError } from './events.js';
-import { deadUrl, startScriptServer, type ScriptOptions, type ScriptServer } from './test-helpers/script-server.js';
-import { immediateTimers, manualTimers, next, nth, record } from './test-helpers/timers.js';
+import { deadUrl, startScriptServer, type ScriptOptions, type ScriptServer } from '../test/support/script-server.js';
+import { next, nth, record } from '../test/support/client-events.js';
+import { immediateTimers, manualTimers } from '../test/support/timers.js';
 
 const servers: ScriptServer[] = [];
 const conns: Connection[] = [];

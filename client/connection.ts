@@ -7,7 +7,7 @@
 import { backoffDelay } from '../protocol/backoff.js';
 import { channelFromUrl, channelInfo } from '../protocol/channels.js';
 import { NO_RETRY_CODES, type CloseCode } from '../protocol/codes.js';
-import type { ClientMessage, Doc, Params, ServerMessage, SessionMessage } from '../protocol/messages.js';
+import type { ClientMessage, Doc, Params, SessionMessage } from '../protocol/messages.js';
 import { stringifyMessage } from '../protocol/parse.js';
 import { applyToStore } from './apply.js';
 import { parseServerFrame } from './parse.js';

@@ -149,7 +149,8 @@ export class Store<T extends Doc = Doc> {
   applyList(params: Params | undefined, items: readonly Doc[]): void {
     if (params === undefined || this.appendOnly) {
       for (const item of items) this.#upsertItem(item);
-      return this.#commit();
+      this.#commit();
+      return;
     }
     const scope = canonicalJson(params);
     const mark = ++this.#lists;

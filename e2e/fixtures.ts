@@ -2,13 +2,16 @@
  * e2e fixtures: the same specs drive the playground against the in-page mock (`mock` project) and against a
  * real server process on RabbitMQ (`real` project). A `Driver` hides the difference: the mock is driven through
  * its control API on `window.__monorail`, the real server through RackHD-format messages published to the
- * broker with amqplib, exactly as RackHD would publish them.
+ * broker with amqplib, exactly as RackHD would publish them. This file is Playwright's `test.extend` and stays
+ * beside its specs; what it shares with the vitest suites (the server process, the broker's URL) comes from
+ * `test/support/`, and it waits with Playwright's own auto-waiting `expect`.
  */
 import { test as base, expect, type BrowserContext, type Page } from '@playwright/test';
 import { connect, type ChannelModel, type Channel } from 'amqplib';
 import type { Doc } from '../protocol/index.js';
 import { demoFixtures } from '../server/demo/fixtures.js';
-import { startServer, type ServerProcess } from '../test/processes.js';
+import { startServer, type ServerProcess } from '../test/support/processes.js';
+import { AMQP_URL } from '../test/support/rabbit.js';
 
 /** Project options. */
 export interface E2EOptions {
@@ -28,7 +31,6 @@ export interface Driver {
   outage(page: Page, whileAway: () => Promise<void>): Promise<void>;
 }
 
-const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
 /** Waterline collection names of the channels the specs change. */
 const COLLECTION = { nodes: 'nodes', workflows: 'graphobjects', skus: 'skus', catalogs: 'catalogs' } as const;
 const ID_FIELD = { nodes: 'id', workflows: 'instanceId', skus: 'id', catalogs: 'id' } as const;

@@ -6,7 +6,7 @@ import { Server, WebSocket as MockSocketWebSocket } from 'mock-socket';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Connection } from '../client/index.js';
 import type { ServerMessage } from '../protocol/index.js';
-import { waitFor } from '../test/helpers.js';
+import { waitFor } from '../test/support/wait.js';
 import { createMockServer, defaultFixtures, installGlobalWebSocket, makeNode, type MockServer, type MockServerOptions } from './index.js';
 import type { MockCloseEvent, MockWebSocket } from './websocket.js';
 

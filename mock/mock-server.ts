@@ -250,7 +250,7 @@ function seedFor(channels: readonly ChannelSpec[], fixtures: MockServerOptions['
  */
 export function installGlobalWebSocket(mock: Pick<MockServer, 'WebSocket'>): () => void {
   const scope = globalThis as { WebSocket?: unknown };
-  const had = Object.prototype.hasOwnProperty.call(scope, 'WebSocket');
+  const had = Object.hasOwn(scope, 'WebSocket');
   const previous = scope.WebSocket;
   scope.WebSocket = mock.WebSocket;
   return () => {

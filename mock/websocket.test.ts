@@ -3,7 +3,7 @@
  * semantics an application may rely on. Gaps of mock-socket are tested in mock-server.test.ts.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { waitFor } from '../test/helpers.js';
+import { waitFor } from '../test/support/wait.js';
 import { createMockServer, type MockServer } from './index.js';
 
 let mock: MockServer;

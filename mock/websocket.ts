@@ -241,7 +241,8 @@ export class MockWebSocket {
       // The server answered without one of the offered subprotocols: browsers and `ws` fail the handshake.
       this.#inner = undefined;
       inner.close();
-      return this.#fail();
+      this.#fail();
+      return;
     }
     this.protocol = selected;
     this.#opened = true;
@@ -257,7 +258,10 @@ export class MockWebSocket {
 
   #handleClose(code: number, reason: string): void {
     if (this.#state === CLOSED) return;
-    if (!this.#opened) return this.#fail();
+    if (!this.#opened) {
+      this.#fail();
+      return;
+    }
     this.#state = CLOSED;
     this.#inner = undefined;
     // A close frame arrived unless the connection was cut (1006), which is exactly when a browser says wasClean.

@@ -63,7 +63,7 @@ export function canonicalChannel(name: string): string {
 export function channelFromUrl(url: string): string {
   // The query and fragment go first, so a "/" inside `?token=a/b` is never taken for the path; then the scheme
   // and authority, which end at the first "/" after "://".
-  const path = url.split(/[?#]/)[0]!.replace(/^[^]*?:\/\/[^/]*/, '');
+  const path = url.split(/[?#]/)[0]!.replace(/^[\s\S]*?:\/\/[^/]*/, '');
   const last =
     path
       .split('/')

@@ -151,8 +151,15 @@ export const DEFAULTS = /* @__PURE__ */ (() =>
      * them); a watch that would pass it is refused with `too-many-watches`.
      */
     maxWatchBytes: 4 * 1024 * 1024,
-    /** Snapshot reads (query, all, get, watch) one connection may have in flight; more: `error` `too-many-reads`. */
-    maxReadsInFlight: 256,
+    /**
+     * Snapshot reads (query, all, get, watch) one connection may have started and not yet had answered; a request that
+     * would start one more gets `error` `too-many-reads` (joining an identical read already in flight starts none and is
+     * never refused). Like the rate limit's burst, it must cover what a client sends at once after a reconnect — every
+     * watch (up to `maxWatches`, 100; a refused watch is dropped by the client) and its queued sends (up to `maxQueue`,
+     * 1000), up to 1,100 distinct reads — hence 1,200 (256 refused most of a full queue). It bounds how many reads a
+     * connection keeps waiting on a slow source, which the rate limit alone lets grow by 100 a second.
+     */
+    maxReadsInFlight: 1_200,
     /** Most bytes of records one `list` may carry (JSON); a larger snapshot is refused with `error` `too-large`. */
     maxListBytes: 64 * 1024 * 1024,
     /** A connection whose HTTP upgrade (headers included) has not completed this long after its TCP connect is cut. */

@@ -6,6 +6,7 @@ export * from './codes.js';
 export * from './messages.js';
 export * from './errors.js';
 export * from './params.js';
+export * from './budget.js';
 export * from './matches.js';
 export * from './parse.js';
 export * from './channels.js';

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { Query } from 'mingo';
 import { describe, expect, it } from 'vitest';
-import { jsonEqual, matches, project, valuesAt } from './matches.js';
+import { mib, retainedBy } from '../test/support/heap.js';
+import { jsonEqual, matches, PATH_MEMO, project, valuesAt } from './matches.js';
 import type { Doc, JsonValue, Params } from './messages.js';
 import { canonicalJson, isOperatorObject, isPlainObject, paramFields, validateParams } from './params.js';
 
@@ -407,6 +408,60 @@ describe('project', () => {
   });
 });
 
+describe('the memo of split paths (issue 10, finding 2: it kept every path it saw)', () => {
+  /** A path of `length` code units that no other call of this test file uses, built fresh (nothing else holds it). */
+  const freshPath = (tag: string, i: number, length: number) => {
+    const suffix = `.${tag}${i}`;
+    return 'p'.repeat(length - suffix.length) + suffix;
+  };
+  const doc: Doc = { a: 1 };
+  /**
+   * What the memo may hold at most (see `PATH_MEMO`): its paths and their segments at 2 bytes a code unit, and 300
+   * bytes of Map entry, array and string headers per entry; plus 1 MiB for what a measurement moves by itself.
+   * Each test below drives the memo past one of its bounds, so whatever it holds before, it grows by no more.
+   */
+  const bound = 2 * 2 * PATH_MEMO.maxTotalLength + 300 * PATH_MEMO.maxEntries + 1024 * 1024;
+
+  it(`keeps nothing of paths longer than ${PATH_MEMO.maxKeyLength} characters: 100 distinct 900 KB paths`, async () => {
+    // Before the fix the memo kept every one of them (88 MiB here).
+    const grown = await retainedBy(() => {
+      for (let i = 0; i < 100; i++) {
+        const path = freshPath('huge', i, 900_000);
+        // Every entry point that splits a path: equality, operators, valuesAt and project.
+        expect(matches(doc, { [path]: null })).toBe(true);
+        expect(matches(doc, { [path]: { $exists: true } })).toBe(false);
+        expect(valuesAt(doc, path)).toEqual([undefined]);
+        expect(project(doc, [path])).toEqual({});
+      }
+    });
+    expect(grown, `heap after GC grew ${mib(grown)}`).toBeLessThanOrEqual(bound);
+  });
+
+  it('holds a bounded total length of the longest paths it memoises: 20,000 distinct paths of maxKeyLength characters', async () => {
+    const grown = await retainedBy(() => {
+      for (let i = 0; i < 20_000; i++) expect(matches(doc, { [freshPath('long', i, PATH_MEMO.maxKeyLength)]: null })).toBe(true);
+    });
+    expect(grown, `heap after GC grew ${mib(grown)}`).toBeLessThanOrEqual(bound);
+  });
+
+  it('holds a bounded number of short paths: 30,000 distinct 128-character paths', async () => {
+    const grown = await retainedBy(() => {
+      for (let i = 0; i < 30_000; i++) expect(matches(doc, { [freshPath('short', i, 128)]: null })).toBe(true);
+    });
+    expect(grown, `heap after GC grew ${mib(grown)}`).toBeLessThanOrEqual(bound);
+  });
+
+  it('still answers for paths it memoised, dropped, or never memoised', () => {
+    const nested: Doc = { a: { b: [{ c: 1 }, { c: 2 }] } };
+    expect(matches(nested, { 'a.b.c': 2 })).toBe(true);
+    for (let i = 0; i < 20_000; i++) matches(doc, { [freshPath('evict', i, 64)]: null });
+    expect(matches(nested, { 'a.b.c': 2 })).toBe(true);
+    expect(matches(nested, { 'a.b.c': 3 })).toBe(false);
+    const long = `a.b.${'x'.repeat(100_000)}`;
+    expect(matches({ a: { b: { [long.slice(4)]: 5 } } }, { [long]: 5 })).toBe(true);
+  });
+});
+
 describe('consistency properties', () => {
   it('$ne, $nin and $exists:false are the negations of equality, $in and $exists:true', () => {
     fc.assert(
@@ -613,7 +668,7 @@ function mingoDeviation(doc: Doc, path: string, condition: JsonValue): Deviation
       return;
     }
     if (isPlainObject(value)) {
-      const next = Object.prototype.hasOwnProperty.call(value, segment) ? (value[segment] as JsonValue) : undefined;
+      const next = Object.hasOwn(value, segment) ? (value[segment] as JsonValue) : undefined;
       const scalarMidPath = i + 1 < segments.length && !isPlainObject(next) && !Array.isArray(next);
       const missingHere = next === undefined || scalarMidPath;
       if (missingHere) {

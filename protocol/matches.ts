@@ -42,15 +42,43 @@ type JsonObject = { [key: string]: JsonValue };
 
 const { hasOwn } = Object;
 
-const pathCache = new Map<string, string[]>();
+/**
+ * Bounds of the memo of split field paths. Paths come from the filters clients send, so a memo without bounds
+ * keeps every distinct path it is shown (issue 10, finding 2: 300 queries with distinct 900 KB field names kept
+ * 258 MB). A path longer than `maxKeyLength` code units is split on every use and never kept; of the others, at
+ * most `maxEntries` paths of at most `maxTotalLength` code units together are kept, the oldest memoised dropped
+ * first. The memo therefore holds at most `maxTotalLength` code units of paths, as much again of their segments
+ * (2 bytes each at worst: ≤ 1 MiB together) and a few hundred bytes per entry.
+ *
+ * `maxKeyLength` is the input budget's `DEFAULTS.inputBudget.maxKeyLength`, so every path the server admits can be
+ * memoised: splitting a 1,024-character path costs about twenty lookups, and a filter is evaluated once per record
+ * a read scans. A module constant, not an option: it bounds an internal memo shared by everything in the process
+ * (the client store included), and no operator needs to tune it.
+ */
+export const PATH_MEMO = { maxKeyLength: 1_024, maxEntries: 1_000, maxTotalLength: 256 * 1_024 } as const;
+
+/** Split paths by path, oldest memoised first (a Map iterates in insertion order); see `PATH_MEMO`. */
+const pathMemo = new Map<string, string[]>();
+/** Code units of the paths in `pathMemo`. */
+let pathMemoLength = 0;
 
 /** The segments of a dotted path. */
 function segmentsOf(path: string): string[] {
-  let segments = pathCache.get(path);
-  if (segments === undefined) {
-    segments = path.split('.');
-    // A pure memo: paths come from validated params, so the set is small; the bound only stops abuse.
-    if (pathCache.size < 10_000) pathCache.set(path, segments);
+  // The miss path lives in `split`, so this stays small enough for the compiler to inline into every caller.
+  return pathMemo.get(path) ?? split(path);
+}
+
+/** Splits a path the memo does not hold, and memoises it within `PATH_MEMO`. */
+function split(path: string): string[] {
+  const segments = path.split('.');
+  if (path.length <= PATH_MEMO.maxKeyLength) {
+    pathMemoLength += path.length;
+    for (const oldest of pathMemo.keys()) {
+      if (pathMemo.size < PATH_MEMO.maxEntries && pathMemoLength <= PATH_MEMO.maxTotalLength) break;
+      pathMemo.delete(oldest);
+      pathMemoLength -= oldest.length;
+    }
+    pathMemo.set(path, segments);
   }
   return segments;
 }

@@ -1,12 +1,23 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { overBudget } from './budget.js';
+import { DEFAULTS } from './codes.js';
 import { ProtocolError } from './errors.js';
 import type { Params } from './messages.js';
-import { OPERATORS, canonicalJson, isOperatorObject, isPlainObject, paramFields, stableJson, validateParams } from './params.js';
+import {
+  OPERATORS,
+  canonicalJson,
+  isOperatorObject,
+  isPlainObject,
+  NO_PARAMS_LIMITS,
+  paramFields,
+  stableJson,
+  validateParams,
+} from './params.js';
 
-function refusal(params: unknown): ProtocolError {
+function refusal(params: unknown, limits?: { maxInValues: number }): ProtocolError {
   try {
-    validateParams(params);
+    validateParams(params, limits);
   } catch (err) {
     expect(err).toBeInstanceOf(ProtocolError);
     return err as ProtocolError;
@@ -45,6 +56,25 @@ describe('validateParams', () => {
     }
   });
 
+  it('refuses a $in or $nin list over maxInValues with too-large, naming the field, the size and the limit', () => {
+    const list = (n: number) => Array.from({ length: n }, (_, i) => `id-${i}`);
+    expect(() => validateParams({ id: { $in: list(DEFAULTS.maxInValues) } })).not.toThrow();
+    const over = refusal({ id: { $in: list(DEFAULTS.maxInValues + 1) } });
+    expect([over.code, over.message]).toEqual([
+      'too-large',
+      '"id.$in" has 1,001 values, over maxInValues (1,000); split it across several filters',
+    ]);
+    expect(refusal({ 'obm.host': { $nin: list(3) } }, { maxInValues: 2 }).message).toMatch(
+      /^"obm\.host\.\$nin" has 3 values, over maxInValues \(2\)/,
+    );
+    // Checked before the list is walked: a list that is too long and also malformed is too-large.
+    expect(refusal({ id: { $in: [...list(2), { $where: '1' }] } }, { maxInValues: 2 }).code).toBe('too-large');
+    // Without limits (what a client applies to the params a server echoes, whatever that server allows).
+    expect(() => validateParams({ id: { $in: list(DEFAULTS.maxInValues + 1) } }, NO_PARAMS_LIMITS)).not.toThrow();
+    // An array literal is one value, not a list of alternatives: the input budget bounds it, not maxInValues.
+    expect(() => validateParams({ tags: list(DEFAULTS.maxInValues + 1) })).not.toThrow();
+  });
+
   it('accepts objects with a null prototype (what some parsers produce)', () => {
     const p = Object.assign(Object.create(null) as object, { a: 1 });
     expect(() => validateParams(p)).not.toThrow();
@@ -70,6 +100,49 @@ describe('validateParams', () => {
     }
     // A "$" elsewhere in a name is an ordinary character.
     expect(() => validateParams({ price$: 1, 'a.b$c': 1 })).not.toThrow();
+  });
+});
+
+describe('validateParams within the input budget', () => {
+  const accepts = (params: unknown): boolean => {
+    try {
+      validateParams(params);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  /** The deepest filter of a shape that validateParams accepts, found by adding levels until it refuses one. */
+  function deepestAccepted(shape: (inner: unknown) => Params, wrap: (v: unknown) => unknown): Params {
+    let inner: unknown = 1;
+    for (let level = 0; level < 1_000; level++) {
+      if (!accepts(shape(wrap(inner)))) return shape(inner);
+      inner = wrap(inner);
+    }
+    throw new Error('no depth limit found');
+  }
+
+  // validateParams has its own limits (literals: the client bundle imports it); the frame's budget is checked first
+  // and must never refuse a filter validateParams accepts, or raising one without the other would change verdicts.
+  it.each([
+    ['arrays in an equality', (v: unknown) => ({ a: v }) as Params, (v: unknown) => [v]],
+    ['documents in an equality', (v: unknown) => ({ a: v }) as Params, (v: unknown) => ({ b: v })],
+    ['arrays inside $in', (v: unknown) => ({ a: { $in: [v] } }) as Params, (v: unknown) => [v]],
+    ['documents inside $ne', (v: unknown) => ({ a: { $ne: v } }) as Params, (v: unknown) => ({ b: v })],
+  ])('the deepest filter with %s it accepts is within DEFAULTS.inputBudget as a frame', (_what, shape, wrap) => {
+    const deepest = deepestAccepted(shape, wrap);
+    expect(accepts(deepest)).toBe(true);
+    expect(overBudget({ handler: 'watch', resource: 'nodes', params: deepest }, DEFAULTS.inputBudget)).toBeUndefined();
+  });
+
+  it('the longest field path it accepts is within DEFAULTS.inputBudget.maxKeyLength', () => {
+    const path = (segments: number) => Array(segments).fill('s').join('.');
+    let segments = 1;
+    while (segments < 1_000 && accepts({ [path(segments + 1)]: 1 })) segments++;
+    expect(segments).toBeLessThan(1_000);
+    expect(path(segments).length).toBeLessThanOrEqual(DEFAULTS.inputBudget.maxKeyLength);
+    expect(overBudget({ handler: 'watch', params: { [path(segments)]: 1 } }, DEFAULTS.inputBudget)).toBeUndefined();
   });
 });
 

@@ -4,6 +4,7 @@
  * Validation is an allowlist: anything not explicitly understood is refused with `bad-params` before it can
  * reach a database, including operator-shaped keys hidden inside arrays or embedded documents.
  */
+import { DEFAULTS } from './codes.js';
 import { ProtocolError } from './errors.js';
 import type { JsonValue, Params } from './messages.js';
 
@@ -13,6 +14,14 @@ export type Operator = (typeof OPERATORS)[number];
 
 const OPERATOR_SET: ReadonlySet<string> = /* @__PURE__ */ new Set(OPERATORS);
 const FORBIDDEN_KEYS: ReadonlySet<string> = /* @__PURE__ */ new Set(['__proto__', 'constructor', 'prototype']);
+/*
+ * The filter's own limits sit inside the frame's input budget (`DEFAULTS.inputBudget`, checked before this code
+ * runs), so every filter accepted here fits a frame the budget accepts: a value nested MAX_DEPTH deep is at level
+ * MAX_DEPTH + 3 of its frame at most (frame, params, operator object), within `maxDepth` (32); a path of
+ * MAX_PATH_SEGMENTS one-character segments is 63 characters, within `maxKeyLength` (1,024). A test in
+ * params.test.ts holds the two together. Literals, not read from DEFAULTS: the client bundle imports this file and
+ * must not carry the server's defaults.
+ */
 /** Deeper values are refused: nothing legitimate needs them and deep recursion is a cheap attack. */
 const MAX_DEPTH = 16;
 /** Longer dotted paths are refused for the same reason (RackHD catalog paths stay well below this). */
@@ -31,6 +40,18 @@ export function isOperatorObject(value: unknown): value is { [op: string]: JsonV
   const keys = Object.keys(value);
   return keys.length > 0 && keys.every((k) => k.startsWith('$'));
 }
+
+/** The size limits `validateParams` applies besides the allowlist. */
+export interface ParamsLimits {
+  /** Most values in one `$in` or `$nin` list; more: `too-large`. `Infinity` turns the limit off. */
+  readonly maxInValues: number;
+}
+
+/**
+ * No size limit: for params that already passed a server's own limits, such as those a server echoes to a client
+ * (the client cannot know the server's configuration) or a source re-checking the hub's filter.
+ */
+export const NO_PARAMS_LIMITS: ParamsLimits = { maxInValues: Infinity };
 
 function bad(message: string): never {
   throw new ProtocolError('bad-params', message);
@@ -75,13 +96,21 @@ function checkPath(path: string): void {
   }
 }
 
-function checkOperator(path: string, op: string, operand: unknown): void {
+function checkOperator(path: string, op: string, operand: unknown, limits: ParamsLimits): void {
   if (!OPERATOR_SET.has(op)) bad(`operator "${op}" on "${path}" is not allowed; allowed: ${OPERATORS.join(' ')}`);
   const where = `${path}.${op}`;
   switch (op as Operator) {
     case '$in':
     case '$nin':
       if (!Array.isArray(operand)) bad(`${where} takes an array`);
+      // Before `checkLiteral` walks the list, and long before the hub's watch index keeps an entry per value: the
+      // length of this list is what a watch costs (issue 10, finding 3).
+      if (operand.length > limits.maxInValues) {
+        throw new ProtocolError(
+          'too-large',
+          `"${where}" has ${operand.length.toLocaleString('en-US')} values, over maxInValues (${limits.maxInValues.toLocaleString('en-US')}); split it across several filters`,
+        );
+      }
       checkLiteral(operand, where, 1);
       return;
     case '$exists':
@@ -103,17 +132,19 @@ function checkOperator(path: string, op: string, operand: unknown): void {
 }
 
 /**
- * Checks that `params` is a filter of the allowed subset and returns it typed.
- * @throws ProtocolError with code `bad-params` naming what is wrong.
+ * Checks that `params` is a filter of the allowed subset within `limits` and returns it typed.
+ * @param limits The size limits (default: those of `DEFAULTS`, `maxInValues` 1,000); a server passes its own.
+ * @throws ProtocolError with code `bad-params` naming what is wrong, or `too-large` naming the list over
+ *   `maxInValues`, its size and the limit.
  */
-export function validateParams(params: unknown): Params {
+export function validateParams(params: unknown, limits: ParamsLimits = DEFAULTS): Params {
   if (!isPlainObject(params)) bad('params must be a JSON object');
   for (const [path, condition] of Object.entries(params)) {
     checkPath(path);
     if (isPlainObject(condition) && Object.keys(condition).some((k) => k.startsWith('$'))) {
       for (const [op, operand] of Object.entries(condition)) {
         if (!op.startsWith('$')) bad(`"${path}" mixes operators with the field "${op}"`);
-        checkOperator(path, op, operand);
+        checkOperator(path, op, operand, limits);
       }
     } else {
       checkLiteral(condition, `field "${path}"`, 1);

@@ -1,14 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import type { ErrorCode } from './codes.js';
+import { resolveInputBudget, type InputBudget } from './budget.js';
+import { DEFAULTS, type ErrorCode } from './codes.js';
 import { ProtocolError } from './errors.js';
-import type { ClientMessage, Doc, ErrorRequest, Params, ServerMessage } from './messages.js';
+import { CLIENT_HANDLERS, type ClientMessage, type Doc, type ErrorRequest, type Params, type ServerMessage } from './messages.js';
 import { describeError, parseMessage, stringifyList, stringifyMessage } from './parse.js';
 
 /** The ProtocolError `parseMessage` throws for `data`, as `{code, request}`. */
-function rejection(data: unknown, from: 'client' | 'server' = 'client'): { code: ErrorCode; request?: ErrorRequest } {
+function rejection(data: unknown, from: 'client' | 'server' = 'client', budget?: InputBudget): { code: ErrorCode; request?: ErrorRequest } {
   try {
-    if (from === 'client') parseMessage(data);
-    else parseMessage(data, 'server');
+    if (from === 'client') parseMessage(data, 'client', { budget });
+    else parseMessage(data, 'server', { budget });
   } catch (err) {
     expect(err).toBeInstanceOf(ProtocolError);
     const e = err as ProtocolError;
@@ -255,6 +256,18 @@ describe('rejections: stable code, and the request echoed when the message parse
     }
   });
 
+  it("a $in or $nin over maxInValues is too-large (not bad-params), with the request echoed; the limit is the caller's", () => {
+    const frame = (n: number) => ({ handler: 'watch', params: { id: { $in: Array.from({ length: n }, (_, i) => i) } } });
+    expect(rejection(frame(DEFAULTS.maxInValues + 1))).toEqual({ code: 'too-large', request: frame(DEFAULTS.maxInValues + 1) });
+    expect(parseMessage(frame(DEFAULTS.maxInValues))).toEqual(frame(DEFAULTS.maxInValues));
+    // A server configured with another limit passes it.
+    expect(() => parseMessage(frame(3), 'client', { params: { maxInValues: 2 } })).toThrow(/over maxInValues \(2\)/);
+    expect(parseMessage(frame(DEFAULTS.maxInValues + 1), 'client', { params: { maxInValues: 5_000 } })).toMatchObject({ handler: 'watch' });
+    // A client takes the params a server echoes whatever their size: that server may allow more than the default.
+    const list = { handler: 'list', resource: 'nodes', params: frame(DEFAULTS.maxInValues + 1).params, items: [] };
+    expect(parseMessage(list, 'server')).toEqual(list);
+  });
+
   it('nesting of 16 levels is still accepted (the limit is exact)', () => {
     const text = `{"a":${'['.repeat(16)}${']'.repeat(16)}}`;
     const deepest = { handler: 'watch', params: JSON.parse(text) as unknown };
@@ -305,17 +318,96 @@ describe('rejections: stable code, and the request echoed when the message parse
   });
 
   // Regression: echoing 200,000 nested arrays made JSON.stringify of the error reply overflow the stack.
-  it('over-deep params are refused and left out of the echo, so the error reply can be serialised', () => {
+  it('over-deep params are refused as too-large and left out of the echo, so the error reply can be serialised', () => {
     const depth = 200_000;
     const frame = `{"handler":"watch","resource":"nodes","params":{"a":${'['.repeat(depth)}${']'.repeat(depth)}}}`;
     const refused = rejection(frame);
-    expect(refused).toEqual({ code: 'bad-params', request: { handler: 'watch', resource: 'nodes' } });
+    expect(refused).toEqual({ code: 'too-large', request: { handler: 'watch', resource: 'nodes' } });
     const reply = stringifyMessage({
       handler: 'error',
       resource: 'nodes',
       params: { code: refused.code, message: 'params nest too deep', request: refused.request! },
     });
     expect(reply.length).toBeLessThan(1_000);
+  });
+});
+
+describe('the input budget (client frames, before anything else reads them)', () => {
+  const small: InputBudget = { maxDepth: 4, maxNodes: 12, maxStringLength: 10, maxKeyLength: 8 };
+
+  it('is DEFAULTS.inputBudget unless given: a frame over it is too-large, on every handler, known or not', () => {
+    const deep = `${'['.repeat(DEFAULTS.inputBudget.maxDepth)}${']'.repeat(DEFAULTS.inputBudget.maxDepth)}`;
+    for (const handler of [...CLIENT_HANDLERS, 'explode']) {
+      expect(rejection(`{"handler":"${handler}","params":${deep}}`)).toEqual({ code: 'too-large', request: { handler } });
+      expect(rejection(`{"handler":"${handler}","params":{"a":1},"extra":${deep}}`)).toEqual({
+        code: 'too-large',
+        request: { handler, params: { a: 1 } },
+      });
+    }
+  });
+
+  it('is checked before the rest of the parser: a frame over it is too-large whatever else is wrong with it', () => {
+    expect(rejection(JSON.stringify(Array.from({ length: DEFAULTS.inputBudget.maxNodes + 1 }, () => 0)))).toEqual({ code: 'too-large' });
+    expect(rejection(JSON.stringify({ handler: 5, params: { $where: 'x'.repeat(70_000) } }))).toEqual({ code: 'too-large' });
+  });
+
+  it('echoes params unchanged when they are within it, and leaves them out when not; never a truncated copy', () => {
+    const params = { type: 'compute' };
+    expect(rejection({ handler: 'watch', resource: 'nodes', params, extra: 'x'.repeat(11) }, 'client', small)).toEqual({
+      code: 'too-large',
+      request: { handler: 'watch', resource: 'nodes', params },
+    });
+    expect(rejection({ handler: 'watch', params: { a: 'x'.repeat(11) } }, 'client', small)).toEqual({
+      code: 'too-large',
+      request: { handler: 'watch' },
+    });
+    // Params are measured where they stand (level 2 of the frame): within maxDepth there, echoed.
+    expect(rejection({ handler: 'watch', params: { a: [[]] }, extra: [[[[]]]] }, 'client', small)).toEqual({
+      code: 'too-large',
+      request: { handler: 'watch', params: { a: [[]] } },
+    });
+  });
+
+  it('bounds the handler and resource of an echo and of a message: a name over maxKeyLength is neither echoed nor quoted', () => {
+    const huge = 'h'.repeat(500_000);
+    const refused = rejection(`{"handler":"${huge}","resource":"nodes","params":{"a":1}}`);
+    expect(refused).toEqual({ code: 'too-large' });
+    expect(rejection({ handler: 'watch', resource: 'r'.repeat(9), params: { a: 1 } }, 'client', small)).toEqual({
+      code: 'too-large',
+      request: { handler: 'watch', params: { a: 1 } },
+    });
+    try {
+      parseMessage(`{"handler":"${huge}"}`);
+      expect.unreachable();
+    } catch (err) {
+      expect((err as ProtocolError).message).toBe(
+        '"handler" is 500,000 characters long; a name is at most 1,024 (inputBudget.maxKeyLength)',
+      );
+    }
+  });
+
+  it('a budget can be given, also for server frames (none by default: a list carries up to maxListItems records)', () => {
+    const list = { handler: 'list', resource: 'nodes', params: {}, items: Array.from({ length: 30_000 }, (_, i) => ({ id: String(i) })) };
+    expect(parseMessage(list, 'server')).toBe(list);
+    expect(rejection(list, 'server', DEFAULTS.inputBudget)).toEqual({
+      code: 'too-large',
+      request: { handler: 'list', resource: 'nodes', params: {} },
+    });
+    expect(
+      parseMessage({ handler: 'query', params: { a: [[[[[1]]]]] } }, 'client', { budget: resolveInputBudget({ maxDepth: 8 }) }),
+    ).toMatchObject({ handler: 'query' });
+  });
+
+  it('an unknown handler over the bound of names, where no budget applied (a server frame), is told by its length', () => {
+    const huge = 'h'.repeat(600_000);
+    try {
+      parseMessage({ handler: huge }, 'server');
+      expect.unreachable();
+    } catch (err) {
+      expect((err as ProtocolError).code).toBe('unknown-handler');
+      expect((err as ProtocolError).message).toMatch(/^unknown handler \(600,000 characters\); expected one of session/);
+      expect((err as ProtocolError).request).toBeUndefined();
+    }
   });
 });
 

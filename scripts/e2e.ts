@@ -32,8 +32,14 @@ function reachable(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = createConnection({ host, port });
     socket.setTimeout(2000);
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('timeout', () => (socket.destroy(), resolve(false)));
+    socket.once('connect', () => {
+      socket.destroy();
+      return resolve(true);
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      return resolve(false);
+    });
     socket.once('error', () => resolve(false));
   });
 }

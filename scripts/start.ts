@@ -34,7 +34,7 @@ const vite = await createVite({
   logLevel: 'warn',
 });
 await vite.listen();
-const page = (vite.resolvedUrls?.local[0] ?? `http://${host}:5173/`) + `?backend=${encodeURIComponent(serverUrl)}`;
+const page = `${vite.resolvedUrls?.local[0] ?? `http://${host}:5173/`}?backend=${encodeURIComponent(serverUrl)}`;
 process.stdout.write(
   `\n  monorail-ws server  ${serverUrl}  (memory backend, demo simulator)\n  playground          ${page}\n\n  open the playground URL in a browser; Ctrl-C stops both\n\n`,
 );

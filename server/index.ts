@@ -5,18 +5,18 @@
  */
 export { createServer, type AmqpOptions, type MonorailServer, type ServerOptions } from './server.js';
 export { bearerToken, bearerVerifier, jwtVerifier, type Authenticate, type JwtVerifierOptions } from './security/auth.js';
-export { type RateLimit } from './security/limits.js';
-export { type OriginCheck } from './security/origin.js';
-export { type TransportOptions } from './ws/options.js';
-export { type SlowConsumerLimits } from './ws/backpressure.js';
-export { type DebugStats, type TransportStats } from './ws/debug-stats.js';
+export type { RateLimit } from './security/limits.js';
+export type { OriginCheck } from './security/origin.js';
+export type { TransportOptions } from './ws/options.js';
+export type { SlowConsumerLimits } from './ws/backpressure.js';
+export type { DebugStats, TransportStats } from './ws/debug-stats.js';
 export { MemoryBackend, type MemoryBackendOptions } from './sources/memory.js';
 export { MongoSource, type MongoOptions } from './sources/mongo.js';
 export { AmqpLink, type AmqpLinkOptions, type ReconnectOptions, type LinkState } from './feeds/amqp-link.js';
 export { AmqpFeed, type AmqpFeedOptions, type AmqpFeedStats } from './feeds/amqp-feed.js';
 export { Hub, type HubOptions, type HubStats, type AcceptInfo, type Authorize, type BroadcastSkip } from './hub/hub.js';
 export { HubConnection, type HubConnectionEvents } from './hub/hub-connection.js';
-export { type HubSocket, type SocketEvents } from './hub/socket.js';
+export type { HubSocket, SocketEvents } from './hub/socket.js';
 export { DEFAULT_CHANNELS, type ChannelSpec } from './hub/channels.js';
 export { MqService, type MqOptions, type MqMessage, type MqEntry } from './hub/mq.js';
 export { SourceUnavailableError, type Source, type Change, type ChangeFeed } from './hub/source.js';

@@ -4,11 +4,14 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { RawClient } from '../test/helpers.js';
+import { RawClient } from '../test/support/raw-client.js';
+import { WAIT_TIMEOUT_MS, waitFor } from '../test/support/wait.js';
 import { bearerVerifier } from './security/auth.js';
 import { createServer, type MonorailServer } from './server.js';
 import { makeNode } from './demo/fixtures.js';
 import type { Doc } from '../protocol/index.js';
+import { MemoryBackend } from './sources/memory.js';
+import type { Source } from './hub/source.js';
 
 let server: MonorailServer;
 const clients: RawClient[] = [];
@@ -314,6 +317,47 @@ describe('bad input', () => {
     expect((await good.next('item')).data.name).toBe('changed');
   });
 
+  it('the cost bounds from createServer refuse over a real socket, each with its code, and the connection keeps serving', async () => {
+    await server.close();
+    // Reads of `rack` filters wait until released, so reads in flight are counted without racing the source.
+    const held: Array<() => void> = [];
+    const backend = new MemoryBackend({ seed: { nodes: [node1, node2, sw] } });
+    const source: Source = {
+      read: (channel, params, limit) =>
+        'rack' in params
+          ? new Promise((resolve) => held.push(() => resolve(backend.read(channel, params, limit))))
+          : backend.read(channel, params, limit),
+      get: (channel, params) => backend.get(channel, params),
+    };
+    const oneNode = JSON.stringify([sw]).length;
+    server = await createServer({ port: 0, source, maxInValues: 3, maxWatchBytes: 2_000, maxReadsInFlight: 1, maxListBytes: oneNode });
+    const c = await connect('nodes');
+    const codeOf = async (frame: object) => {
+      const reply = await c.request(frame, 'error');
+      return [reply.params.code, reply.params.message];
+    };
+    expect(await codeOf({ handler: 'watch', params: { id: { $in: ['a', 'b', 'c', 'd'] } } })).toEqual([
+      'too-large',
+      '"id.$in" has 4 values, over maxInValues (3); split it across several filters',
+    ]);
+    expect(await codeOf({ handler: 'watch', params: { name: 'x'.repeat(2_000) } })).toEqual([
+      'too-many-watches',
+      expect.stringContaining('over maxWatchBytes (2,000)'),
+    ]);
+    expect(await codeOf({ handler: 'query', params: { type: 'compute' } })).toEqual([
+      'too-large',
+      expect.stringMatching(/over maxListBytes .* query a narrower filter$/),
+    ]);
+    c.send({ handler: 'query', params: { rack: 'r1' } });
+    expect(await codeOf({ handler: 'query', params: { rack: 'r2' } })).toEqual([
+      'too-many-reads',
+      expect.stringContaining('maxReadsInFlight'),
+    ]);
+    for (const release of held.splice(0)) release();
+    expect(await c.next('list')).toMatchObject({ params: { rack: 'r1' }, items: [] });
+    expect(await c.request({ handler: 'query', params: { type: 'switch' } }, 'list')).toMatchObject({ items: [sw] });
+  });
+
   it('a frame over maxPayload closes the connection with 1009 and others keep working', async () => {
     await server.close();
     server = await createServer({ port: 0, maxPayload: 1024, seed: { nodes: [sw] } });
@@ -339,7 +383,7 @@ describe('server API', () => {
     await c.request({ handler: 'init' }, 'session');
     expect(seen).toEqual(['init']);
     c.close();
-    await expect.poll(() => closed).toBe(true);
+    await waitFor(() => closed, WAIT_TIMEOUT_MS, 'the server to see the close');
   });
 
   it('close() sends 1001 to every client', async () => {
@@ -351,9 +395,9 @@ describe('server API', () => {
 
   it('answers plain HTTP with 426 and /healthz with ok and nothing else (no connection count)', async () => {
     const base = server.url.replace('ws://', 'http://');
-    expect((await fetch(base + '/nodes')).status).toBe(426);
+    expect((await fetch(`${base}/nodes`)).status).toBe(426);
     await connect('nodes');
-    const health = await fetch(base + '/healthz');
+    const health = await fetch(`${base}/healthz`);
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ ok: true });
   });
@@ -366,11 +410,11 @@ describe('server API', () => {
     });
     try {
       const base = guarded.url.replace('ws://', 'http://');
-      const anonymous = await fetch(base + '/debug/stats');
+      const anonymous = await fetch(`${base}/debug/stats`);
       expect(anonymous.status).toBe(401);
       expect(await anonymous.text()).not.toContain('memory');
-      expect((await fetch(base + '/debug/stats', { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
-      const allowed = await fetch(base + '/debug/stats', { headers: { authorization: 'Bearer operator-token' } });
+      expect((await fetch(`${base}/debug/stats`, { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
+      const allowed = await fetch(`${base}/debug/stats`, { headers: { authorization: 'Bearer operator-token' } });
       expect(allowed.status).toBe(200);
       expect(await allowed.json()).toMatchObject({ hub: { connections: 0 }, memory: { rss: expect.any(Number) } });
     } finally {
@@ -387,7 +431,7 @@ describe('server API', () => {
     ]) {
       const guarded = await createServer({ port: 0, debugStats: true, authenticate, authenticateTimeoutMs: 20 });
       try {
-        expect((await fetch(guarded.url.replace('ws://', 'http://') + '/debug/stats')).status).toBe(503);
+        expect((await fetch(`${guarded.url.replace('ws://', 'http://')}/debug/stats`)).status).toBe(503);
       } finally {
         await guarded.close();
       }
@@ -396,7 +440,7 @@ describe('server API', () => {
 
   it('/debug/stats is not served without debugStats, whatever authenticate says', async () => {
     const base = server.url.replace('ws://', 'http://');
-    expect((await fetch(base + '/debug/stats')).status).toBe(426);
+    expect((await fetch(`${base}/debug/stats`)).status).toBe(426);
   });
 
   it('rejects nothing at the handshake for a missing subprotocol (seed clients offer none)', async () => {

@@ -4,14 +4,14 @@
  */
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DEFAULTS, type Doc } from '../protocol/index.js';
+import { DEFAULTS, resolveInputBudget, type Doc, type InputBudget } from '../protocol/index.js';
 import { AmqpFeed } from './feeds/amqp-feed.js';
 import { AmqpLink, type ReconnectOptions } from './feeds/amqp-link.js';
 import { Broadcaster } from './feeds/broadcast.js';
 import { ChannelRegistry, DEFAULT_CHANNELS, type ChannelSpec } from './hub/channels.js';
 import type { TransportStats } from './ws/debug-stats.js';
 import { demoFixtures } from './demo/fixtures.js';
-import { Hub, type Authorize, type BroadcastSkip } from './hub/hub.js';
+import { Hub, type Authorize, type BroadcastSkip, type CostLimits } from './hub/hub.js';
 import type { HubConnection } from './hub/hub-connection.js';
 import { randomId } from './hub/ids.js';
 import { silentLogger, type Logger } from './hub/logger.js';
@@ -43,8 +43,12 @@ export interface AmqpOptions {
   prefetch?: number;
 }
 
-/** Options of `createServer`; the security and robustness ones are documented on `TransportOptions`. */
-export interface ServerOptions extends TransportOptions {
+/**
+ * Options of `createServer`; the security and robustness ones are documented on `TransportOptions`, the bounds on
+ * what one connection's requests cost (`maxInValues`, `maxWatchBytes`, `maxReadsInFlight`, `maxListBytes`) on
+ * `CostLimits`.
+ */
+export interface ServerOptions extends TransportOptions, CostLimits {
   /**
    * TCP port; 0 picks a free one.
    * @default 9100
@@ -95,6 +99,13 @@ export interface ServerOptions extends TransportOptions {
    * @default DEFAULTS.maxPayload (1 MiB)
    */
   maxPayload?: number;
+  /**
+   * The parse-time budget of every client frame: nesting depth, keys plus array elements, string and key
+   * lengths. Checked right after `JSON.parse`, before anything else reads the frame; over it: `error` `too-large`,
+   * the connection stays open. Fields left out keep their default.
+   * @default DEFAULTS.inputBudget (`{maxDepth: 32, maxNodes: 20,000, maxStringLength: 65,536, maxKeyLength: 1,024}`)
+   */
+  inputBudget?: Partial<InputBudget>;
   /**
    * Most items per `list`.
    * @default DEFAULTS.maxListItems (10,000)
@@ -167,6 +178,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Monorai
   const host = options.host ?? '127.0.0.1';
   // First: an unsafe configuration (another host without an Origin allowlist) fails before anything is created.
   const security = resolveTransport(host, options, logger);
+  const inputBudget = resolveInputBudget(options.inputBudget);
   const channels = options.resources ?? DEFAULT_CHANNELS;
   const registry = new ChannelRegistry(channels);
   const instanceId = options.instanceId ?? randomId(6);
@@ -186,12 +198,19 @@ export async function createServer(options: ServerOptions = {}): Promise<Monorai
     ...(backend ? { feed: backend } : {}),
     ...(options.maxListItems !== undefined ? { maxListItems: options.maxListItems } : {}),
     ...(options.maxWatches !== undefined ? { maxWatches: options.maxWatches } : {}),
+    inputBudget,
+    ...costLimits(options),
     ...(options.authorize ? { authorize: options.authorize } : {}),
     ...(options.mq ? { mq: options.mq } : {}),
     coalesceWindowMs: options.coalesceWindowMs ?? DEFAULTS.coalesceWindowMs,
   });
   const unsubscribers = (options.feeds ?? []).map((feed) => feed.onChange((change) => hub.publish(change)));
-  if (mongo) unsubscribers.push(mongo.onRecover((affected) => affected.forEach((c) => hub.resnapshot(c))));
+  if (mongo)
+    unsubscribers.push(
+      mongo.onRecover((affected) => {
+        for (const c of affected) hub.resnapshot(c);
+      }),
+    );
 
   let amqp: { link: AmqpLink; feed: AmqpFeed } | undefined;
   let broadcaster: Broadcaster | undefined;
@@ -292,6 +311,15 @@ export async function createServer(options: ServerOptions = {}): Promise<Monorai
     },
   };
   return server;
+}
+
+/** The `CostLimits` among `options` that are set (the hub applies `DEFAULTS` to the others). */
+function costLimits(options: CostLimits): CostLimits {
+  const out: CostLimits = {};
+  for (const name of ['maxInValues', 'maxWatchBytes', 'maxReadsInFlight', 'maxListBytes'] as const) {
+    if (options[name] !== undefined) out[name] = options[name];
+  }
+  return out;
 }
 
 /** A source that answers each channel from the source `pick` names for it. */

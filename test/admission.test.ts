@@ -19,8 +19,9 @@ import {
   type ServerOptions,
 } from '../server/index.js';
 import { demoFixtures } from '../server/demo/fixtures.js';
-import { RawClient, waitFor } from './helpers.js';
-import { startServer } from './processes.js';
+import { RawClient } from './support/raw-client.js';
+import { waitFor } from './support/wait.js';
+import { startServer } from './support/processes.js';
 
 const SECRET = 'monorail-test-secret-0123456789abcdef';
 const cleanup: Array<() => unknown> = [];
@@ -60,7 +61,12 @@ function hubConnections(server: MonorailServer): { count: number } {
 describe('authentication at the upgrade', () => {
   it('a connection without a token is accepted and at once closed with 4401; nothing it sends is read and nothing is sent to it', async () => {
     let calls = 0;
-    const server = await serve({ authenticate: (req) => (calls++, jwtVerifier({ secret: SECRET })(req)) });
+    const server = await serve({
+      authenticate: (req) => {
+        calls++;
+        return jwtVerifier({ secret: SECRET })(req);
+      },
+    });
     const reached = hubConnections(server);
     const ws = new WebSocket(`${server.url}/nodes`);
     const frames: unknown[] = [];
@@ -80,7 +86,10 @@ describe('authentication at the upgrade', () => {
     const principals: unknown[] = [];
     const server = await serve({
       authenticate: jwtVerifier({ secret: SECRET }),
-      authorize: (principal, _channel, handler) => (principals.push([handler, (principal as { sub: string }).sub]), true),
+      authorize: (principal, _channel, handler) => {
+        principals.push([handler, (principal as { sub: string }).sub]);
+        return true;
+      },
     });
     const jwt = await token({ sub: 'operator' });
     const c = await raw(`${server.url}/nodes`, ['monorail-ws', `bearer.${jwt}`]);
@@ -155,7 +164,10 @@ describe('the client SDK against an authenticating server', () => {
     const valid = new Set(['t1']);
     const seen: string[] = [];
     const server = await serve({
-      authenticate: bearerVerifier((t) => (seen.push(t), valid.has(t) ? { token: t } : null)),
+      authenticate: bearerVerifier((t) => {
+        seen.push(t);
+        return valid.has(t) ? { token: t } : null;
+      }),
     });
     let n = 0;
     const c = connection(`${server.url}/nodes`, { token: async () => `t${++n}` });
@@ -261,7 +273,12 @@ describe('Origin allowlist', () => {
 
   it('origin is checked before authentication: a hijacking page does not even get its token checked', async () => {
     let calls = 0;
-    const server = await serve({ authenticate: () => (calls++, 'user') });
+    const server = await serve({
+      authenticate: () => {
+        calls++;
+        return 'user';
+      },
+    });
     expect(
       (await (await raw(`${server.url}/nodes`, ['monorail-ws', 'bearer.x'], { origin: 'https://evil.example.net' })).closed()).code,
     ).toBe(1008);

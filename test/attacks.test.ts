@@ -1,6 +1,6 @@
 /**
  * The attack suite of issue 10: each finding, tried as an attacker would with a client the defaults let in,
- * against a server in its own process (`attack-server.ts`), so that a crash or a heap exhausted shows here as a
+ * against a server in its own process (`support/attack/server.ts`), so that a crash or a heap exhausted shows here as a
  * dead child instead of a dead test runner. After every attack the process must be alive, answer a normal `query`
  * on a new connection, and its memory after a full GC (heap plus buffers) must be back within a stated bound of
  * what it was before.
@@ -23,10 +23,19 @@ import {
   type AttackServer,
   type AttackServerOptions,
   unlessDead,
-} from './attack-harness.js';
-import { RawClient, waitFor, waitForAsync } from './helpers.js';
-import { clientFrame, closeCodeOf, frameClient, Opcode, silentSocket, type FrameClient, type SilentSocket } from './attack-sockets.js';
-import { stalledClient } from './raw-tcp.js';
+} from './support/attack/harness.js';
+import { RawClient } from './support/raw-client.js';
+import { waitFor } from './support/wait.js';
+import {
+  closeCodeOf,
+  frameClient,
+  maskedFrame,
+  Opcode,
+  silentSocket,
+  stalledClient,
+  type FrameClient,
+  type SilentSocket,
+} from './support/raw-socket.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -86,7 +95,7 @@ async function attackServer(options: AttackServerOptions, fileLimit?: number): P
 
 /** Resolves once the child holds no connection. */
 async function idle(s: AttackServer): Promise<void> {
-  await waitForAsync(async () => (await s.stats()).connections === 0, CUT_WITHIN, 'the connections to be gone');
+  await waitFor(async () => (await s.stats()).connections === 0, CUT_WITHIN, 'the connections to be gone');
 }
 
 /**
@@ -267,7 +276,7 @@ describe('attack 4: connections that never finish their handshake', { timeout: T
     expect(ended(sockets)).toBe(2 * maxPendingUpgrades);
     for (const r of sockets) r.socket.destroy();
     // The server sees our ends asynchronously: retry until its count of pending sockets has come down.
-    await waitForAsync(
+    await waitFor(
       () =>
         expectServes(s).then(
           () => true,
@@ -286,7 +295,7 @@ describe('attack 4: connections that never finish their handshake', { timeout: T
     const extra = await client(s);
     expect((await extra.closed()).code).toBe(CloseCode.Overloaded);
     first?.close();
-    await waitForAsync(async () => (await s.stats()).connections === maxConnections - 1, CUT_WITHIN, 'a connection to leave');
+    await waitFor(async () => (await s.stats()).connections === maxConnections - 1, CUT_WITHIN, 'a connection to leave');
     // The others still open: the new one is the fourth.
     await expectServes(s);
     await expectRecovered(s, before);
@@ -311,7 +320,7 @@ describe('attack 5: unfinished messages, stalled readers, tokens, endpoints, ech
     for (let i = 0; i < 16; i++) {
       const c = await frameClient(`${s.url}/nodes`, { 'Sec-WebSocket-Protocol': DEFAULTS.subprotocol });
       clients.push(c);
-      c.write(clientFrame(Opcode.Text, start, { fin: false }));
+      c.write(maskedFrame(Opcode.Text, start, { fin: false }));
     }
     const closeCodes = () => clients.flatMap((c) => c.frames.filter((f) => f.opcode === Opcode.Close).map(closeCodeOf));
     await waitFor(() => closeCodes().length === clients.length, CUT_WITHIN, 'every unfinished message to be closed');
@@ -336,7 +345,7 @@ describe('attack 5: unfinished messages, stalled readers, tokens, endpoints, ech
     cleanup.push(() => {
       for (const c of stalled) c.drop();
     });
-    await waitForAsync(async () => (await s.stats()).watches === 4, CUT_WITHIN, 'the stalled readers to watch');
+    await waitFor(async () => (await s.stats()).watches === 4, CUT_WITHIN, 'the stalled readers to watch');
     const stalledPorts = stalled.map((c) => c.socket.localPort);
     const closedPorts = async () => new Set((await s.closes()).filter((c) => stalledPorts.includes(c.port)).map((c) => c.port));
 

@@ -8,19 +8,10 @@ import { MongoClient, ObjectId } from 'mongodb';
 import { afterAll, afterEach, expect, it } from 'vitest';
 import { Connection } from '../client/index.js';
 import { createServer } from '../server/index.js';
-import { waitFor, waitForAsync } from './helpers.js';
-import { MongoWireServer } from './mongo-wire-server.js';
-import {
-  AMQP_URL,
-  bindingsOf,
-  brokerConnections,
-  deleteExchanges,
-  describeRabbit,
-  rabbitmqctl,
-  RackhdPublisher,
-  rabbitUnavailable,
-  testPrefix,
-} from './services.js';
+import { waitFor } from './support/wait.js';
+import { MongoWireServer } from './support/mongo-wire/server.js';
+import { AMQP_URL, bindingsOf, brokerConnections, deleteExchanges, rabbitmqctl, RackhdPublisher, testPrefix } from './support/rabbit.js';
+import { describeRabbit, rabbitUnavailable } from './support/services.js';
 
 const cleanup: Array<() => unknown> = [];
 afterEach(async () => {
@@ -66,7 +57,7 @@ await describeRabbit('broker restart (serial)', () => {
     // Vitest runs this file alone, but not other people's processes: stop the broker only when nothing but this
     // server is connected to it (another checkout's test run, a local RackHD), else skip, saying why.
     const mine = `monorail-ws ${server.instanceId}`;
-    const alone = await waitForAsync(
+    const alone = await waitFor(
       async () => (await brokerConnections()).every((c) => c.name === mine),
       30_000,
       'a broker with no other clients',

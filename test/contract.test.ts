@@ -16,8 +16,8 @@ import {
   TARGETS,
   type Running,
   type StartOptions,
-} from './contract-targets.js';
-import { waitFor } from './helpers.js';
+} from './support/contract-targets.js';
+import { waitFor } from './support/wait.js';
 
 const running: Running[] = [];
 afterEach(async () => {

@@ -16,12 +16,17 @@ const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
 const protocolMd = read('PROTOCOL.md');
 const readme = read('README.md');
 
+/**
+ * The docs/bounds-*.md notes (one per branch of issue 10) are the lead's material for docs/security.md and
+ * docs/operations.md, not pages: they are folded in and deleted, so they are left out here until then.
+ */
+const isBoundsNote = (file: string): boolean => /^bounds-.*\.md$/.test(file);
 /** Every Markdown page of the project: the README, PROTOCOL.md, docs/ and the benchmarks' README. */
 const PAGES = [
   'README.md',
   'PROTOCOL.md',
   ...readdirSync(join(ROOT, 'docs'))
-    .filter((f) => f.endsWith('.md'))
+    .filter((f) => f.endsWith('.md') && !isBoundsNote(f))
     .map((f) => `docs/${f}`),
   'bench/README.md',
 ];
@@ -77,6 +82,13 @@ describe('PROTOCOL.md', () => {
 
   it.each([...CLIENT_HANDLERS, ...SERVER_HANDLERS])('documents the %s message', (handler) => {
     expect(protocolMd).toContain(`### \`${handler}\``);
+  });
+
+  it('states every bound of the input budget with its default from DEFAULTS', () => {
+    const section = protocolMd.split('### The input budget')[1]!.split('\n## ')[0]!;
+    for (const [bound, value] of Object.entries(DEFAULTS.inputBudget)) {
+      expect(section).toContain(`| \`${bound}\` | ${value.toLocaleString('en-US')} |`);
+    }
   });
 
   it('states the default maxPayload and list cap', () => {

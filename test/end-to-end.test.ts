@@ -8,8 +8,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Connection, type ConnectionOptions } from '../client/index.js';
 import { createServer, type MonorailServer } from '../server/index.js';
 import { demoFixtures, makeNode } from '../server/demo/fixtures.js';
-import { byId, holdableTimers, waitFor } from './helpers.js';
-import { startServer, type ServerProcess } from './processes.js';
+import { byId } from './support/records.js';
+import { holdableTimers } from './support/timers.js';
+import { WAIT_TIMEOUT_MS, waitFor } from './support/wait.js';
+import { startServer, type ServerProcess } from './support/processes.js';
 
 const cleanup: Array<() => unknown> = [];
 afterEach(async () => {
@@ -138,17 +140,21 @@ describe('client and server end to end', () => {
     await waitFor(() => c.store.size === demoFixtures().skus!.length);
   });
 
-  it('disconnect() stops reconnecting: the server sees no new connection', async () => {
+  it('disconnect() stops reconnecting: nothing is left scheduled, and the server sees no new connection', async () => {
     const server = await serve();
-    const c = connection(`${server.url}/nodes`);
+    const timers = holdableTimers();
+    const c = connection(`${server.url}/nodes`, { timers });
     await new Promise<void>((r) => c.ready(r));
     let connections = 0;
     server.on('connection', () => connections++);
+    let closed = false;
+    c.events.on('close', () => (closed = true));
     c.disconnect();
     expect(c.state).toBe('closed');
-    await waitFor(() => server.hub.connections.size === 0);
-    // A reconnect would arrive within a few backoff periods (5–50 ms); give it ten times that.
-    await new Promise((r) => setTimeout(r, 500));
+    // The socket's close is where a retry would be scheduled: wait for it on both sides.
+    await waitFor(() => closed && server.hub.connections.size === 0, WAIT_TIMEOUT_MS, 'the close, seen by the client and the server');
+    // A reconnect needs a timer (the backoff): with none pending after the close, none can ever come.
+    expect(timers.pending).toBe(0);
     expect(connections).toBe(0);
   });
 });

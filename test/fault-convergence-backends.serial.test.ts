@@ -25,9 +25,9 @@ import {
   type RoundReport,
   type WatcherSpec,
   type Write,
-} from './fault-harness.js';
-import { brokerConnectionClosed, mongoStopped, MongoTruth } from './mongo-truth.js';
-import { describeRabbit } from './services.js';
+} from './support/faults/harness.js';
+import { brokerConnectionClosed, mongoStopped, MongoTruth } from './support/faults/mongo-truth.js';
+import { describeRabbit } from './support/services.js';
 
 const FAULTS: readonly Fault<MongoTruth>[] = [serverKilled, brokerConnectionClosed, clientSocketsDropped('one'), mongoStopped];
 const ROUNDS = Number(process.env.FAULT_ROUNDS ?? FAULTS.length);

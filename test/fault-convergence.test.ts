@@ -19,8 +19,8 @@ import {
   type FaultRun,
   type RoundReport,
   type Write,
-} from './fault-harness.js';
-import { MemoryTruth } from './memory-truth.js';
+} from './support/faults/harness.js';
+import { MemoryTruth } from './support/faults/memory-truth.js';
 
 const FAULTS: readonly Fault[] = [serverKilled, clientSocketsDropped('all')];
 const ROUNDS = Number(process.env.FAULT_ROUNDS ?? 2 * FAULTS.length);

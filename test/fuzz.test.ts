@@ -12,14 +12,26 @@
 import fc from 'fast-check';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ERROR_CODES, parseMessage, type ServerMessage } from '../protocol/index.js';
+import { DEFAULTS, ERROR_CODES, overBudget, parseMessage, type ServerMessage } from '../protocol/index.js';
 import type { DebugStats } from '../server/ws/debug-stats.js';
 import { demoFixtures } from '../server/demo/fixtures.js';
-import { fuzzFrame, type FuzzFrame } from './fuzz-frames.js';
-import { byId, RawClient, waitFor } from './helpers.js';
-import { startServer, type ServerProcess } from './processes.js';
+import {
+  fuzzFrame,
+  GRAMMAR_BOMBS,
+  GRAMMAR_HANDLERS,
+  GRAMMAR_SLOTS,
+  grammarBatch,
+  type FuzzFrame,
+  type GrammarFrame,
+} from './support/fuzz-frames.js';
+import { RawClient } from './support/raw-client.js';
+import { byId } from './support/records.js';
+import { WAIT_TIMEOUT_MS, waitFor } from './support/wait.js';
+import { startServer, type ServerProcess } from './support/processes.js';
 
 const FRAMES = Number(process.env.FUZZ_FRAMES ?? 20_000);
+/** Grammar mode: rounds of every handler × every slot × every bomb (256 frames a round). */
+const GRAMMAR_ROUNDS = Number(process.env.FUZZ_GRAMMAR_ROUNDS ?? 1);
 const SEED = process.env.FUZZ_SEED !== undefined ? Number(process.env.FUZZ_SEED) : undefined;
 const CONNECTIONS = 6;
 const BATCH = 120;
@@ -41,6 +53,13 @@ async function stats(): Promise<DebugStats> {
   return (await res.json()) as DebugStats;
 }
 
+/** A reply as the fuzzer received it. */
+interface Reply {
+  readonly message: ServerMessage;
+  /** Characters of its JSON text. */
+  readonly length: number;
+}
+
 /** One fuzzing connection: sends frames, checks every reply, and reconnects after an expected close. */
 class Fuzzer {
   private ws!: WebSocket;
@@ -52,6 +71,8 @@ class Fuzzer {
   replies = 0;
   readonly problems: string[] = [];
   readonly closes: Record<string, number> = {};
+  /** While set, every reply is kept here with its length (`exchange`). */
+  private recording: Reply[] | undefined;
 
   async open(): Promise<void> {
     const ws = new WebSocket(`${proc.url}/nodes`, { maxPayload: 64 * 1024 * 1024 });
@@ -68,6 +89,7 @@ class Fuzzer {
       }
       if (m.handler === 'error' && !Object.hasOwn(ERROR_CODES, m.params.code)) this.problems.push(`unknown error code ${m.params.code}`);
       if (m.handler === 'remove' && m.id?.startsWith('sync-')) this.seen.add(m.id);
+      else this.recording?.push({ message: m, length: String(data).length });
     });
     ws.on('close', (code) => (this.closeCode = code));
     ws.on('error', () => undefined);
@@ -104,6 +126,15 @@ class Fuzzer {
       pending++;
     }
     await this.sync(pending);
+  }
+
+  /** Sends one frame and resolves with every reply to it (up to the next sync; this connection does nothing else meanwhile). */
+  async exchange(f: FuzzFrame): Promise<Reply[]> {
+    const replies: Reply[] = (this.recording = []);
+    this.write(f);
+    await this.sync(1);
+    this.recording = undefined;
+    return replies;
   }
 
   close(): void {
@@ -167,12 +198,15 @@ describe(`fuzzing the server process with ${FRAMES.toLocaleString('en-US')} gene
       c.close();
 
       for (const f of fuzzers) f.close();
-      // Wait for the server to see every close (a condition, polled), then measure.
-      let after = await stats();
-      for (let i = 0; i < 500 && after.hub.connections > 0; i++) {
-        await new Promise((r) => setTimeout(r, 10));
-        after = await stats();
-      }
+      // Wait for the server to see every close, then measure.
+      const after = await waitFor(
+        async () => {
+          const now = await stats();
+          return now.hub.connections === 0 && now;
+        },
+        WAIT_TIMEOUT_MS,
+        'the server to see every fuzzing connection close',
+      );
       expect(after.hub).toMatchObject({ connections: 0, watches: 0 });
       expect(after.prototypes).toEqual(before.prototypes);
       expect(after.memory.heapUsed - before.memory.heapUsed).toBeLessThanOrEqual(HEAP_BOUND);
@@ -187,4 +221,100 @@ describe(`fuzzing the server process with ${FRAMES.toLocaleString('en-US')} gene
     },
     60_000 + FRAMES * 3,
   );
+});
+
+/**
+ * What is wrong with the replies to a grammar frame: one over the budget gets exactly one `too-large` naming the
+ * budget, whose echo holds no name over maxKeyLength and no params over the budget (params within it are echoed,
+ * even when the rest of the frame is over); one within gets no such refusal (other causes of `too-large`, like `$in`
+ * lists or snapshot bytes, name their own bound); no error reply is larger than the frame plus three names.
+ */
+function judge(f: GrammarFrame, replies: readonly Reply[]): string[] {
+  const what = f[fc.toStringMethod]();
+  const budget = DEFAULTS.inputBudget;
+  const problems: string[] = [];
+  const refusals = replies.filter(
+    (r) => r.message.handler === 'error' && r.message.params.code === 'too-large' && /inputBudget\./.test(r.message.params.message),
+  );
+  if (f.over) {
+    // Only the refusal: a list may still come in from an earlier frame whose read waited for the coalescing window.
+    const errors = replies.filter((r) => r.message.handler === 'error');
+    const reply = refusals[0];
+    if (errors.length !== 1 || !reply)
+      return [`${what}: expected one too-large, got ${JSON.stringify(replies.map((r) => r.message)).slice(0, 300)}`];
+    const request = reply!.message.handler === 'error' ? reply!.message.params.request : undefined;
+    if (request && (request.handler.length > budget.maxKeyLength || (request.resource?.length ?? 0) > budget.maxKeyLength))
+      problems.push(`${what}: an oversized name echoed`);
+    if (request && 'params' in request && overBudget(request.params, budget, 2)) problems.push(`${what}: oversized params echoed`);
+  } else if (refusals.length > 0) {
+    problems.push(`${what}: refused as ${refusals[0]!.message.handler === 'error' && refusals[0]!.message.params.message}`);
+  }
+  for (const r of replies) {
+    // A name (≤ maxKeyLength) may stand in the message, the echo and the reply's resource: three times at most.
+    if (r.message.handler === 'error' && r.length > f.text.length + 3 * budget.maxKeyLength + 512)
+      problems.push(`${what}: an error reply of ${r.length} characters`);
+  }
+  return problems;
+}
+
+describe(`grammar mode: ${GRAMMAR_ROUNDS} rounds of every handler × every field × nesting, keys, arrays and strings at and past the input budget`, () => {
+  it('refuses exactly what is over the budget with too-large and nothing oversized in the reply, and stays alive and within its memory bound', async () => {
+    const fuzzers = Array.from({ length: CONNECTIONS }, () => new Fuzzer());
+    await Promise.all(fuzzers.map((f) => f.open()));
+    // Warm up with one round's worth of small frames (the code paths compiled), then the baseline.
+    const warmup = fc.sample(grammarBatch, { numRuns: 1, seed: 1 })[0]!.filter((f) => f.text.length < 100_000);
+    for (const f of warmup) await fuzzers[0]!.exchange(f);
+    const before = await stats();
+
+    const seen = { handlers: new Set<string>(), slots: new Set<string>(), bombs: new Set<string>(), over: 0, within: 0 };
+    await fc.assert(
+      fc.asyncProperty(grammarBatch, async (frames) => {
+        const problems: string[] = [];
+        await Promise.all(
+          fuzzers.map(async (fz, i) => {
+            for (let k = i; k < frames.length; k += fuzzers.length) {
+              const f = frames[k]!;
+              problems.push(...judge(f, await fz.exchange(f)));
+              seen.handlers.add(f.handler);
+              seen.slots.add(f.slot);
+              seen.bombs.add(f.bomb);
+              if (f.over) seen.over++;
+              else seen.within++;
+            }
+          }),
+        );
+        problems.push(...fuzzers.flatMap((fz) => fz.problems.splice(0)));
+        expect(problems).toEqual([]);
+        expect(proc.proc.exitCode).toBeNull();
+      }),
+      { numRuns: GRAMMAR_ROUNDS, endOnFailure: true, ...(SEED !== undefined ? { seed: SEED } : {}) },
+    );
+    expect([...seen.handlers].sort()).toEqual([...GRAMMAR_HANDLERS].sort());
+    expect([...seen.slots].sort()).toEqual([...GRAMMAR_SLOTS].sort());
+    expect([...seen.bombs].sort()).toEqual([...GRAMMAR_BOMBS].sort());
+    expect(seen.over).toBeGreaterThan(0);
+    expect(seen.within).toBeGreaterThan(0);
+
+    const c = await RawClient.connect(`${proc.url}/nodes`);
+    const list = await c.request({ handler: 'query', params: { type: 'compute' } }, 'list');
+    expect(byId(list.items)).toEqual(byId(demoFixtures().nodes!.filter((n) => n.type === 'compute')));
+    c.close();
+    for (const f of fuzzers) f.close();
+    let after = await stats();
+    for (let i = 0; i < 500 && after.hub.connections > 0; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      after = await stats();
+    }
+    expect(after.hub).toMatchObject({ connections: 0, watches: 0 });
+    expect(after.prototypes).toEqual(before.prototypes);
+    expect(after.memory.heapUsed - before.memory.heapUsed).toBeLessThanOrEqual(HEAP_BOUND);
+    expect(after.memory.rss).toBeLessThanOrEqual(RSS_BOUND);
+    expect(proc.proc.exitCode).toBeNull();
+    expect(proc.output()).not.toMatch(/^\S+ error |uncaught|unhandled/im);
+    if (process.env.FUZZ_REPORT) {
+      process.stdout.write(
+        `fuzz grammar: ${JSON.stringify({ rounds: GRAMMAR_ROUNDS, over: seen.over, within: seen.within, heapBefore: before.memory.heapUsed, heapAfter: after.memory.heapUsed, rssAfter: after.memory.rss })}\n`,
+      );
+    }
+  }, 120_000);
 });

@@ -128,6 +128,10 @@ describe('PROTOCOL.md limits, heartbeat and shutdown', () => {
       `${MiB(DEFAULTS.slowConsumer.softBytes)} for ${DEFAULTS.slowConsumer.graceMs / 1000} s, or ${MiB(DEFAULTS.slowConsumer.hardBytes)} at any time`,
     );
     expect(protocol).toContain(`| ${DEFAULTS.maxWatches} | \`error\` \`too-many-watches\` |`);
+    expect(protocol).toContain(`| ${DEFAULTS.maxInValues.toLocaleString('en-US')} | \`error\` \`too-large\` |`);
+    expect(protocol).toContain(`| ${MiB(DEFAULTS.maxWatchBytes)} | \`error\` \`too-many-watches\` |`);
+    expect(protocol).toContain(`| ${DEFAULTS.maxReadsInFlight.toLocaleString('en-US')} | \`error\` \`too-many-reads\` |`);
+    expect(protocol).toContain(`| ${MiB(DEFAULTS.maxListBytes)} | \`error\` \`too-large\` (never a cut list) |`);
     expect(protocol).toContain(`every ${DEFAULTS.heartbeatMs / 1000} s`);
     expect(protocol).toContain(`waits up to ${DEFAULTS.closeTimeoutMs / 1000} s`);
     expect(protocol).toContain(`after ${DEFAULTS.shutdownTimeoutMs / 1000} s it`);

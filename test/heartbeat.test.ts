@@ -11,8 +11,8 @@ import WebSocket from 'isomorphic-ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Connection } from '../client/index.js';
 import { createServer, type HubConnection } from '../server/index.js';
-import { waitFor } from './helpers.js';
-import { startServer } from './processes.js';
+import { waitFor } from './support/wait.js';
+import { startServer } from './support/processes.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const cleanup: Array<() => unknown> = [];
@@ -82,7 +82,10 @@ describe('client heartbeat (app-level ping announced by the server)', () => {
 
   it('abandons a frozen server (SIGSTOP) when no pong arrives, and reconnects once it runs again', async () => {
     const proc = await startServer(['--port', '0']);
-    cleanup.push(() => (proc.proc.kill('SIGCONT'), proc.stop('SIGKILL')));
+    cleanup.push(() => {
+      proc.proc.kill('SIGCONT');
+      return proc.stop('SIGKILL');
+    });
     const c = new Connection(`${proc.url}/nodes`, {
       WebSocket,
       backoff: { baseMs: 5, maxMs: 20 },

@@ -9,7 +9,8 @@ import { Connection } from '../client/index.js';
 import { DEFAULTS } from '../protocol/index.js';
 import { createServer, type MonorailServer } from '../server/index.js';
 import { demoFixtures } from '../server/demo/fixtures.js';
-import { RawClient, waitFor } from './helpers.js';
+import { RawClient } from './support/raw-client.js';
+import { waitFor } from './support/wait.js';
 
 const cleanup: Array<() => unknown> = [];
 afterEach(async () => {

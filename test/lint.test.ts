@@ -42,8 +42,12 @@ const ALLOWED: Record<string, string> = {
   'server/hub/hub.ts': "import { p } from '../../protocol/index.js';\n\nexport const h = p;\n",
   'server/sources/memory.ts': "import { h } from '../hub/hub.js';\n\nexport const m = h;\n",
   'server/demo/simulator.ts': "import { h } from '../hub/hub.js';\n\nexport const d = h;\n",
+  'server/security/admission.ts': "import { h } from '../hub/hub.js';\n\nexport const a = h;\n",
   'server/ws/transport.ts':
-    "import { WebSocketServer } from 'ws';\nimport { h } from '../hub/hub.js';\n\nexport const t = [WebSocketServer, h];\n",
+    "import { WebSocketServer } from 'ws';\nimport { h } from '../hub/hub.js';\nimport { a } from '../security/admission.js';\n\nexport const t = [WebSocketServer, h, a];\n",
+  'server/feeds/feed.ts': "import amqp from 'amqplib';\nimport { h } from '../hub/hub.js';\n\nexport const f = [amqp, h];\n",
+  'server/sources/mongo.ts':
+    "import { MongoClient } from 'mongodb';\nimport { h } from '../hub/hub.js';\n\nexport const g = [MongoClient, h];\n",
   'mock/mock-server.ts':
     "import { h } from '../server/hub/hub.js';\nimport { m } from '../server/sources/memory.js';\nimport { d } from '../server/demo/simulator.js';\n\nexport const x = [h, m, d];\n",
 };
@@ -71,7 +75,12 @@ describe('npm run lint: the layout rule', () => {
     ['server/demo/bad.ts', "import { MongoClient } from 'mongodb';\n\nexport const b = MongoClient;\n"],
     ['mock/bad.ts', "import { t } from '../server/ws/transport.js';\n\nexport const b = t;\n"],
     ['server/ws/bad.ts', "import { s } from '../../client/store.js';\n\nexport const b = s;\n"],
+    ['server/security/bad.ts', "import { t } from '../ws/transport.js';\n\nexport const b = t;\n"],
+    ['server/feeds/bad.ts', "import { t } from '../ws/transport.js';\n\nexport const b = t;\n"],
+    ['server/sources/mongo-bad.ts', "import { f } from '../feeds/feed.js';\n\nexport const b = f;\n"],
+    ['server/ws/bad.ts', "import { f } from '../feeds/feed.js';\n\nexport const b = f;\n"],
     ['server/bad.ts', "import type { x } from '../mock/mock-server.js';\n\nexport type B = typeof x;\n"],
+    ['server/ws/bad.ts', "import { waitFor } from '../../test/support/wait.js';\n\nexport const b = waitFor;\n"],
   ])('fails on a planted import that crosses the wrong way: %s', (file, source) => {
     expectViolation({ [file]: source }, file, 'noRestrictedImports');
   });

@@ -31,8 +31,8 @@ beforeAll(() => {
       '--no-fund',
       '--prefer-offline',
       join(dir, tarball),
-      'typescript@' + devVersion('typescript'),
-      '@types/node@' + devVersion('@types/node'),
+      `typescript@${devVersion('typescript')}`,
+      `@types/node@${devVersion('@types/node')}`,
     ],
     dir,
   );

@@ -12,8 +12,10 @@ import { lineLogger } from '../server/cli/line-logger.js';
 import { demoFixtures, makeCatalog, makeLog } from '../server/demo/fixtures.js';
 import { eventMessage, RACKHD_EXCHANGES, waterlineMessage, type WaterlineEventName } from '../server/feeds/rackhd.js';
 import { createServer, type MonorailServer, type ServerOptions } from '../server/server.js';
-import { RawClient, waitFor } from './helpers.js';
-import { AMQP_URL, deleteExchanges, describeRabbit, RackhdPublisher, testPrefix } from './services.js';
+import { AMQP_URL, deleteExchanges, RackhdPublisher, testPrefix } from './support/rabbit.js';
+import { RawClient } from './support/raw-client.js';
+import { describeRabbit } from './support/services.js';
+import { waitFor } from './support/wait.js';
 import { LegacyMessenger, LegacyMqMessenger, LegacyStore, nodeMonitorKeeps, workflowMonitorEvent } from './support/rackhd-1x-client.js';
 
 const cleanup: Array<() => unknown> = [];

@@ -10,9 +10,10 @@ import { DEFAULT_CHANNELS } from '../server/hub/channels.js';
 import { demoFixtures } from '../server/demo/fixtures.js';
 import { RACKHD_EXCHANGES, waterlineMessage } from '../server/feeds/rackhd.js';
 import { createServer, type MonorailServer, type ServerOptions } from '../server/server.js';
-import { RawClient } from './helpers.js';
-import { MongoWireServer } from './mongo-wire-server.js';
-import { AMQP_URL, deleteExchanges, describeRabbit, RackhdPublisher, testPrefix } from './services.js';
+import { MongoWireServer } from './support/mongo-wire/server.js';
+import { AMQP_URL, deleteExchanges, RackhdPublisher, testPrefix } from './support/rabbit.js';
+import { RawClient } from './support/raw-client.js';
+import { describeRabbit } from './support/services.js';
 
 const SIX = ['graphdefinitions', 'taskdefinitions', 'templates', 'profiles', 'files', 'lookups'];
 /** RackHD's socket names for them (on-wss lib/ws-resources.js). */

@@ -8,9 +8,11 @@ import WebSocket from 'isomorphic-ws';
 import { MongoClient, ObjectId } from 'mongodb';
 import { afterEach, expect, it } from 'vitest';
 import { Connection } from '../client/index.js';
-import { byId, waitFor, waitForAsync } from './helpers.js';
-import { startMongoWireServer, startServer, type ServerProcess } from './processes.js';
-import { AMQP_URL, bindingsOf, brokerConnections, deleteExchanges, describeRabbit, RackhdPublisher, testPrefix } from './services.js';
+import { byId } from './support/records.js';
+import { waitFor } from './support/wait.js';
+import { startMongoWireServer, startServer, type ServerProcess } from './support/processes.js';
+import { AMQP_URL, brokerConnections, deleteExchanges, RackhdPublisher, testPrefix } from './support/rabbit.js';
+import { describeRabbit } from './support/services.js';
 
 const cleanup: Array<() => unknown> = [];
 afterEach(async () => {

@@ -8,9 +8,11 @@ import WebSocket from 'isomorphic-ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Connection } from '../client/index.js';
 import { demoFixtures } from '../server/demo/fixtures.js';
-import { byId, RawClient, waitFor } from './helpers.js';
-import { startServer, type ServerProcess } from './processes.js';
-import { stalledClient } from './raw-tcp.js';
+import { RawClient } from './support/raw-client.js';
+import { byId } from './support/records.js';
+import { waitFor } from './support/wait.js';
+import { startServer, type ServerProcess } from './support/processes.js';
+import { stalledClient } from './support/raw-socket.js';
 
 const cleanup: Array<() => unknown> = [];
 afterEach(async () => {
@@ -27,7 +29,10 @@ async function server(args: string[] = []): Promise<ServerProcess> {
 function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect({ host: '127.0.0.1', port });
-    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('connect', () => {
+      s.destroy();
+      return resolve(true);
+    });
     s.once('error', () => resolve(false));
   });
 }

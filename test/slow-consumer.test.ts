@@ -11,8 +11,10 @@ import { Connection } from '../client/index.js';
 import type { Doc } from '../protocol/index.js';
 import { createServer, type HubConnection, type LogFields, type Logger, type MonorailServer, type ServerOptions } from '../server/index.js';
 import { makeNode } from '../server/demo/fixtures.js';
-import { byId, RawClient, waitFor } from './helpers.js';
-import { stalledClient } from './raw-tcp.js';
+import { RawClient } from './support/raw-client.js';
+import { byId } from './support/records.js';
+import { waitFor } from './support/wait.js';
+import { stalledClient } from './support/raw-socket.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

@@ -9,8 +9,17 @@
 import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { bearerVerifier, createServer, type MonorailServer, type ServerOptions } from '../server/index.js';
-import { RawClient, waitFor } from './helpers.js';
-import { maskedFrame, maskedTextFrame, rawSocket, rawWebSocket, upgradeRequest } from './raw-tcp.js';
+import { RawClient } from './support/raw-client.js';
+import { waitFor } from './support/wait.js';
+import {
+  frameClient,
+  maskedFrame,
+  maskedTextFrame,
+  Opcode,
+  silentSocket,
+  upgradeRequest,
+  type SilentSocket,
+} from './support/raw-socket.js';
 
 const cleanup: Array<() => unknown> = [];
 afterEach(async () => {
@@ -23,65 +32,57 @@ async function serve(options: ServerOptions = {}): Promise<MonorailServer> {
   return server;
 }
 
-/** Resolves once the TCP connection is gone (ended or reset by the server); reads and drops what arrives meanwhile. */
-function gone(socket: Socket): Promise<void> {
-  // A socket that is not read never sees the server's end (a 408 answer waits unread before it).
-  socket.resume();
-  return new Promise((resolve) => (socket.destroyed ? resolve() : socket.once('close', () => resolve())));
-}
-
 describe('handshake timeout', () => {
   it('a socket that never sends a byte is cut after handshakeTimeoutMs (regression: held for minutes)', async () => {
     const server = await serve({ handshakeTimeoutMs: 100 });
-    const socket = await rawSocket(server.url);
-    cleanup.push(() => socket.destroy());
-    let cut = false;
-    void gone(socket).then(() => (cut = true));
-    await waitFor(() => cut, 5000, 'the silent socket cut');
+    const silent = await silentSocket(server.url);
+    cleanup.push(() => silent.socket.destroy());
+    await waitFor(() => silent.isEnded(), 5000, 'the silent socket cut');
   });
 
   it('a socket that sends half a header line and stops is cut after handshakeTimeoutMs', async () => {
     const server = await serve({ handshakeTimeoutMs: 100 });
-    const socket = await rawSocket(server.url);
-    cleanup.push(() => socket.destroy());
+    const slow = await silentSocket(server.url);
+    cleanup.push(() => slow.socket.destroy());
     const request = upgradeRequest(`${server.url}/nodes`);
-    socket.write(request.slice(0, request.indexOf('Upgrade:') + 4));
-    let cut = false;
-    void gone(socket).then(() => (cut = true));
-    await waitFor(() => cut, 5000, 'the slow-header socket cut');
+    slow.socket.write(request.slice(0, request.indexOf('Upgrade:') + 4));
+    await waitFor(() => slow.isEnded(), 5000, 'the slow-header socket cut');
   });
 });
 
 describe('fragment timeout', () => {
   it('a first fragment (FIN=0) with no continuation closes the connection with 1008 after fragmentTimeoutMs (regression: held forever)', async () => {
     const server = await serve({ fragmentTimeoutMs: 100, closeTimeoutMs: 50 });
-    const ws = await rawWebSocket(`${server.url}/nodes`);
+    const ws = await frameClient(`${server.url}/nodes`);
     cleanup.push(() => ws.socket.destroy());
-    ws.socket.write(maskedFrame(1, Buffer.from('{"handler":"que'), false));
-    let code: number | undefined | null = null;
-    void ws.closed.then((c) => (code = c));
-    await waitFor(() => code !== null, 5000, 'the connection closed');
-    expect(code).toBe(1008);
+    ws.write(maskedFrame(Opcode.Text, Buffer.from('{"handler":"que'), { fin: false }));
+    await waitFor(() => ws.isEnded(), 5000, 'the connection closed');
+    expect(await ws.closed).toBe(1008);
   });
 });
 
 describe('fragment timeout: what is not cut, and a frame cut in the middle', () => {
   it('a fragmented message completed in time is answered, and the connection stays open', async () => {
     const server = await serve({ fragmentTimeoutMs: 60_000 });
-    const ws = await rawWebSocket(`${server.url}/nodes`);
+    const ws = await frameClient(`${server.url}/nodes`);
     cleanup.push(() => ws.socket.destroy());
-    ws.socket.write(Buffer.concat([maskedFrame(1, Buffer.from('{"handler":'), false), maskedFrame(0, Buffer.from('"init"}'))]));
-    await waitFor(() => ws.messages.length === 1, 5000, 'the session');
-    expect(JSON.parse(ws.messages[0]!)).toMatchObject({ handler: 'session' });
+    ws.write(
+      Buffer.concat([
+        maskedFrame(Opcode.Text, Buffer.from('{"handler":'), { fin: false }),
+        maskedFrame(Opcode.Continuation, Buffer.from('"init"}')),
+      ]),
+    );
+    const [session] = await waitFor(() => (ws.texts().length === 1 ? ws.texts() : undefined), 5000, 'the session');
+    expect(JSON.parse(session!)).toMatchObject({ handler: 'session' });
     expect(server.transportStats().unfinishedMessages).toBe(0);
   });
 
   it('a single frame whose payload stops half-way closes with 1008 too', async () => {
     const server = await serve({ fragmentTimeoutMs: 100, closeTimeoutMs: 50 });
-    const ws = await rawWebSocket(`${server.url}/nodes`);
+    const ws = await frameClient(`${server.url}/nodes`);
     cleanup.push(() => ws.socket.destroy());
     const frame = maskedTextFrame(JSON.stringify({ handler: 'query', params: { name: 'x'.repeat(4000) } }));
-    ws.socket.write(frame.subarray(0, 2000));
+    ws.write(frame.subarray(0, 2000));
     expect(await ws.closed).toBe(1008);
     expect(server.transportStats().unfinishedMessages).toBe(1);
     await waitFor(() => server.hub.stats().connections === 0, 5000, 'the connection gone');
@@ -91,15 +92,15 @@ describe('fragment timeout: what is not cut, and a frame cut in the middle', () 
 describe('maxPendingUpgrades', () => {
   it('beyond it a new TCP connection is destroyed before anything is read; a slot frees when a pending socket goes', async () => {
     const server = await serve({ maxPendingUpgrades: 3, handshakeTimeoutMs: 60_000 });
-    const pending = [await rawSocket(server.url), await rawSocket(server.url), await rawSocket(server.url)];
-    for (const socket of pending) cleanup.push(() => socket.destroy());
+    const pending = [await silentSocket(server.url), await silentSocket(server.url), await silentSocket(server.url)];
+    for (const { socket } of pending) cleanup.push(() => socket.destroy());
     await waitFor(() => server.transportStats().pendingUpgrades === 3, 5000, 'three pending');
-    const fourth = await rawSocket(server.url);
-    await gone(fourth);
-    expect(fourth.bytesRead).toBe(0);
+    const fourth = await silentSocket(server.url);
+    await fourth.ended;
+    expect(fourth.socket.bytesRead).toBe(0);
     expect(server.transportStats()).toMatchObject({ pendingUpgrades: 3, refusedSockets: 1 });
 
-    pending[0]!.destroy();
+    pending[0]!.socket.destroy();
     await waitFor(() => server.transportStats().pendingUpgrades === 2, 5000, 'one slot free');
     const client = await RawClient.connect(`${server.url}/nodes`);
     cleanup.push(() => client.close());
@@ -157,25 +158,29 @@ describe('the counters behind the caps', () => {
       authenticate: bearerVerifier((t) => (t === 'ok' ? 'user' : t === 'slow' ? new Promise((r) => hold.push(() => r('user'))) : null)),
     });
     const url = `${server.url}/nodes`;
-    const sockets: Socket[] = [];
+    const sockets: SilentSocket[] = [];
     const clients: RawClient[] = [];
-    cleanup.push(() => sockets.forEach((s) => s.destroy()));
-    cleanup.push(() => clients.forEach((c) => c.close()));
+    cleanup.push(() => {
+      for (const s of sockets) s.socket.destroy();
+    });
+    cleanup.push(() => {
+      for (const c of clients) c.close();
+    });
     for (let round = 0; round < 5; round++) {
       // Silent, and cut by the handshake timeout.
-      sockets.push(await rawSocket(url));
+      sockets.push(await silentSocket(url));
       // Half a header, then reset by the client.
-      const half = await rawSocket(url);
-      half.write(upgradeRequest(url).slice(0, 30));
-      half.resetAndDestroy();
+      const half = await silentSocket(url);
+      half.socket.write(upgradeRequest(url).slice(0, 30));
+      half.socket.resetAndDestroy();
       // Refused: wrong origin, no token.
       clients.push(await RawClient.connect(url, ['monorail-ws', 'bearer.ok'], { origin: 'https://evil.example.net' }));
       clients.push(await RawClient.connect(url));
       // Reset while authenticate is still deciding.
-      const slow = await rawSocket(url);
-      slow.write(upgradeRequest(url, { 'sec-websocket-protocol': 'bearer.slow' }));
+      const slow = await silentSocket(url);
+      slow.socket.write(upgradeRequest(url, { 'sec-websocket-protocol': 'bearer.slow' }));
       await waitFor(() => hold.length === round + 1, 5000, 'authenticate running');
-      slow.resetAndDestroy();
+      slow.socket.resetAndDestroy();
       // Admitted, then closed cleanly by the client, or reset without a close frame.
       const clean = await RawClient.connect(url, ['monorail-ws', 'bearer.ok']);
       await clean.request({ handler: 'init' });
@@ -189,7 +194,6 @@ describe('the counters behind the caps', () => {
     await waitFor(() => clients.at(-1)!.closeEvent?.code === 1013, 5000, 'the sixth refused');
     for (const release of hold.splice(0)) release();
     for (const c of clients) c.close();
-    for (const s of sockets) s.resume();
 
     await waitFor(
       () => {
@@ -224,13 +228,13 @@ describe('configuration', () => {
       maxConnections: 0,
       maxQueuedBytes: 0,
     });
-    const silent = await Promise.all([1, 2, 3].map(() => rawSocket(server.url)));
-    for (const s of silent) cleanup.push(() => s.destroy());
+    const silent = await Promise.all([1, 2, 3].map(() => silentSocket(server.url)));
+    for (const s of silent) cleanup.push(() => s.socket.destroy());
     await waitFor(() => server.transportStats().pendingUpgrades === 3);
     const clients = await Promise.all([1, 2, 3].map(() => RawClient.connect(`${server.url}/nodes`)));
     for (const c of clients) cleanup.push(() => c.close());
     for (const c of clients) expect((await c.request({ handler: 'init' })).handler).toBe('session');
-    expect(silent.every((s) => !s.destroyed)).toBe(true);
+    expect(silent.every((s) => !s.isEnded())).toBe(true);
     expect(server.transportStats()).toMatchObject({ refusedSockets: 0, refusedConnections: 0, queuedBytes: 0 });
   });
 });

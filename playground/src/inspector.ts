@@ -122,7 +122,16 @@ export function inspectorView(root: HTMLElement, log: FrameLog): void {
         {},
         h('h2', {}, 'Inspector'),
         h('span', { class: 'muted', 'data-testid': 'frame-totals' }, `${log.totals.in} in · ${log.totals.out} out`),
-        h('button', { onclick: () => ((paused = !paused), render()) }, paused ? 'Resume' : 'Pause'),
+        h(
+          'button',
+          {
+            onclick: () => {
+              paused = !paused;
+              return render();
+            },
+          },
+          paused ? 'Resume' : 'Pause',
+        ),
         h('button', { onclick: () => log.clear() }, 'Clear'),
       ),
       h(
@@ -155,7 +164,10 @@ export function inspectorView(root: HTMLElement, log: FrameLog): void {
                   'data-dir': f.dir,
                   'data-handler': f.handler,
                   class: f.seq === selected ? 'selected' : '',
-                  onclick: () => ((selected = f.seq), render()),
+                  onclick: () => {
+                    selected = f.seq;
+                    return render();
+                  },
                 },
                 h('td', { class: `dir ${f.dir}` }, f.dir === 'in' ? '↓' : '↑'),
                 h('td', {}, h('code', {}, f.handler)),
@@ -177,7 +189,7 @@ export function inspectorView(root: HTMLElement, log: FrameLog): void {
 function pretty(text: string): string {
   try {
     const s = JSON.stringify(JSON.parse(text), null, 2);
-    return s.length > 20_000 ? s.slice(0, 20_000) + '\n…' : s;
+    return s.length > 20_000 ? `${s.slice(0, 20_000)}\n…` : s;
   } catch {
     return text;
   }

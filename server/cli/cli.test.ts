@@ -1,10 +1,11 @@
 /** The CLI as a user runs it: a real process, real signals. */
 import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RawClient } from '../../test/helpers.js';
-import { MongoWireServer } from '../../test/mongo-wire-server.js';
-import { startServer, type ServerProcess } from '../../test/processes.js';
-import { AMQP_URL, deleteExchanges, describeRabbit, testPrefix } from '../../test/services.js';
+import { RawClient } from '../../test/support/raw-client.js';
+import { MongoWireServer } from '../../test/support/mongo-wire/server.js';
+import { startServer, type ServerProcess } from '../../test/support/processes.js';
+import { AMQP_URL, deleteExchanges, testPrefix } from '../../test/support/rabbit.js';
+import { describeRabbit } from '../../test/support/services.js';
 
 let running: ServerProcess | undefined;
 afterEach(async () => {

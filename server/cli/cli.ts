@@ -48,7 +48,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
     return undefined;
   }
   const level = (values['log-level'] ?? 'info') as 'debug' | 'info' | 'warn' | 'error';
-  const log = logger ?? lineLogger((line) => process.stderr.write(line + '\n'), level);
+  const log = logger ?? lineLogger((line) => process.stderr.write(`${line}\n`), level);
   const portText = values.port ?? env.PORT ?? '9100';
   const port = Number(portText);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`invalid port "${portText}"`);

@@ -17,7 +17,7 @@ export function lineLogger(write: (line: string) => void, minLevel: LogLevel = '
     let extra = '';
     if (fields && Object.keys(fields).length > 0) {
       try {
-        extra = ' ' + JSON.stringify(fields, (_k, v: unknown) => (v instanceof Error ? v.message : v));
+        extra = ` ${JSON.stringify(fields, (_k, v: unknown) => (v instanceof Error ? v.message : v))}`;
       } catch {
         extra = ' {"fields":"unserialisable"}';
       }

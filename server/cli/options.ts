@@ -6,6 +6,7 @@
  */
 import { DEFAULTS } from '../../protocol/index.js';
 import { jwtVerifier } from '../security/auth.js';
+import type { CostLimits } from '../hub/hub.js';
 import type { RateLimit } from '../security/limits.js';
 import type { TransportOptions } from '../ws/options.js';
 
@@ -28,6 +29,11 @@ export const OPERATING_FLAGS = {
   'max-connections': { type: 'string' },
   'max-queued-bytes': { type: 'string' },
   'debug-stats': { type: 'boolean' },
+  // What one connection's requests may cost (CostLimits).
+  'max-in-values': { type: 'string' },
+  'max-watch-bytes': { type: 'string' },
+  'max-reads-in-flight': { type: 'string' },
+  'max-list-bytes': { type: 'string' },
 } as const;
 
 const r = DEFAULTS.rateLimit;
@@ -65,6 +71,12 @@ limits and operating (docs/operations.md):
                              it the largest consumers get 1013, 0 = off  default ${DEFAULTS.maxQueuedBytes}
   --debug-stats              serve GET /debug/stats (memory, counters;   default off
                              behind authentication when it is on)
+  --max-in-values N          values in one $in/$nin list (too-large)     default ${DEFAULTS.maxInValues}
+  --max-watch-bytes N        bytes one connection's watches hold         default ${DEFAULTS.maxWatchBytes}
+                             (too-many-watches)
+  --max-reads-in-flight N    snapshot reads one connection has started   default ${DEFAULTS.maxReadsInFlight}
+                             and not yet answered (too-many-reads)
+  --max-list-bytes N         JSON of the records of one list (too-large) default ${DEFAULTS.maxListBytes}
 `;
 
 /** The values `parseArgs` returns for `OPERATING_FLAGS`. */
@@ -86,6 +98,10 @@ export interface OperatingFlagValues {
   'max-connections'?: string;
   'max-queued-bytes'?: string;
   'debug-stats'?: boolean;
+  'max-in-values'?: string;
+  'max-watch-bytes'?: string;
+  'max-reads-in-flight'?: string;
+  'max-list-bytes'?: string;
 }
 
 /** The flags that are a whole number each, and the `createServer` option each sets. */
@@ -100,15 +116,30 @@ const COUNT_FLAGS = [
   ['max-queued-bytes', 'maxQueuedBytes'],
 ] as const satisfies readonly (readonly [keyof OperatingFlagValues, keyof TransportOptions])[];
 
+/** The cost bounds (`CostLimits`), a whole number of at least 1 each (0 would not turn one off but refuse everything). */
+const COST_FLAGS = [
+  ['max-in-values', 'maxInValues'],
+  ['max-watch-bytes', 'maxWatchBytes'],
+  ['max-reads-in-flight', 'maxReadsInFlight'],
+  ['max-list-bytes', 'maxListBytes'],
+] as const satisfies readonly (readonly [keyof OperatingFlagValues, keyof CostLimits])[];
+
 /** What the flags configure: `createServer` options and the shutdown bound. */
 export interface OperatingConfig {
-  server: TransportOptions;
+  server: TransportOptions & CostLimits;
   shutdownTimeoutMs: number;
 }
 
 function count(flag: string, text: string): number {
   const n = Number(text);
   if (text.trim() === '' || !Number.isInteger(n) || n < 0) throw new Error(`invalid --${flag} "${text}": expected a whole number >= 0`);
+  return n;
+}
+
+/** A bound that 0 would not turn off but make refuse everything: at least 1. */
+function atLeastOne(flag: string, text: string): number {
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isInteger(n) || n < 1) throw new Error(`invalid --${flag} "${text}": expected a whole number >= 1`);
   return n;
 }
 
@@ -127,7 +158,7 @@ function rateLimit(text: string): RateLimit | false {
  * @throws Error naming the flag for a malformed value.
  */
 export function operatingConfig(values: OperatingFlagValues, env: NodeJS.ProcessEnv): OperatingConfig {
-  const server: TransportOptions = {};
+  const server: TransportOptions & CostLimits = {};
   const envOrigins = env.MONORAIL_ORIGINS?.split(',')
     .map((o) => o.trim())
     .filter((o) => o !== '');
@@ -161,6 +192,10 @@ export function operatingConfig(values: OperatingFlagValues, env: NodeJS.Process
     if (text !== undefined) server[option] = count(flag, text);
   }
   if (values['debug-stats']) server.debugStats = true;
+  for (const [flag, option] of COST_FLAGS) {
+    const text = values[flag];
+    if (text !== undefined) server[option] = atLeastOne(flag, text);
+  }
   const shutdownTimeoutMs =
     values['shutdown-timeout-ms'] !== undefined ? count('shutdown-timeout-ms', values['shutdown-timeout-ms']) : DEFAULTS.shutdownTimeoutMs;
   return { server, shutdownTimeoutMs };

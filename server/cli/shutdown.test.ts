@@ -10,12 +10,20 @@ function setup(close: () => Promise<void>, timeoutMs?: number) {
   const timers: Array<{ fn: () => void; ms: number }> = [];
   let closes = 0;
   const uninstall = handleShutdownSignals(
-    { close: () => (closes++, close()) },
+    {
+      close: () => {
+        closes++;
+        return close();
+      },
+    },
     {
       logger: silentLogger,
       signalSource: source as unknown as NodeJS.Process,
       exit: (code) => exits.push(code),
-      setTimeout: (fn, ms) => (timers.push({ fn, ms }), {}),
+      setTimeout: (fn, ms) => {
+        timers.push({ fn, ms });
+        return {};
+      },
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     },
   );

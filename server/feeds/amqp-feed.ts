@@ -19,6 +19,7 @@ import {
   RACKHD_EXCHANGES,
   type Binding,
   type RackhdExchange,
+  type RackhdMessage,
 } from './rackhd.js';
 import type { Change, ChangeFeed } from '../hub/source.js';
 import { UnplaceableLog } from './unplaceable.js';
@@ -234,7 +235,7 @@ export class AmqpFeed implements ChangeFeed {
   /** Handles one message; never throws (the link acknowledges it either way). */
   private async handle(exchange: RackhdExchange, routingKey: string, content: Buffer): Promise<void> {
     const where = { exchange: this.exchangeName(exchange), routingKey };
-    let msg;
+    let msg: RackhdMessage;
     try {
       msg = parseRackhdMessage(exchange, routingKey, content.toString('utf8'), this.registry);
     } catch (err) {

@@ -4,16 +4,10 @@
  * the broker drops the server's connection; without a broker the memory backend's logs and events feed it.
  */
 import { afterEach, expect, it } from 'vitest';
-import { RawClient, waitFor, waitForAsync } from '../../test/helpers.js';
-import {
-  AMQP_URL,
-  bindingsOf,
-  closeBrokerConnection,
-  deleteExchanges,
-  describeRabbit,
-  RackhdPublisher,
-  testPrefix,
-} from '../../test/services.js';
+import { RawClient } from '../../test/support/raw-client.js';
+import { AMQP_URL, bindingsOf, closeBrokerConnection, deleteExchanges, RackhdPublisher, testPrefix } from '../../test/support/rabbit.js';
+import { describeRabbit } from '../../test/support/services.js';
+import { waitFor } from '../../test/support/wait.js';
 import { makeLog } from '../demo/fixtures.js';
 import { createServer, type MonorailServer } from '../server.js';
 import { RACKHD_EXCHANGES } from './rackhd.js';
@@ -59,7 +53,7 @@ await describeRabbit('mq on RabbitMQ', () => {
     const params = { exchange: 'on.events', routingKey: 'graph.finished.*' };
     c.send({ handler: 'watch', params });
     await c.next('list');
-    await waitForAsync(has, 5000, 'the mq binding');
+    await waitFor(has, 5000, 'the mq binding');
     // on-core lib/protocol/events.js publishGraphFinished: the 1.x key with {graphId, graphName, status}.
     const data = { graphId: 'g1', graphName: 'Discovery', status: 'succeeded' };
     pub.raw(RACKHD_EXCHANGES.events, 'graph.finished.g1', data);
@@ -75,11 +69,11 @@ await describeRabbit('mq on RabbitMQ', () => {
     // The broker drops the server's connection: the link reconnects and binds mq's pattern again.
     expect(await closeBrokerConnection(`monorail-ws ${server.instanceId}`)).toBeGreaterThan(0);
     await waitFor(() => server.amqp!.link.state === 'up' && server.amqp!.link.stats.connects >= 2, 10_000, 'the link back up');
-    await waitForAsync(has, 5000, 'the mq binding again');
+    await waitFor(has, 5000, 'the mq binding again');
     pub.raw(RACKHD_EXCHANGES.events, 'graph.finished.g2', { ...data, graphId: 'g2' });
     expect((await c.next('item')).data).toMatchObject({ routingKey: 'graph.finished.g2' });
 
     c.send({ handler: 'stop', params });
-    await waitForAsync(async () => !(await has()), 5000, 'the mq binding gone');
+    await waitFor(async () => !(await has()), 5000, 'the mq binding gone');
   });
 });

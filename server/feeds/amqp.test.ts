@@ -12,20 +12,21 @@ import WebSocket from 'isomorphic-ws';
 import { afterEach, expect, it } from 'vitest';
 import { Connection } from '../../client/index.js';
 import { backoffDelay, DEFAULTS, type Doc, type ServerMessage, type Timers } from '../../protocol/index.js';
-import { RawClient, waitFor } from '../../test/helpers.js';
-import { MongoWireServer } from '../../test/mongo-wire-server.js';
+import { RawClient } from '../../test/support/raw-client.js';
+import { waitFor } from '../../test/support/wait.js';
+import { MongoWireServer } from '../../test/support/mongo-wire/server.js';
 import {
   AMQP_URL,
   bindingsOf,
   brokerConnections,
   closeBrokerConnection,
   deleteExchanges,
-  describeRabbit,
   queueDepth,
   RackhdPublisher,
   rabbitmqctl,
   testPrefix,
-} from '../../test/services.js';
+} from '../../test/support/rabbit.js';
+import { describeRabbit } from '../../test/support/services.js';
 import { AmqpLink, type ReconnectOptions } from './amqp-link.js';
 import { demoFixtures, makeEvent, makeLog, makeNode } from '../demo/fixtures.js';
 import { lineLogger } from '../cli/line-logger.js';
@@ -114,7 +115,10 @@ function unreachableLink(reconnect?: ReconnectOptions) {
   const pending = new Map<number, { fn: () => void; ms: number }>();
   let seq = 0;
   const timers: Timers = {
-    setTimeout: (fn, ms) => (pending.set(++seq, { fn, ms }), seq),
+    setTimeout: (fn, ms) => {
+      pending.set(++seq, { fn, ms });
+      return seq;
+    },
     clearTimeout: (handle) => void pending.delete(handle as number),
   };
   const link = new AmqpLink({

@@ -8,9 +8,11 @@
 import { MongoClient, ObjectId } from 'mongodb';
 import { afterEach, expect, it } from 'vitest';
 import type { Doc, ServerMessage } from '../../protocol/index.js';
-import { RawClient, waitFor, waitForAsync } from '../../test/helpers.js';
-import { MongoWireServer } from '../../test/mongo-wire-server.js';
-import { AMQP_URL, bindingsOf, deleteExchanges, describeRabbit, RackhdPublisher, testPrefix } from '../../test/services.js';
+import { MongoWireServer } from '../../test/support/mongo-wire/server.js';
+import { AMQP_URL, bindingsOf, deleteExchanges, RackhdPublisher, testPrefix } from '../../test/support/rabbit.js';
+import { RawClient } from '../../test/support/raw-client.js';
+import { describeRabbit } from '../../test/support/services.js';
+import { waitFor } from '../../test/support/wait.js';
 import { lineLogger } from '../cli/line-logger.js';
 import { demoFixtures, makeLog } from '../demo/fixtures.js';
 import { createServer, type MonorailServer, type ServerOptions } from '../server.js';
@@ -129,7 +131,7 @@ await describeRabbit("on-core's real messages", () => {
     c.send({ handler: 'watch', params: {} });
     await c.next('list');
     const queue = `${prefix}monorail-ws.${server.instanceId}`;
-    await waitForAsync(async () => (await bindingsOf(queue)).some((b) => b.routingKey === 'graphobjects.*.*'));
+    await waitFor(async () => (await bindingsOf(queue)).some((b) => b.routingKey === 'graphobjects.*.*'));
     await drain(c); // the re-snapshot once the binding is in place, if it was not in place before the first
     // The task-graph store writes first (setTaskState), then publishes the partial record.
     await db

@@ -4,16 +4,19 @@
  */
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, type Params } from '../../protocol/index.js';
-import { ChannelState, subscription } from './channel-state.js';
-import { n, specOf } from './test-helpers/hub-doubles.js';
+import { ChannelState, subscription, type Subscription } from './channel-state.js';
+import { n, specOf } from '../../test/support/hub-doubles.js';
+import { watchOf } from './watch-index.js';
 
-const sink = { sendFrame: () => undefined };
+/** A connection that sends nowhere, with the counters the channel keeps for it. */
+const sink = () => ({ sendFrame: () => undefined, watchCount: 0, watchBytes: 0 });
 
 function channel() {
   const activity: boolean[] = [];
   const state = new ChannelState(specOf('nodes'), (active) => activity.push(active));
-  const watch = (sub: ReturnType<typeof subscription>, params: Params) => state.addWatch(sub, canonicalJson(params), params);
-  return { state, activity, watch, sub: () => subscription('nodes', state, sink) };
+  const watch = (sub: Subscription, params: Params) => state.addWatch(sub, state.filterFor(canonicalJson(params), params));
+  const unwatch = (sub: Subscription, params: Params) => state.removeWatch(sub, watchOf(sub, canonicalJson(params))!);
+  return { state, activity, watch, unwatch, sub: () => subscription('nodes', state, sink()) };
 }
 
 describe('channel state', () => {
@@ -24,18 +27,35 @@ describe('channel state', () => {
   });
 
   it('reports activity at the first watch of any subscription and at the end of the last one, once each', () => {
-    const { state, activity, watch, sub } = channel();
+    const { state, activity, watch, unwatch, sub } = channel();
     const [a, b] = [sub(), sub()];
     watch(a, { type: 'compute' });
     watch(a, { type: 'switch' });
     watch(b, {});
     expect(activity).toEqual([true]);
-    state.removeWatch(a, canonicalJson({ type: 'compute' }));
+    unwatch(a, { type: 'compute' });
     state.dropSubscription(b);
     expect(activity).toEqual([true]);
-    expect(state.removeWatch(a, canonicalJson({ type: 'nope' }))).toBeUndefined();
-    state.removeWatch(a, canonicalJson({ type: 'switch' }));
+    unwatch(a, { type: 'switch' });
     expect([activity, state.subs.size]).toEqual([[true, false], 0]);
+  });
+
+  it('charges each watch to its connection (count and bytes, a shared filter in full to each) and gives it back when it ends', () => {
+    const { state, watch, unwatch, sub } = channel();
+    const [a, b] = [sub(), sub()];
+    const compute = watch(a, { type: 'compute' });
+    const all = watch(a, {});
+    expect(watch(b, { type: 'compute' })).toBe(compute);
+    expect([a.conn.watchCount, a.conn.watchBytes]).toEqual([2, compute.bytes + all.bytes]);
+    expect([b.conn.watchCount, b.conn.watchBytes]).toEqual([1, compute.bytes]);
+    unwatch(a, { type: 'compute' });
+    expect([a.conn.watchCount, a.conn.watchBytes]).toEqual([1, all.bytes]);
+    state.dropSubscription(a);
+    state.dropSubscription(b);
+    expect([a.conn, b.conn].map((c) => [c.watchCount, c.watchBytes])).toEqual([
+      [0, 0],
+      [0, 0],
+    ]);
   });
 
   it('remembers records while watched, just the fields watched, and forgets them with the last watch', () => {

@@ -11,7 +11,7 @@ import type { SharedFrame } from './socket.js';
 import type { Change } from './source.js';
 import { NO_WATCHES, WatchIndex, type Filter, type Watcher } from './watch-index.js';
 
-/** Where a subscription's frames go: its connection (`HubConnection`). */
+/** Where a subscription's frames go, and what its watches cost: its connection (`HubConnection`). */
 export interface Subscriber {
   /** Sends a frame shared with every connection a change goes to (the same object to each). */
   sendFrame(frame: SharedFrame): void;
@@ -19,6 +19,10 @@ export interface Subscriber {
   readonly dialect?:
     | { frame(state: ChannelState, change: LoggedChange, kind: 'item' | 'remove', resource: string): SharedFrame }
     | undefined;
+  /** Watches held on every channel (`maxWatches`), kept by `addWatch` and `removeWatch`. */
+  watchCount: number;
+  /** What they hold, as `Filter.bytes` estimates it (`maxWatchBytes`), kept with `watchCount`. */
+  watchBytes: number;
 }
 
 /** A connection's watches on one channel, under the name (`resource`) it used. */
@@ -61,28 +65,41 @@ export class ChannelState {
     return this.index.subs;
   }
 
-  /** Adds the watch `params` (canonical form `key`, which the subscription does not hold yet) and returns its filter. */
-  addWatch(sub: Subscription, key: string, params: Params): Filter {
+  /**
+   * The filter of `params` (canonical form `canonical`): the one already held on this channel, else a new one that
+   * nobody holds yet, whose `bytes` tell what holding it would cost before `addWatch` commits to it.
+   */
+  filterFor(canonical: string, params: Params): Filter {
+    return this.index.filterFor(canonical, params);
+  }
+
+  /**
+   * Adds `filter` (from `filterFor`, for params `sub` does not watch yet) to the watches of `sub`, and charges it to
+   * the connection.
+   */
+  addWatch(sub: Subscription, filter: Filter): Filter {
     const wasIdle = this.index.subs.size === 0;
-    const filter = this.index.add(sub, key, params);
+    this.index.add(sub, filter);
     this.memory.watch(filter.fields);
+    sub.conn.watchCount++;
+    sub.conn.watchBytes += filter.bytes;
     if (wasIdle) this.onActivity?.(true);
     return filter;
   }
 
-  /** Removes the watch `key` of `sub` and returns its filter; undefined when it held none. */
-  removeWatch(sub: Subscription, key: string): Filter | undefined {
-    const filter = this.index.remove(sub, key);
-    if (!filter) return undefined;
+  /** Removes the watch `filter` of `sub` (one of `sub.watches`), and gives back what it cost the connection. */
+  removeWatch(sub: Subscription, filter: Filter): void {
+    this.index.remove(sub, filter);
     this.memory.unwatch(filter.fields);
+    sub.conn.watchCount--;
+    sub.conn.watchBytes -= filter.bytes;
     if (this.index.subs.size === 0) this.onActivity?.(false);
-    return filter;
   }
 
   /** Removes every watch of a subscription (its connection closed). */
   dropSubscription(sub: Subscription): void {
     // `removeWatch` replaces the array, so this walks the one it started with.
-    for (const filter of sub.watches) this.removeWatch(sub, filter.key);
+    for (const filter of sub.watches) this.removeWatch(sub, filter);
   }
 
   /** Forgets what records looked like (after missed changes: broker reconnect, source outage). */

@@ -5,13 +5,13 @@
  * re-snapshots. The real server, broker and a 1.x client: test/rackhd-1x.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { DEFAULTS, type ProtocolError } from '../../protocol/index.js';
+import { CloseCode, DEFAULTS, type ProtocolError } from '../../protocol/index.js';
 import { isLegacyPath, renderLegacyMq } from './dialect-1x.js';
-import { Hub } from './hub.js';
+import { Hub, type HubOptions } from './hub.js';
 import type { Logger } from './logger.js';
-import { TableBackend, TestSocket, tick } from './test-helpers/hub-doubles.js';
+import { GatedSource, TableBackend, TestSocket, tick } from '../../test/support/hub-doubles.js';
 
-function legacyHub() {
+function legacyHub(options: Partial<HubOptions> = {}) {
   const lines: Array<[string, Record<string, unknown> | undefined]> = [];
   const logger: Logger = {
     debug() {},
@@ -20,9 +20,8 @@ function legacyHub() {
     error: (m, f) => void lines.push([m, f]),
   };
   const backend = new TableBackend({ nodes: [{ id: 'n1', type: 'compute' }] });
-  const hub = new Hub({ source: backend, feed: backend, logger });
-  const open = (channel: string) => {
-    const socket = new TestSocket();
+  const hub = new Hub({ source: backend, feed: backend, logger, ...options });
+  const open = (channel: string, socket = new TestSocket()) => {
     const conn = hub.accept(socket, { channel, dialect: '1.x' });
     return { socket, conn };
   };
@@ -157,5 +156,80 @@ describe('the 1.x dialect in the hub', () => {
     hub.resnapshot('nodes');
     await tick();
     expect(socket.take()).toEqual([]);
+  });
+});
+
+describe("the 1.x dialect within the hub's bounds", () => {
+  const codes = (lines: Array<[string, Record<string, unknown> | undefined]>) => lines.map(([, f]) => f?.code);
+
+  it('reads over maxReadsInFlight are refused (logged, no frame); joining a read in flight is free', async () => {
+    const source = new GatedSource();
+    source.rows.set('n1', { id: 'n1', type: 'compute' });
+    const { open, lines } = legacyHub({ source, maxReadsInFlight: 2 });
+    const { socket, conn } = open('nodes');
+    socket.deliver({ handler: 'query', params: { type: 'compute' } });
+    socket.deliver({ handler: 'query', params: { type: 'switch' } });
+    socket.deliver({ handler: 'query', params: { type: 'pdu' } });
+    socket.deliver({ handler: 'query', params: { type: 'compute' } });
+    expect(conn.readsInFlight).toBe(2);
+    expect(codes(lines)).toEqual(['too-many-reads']);
+    await tick();
+    expect(source.reads).toBe(2);
+    source.releaseAll();
+    await tick();
+    expect(conn.readsInFlight).toBe(0);
+    expect(socket.take().map((f) => f.handler)).toEqual(['list', 'list', 'list']);
+    expect(conn.closed).toBe(false);
+  });
+
+  it('a watch over maxWatchBytes is refused (logged, no frame) and charges nothing', () => {
+    const { open, lines } = legacyHub({ maxWatchBytes: 1 });
+    const { socket, conn } = open('nodes');
+    socket.deliver({ handler: 'watch' });
+    expect(codes(lines)).toEqual(['too-many-watches']);
+    expect([conn.watchCount, conn.watchBytes]).toEqual([0, 0]);
+    expect(socket.take()).toEqual([]);
+  });
+
+  it('a watch is charged to watchBytes and given back by stop', () => {
+    const { open } = legacyHub();
+    const { socket, conn } = open('nodes');
+    socket.deliver({ handler: 'watch' });
+    expect(conn.watchBytes).toBeGreaterThan(0);
+    socket.deliver({ handler: 'stop', resource: null, params: null });
+    expect([conn.watchCount, conn.watchBytes]).toEqual([0, 0]);
+  });
+
+  it("frames are parsed within the hub's input budget and maxInValues: too-large, logged, no frame", async () => {
+    const { open, lines } = legacyHub({ inputBudget: { maxStringLength: 16 }, maxInValues: 2 });
+    const { socket, conn } = open('nodes');
+    socket.deliver({ handler: 'query', params: { name: 'x'.repeat(17) } });
+    socket.deliver({ handler: 'query', params: { name: { $in: ['a', 'b', 'c'] } } });
+    socket.deliver({ handler: 'query', params: { name: 'x'.repeat(16) } });
+    await tick();
+    expect(codes(lines)).toEqual(['too-large', 'too-large']);
+    expect(socket.take()).toMatchObject([{ handler: 'list', items: [] }]);
+    expect(conn.closed).toBe(false);
+  });
+
+  it('what fails outside a handler (a logger that throws on a refusal) closes that one connection with 1011; nothing escapes', async () => {
+    const errors: string[] = [];
+    const logger: Logger = {
+      debug() {},
+      info: () => {
+        throw new Error('logger broke');
+      },
+      warn() {},
+      error: (m) => void errors.push(m),
+    };
+    const { open } = legacyHub({ logger });
+    const { socket } = open('nodes');
+    expect(() => socket.deliverRaw('garbage')).not.toThrow();
+    expect(socket.closedWith).toBe(CloseCode.InternalError);
+    expect(errors).toEqual(['answering a 1.x frame failed, closing the connection']);
+    const { socket: other } = open('nodes');
+    other.deliver({ handler: 'get', params: { id: 'n1' } });
+    await tick();
+    expect(other.take()).toMatchObject([{ handler: 'item', id: 'n1' }]);
   });
 });

@@ -26,16 +26,18 @@ import {
   type ErrorCode,
   type ErrorRequest,
   type Params,
+  type ParseLimits,
 } from '../../protocol/index.js';
 import type { ChannelRegistry } from './channels.js';
 import { subscription, type ChannelState } from './channel-state.js';
 import { addSubscription, subscriptionOf, type ConnectionDialect, type HubConnection } from './hub-connection.js';
 import type { Logger } from './logger.js';
 import type { MqEntry, MqService } from './mq.js';
-import type { SnapshotReads } from './reads.js';
+import { readKey, type SnapshotReads } from './reads.js';
 import type { LoggedChange } from './record-memory.js';
 import { SharedFrame } from './socket.js';
 import type { Authorize } from './dispatch.js';
+import { watchOf } from './watch-index.js';
 
 /** The params a 1.x record watch stands for: everything of the channel. */
 const EVERYTHING: Params = {};
@@ -49,6 +51,12 @@ export interface LegacyDialectOptions {
   readonly mq: MqService;
   readonly authorize: Authorize | undefined;
   readonly maxWatches: number;
+  /** `HubOptions.maxWatchBytes`, as the seed's protocol applies it (`dispatch.ts`). */
+  readonly maxWatchBytes: number;
+  /** `HubOptions.maxReadsInFlight`, as the seed's protocol applies it. */
+  readonly maxReadsInFlight: number;
+  /** What every frame is parsed within (the hub's input budget and `maxInValues`). */
+  readonly limits: ParseLimits;
   readonly logger: Logger;
 }
 
@@ -68,12 +76,23 @@ export function renderLegacyMq(entry: MqEntry, resource: string): string {
 export class LegacyDialect implements ConnectionDialect {
   constructor(private readonly o: LegacyDialectOptions) {}
 
-  /** A frame from a 1.x client: answered as on-wss did, or logged. */
+  /**
+   * A frame from a 1.x client: answered as on-wss did, or logged. Nothing thrown here may reach the transport (as in
+   * `Dispatcher.receive`): a reply that cannot be built or sent abandons this one connection (1011, logged).
+   */
   receive(conn: HubConnection, data: string, isBinary: boolean): void {
     if (conn.closed) return;
+    try {
+      this.answer(conn, data, isBinary);
+    } catch (err) {
+      conn.abandon('answering a 1.x frame failed', err);
+    }
+  }
+
+  private answer(conn: HubConnection, data: string, isBinary: boolean): void {
     let msg: ClientMessage;
     try {
-      msg = parseLegacy(data, isBinary);
+      msg = parseLegacy(data, isBinary, this.o.limits);
     } catch (err) {
       const e = err instanceof ProtocolError ? err : new ProtocolError('bad-json', String(err));
       this.refused(conn, e.code, e.message, e.request);
@@ -154,18 +173,31 @@ export class LegacyDialect implements ConnectionDialect {
       addSubscription(conn, sub);
     }
     if (handler === 'query' || handler === 'all' || handler === 'get') {
-      this.o.reads.snapshot(conn, sub, handler === 'get' ? 'get' : 'list', params, request);
+      const kind = handler === 'get' ? 'get' : 'list';
+      const key = readKey(state, kind, canonicalJson(params));
+      // maxReadsInFlight as in the seed's protocol: joining a read in flight is free, starting one is counted.
+      if (conn.readsInFlight >= this.o.maxReadsInFlight && !this.o.reads.joinable(key)) {
+        this.refused(conn, 'too-many-reads', `at most ${this.o.maxReadsInFlight} snapshot reads in flight (maxReadsInFlight)`, request);
+        return;
+      }
+      this.o.reads.snapshot(conn, sub, key, kind, params, request);
     } else if (handler === 'watch') {
       // on-wss subscribed to every change of the collection, whatever the params, and sent no snapshot.
-      if (sub.watches.some((w) => w.key === EVERYTHING_KEY)) return;
+      if (watchOf(sub, EVERYTHING_KEY)) return;
       if (conn.watchCount >= this.o.maxWatches) {
         this.refused(conn, 'too-many-watches', `at most ${this.o.maxWatches} watches`, request);
         return;
       }
-      state.addWatch(sub, EVERYTHING_KEY, EVERYTHING);
-      conn.watchCount++;
-    } else if (handler === 'stop' && state.removeWatch(sub, EVERYTHING_KEY)) {
-      conn.watchCount--;
+      const filter = state.filterFor(EVERYTHING_KEY, EVERYTHING);
+      if (conn.watchBytes + filter.bytes > this.o.maxWatchBytes) {
+        this.refused(conn, 'too-many-watches', `the connection's watches would pass maxWatchBytes (${this.o.maxWatchBytes})`, request);
+        return;
+      }
+      // addWatch charges the connection (watchCount, watchBytes); removeWatch gives it back.
+      state.addWatch(sub, filter);
+    } else if (handler === 'stop') {
+      const filter = watchOf(sub, EVERYTHING_KEY);
+      if (filter) state.removeWatch(sub, filter);
     }
   }
 
@@ -185,9 +217,9 @@ export class LegacyDialect implements ConnectionDialect {
 
 /**
  * Parses a 1.x frame: `resource: null` and `params: null` (what the UI's `exec` sends for "none") are dropped, then
- * the message is checked like any other (params allowlist, input budget).
+ * the message is checked like any other, within the hub's limits (input budget, `maxInValues`, params allowlist).
  */
-function parseLegacy(data: string, isBinary: boolean): ClientMessage {
+function parseLegacy(data: string, isBinary: boolean, limits: ParseLimits): ClientMessage {
   if (isBinary) throw new ProtocolError('bad-message', 'binary frame');
   let value: unknown;
   try {
@@ -199,7 +231,7 @@ function parseLegacy(data: string, isBinary: boolean): ClientMessage {
     const cleaned: Record<string, unknown> = { ...value };
     if (cleaned.resource === null) delete cleaned.resource;
     if (cleaned.params === null) delete cleaned.params;
-    return parseMessage(cleaned);
+    return parseMessage(cleaned, 'client', limits);
   }
-  return parseMessage(data);
+  return parseMessage(value, 'client', limits);
 }

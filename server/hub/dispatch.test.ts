@@ -1,18 +1,21 @@
 /**
  * Client messages from frame to answer, on a dispatcher with real channel states and snapshot reads but no hub:
  * the replies to init and ping, every refusal with its stable code and the request echoed, routing by resource,
- * authorization, the watch limit, and a handler that throws. Then the limits through the hub.
+ * authorization, the watch limit, and a handler that throws. Then the limits through the hub: no error path
+ * re-throws, the input budget, and what one connection's requests may cost (maxInValues, maxWatchBytes,
+ * maxReadsInFlight; issue 10, finding 3).
  */
 import { describe, expect, it } from 'vitest';
-import type { Params, ServerMessage } from '../../protocol/index.js';
+import { CloseCode, DEFAULTS, type Params, type ServerMessage } from '../../protocol/index.js';
 import { ChannelRegistry } from './channels.js';
 import { ChannelState } from './channel-state.js';
 import { Dispatcher, type Authorize } from './dispatch.js';
-import { Hub } from './hub.js';
+import { Hub, type HubOptions } from './hub.js';
 import { HubConnection } from './hub-connection.js';
 import type { Logger } from './logger.js';
 import { GLOBAL_TIMERS, SnapshotReads } from './reads.js';
-import { n, TableBackend, TestSocket, tick } from './test-helpers/hub-doubles.js';
+import type { Source } from './source.js';
+import { errorLog, GatedSource, n, settle, TableBackend, TestSocket, ThrowingSocket, tick } from '../../test/support/hub-doubles.js';
 
 /** A dispatcher over the default channels and a table backend holding one node, and a connection to it. */
 function dispatcher(options: { authorize?: Authorize; maxWatches?: number; channel?: string } = {}) {
@@ -21,7 +24,14 @@ function dispatcher(options: { authorize?: Authorize; maxWatches?: number; chann
   const errors: unknown[] = [];
   const logger: Logger = { debug() {}, info() {}, warn() {}, error: (_msg, fields) => void errors.push(fields?.err) };
   const source = new TableBackend({ nodes: [n('a', 'compute')] });
-  const reads = new SnapshotReads({ source, maxListItems: 100, coalesceWindowMs: 0, timers: GLOBAL_TIMERS, logger });
+  const reads = new SnapshotReads({
+    source,
+    maxListItems: 100,
+    maxListBytes: DEFAULTS.maxListBytes,
+    coalesceWindowMs: 0,
+    timers: GLOBAL_TIMERS,
+    logger,
+  });
   const d = new Dispatcher({
     registry,
     states,
@@ -29,12 +39,16 @@ function dispatcher(options: { authorize?: Authorize; maxWatches?: number; chann
     authorize: options.authorize,
     features: ['ping'],
     maxWatches: options.maxWatches ?? 100,
+    maxWatchBytes: DEFAULTS.maxWatchBytes,
+    maxReadsInFlight: DEFAULTS.maxReadsInFlight,
+    limits: { budget: DEFAULTS.inputBudget },
     logger,
   });
   const socket = new TestSocket();
   const conn = new HubConnection('s1', options.channel ?? 'nodes', socket, 'principal', undefined, {
     receive: (c, data, isBinary) => d.receive(c, data, isBinary),
     closed: () => undefined,
+    abandoned: (_c, what, err) => void errors.push(`${what}: ${(err as Error).message}`),
   });
   const send = (message: object) => conn.receive(JSON.stringify(message), false);
   return { states, socket, conn, send, errors };
@@ -149,7 +163,12 @@ describe('routing, authorization, watches', () => {
 
   it('authorize sees the principal, the canonical channel, the handler and the params (all: {})', () => {
     const calls: Array<[unknown, string, string, Params]> = [];
-    const { socket, send } = dispatcher({ authorize: (...args) => (calls.push(args), false) });
+    const { socket, send } = dispatcher({
+      authorize: (...args) => {
+        calls.push(args);
+        return false;
+      },
+    });
     send({ handler: 'all', resource: 'graphObjs' });
     send({ handler: 'watch', params: { type: 'x' } });
     expect(calls).toEqual([
@@ -211,5 +230,282 @@ describe('through the hub', () => {
     socket.deliver({ handler: 'all', resource: 'nodes' });
     await tick();
     expect(socket.take().map((f) => (f.handler === 'error' ? f.params.code : f.handler))).toEqual(['forbidden', 'list']);
+  });
+});
+
+describe('no error path re-throws', () => {
+  const nested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
+
+  function hubWith(options: Partial<ConstructorParameters<typeof Hub>[0]> = {}) {
+    const backend = new TableBackend({ nodes: [n('a', 'compute')] });
+    const logger = errorLog();
+    const hub = new Hub({ source: backend, feed: backend, logger, ...options });
+    const open = (socket = new TestSocket(), channel = 'nodes') => {
+      hub.accept(socket, { channel });
+      return socket;
+    };
+    /** Another connection is still served: a query answered with the seeded record. */
+    const othersServed = async () => {
+      const other = open();
+      other.deliver({ handler: 'query', params: { type: 'compute' } });
+      await tick();
+      expect(other.take()).toMatchObject([{ handler: 'list', items: [{ id: 'a' }] }]);
+    };
+    return { hub, logger, open, othersServed };
+  }
+
+  it('a socket whose send throws: the error reply that cannot be sent either closes that connection with 1011, logged', async () => {
+    const { logger, open, othersServed } = hubWith();
+    for (const frame of ['{"handler":"init"}', 'not json', '{"handler":"explode"}']) {
+      const socket = open(new ThrowingSocket());
+      expect(() => socket.deliverRaw(frame)).not.toThrow();
+      expect(socket.closedWith).toBe(CloseCode.InternalError);
+    }
+    expect(logger.errors).toEqual([
+      'handler failed',
+      'an error reply (internal) could not be sent, closing the connection',
+      'an error reply (bad-json) could not be sent, closing the connection',
+      'an error reply (unknown-handler) could not be sent, closing the connection',
+    ]);
+    await othersServed();
+  });
+
+  it('an authorize that throws is an internal error; the connection stays open and answers the next request', async () => {
+    const authorize = (_principal: unknown, _channel: string, handler: string): boolean => {
+      if (handler === 'watch') throw new Error('authorize bug');
+      return true;
+    };
+    const { open } = hubWith({ authorize });
+    const socket = open();
+    socket.deliver({ handler: 'watch', params: { type: 'compute' } });
+    socket.deliver({ handler: 'query', params: { type: 'compute' } });
+    await tick();
+    expect(socket.take()).toMatchObject([
+      { handler: 'error', params: { code: 'internal', request: { handler: 'watch', params: { type: 'compute' } } } },
+      { handler: 'list', items: [{ id: 'a' }] },
+    ]);
+    expect(socket.closedWith).toBeUndefined();
+  });
+
+  it('a source that throws synchronously is an internal error for that read; other channels are served', async () => {
+    const backend = new TableBackend({ nodes: [n('a', 'compute')] });
+    const source: Source = {
+      read: (channel, params, limit) => {
+        if (channel === 'skus') throw new Error('sync bug');
+        return backend.read(channel, params, limit);
+      },
+      get: (channel, params) => backend.get(channel, params),
+    };
+    const { open } = hubWith({ source });
+    const socket = open();
+    socket.deliver({ handler: 'all', resource: 'skus' });
+    socket.deliver({ handler: 'all' });
+    await tick();
+    expect(socket.take()).toMatchObject([
+      { handler: 'error', resource: 'skus', params: { code: 'internal' } },
+      { handler: 'list', resource: 'nodes', items: [{ id: 'a' }] },
+    ]);
+  });
+
+  // Finding 1 of issue 10 with the budget switched off: the echo of the unknown-channel error cannot be serialised.
+  it('a reply that cannot be serialised (the budget off, params 100,000 deep) closes that connection with 1011, logged', async () => {
+    const unbounded = { maxDepth: Infinity, maxNodes: Infinity, maxStringLength: Infinity, maxKeyLength: Infinity };
+    const { open, logger, othersServed } = hubWith({ inputBudget: unbounded });
+    const socket = open();
+    socket.deliverRaw(`{"handler":"all","resource":"nope","params":${nested(100_000)}}`);
+    expect(socket.closedWith).toBe(CloseCode.InternalError);
+    expect(logger.errors).toEqual(['an error reply (unknown-channel) could not be sent, closing the connection']);
+    await othersServed();
+  });
+
+  it('without a hub: whatever escapes answering a frame abandons the connection through its host', () => {
+    const { conn, socket, errors } = dispatcher();
+    socket.send = () => {
+      throw new Error('send broke');
+    };
+    // The session reply throws, the internal error reply throws too: the host hears of it once, the socket is closed.
+    conn.receive('{"handler":"init"}', false);
+    expect(errors).toEqual([new Error('send broke'), 'an error reply (internal) could not be sent: send broke']);
+    expect(socket.closedWith).toBe(CloseCode.InternalError);
+  });
+});
+
+describe('input budget', () => {
+  it('refuses a frame over the default budget with too-large before the handler runs, and keeps the connection', async () => {
+    const backend = new TableBackend({ nodes: [n('a', 'compute')] });
+    const hub = new Hub({ source: backend, feed: backend });
+    const socket = new TestSocket();
+    hub.accept(socket, { channel: 'nope' });
+    socket.deliverRaw(`{"handler":"all","params":${'['.repeat(5_000)}${']'.repeat(5_000)}}`);
+    socket.deliver({ handler: 'all', resource: 'nodes' });
+    await tick();
+    expect(socket.take()).toMatchObject([
+      { handler: 'error', resource: 'nope', params: { code: 'too-large', request: { handler: 'all' } } },
+      { handler: 'list', items: [{ id: 'a' }] },
+    ]);
+  });
+
+  it('takes a partial budget: the fields given replace the defaults, the others stay', async () => {
+    const backend = new TableBackend({ nodes: [n('a', 'compute')] });
+    const hub = new Hub({ source: backend, feed: backend, inputBudget: { maxDepth: 3 } });
+    const socket = new TestSocket();
+    hub.accept(socket, { channel: 'nodes' });
+    socket.deliver({ handler: 'query', params: { type: { $in: ['compute'] } } }); // level 4: over
+    socket.deliver({ handler: 'query', params: { type: 'compute', tags: { $exists: false } } }); // level 3
+    socket.deliver({ handler: 'query', params: { id: 'a'.repeat(DEFAULTS.inputBudget.maxStringLength) } });
+    socket.deliver({ handler: 'query', params: { id: 'a'.repeat(DEFAULTS.inputBudget.maxStringLength + 1) } });
+    await tick();
+    expect(codes(socket.take())).toEqual(['too-large', 'too-large', 'list', 'list']);
+  });
+
+  it('refuses an invalid budget when it is built', () => {
+    expect(() => new Hub({ source: new TableBackend(), inputBudget: { maxNodes: 0 } })).toThrow(/inputBudget\.maxNodes/);
+  });
+});
+
+/** A hub on `source` (an empty table by default), and `open()` to connect a `TestSocket` on nodes. */
+function costHub(options: Partial<HubOptions> = {}, source: Source = new TableBackend()) {
+  const hub = new Hub({ source, ...options });
+  const open = () => {
+    const socket = new TestSocket();
+    const conn = hub.accept(socket, { channel: 'nodes' });
+    return { socket, conn };
+  };
+  return { hub, open };
+}
+
+describe('maxInValues', () => {
+  it('refuses a $in or $nin over it with too-large naming the field, the size and the limit; the connection goes on', async () => {
+    const { hub, open } = costHub();
+    const { socket } = open();
+    const over = Array.from({ length: DEFAULTS.maxInValues + 1 }, (_, i) => i);
+    socket.deliver({ handler: 'watch', params: { id: { $in: over } } });
+    socket.deliver({ handler: 'query', params: { rack: { $nin: over } } });
+    socket.deliver({ handler: 'watch', params: { id: { $in: over.slice(1) } } });
+    await settle();
+    const frames = socket.take();
+    expect(codes(frames)).toEqual(['too-large', 'too-large', 'list']);
+    const [watch, query] = frames as Array<Extract<ServerMessage, { handler: 'error' }>>;
+    expect(watch!.params.message).toBe('"id.$in" has 1,001 values, over maxInValues (1,000); split it across several filters');
+    expect(query!.params.message).toMatch(/^"rack\.\$nin" has 1,001 values, over maxInValues/);
+    // The request is echoed, so a client knows which watch was refused.
+    expect(watch!.params.request).toEqual({ handler: 'watch', params: { id: { $in: over } } });
+    expect(hub.stats().watches).toBe(1);
+  });
+
+  it('is the hub option', async () => {
+    const { open } = costHub({ maxInValues: 2 });
+    const { socket } = open();
+    socket.deliver({ handler: 'get', params: { id: { $in: ['a', 'b', 'c'] } } });
+    socket.deliver({ handler: 'query', params: { id: { $in: ['a', 'b'] } } });
+    await settle();
+    expect(codes(socket.take())).toEqual(['too-large', 'list']);
+  });
+});
+
+describe('maxWatchBytes', () => {
+  const watch = (rack: string) => ({ handler: 'watch', params: { rack } });
+
+  it('refuses a watch that would pass it with too-many-watches, and gives it back on stop and on close', async () => {
+    const { hub, open } = costHub();
+    open().socket.deliver(watch('r0'));
+    await settle();
+    const one = hub.stats().watchBytes;
+    const { hub: small, open: openSmall } = costHub({ maxWatchBytes: 2 * one });
+    const { socket, conn } = openSmall();
+    for (const rack of ['r1', 'r2', 'r3']) socket.deliver(watch(rack));
+    await settle();
+    // The refusal goes at once, the lists once their reads are done.
+    expect(socket.take().map((f) => (f.handler === 'error' ? [f.params.code, f.params.request] : f.handler))).toEqual([
+      ['too-many-watches', watch('r3')],
+      'list',
+      'list',
+    ]);
+    expect(conn.watchBytes).toBe(2 * one);
+    socket.deliver({ handler: 'stop', params: { rack: 'r1' } });
+    socket.deliver(watch('r3'));
+    await settle();
+    expect(socket.errors()).toEqual([]);
+    expect(small.stats()).toMatchObject({ watches: 2, watchBytes: 2 * one });
+    conn.close(1000);
+    expect(small.stats()).toMatchObject({ connections: 0, watches: 0, watchBytes: 0 });
+    expect(small.channelState('nodes')!.subs.size).toBe(0);
+  });
+
+  it('charges a filter shared with other connections in full to each: one budget never depends on another connection', async () => {
+    const { hub, open } = costHub();
+    open().socket.deliver(watch('r0'));
+    await settle();
+    const one = hub.stats().watchBytes;
+    const { hub: small, open: openSmall } = costHub({ maxWatchBytes: one });
+    const a = openSmall();
+    const b = openSmall();
+    // Names as long as the probe's: every watch here costs `one`.
+    a.socket.deliver(watch('r1'));
+    b.socket.deliver(watch('r1'));
+    b.socket.deliver(watch('r2'));
+    await settle();
+    expect(a.socket.errors()).toEqual([]);
+    expect(b.socket.errors().map((e) => e.code)).toEqual(['too-many-watches']);
+    expect([a.conn.watchBytes, b.conn.watchBytes]).toEqual([one, one]);
+    // a leaving changes nothing for b: it still holds what it was charged, and may hold no more.
+    a.conn.close(1000);
+    b.socket.deliver(watch('r2'));
+    await settle();
+    expect(b.socket.errors().map((e) => e.code)).toEqual(['too-many-watches']);
+    expect(small.stats()).toMatchObject({ watches: 1, watchBytes: one });
+  });
+});
+
+describe('maxReadsInFlight', () => {
+  it('refuses a request that would start one more read with too-many-reads; joining a read in flight is never refused', async () => {
+    const source = new GatedSource();
+    const { hub, open } = costHub({ maxReadsInFlight: 2 }, source);
+    const { socket, conn } = open();
+    socket.deliver({ handler: 'query', params: { rack: 'r1' } });
+    socket.deliver({ handler: 'watch', params: { rack: 'r2' } });
+    socket.deliver({ handler: 'get', params: { id: 'n1' } });
+    socket.deliver({ handler: 'watch', params: { rack: 'r3' } });
+    // Identical to reads in flight: they join them.
+    socket.deliver({ handler: 'query', params: { rack: 'r2' } });
+    socket.deliver({ handler: 'watch', params: { rack: 'r1' } });
+    await settle();
+    const errors = socket.errors();
+    expect(errors.map((e) => [e.code, e.request])).toEqual([
+      ['too-many-reads', { handler: 'get', params: { id: 'n1' } }],
+      ['too-many-reads', { handler: 'watch', params: { rack: 'r3' } }],
+    ]);
+    expect(errors[0]!.message).toMatch(/at most 2 snapshot reads in flight \(maxReadsInFlight\)/);
+    // The refused watch was never added (the client drops it too).
+    expect(hub.stats().watches).toBe(2);
+    expect([source.reads, conn.readsInFlight]).toEqual([2, 2]);
+    // Re-sending a watch the connection holds is a re-snapshot, never refused (refusing would end the watch).
+    socket.deliver({ handler: 'watch', params: { rack: 'r2' } });
+    source.releaseAll();
+    await settle();
+    expect(socket.take().map((f) => f.handler)).toEqual(['list', 'list', 'list', 'list', 'list']);
+    expect(conn.readsInFlight).toBe(0);
+    socket.deliver({ handler: 'get', params: { id: 'n1' } });
+    await settle();
+    expect(source.pending).toHaveLength(1);
+  });
+
+  it('a reconnect — init, 100 watches and a full queue of 1,000 distinct queries at once, none answered yet — is not refused', async () => {
+    const source = new GatedSource();
+    const { hub, open } = costHub({}, source);
+    const { socket } = open();
+    socket.deliver({ handler: 'init' });
+    for (let w = 0; w < DEFAULTS.maxWatches; w++) socket.deliver({ handler: 'watch', params: { rack: `r${w}` } });
+    for (let q = 0; q < DEFAULTS.maxQueue; q++) socket.deliver({ handler: 'query', params: { sku: `s${q}` } });
+    // A listener's request right after the open, repeating one of them: it joins that read.
+    socket.deliver({ handler: 'query', params: { sku: 's0' } });
+    await settle();
+    expect(socket.errors()).toEqual([]);
+    expect(source.reads).toBe(DEFAULTS.maxWatches + DEFAULTS.maxQueue);
+    expect(source.reads).toBeLessThanOrEqual(DEFAULTS.maxReadsInFlight);
+    source.releaseAll();
+    await settle();
+    expect(socket.take().filter((f) => f.handler === 'list')).toHaveLength(DEFAULTS.maxWatches + DEFAULTS.maxQueue + 1);
+    expect(hub.stats().watches).toBe(DEFAULTS.maxWatches);
   });
 });

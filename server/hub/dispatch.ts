@@ -2,18 +2,30 @@
  * Client messages, from frame to answer: a frame is parsed (a refused one gets an `error` reply with a stable code
  * and the connection stays open), `init` and `ping` are answered at once, and every other message is resolved to a
  * channel, authorized, and handed on: `query`, `all`, `get` and `watch` to the snapshot reads (`reads.ts`), `watch`
- * and `stop` to the channel's watches (`channel-state.ts`). A handler that throws is logged and answered `internal`.
+ * and `stop` to the channel's watches (`channel-state.ts`). A frame is held to the input budget and its params to
+ * `maxInValues` before anything else reads it (`parseMessage`); a new watch to `maxWatches` and `maxWatchBytes`, a new
+ * read to `maxReadsInFlight`. A handler that throws is logged and answered `internal`; a reply that cannot be built or
+ * sent at all abandons that one connection (1011, logged), so nothing thrown here reaches the transport.
  * Browser-safe.
  */
-import { canonicalJson, parseMessage, ProtocolError, stringifyMessage, type ClientMessage, type Params } from '../../protocol/index.js';
+import {
+  canonicalJson,
+  parseMessage,
+  ProtocolError,
+  stringifyMessage,
+  type ClientMessage,
+  type ErrorRequest,
+  type Params,
+  type ParseLimits,
+} from '../../protocol/index.js';
 import type { ChannelRegistry } from './channels.js';
-import { subscription, type ChannelState } from './channel-state.js';
+import { subscription, type ChannelState, type Subscription } from './channel-state.js';
 import { addSubscription, subscriptionOf, type HubConnection } from './hub-connection.js';
 import type { Logger } from './logger.js';
 import type { MqService } from './mq.js';
-import type { SnapshotReads } from './reads.js';
+import { readKey, type SnapshotReads } from './reads.js';
 import { echo, sendError } from './replies.js';
-import { watchOf } from './watch-index.js';
+import { watchOf, type Filter } from './watch-index.js';
 
 /** Decides whether a principal may run `handler` with `params` on `channel`. */
 export type Authorize = (principal: unknown, channel: string, handler: string, params: Params) => boolean;
@@ -30,6 +42,12 @@ export interface DispatcherOptions {
   readonly features: readonly string[];
   /** `HubOptions.maxWatches`. */
   readonly maxWatches: number;
+  /** `HubOptions.maxWatchBytes`. */
+  readonly maxWatchBytes: number;
+  /** `HubOptions.maxReadsInFlight`. */
+  readonly maxReadsInFlight: number;
+  /** What every frame is parsed within (`HubOptions.inputBudget` resolved, and `maxInValues`). */
+  readonly limits: ParseLimits;
   readonly logger: Logger;
   /** The `mq` channel, which streams messages instead of serving records (`mq.ts`). */
   readonly mq?: MqService;
@@ -43,6 +61,9 @@ export class Dispatcher {
   private readonly authorize: Authorize | undefined;
   private readonly features: readonly string[];
   private readonly maxWatches: number;
+  private readonly maxWatchBytes: number;
+  private readonly maxReadsInFlight: number;
+  private readonly limits: ParseLimits;
   private readonly logger: Logger;
   private readonly mq: MqService | undefined;
 
@@ -53,17 +74,33 @@ export class Dispatcher {
     this.authorize = options.authorize;
     this.features = options.features;
     this.maxWatches = options.maxWatches;
+    this.maxWatchBytes = options.maxWatchBytes;
+    this.maxReadsInFlight = options.maxReadsInFlight;
+    this.limits = options.limits;
     this.logger = options.logger;
     this.mq = options.mq;
   }
 
-  /** A frame from `conn`. */
+  /**
+   * A frame from `conn`, answered. Nothing thrown here may escape: it would unwind into the transport (ws's event
+   * emitter, where it ends the process). An exception while building or sending a reply, an error reply included,
+   * abandons this one connection (`HubConnection.abandon`: 1011, logged).
+   */
   receive(conn: HubConnection, data: string, isBinary: boolean): void {
     if (conn.closed) return;
+    try {
+      this.answer(conn, data, isBinary);
+    } catch (err) {
+      conn.abandon('answering a frame failed', err);
+    }
+  }
+
+  private answer(conn: HubConnection, data: string, isBinary: boolean): void {
     let msg: ClientMessage;
     try {
       if (isBinary) throw new ProtocolError('bad-message', 'binary frames are not supported; send JSON text');
-      msg = parseMessage(data);
+      // The budget first: nothing after the parser (echo, matches, the watch index) sees a value over it.
+      msg = parseMessage(data, 'client', this.limits);
     } catch (err) {
       const e = err instanceof ProtocolError ? err : new ProtocolError('bad-json', String(err));
       sendError(conn, e.code, e.message, e.request, e.request?.resource ?? (conn.channel || undefined));
@@ -108,36 +145,68 @@ export class Dispatcher {
     const state = this.states.get(spec.name)!;
     let sub = subscriptionOf(conn, resource);
     if (!sub) addSubscription(conn, (sub = subscription(resource, state, conn)));
-    switch (msg.handler) {
-      case 'query':
-      case 'all':
-        this.reads.snapshot(conn, sub, 'list', params, request);
-        return;
-      case 'get':
-        this.reads.snapshot(conn, sub, 'get', params, request);
-        return;
-      case 'watch': {
-        const key = canonicalJson(params);
-        let watch = watchOf(sub, key);
-        if (!watch) {
-          if (conn.watchCount >= this.maxWatches) {
-            sendError(conn, 'too-many-watches', `a connection may hold at most ${this.maxWatches} watches`, request, resource);
-            return;
-          }
-          watch = state.addWatch(sub, key, params);
-          conn.watchCount++;
-        }
-        this.reads.snapshot(conn, sub, 'list', params, request, watch);
-        return;
+    // One canonical form per request: the watch's key and the shared read's key both derive from it.
+    const canonical = canonicalJson(params);
+    if (msg.handler === 'stop') {
+      const filter = watchOf(sub, canonical);
+      if (filter) {
+        state.removeWatch(sub, filter);
+        this.reads.stopped(sub, filter);
       }
-      case 'stop': {
-        const filter = state.removeWatch(sub, canonicalJson(params));
-        if (filter) {
-          conn.watchCount--;
-          this.reads.stopped(sub, filter);
-        }
-        return;
-      }
+      return;
     }
+    const kind = msg.handler === 'get' ? 'get' : 'list';
+    const key = readKey(state, kind, canonical);
+    let watch: Filter | undefined;
+    if (msg.handler === 'watch') {
+      // A watch the connection already holds is re-snapshotted without the checks: refusing it would end it (a client
+      // drops a refused watch), and it has at most one read in flight anyway (identical reads are shared).
+      watch = watchOf(sub, canonical) ?? this.newWatch(conn, sub, canonical, params, key, request);
+      if (!watch) return;
+    } else if (!this.mayRead(conn, key, request, resource)) return;
+    this.reads.snapshot(conn, sub, key, kind, params, request, watch);
+  }
+
+  /** A watch `sub` does not hold yet, within `maxWatches`, `maxWatchBytes` and `maxReadsInFlight`; undefined if refused. */
+  private newWatch(
+    conn: HubConnection,
+    sub: Subscription,
+    canonical: string,
+    params: Params,
+    key: string,
+    request: ErrorRequest,
+  ): Filter | undefined {
+    const { resource, state } = sub;
+    if (conn.watchCount >= this.maxWatches) {
+      sendError(conn, 'too-many-watches', `a connection may hold at most ${this.maxWatches} watches`, request, resource);
+      return undefined;
+    }
+    // What it would cost is known before it is added: a filter nobody holds yet is only made, not registered.
+    const filter = state.filterFor(canonical, params);
+    if (conn.watchBytes + filter.bytes > this.maxWatchBytes) {
+      const [bytes, held, max] = [filter.bytes, conn.watchBytes, this.maxWatchBytes].map((n) => n.toLocaleString('en-US'));
+      const message = `this watch holds about ${bytes} bytes and the connection's watches already ${held}: over maxWatchBytes (${max})`;
+      sendError(conn, 'too-many-watches', message, request, resource);
+      return undefined;
+    }
+    if (!this.mayRead(conn, key, request, resource)) return undefined;
+    return state.addWatch(sub, filter);
+  }
+
+  /**
+   * Whether `conn` may read `key` now: joining a read already in flight always may (it starts no source read and
+   * holds no result of its own), starting one only under `maxReadsInFlight`; refused: `too-many-reads`.
+   */
+  private mayRead(conn: HubConnection, key: string, request: ErrorRequest, resource: string): boolean {
+    if (conn.readsInFlight < this.maxReadsInFlight || this.reads.joinable(key)) return true;
+    const max = this.maxReadsInFlight.toLocaleString('en-US');
+    sendError(
+      conn,
+      'too-many-reads',
+      `a connection may have at most ${max} snapshot reads in flight (maxReadsInFlight); wait for their answers`,
+      request,
+      resource,
+    );
+    return false;
   }
 }

@@ -10,7 +10,7 @@ import { deliver, fanOut, frameOf } from './fanout.js';
 import { Hub } from './hub.js';
 import type { LoggedChange } from './record-memory.js';
 import type { SharedFrame } from './socket.js';
-import { FrameSocket, GatedSource, n, setup, specOf, TableBackend, tick } from './test-helpers/hub-doubles.js';
+import { FrameSocket, GatedSource, n, setup, specOf, TableBackend, tick } from '../../test/support/hub-doubles.js';
 
 describe('frames', () => {
   const change = (): LoggedChange => ({ seq: 1, id: 'w1', data: { instanceId: 'w1' }, prev: { kind: 'unknown' } });
@@ -33,8 +33,8 @@ describe('a change on one channel, without a hub', () => {
     const state = new ChannelState(specOf('nodes'));
     const subs = watches.map((list) => {
       const frames: SharedFrame[] = [];
-      const sub = subscription('nodes', state, { sendFrame: (f) => frames.push(f) });
-      for (const params of list) state.addWatch(sub, canonicalJson(params), params);
+      const sub = subscription('nodes', state, { sendFrame: (f) => frames.push(f), watchCount: 0, watchBytes: 0 });
+      for (const params of list) state.addWatch(sub, state.filterFor(canonicalJson(params), params));
       return { sub, frames };
     });
     const held: LoggedChange[] = [];
@@ -85,7 +85,7 @@ describe('through the hub: serialised once, decided once per filter', () => {
       return socket;
     });
     await tick();
-    sockets.forEach((s) => s.take());
+    for (const s of sockets) s.take();
     backend.upsert('workflows', { instanceId: 'w1', node: 'n1', _status: 'running' });
     backend.upsert('workflows', { instanceId: 'w1', node: 'n2' });
     const [a, b, c, d] = sockets.map((s) => s.shared);
@@ -127,7 +127,7 @@ describe('through the hub: serialised once, decided once per filter', () => {
     b.socket.deliver({ handler: 'watch', params: { rack: 'r1' } });
     c.socket.deliver({ handler: 'watch', params: { rack: 'r1' } });
     await tick();
-    [a, b, c].forEach((x) => x.socket.take());
+    for (const x of [a, b, c]) x.socket.take();
     const kinds = () => [a, b, c].map((x) => x.socket.take().map((f) => f.handler));
     hub.publish({ channel: 'nodes', id: 'a', data: n('a', 'switch', { rack: 'r1' }) });
     expect(kinds()).toEqual([['remove'], ['item'], ['item']]);
@@ -160,7 +160,7 @@ describe('through the hub: serialised once, decided once per filter', () => {
       return { socket, watches };
     });
     await tick();
-    conns.forEach((c) => c.socket.take());
+    for (const c of conns) c.socket.take();
     const docs = new Map<string, Doc>();
     for (let i = 0; i < 400; i++) {
       const id = `n${Math.floor(random() * 8)}`;

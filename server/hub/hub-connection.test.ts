@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { ChannelState, subscription } from './channel-state.js';
 import { addSubscription, HubConnection, subscriptionOf, subscriptionsOf } from './hub-connection.js';
 import { SharedFrame } from './socket.js';
-import { FrameSocket, specOf, TestSocket } from './test-helpers/hub-doubles.js';
+import { FrameSocket, specOf, TestSocket } from '../../test/support/hub-doubles.js';
 
 describe('sending', () => {
   it('a string goes as is, anything else as JSON; nothing once closed', () => {

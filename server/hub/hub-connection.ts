@@ -3,15 +3,20 @@
  * `on('message'|'close'|'error')` and `send(data)`; and the hub's subscriptions it holds, one per resource name
  * it used (`subscriptionOf`, `addSubscription`, `subscriptionsOf`). Browser-safe.
  */
-import type { ClientMessage, ErrorCode, ErrorRequest } from '../../protocol/index.js';
+import { CloseCode, type ClientMessage, type ErrorCode, type ErrorRequest } from '../../protocol/index.js';
 import type { ChannelState, Subscription } from './channel-state.js';
 import type { LoggedChange } from './record-memory.js';
 import type { HubSocket, SharedFrame, SocketEvents } from './socket.js';
 
-/** @internal What the hub does with a connection's frames and its end: one object per hub, shared by its connections. */
+/**
+ * @internal What the hub does with a connection's frames, its end, and a failure to answer it: one object per hub,
+ * shared by its connections.
+ */
 export interface ConnectionHost {
   receive(conn: HubConnection, data: string, isBinary: boolean): void;
   closed(conn: HubConnection, code: number, reason: string): void;
+  /** `conn` was abandoned (`HubConnection.abandon`): the hub logs `what` went wrong. */
+  abandoned(conn: HubConnection, what: string, err: unknown): void;
 }
 
 /** Events of a `HubConnection`. */
@@ -54,6 +59,10 @@ export class HubConnection implements SocketEvents {
   subs: Subscription | readonly Subscription[] | undefined = undefined;
   /** @internal Watches held on every channel (for `maxWatches`). */
   watchCount = 0;
+  /** @internal What those watches hold, as the hub estimates it (for `maxWatchBytes`). */
+  watchBytes = 0;
+  /** @internal Snapshot reads this connection started that are not answered yet (for `maxReadsInFlight`). */
+  readsInFlight = 0;
   /** @internal The dialect the connection speaks when it is not the seed's protocol (set by `Hub.accept`). */
   dialect: ConnectionDialect | undefined = undefined;
 
@@ -127,6 +136,25 @@ export class HubConnection implements SocketEvents {
     if (this.closed) return;
     if (this.socket.sendFrame) this.socket.sendFrame(frame);
     else this.socket.send(frame.text);
+  }
+
+  /**
+   * @internal The hub could not answer this connection: a reply that could not be built or sent (a socket whose send
+   * throws, a value `JSON.stringify` cannot take) leaves it in an unknown state. It is closed with 1011 (the client
+   * reconnects and resyncs) and the host logs why; every other connection goes on. Never throws: it runs where
+   * nothing would catch an exception (a read's completion, on a later tick; ws's event emitter).
+   */
+  abandon(what: string, err: unknown): void {
+    try {
+      this.close(CloseCode.InternalError, 'internal error');
+    } catch {
+      // A socket that cannot even close is beyond use; the line below says why it was abandoned.
+    }
+    try {
+      this.host?.abandoned(this, what, err);
+    } catch {
+      // A logger that throws: nowhere left to report to.
+    }
   }
 
   /** Closes the connection with a code from `CloseCode`. */

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { Hub } from './hub.js';
 import type { Logger } from './logger.js';
 import type { HubSocket, SocketEvents } from './socket.js';
-import { FrameSocket, GatedSource, n, setup, TableBackend, TestSocket, tick } from './test-helpers/hub-doubles.js';
+import { FrameSocket, GatedSource, n, setup, TableBackend, TestSocket, tick } from '../../test/support/hub-doubles.js';
 
 describe('connections', () => {
   it('a throwing connection listener does not stop the connection', async () => {
@@ -77,7 +77,7 @@ describe('broadcast, publish, stats, close', () => {
     expect([warnings, hub.stats().changes, hub.channelState('graphObjs')!.seq]).toEqual([['change for unknown channel dropped'], 1, 1]);
   });
 
-  it('stats count connections, watches on every channel, reads and changes', async () => {
+  it('stats count connections, watches on every channel and what they hold, reads and changes', async () => {
     const backend = new TableBackend({ nodes: [n('a', 'compute')] });
     const { hub, open } = setup(backend);
     const { socket } = open();
@@ -86,7 +86,9 @@ describe('broadcast, publish, stats, close', () => {
     socket.deliver({ handler: 'watch', params: {}, resource: 'skus' });
     await tick();
     hub.publish({ channel: 'nodes', id: 'a', data: n('a', 'switch') });
-    expect(hub.stats()).toEqual({ connections: 2, watches: 2, sourceReads: 2, coalescedReads: 0, changes: 1 });
+    // Both watches are `{}`: on two channels, two filters of the same size, each charged to the connection.
+    const { bytes } = hub.channelState('nodes')!.filterFor('{}', {});
+    expect(hub.stats()).toEqual({ connections: 2, watches: 2, watchBytes: 2 * bytes, sourceReads: 2, coalescedReads: 0, changes: 1 });
   });
 
   it('close closes every connection with 1001 and stops listening to the feed', () => {

@@ -2,13 +2,15 @@
  * The transport-agnostic protocol engine, as one object: it takes sockets (`accept`) and changes (`publish`), and
  * wires the parts that do the work. The ws server and the mock are thin adapters around it, which is why the client
  * behaves the same against both. Where to read on:
- * - a client message: `dispatch.ts` (parse, authorize, route);
- * - a snapshot read and the ordering guarantee: `reads.ts`;
- * - a change: `fanout.ts`, with `watch-index.ts` (who may care) and `record-memory.ts` (item, remove or nothing);
+ * - a client message: `dispatch.ts` (parse within the input budget, authorize, route, the cost limits);
+ * - a snapshot read and the ordering guarantee: `reads.ts`, with `recent-reads.ts` (the coalescing window);
+ * - a change: `fanout.ts`, with `watch-index.ts` (who may care; what a watch costs: `watch-bytes.ts`) and
+ *   `record-memory.ts` (item, remove or nothing);
+ * - an answer that cannot be sent: `HubConnection.abandon` (1011, logged here), never an exception to the transport;
  * - a connection and the socket contract: `hub-connection.ts`, `socket.ts`; where data comes from: `source.ts`.
  * Browser-safe: no `node:*`, `ws`, `mongodb` or `amqplib`; imports nothing outside `protocol/` and this folder.
  */
-import { DEFAULTS } from '../../protocol/index.js';
+import { canonicalJson, CloseCode, DEFAULTS, resolveInputBudget, type InputBudget } from '../../protocol/index.js';
 import { ChannelRegistry, DEFAULT_CHANNELS, type ChannelSpec } from './channels.js';
 import { ChannelState } from './channel-state.js';
 import { Dispatcher, type Authorize } from './dispatch.js';
@@ -18,7 +20,7 @@ import { randomId } from './ids.js';
 import { silentLogger, type Logger } from './logger.js';
 import { LegacyDialect } from './dialect-1x.js';
 import { MqService, type MqOptions } from './mq.js';
-import { GLOBAL_TIMERS, SnapshotReads, type HubTimers } from './reads.js';
+import { GLOBAL_TIMERS, readKey, SnapshotReads, type HubTimers } from './reads.js';
 import { SharedFrame, type HubSocket } from './socket.js';
 import type { Change, ChangeFeed, Source } from './source.js';
 
@@ -28,8 +30,44 @@ export type { HubTimers } from './reads.js';
 /** Who `broadcast` leaves out: a session id, several, or a predicate over connections. */
 export type BroadcastSkip = string | readonly string[] | ((conn: HubConnection) => boolean);
 
+/**
+ * What one connection's requests may cost (issue 10): the size of a filter's lists, the bytes its watches hold, its
+ * snapshot reads in flight and the size of one snapshot. Options of `Hub` and `createServer`; every refusal is an
+ * `error` frame and the connection stays open.
+ */
+export interface CostLimits {
+  /**
+   * Most values in one `$in` or `$nin` list; a request with more is refused with `too-large` (checked when the frame
+   * is parsed, before the watch index sees the list).
+   * @default DEFAULTS.maxInValues (1,000)
+   */
+  maxInValues?: number;
+  /**
+   * Bytes the watches of one connection may hold in the hub, as estimated from what they say (canonical params,
+   * parsed params, index entries; a filter shared with other connections counts in full for each); a watch that
+   * would pass it is refused with `too-many-watches`.
+   * @default DEFAULTS.maxWatchBytes (4 MiB)
+   */
+  maxWatchBytes?: number;
+  /**
+   * Snapshot reads one connection may have started and not yet answered; a request that would start another is
+   * refused with `too-many-reads`. A request that joins an identical read already in flight (anyone's) starts none
+   * and is never refused. Covers a reconnect (every watch and a full client queue, 1,100 reads), which must not be
+   * refused: the client drops a refused watch.
+   * @default DEFAULTS.maxReadsInFlight (1,200)
+   */
+  maxReadsInFlight?: number;
+  /**
+   * Most characters of records' JSON one `list` may carry (bytes, for ASCII records); a larger snapshot is refused
+   * with `too-large` — never cut short, because a client's store deletes what a `list` leaves out. A refused watch
+   * is dropped, as the client drops it.
+   * @default DEFAULTS.maxListBytes (64 MiB)
+   */
+  maxListBytes?: number;
+}
+
 /** Options of `Hub`. */
-export interface HubOptions {
+export interface HubOptions extends CostLimits {
   /** Answers snapshot reads. */
   source: Source;
   /** Changes to fan out; more can be pushed with `hub.publish`. */
@@ -49,6 +87,13 @@ export interface HubOptions {
    * @default DEFAULTS.maxWatches (100)
    */
   maxWatches?: number;
+  /**
+   * The parse-time budget of every client frame (depth, keys and elements, string and key lengths), checked before
+   * anything else reads it; over it: `error` `too-large`, the connection stays open. Fields left out keep their
+   * default.
+   * @default DEFAULTS.inputBudget (`{maxDepth: 32, maxNodes: 20,000, maxStringLength: 65,536, maxKeyLength: 1,024}`)
+   */
+  inputBudget?: Partial<InputBudget>;
   /**
    * Per-request authorization; a refusal is an `error` with code `forbidden`.
    * @default allow everything
@@ -101,6 +146,8 @@ export interface AcceptInfo {
 export interface HubStats {
   connections: number;
   watches: number;
+  /** What the watches of every connection hold, as `maxWatchBytes` counts it (a shared filter once per holder). */
+  watchBytes: number;
   /** Snapshot reads sent to the source. */
   sourceReads: number;
   /** Snapshot requests answered by joining a read already in flight. */
@@ -125,11 +172,14 @@ export class Hub {
   private readonly activityListeners = new Set<(channel: string, active: boolean) => void>();
   private readonly unsubscribeFeed?: () => void;
   private readonly counters = { changes: 0 };
-  /** Where every connection reports its frames and its end: one object, not two closures per connection. */
+  /** Where every connection reports its frames, its end and a failure: one object, not closures per connection. */
   private readonly host: ConnectionHost = {
     receive: (conn, data, isBinary) =>
       conn.dialect ? conn.dialect.receive(conn, data, isBinary) : this.dispatcher.receive(conn, data, isBinary),
     closed: (conn, code, reason) => this.closed(conn, code, reason),
+    abandoned: (conn, what, err) => {
+      this.logger.error(`${what}, closing the connection`, { err, session: conn.id, code: CloseCode.InternalError });
+    },
   };
 
   constructor(options: HubOptions) {
@@ -141,11 +191,18 @@ export class Hub {
     this.reads = new SnapshotReads({
       source: options.source,
       maxListItems: options.maxListItems ?? DEFAULTS.maxListItems,
+      maxListBytes: options.maxListBytes ?? DEFAULTS.maxListBytes,
       coalesceWindowMs: options.coalesceWindowMs ?? 0,
       timers: options.timers ?? GLOBAL_TIMERS,
       logger: this.logger,
     });
     const maxWatches = options.maxWatches ?? DEFAULTS.maxWatches;
+    const maxWatchBytes = options.maxWatchBytes ?? DEFAULTS.maxWatchBytes;
+    const maxReadsInFlight = options.maxReadsInFlight ?? DEFAULTS.maxReadsInFlight;
+    const limits = {
+      budget: resolveInputBudget(options.inputBudget),
+      params: { maxInValues: options.maxInValues ?? DEFAULTS.maxInValues },
+    };
     this.mq = new MqService(options.mq ?? {}, maxWatches, this.logger);
     this.dispatcher = new Dispatcher({
       registry: this.registry,
@@ -154,6 +211,9 @@ export class Hub {
       authorize: options.authorize,
       features: options.features ?? ['ping'],
       maxWatches,
+      maxWatchBytes,
+      maxReadsInFlight,
+      limits,
       logger: this.logger,
       mq: this.mq,
     });
@@ -164,6 +224,9 @@ export class Hub {
       mq: this.mq,
       authorize: options.authorize,
       maxWatches,
+      maxWatchBytes,
+      maxReadsInFlight,
+      limits,
       logger: this.logger,
     });
     this.unsubscribeFeed = options.feed?.onChange((change) => this.publish(change));
@@ -277,7 +340,8 @@ export class Hub {
         state.forget();
         for (const filter of sub.watches) {
           const { params } = filter;
-          this.reads.snapshot(conn, sub, 'list', params, { handler: 'watch', params }, filter);
+          const key = readKey(state, 'list', canonicalJson(params));
+          this.reads.snapshot(conn, sub, key, 'list', params, { handler: 'watch', params }, filter);
         }
       }
     }
@@ -286,9 +350,14 @@ export class Hub {
   /** Counters. */
   stats(): HubStats {
     let watches = 0;
-    for (const conn of this.connections.values()) watches += conn.watchCount;
+    let watchBytes = 0;
+    for (const conn of this.connections.values()) {
+      watches += conn.watchCount;
+      watchBytes += conn.watchBytes;
+    }
     const { sourceReads, coalescedReads } = this.reads.counters;
-    return { connections: this.connections.size, watches, sourceReads, coalescedReads, changes: this.counters.changes };
+    const { changes } = this.counters;
+    return { connections: this.connections.size, watches, watchBytes, sourceReads, coalescedReads, changes };
   }
 
   /** The routing state of a channel (tests and benchmarks inspect it). */

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULTS, type Params } from '../../protocol/index.js';
 import { checkMqParams, mqFromChange, topicMatches } from './mq.js';
-import { setup } from './test-helpers/hub-doubles.js';
+import { setup } from '../../test/support/hub-doubles.js';
 
 const words = (s: string) => s.split('.');
 const allowed = new Set(DEFAULTS.mqExchanges);

@@ -1,18 +1,32 @@
 /**
  * Snapshot reads and the ordering guarantee: the change log on its own, a read shared by two subscriptions without
  * a hub, then through the hub: changes held during a read and replayed after it, coalescing of identical reads
- * (in flight and within the window), the answers to `get`, and failed reads.
+ * (in flight and within the window), the answers to `get`, failed reads, sockets that throw when a read answers,
+ * and `maxListBytes` (a snapshot over it is refused, never cut).
  */
 import { describe, expect, it } from 'vitest';
+import { DEFAULTS, type Doc, type ServerMessage } from '../../protocol/index.js';
 import { DEFAULT_CHANNELS } from './channels.js';
 import { ChannelState, subscription } from './channel-state.js';
 import { Hub } from './hub.js';
 import { HubConnection } from './hub-connection.js';
 import { silentLogger } from './logger.js';
-import { ChangeLog, GLOBAL_TIMERS, SnapshotReads } from './reads.js';
+import { ChangeLog, GLOBAL_TIMERS, readKey, SnapshotReads } from './reads.js';
 import type { LoggedChange } from './record-memory.js';
-import { SourceUnavailableError, type Change } from './source.js';
-import { GatedSource, manualClock, n, setup, tick, TestSocket } from './test-helpers/hub-doubles.js';
+import { SourceUnavailableError, type Change, type Source } from './source.js';
+import {
+  errorLog,
+  FrameSocket,
+  GatedSource,
+  manualClock,
+  n,
+  settle,
+  setup,
+  TableBackend,
+  TestSocket,
+  ThrowingSocket,
+  tick,
+} from '../../test/support/hub-doubles.js';
 
 const change = (seq: number): LoggedChange => ({ seq, id: `c${seq}`, data: { id: `c${seq}` }, prev: { kind: 'unknown' } });
 
@@ -58,14 +72,21 @@ describe('snapshot reads without a hub', () => {
   it('one source read answers both subscriptions that asked, then replays what changed meanwhile, and the log empties', async () => {
     const source = new GatedSource();
     source.rows.set('a', n('a', 'compute', { v: 1 }));
-    const reads = new SnapshotReads({ source, maxListItems: 100, coalesceWindowMs: 0, timers: GLOBAL_TIMERS, logger: silentLogger });
+    const reads = new SnapshotReads({
+      source,
+      maxListItems: 100,
+      maxListBytes: DEFAULTS.maxListBytes,
+      coalesceWindowMs: 0,
+      timers: GLOBAL_TIMERS,
+      logger: silentLogger,
+    });
     const state = new ChannelState(DEFAULT_CHANNELS[0]!);
     const sockets = [new TestSocket(), new TestSocket()];
     const subs = sockets.map((socket, i) => {
       const conn = new HubConnection(`s${i}`, 'nodes', socket, undefined);
       const sub = subscription('nodes', state, conn);
-      const watch = state.addWatch(sub, '{}', {});
-      reads.snapshot(conn, sub, 'list', {}, { handler: 'watch', params: {} }, watch);
+      const watch = state.addWatch(sub, state.filterFor('{}', {}));
+      reads.snapshot(conn, sub, readKey(state, 'list', '{}'), 'list', {}, { handler: 'watch', params: {} }, watch);
       return sub;
     });
     await tick();
@@ -347,5 +368,137 @@ describe('failed reads', () => {
     const [frame] = socket.take();
     expect(frame).toMatchObject({ handler: 'error', params: { code: 'internal' } });
     expect(JSON.stringify(frame)).not.toContain('secret');
+  });
+});
+
+/** Runs `body` and returns the unhandled rejections it left (each would end a Node process). */
+async function unhandledDuring(body: () => Promise<void>): Promise<unknown[]> {
+  const seen: unknown[] = [];
+  const listener = (reason: unknown) => void seen.push(reason);
+  process.on('unhandledRejection', listener);
+  try {
+    await body();
+    // Unhandled rejections are reported after the microtasks of the tick they happened on.
+    await tick();
+  } finally {
+    process.off('unhandledRejection', listener);
+  }
+  return seen;
+}
+
+/** A socket that takes the snapshot but whose shared frames (changes) throw. */
+class FrameThrowingSocket extends FrameSocket {
+  override sendFrame(): void {
+    throw new Error('sendFrame broke');
+  }
+}
+
+describe('a socket that throws when its read answers', () => {
+  it('a read that fails on a socket whose send throws closes it with 1011 on the later tick, nothing unhandled', async () => {
+    const logger = errorLog();
+    const hub = new Hub({
+      source: { read: () => Promise.reject(new Error('down')), get: () => Promise.reject(new Error('down')) },
+      logger,
+    });
+    const socket = new ThrowingSocket();
+    hub.accept(socket, { channel: 'nodes' });
+    const unhandled = await unhandledDuring(async () => {
+      socket.deliver({ handler: 'query', params: {} });
+      await tick();
+    });
+    expect([unhandled, socket.closedWith, logger.errors]).toEqual([
+      [],
+      1011,
+      ['an error reply (internal) could not be sent, closing the connection'],
+    ]);
+  });
+
+  it('a list or an item it cannot send abandons that connection (1011, logged); the other joiners get theirs, nothing unhandled', async () => {
+    const source = new GatedSource();
+    source.rows.set('a', n('a', 'compute', { v: 1 }));
+    const logger = errorLog();
+    const hub = new Hub({ source, logger });
+    const broken = new ThrowingSocket();
+    const fine = new TestSocket();
+    hub.accept(broken, { channel: 'nodes' });
+    hub.accept(fine, { channel: 'nodes' });
+    const unhandled = await unhandledDuring(async () => {
+      broken.deliver({ handler: 'watch', params: {} });
+      fine.deliver({ handler: 'watch', params: {} });
+      broken.deliver({ handler: 'get', params: { id: 'a' } });
+      await tick();
+      hub.publish({ channel: 'nodes', id: 'a', data: n('a', 'compute', { v: 2 }), prev: n('a', 'compute', { v: 1 }) });
+      source.releaseAll();
+      await tick();
+    });
+    expect(unhandled).toEqual([]);
+    expect(broken.closedWith).toBe(1011);
+    expect(fine.take()).toEqual([
+      { handler: 'list', resource: 'nodes', params: {}, items: [n('a', 'compute', { v: 1 })] },
+      { handler: 'item', resource: 'nodes', id: 'a', data: n('a', 'compute', { v: 2 }) },
+    ]);
+    // One line: the get's answer finds the connection already closed.
+    expect(logger.errors).toEqual(['a snapshot could not be sent, closing the connection']);
+    expect([hub.stats().connections, hub.stats().watches, hub.reads.logSize(hub.channelState('nodes')!)]).toEqual([1, 1, 0]);
+  });
+
+  it('a change held during the read that it cannot send abandons it too, and the log still empties', async () => {
+    const source = new GatedSource();
+    const logger = errorLog();
+    const hub = new Hub({ source, logger });
+    const socket = new FrameThrowingSocket();
+    hub.accept(socket, { channel: 'nodes' });
+    const unhandled = await unhandledDuring(async () => {
+      socket.deliver({ handler: 'watch', params: {} });
+      await tick();
+      hub.publish({ channel: 'nodes', id: 'a', data: n('a', 'compute'), prev: null });
+      source.releaseAll();
+      await tick();
+    });
+    expect([unhandled, socket.take().map((f) => f.handler), socket.closedWith]).toEqual([[], ['list'], 1011]);
+    expect(logger.errors).toEqual(['a change held during a snapshot could not be sent, closing the connection']);
+    expect(hub.reads.logSize(hub.channelState('nodes')!)).toBe(0);
+  });
+});
+
+describe('maxListBytes', () => {
+  const record = (id: string) => ({ id, type: 'compute', pad: 'x'.repeat(100) });
+
+  it('refuses a snapshot over it with too-large, never a cut list; a refused watch ends on the server as on the client', async () => {
+    const backend = new TableBackend({ nodes: [record('a'), record('b')] });
+    const one = JSON.stringify([record('a')]).length;
+    const hub = new Hub({ source: backend, feed: backend, maxListBytes: one + 10 });
+    const socket = new TestSocket();
+    const conn = hub.accept(socket, { channel: 'nodes' });
+    socket.deliver({ handler: 'watch', params: { type: 'compute' } });
+    socket.deliver({ handler: 'query', params: { type: 'compute' } });
+    socket.deliver({ handler: 'watch', params: { id: 'a' } });
+    await settle();
+    const frames = socket.take();
+    expect(frames.map((f) => (f.handler === 'error' ? f.params.code : f.handler))).toEqual(['too-large', 'too-large', 'list']);
+    const refused = frames[0] as Extract<ServerMessage, { handler: 'error' }>;
+    expect(refused.params.message).toMatch(/over maxListBytes \([\d,]+ characters of JSON\) on "nodes"; watch a narrower filter/);
+    expect(refused.params.request).toEqual({ handler: 'watch', params: { type: 'compute' } });
+    expect([hub.stats().watches, conn.watchCount, conn.watchBytes > 0]).toEqual([1, 1, true]);
+    // Only the watch that fits still follows changes: b's update reaches nobody.
+    backend.upsert('nodes', { ...record('b'), rack: 'r1' });
+    backend.upsert('nodes', { ...record('a'), rack: 'r1' });
+    expect(socket.take().map((f) => f.handler === 'item' && f.id)).toEqual(['a']);
+  });
+
+  it('a list that cannot be serialised at all (past the longest string) is refused the same way, without a crash', async () => {
+    const huge = {
+      id: 'h',
+      toJSON: () => {
+        throw new RangeError('Invalid string length');
+      },
+    } as unknown as Doc;
+    const source: Source = { read: () => [huge], get: () => undefined };
+    const { open } = setup(source);
+    const { socket } = open();
+    socket.deliver({ handler: 'all' });
+    socket.deliver({ handler: 'init' });
+    await settle();
+    expect(socket.take().map((f) => (f.handler === 'error' ? f.params.code : f.handler))).toEqual(['session', 'too-large']);
   });
 });

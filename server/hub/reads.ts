@@ -8,16 +8,21 @@
  * get no live changes on that channel. When the source answers, each joiner gets its snapshot, then every change
  * since the read began, in arrival order (replaying one the snapshot already shows is harmless: a change carries
  * the whole record), and live changes flow again. The log forgets what no read in flight needs any more.
- * Browser-safe.
+ *
+ * Bounded: a read counts in its starter's `readsInFlight` until it answers (`maxReadsInFlight`, checked by the
+ * dispatcher), a list's items over `maxListBytes` are refused rather than cut, and the memory of the coalescing
+ * window is `recent-reads.ts`. Answering runs on a later tick, where nothing would catch an exception: a joiner that
+ * cannot be answered is abandoned (1011), never the process. Browser-safe.
  */
-import { canonicalJson, stringifyList, stringifyMessage, type Doc, type ErrorRequest, type Params } from '../../protocol/index.js';
+import { stringifyList, type Doc, type ErrorRequest, type Params } from '../../protocol/index.js';
 import type { Timers } from '../../protocol/timers.js';
 import type { ChannelState, Subscription } from './channel-state.js';
 import { deliver, type HeldChanges } from './fanout.js';
 import type { HubConnection } from './hub-connection.js';
 import type { Logger } from './logger.js';
+import { RecentReads } from './recent-reads.js';
 import type { LoggedChange } from './record-memory.js';
-import { sendError } from './replies.js';
+import { sendError, sendGetAnswer } from './replies.js';
 import { SourceUnavailableError, type Source } from './source.js';
 import type { Filter } from './watch-index.js';
 
@@ -101,9 +106,16 @@ interface Joiner {
   cancelled: boolean;
 }
 
+/** The key of a shared snapshot read: identical reads (channel, kind, canonical params) share one. */
+export function readKey(state: ChannelState, kind: 'list' | 'get', canonical: string): string {
+  return `${state.spec.name}\0${kind}\0${canonical}`;
+}
+
 /** One read of the source, shared by every identical request made before it answered. */
 interface SharedRead {
   readonly key: string;
+  /** The connection whose request started it: its `readsInFlight` counts this read until it is answered. */
+  readonly starter: HubConnection;
   readonly kind: 'list' | 'get';
   readonly state: ChannelState;
   readonly log: ChangeLog;
@@ -119,6 +131,8 @@ export interface SnapshotReadsOptions {
   readonly source: Source;
   /** `HubOptions.maxListItems`. */
   readonly maxListItems: number;
+  /** `HubOptions.maxListBytes`. */
+  readonly maxListBytes: number;
   /** `HubOptions.coalesceWindowMs`. */
   readonly coalesceWindowMs: number;
   readonly timers: HubTimers;
@@ -131,27 +145,30 @@ export class SnapshotReads implements HeldChanges {
   readonly counters = { sourceReads: 0, coalescedReads: 0 };
   private readonly source: Source;
   private readonly maxListItems: number;
+  private readonly maxListBytes: number;
   private readonly coalesceWindowMs: number;
   private readonly timers: HubTimers;
   private readonly logger: Logger;
   /** Reads that have not answered yet, by channel, kind and canonical params. */
   private readonly shared = new Map<string, SharedRead>();
-  /** When the last read of each key started, for keys whose coalescing window has not ended. */
-  private readonly recentReads = new Map<string, number>();
+  /** When the last read of each key started, for keys whose coalescing window may not have ended (bounded). */
+  private readonly recentReads: RecentReads;
   /** One change log per channel, from its first read on. */
   private readonly logs = new Map<ChannelState, ChangeLog>();
   /**
-   * The latest read of each watch (by canonical params) per subscription while one is in flight, so an older read
-   * that answers later does not overwrite its list; an entry goes with its last read.
+   * The latest read of each watch per subscription while one is in flight, so an older read that answers later does
+   * not overwrite its list; an entry goes with its last read.
    */
-  private readonly latest = new Map<Subscription, Map<string, SharedRead>>();
+  private readonly latest = new Map<Subscription, Map<Filter, SharedRead>>();
 
   constructor(options: SnapshotReadsOptions) {
     this.source = options.source;
     this.maxListItems = options.maxListItems;
+    this.maxListBytes = options.maxListBytes;
     this.coalesceWindowMs = options.coalesceWindowMs;
     this.timers = options.timers;
     this.logger = options.logger;
+    this.recentReads = new RecentReads(this.coalesceWindowMs, this.timers);
   }
 
   /** A change of `state`'s channel, kept for the reads in flight there (fan-out, step 2). */
@@ -164,10 +181,28 @@ export class SnapshotReads implements HeldChanges {
     return this.logs.get(state)?.size ?? 0;
   }
 
-  /** Starts (or joins) a snapshot read; the reply and the changes held meanwhile follow when it completes. */
-  snapshot(conn: HubConnection, sub: Subscription, kind: 'list' | 'get', params: Params, request: ErrorRequest, watch?: Filter): void {
+  /**
+   * Whether a request for the read `key` (`readKey`) would join a read already in flight rather than start one: a
+   * join starts no source read and holds no result of its own, so `maxReadsInFlight` never refuses it.
+   */
+  joinable(key: string): boolean {
+    return this.shared.has(key);
+  }
+
+  /**
+   * Starts (or joins) the snapshot read `key` (`readKey` of `sub`'s channel, `kind` and `params`); the reply and the
+   * changes held meanwhile follow when it completes. A read started counts in `conn.readsInFlight` until it answers.
+   */
+  snapshot(
+    conn: HubConnection,
+    sub: Subscription,
+    key: string,
+    kind: 'list' | 'get',
+    params: Params,
+    request: ErrorRequest,
+    watch?: Filter,
+  ): void {
     const { state } = sub;
-    const key = `${state.spec.name}\0${kind}\0${canonicalJson(params)}`;
     let read = this.shared.get(key);
     if (read) {
       this.counters.coalescedReads++;
@@ -177,7 +212,8 @@ export class SnapshotReads implements HeldChanges {
       if (!log) this.logs.set(state, (log = new ChangeLog()));
       // The changes since now are kept for this read even if it starts later: replaying a few it already saw is
       // harmless (every change carries the whole record), missing one would not be.
-      read = { key, kind, state, log, params, startSeq: log.beginRead(state.seq), joiners: [] };
+      read = { key, starter: conn, kind, state, log, params, startSeq: log.beginRead(state.seq), joiners: [] };
+      conn.readsInFlight++;
       this.shared.set(key, read);
       this.startWhenDue(read);
     }
@@ -186,16 +222,16 @@ export class SnapshotReads implements HeldChanges {
     if (watch) {
       let reads = this.latest.get(sub);
       if (!reads) this.latest.set(sub, (reads = new Map()));
-      reads.set(watch.key, read);
+      reads.set(watch, read);
     }
   }
 
   /** A watch was stopped: the requests for it still waiting for a snapshot get none. */
   stopped(sub: Subscription, filter: Filter): void {
-    const read = this.latest.get(sub)?.get(filter.key);
+    const read = this.latest.get(sub)?.get(filter);
     if (!read) return;
     for (const j of read.joiners) if (j.sub === sub && j.watch === filter) j.cancelled = true;
-    this.forgetRead(sub, filter.key);
+    this.forgetRead(sub, filter);
   }
 
   /**
@@ -217,9 +253,11 @@ export class SnapshotReads implements HeldChanges {
 
   /** Starts a read now, or once the coalescing window of the previous identical read has ended. */
   private startWhenDue(read: SharedRead): void {
-    const last = this.recentReads.get(read.key);
-    const wait = last === undefined ? 0 : last + this.coalesceWindowMs - this.timers.now();
-    if (wait <= 0) return this.startRead(read);
+    const wait = this.recentReads.waitFor(read.key);
+    if (wait <= 0) {
+      this.startRead(read);
+      return;
+    }
     // Checked again when the timer fires: timers may run a little early by the clock.
     read.timer = this.timers.setTimeout(() => {
       read.timer = undefined;
@@ -235,31 +273,31 @@ export class SnapshotReads implements HeldChanges {
     Promise.resolve()
       .then(() => {
         // The window counts from the moment the source is called, so the gap holds at the source itself.
-        if (this.coalesceWindowMs > 0) this.noteRead(key);
+        if (this.coalesceWindowMs > 0) this.recentReads.note(key);
         return kind === 'list' ? this.source.read(state.spec.name, params, this.maxListItems) : this.source.get(state.spec.name, params);
       })
       .then(
         (result) => this.finish(read, result, undefined),
         (err: unknown) => this.finish(read, undefined, err),
-      );
+      )
+      // The last line: `finish` guards each joiner, but nothing thrown on this tick may become an unhandled rejection.
+      .catch((err: unknown) => this.logger.error('finishing a snapshot read failed', { err, channel: state.spec.name }));
   }
 
-  private noteRead(key: string): void {
-    const startedAt = this.timers.now();
-    this.recentReads.set(key, startedAt);
-    // Forgotten well after the window (the lookup itself ignores ended windows), so the map stays small.
-    this.timers.setTimeout(() => {
-      if (this.recentReads.get(key) === startedAt) this.recentReads.delete(key);
-    }, 2 * this.coalesceWindowMs);
-  }
-
+  /**
+   * Answers every joiner of a read. Runs on a later tick, where nothing would catch an exception (it would end the
+   * process as an unhandled rejection): a joiner whose answer cannot be sent (a socket whose send throws) is
+   * abandoned (1011, logged), and every joiner is released whatever happened to the others.
+   */
   private finish(read: SharedRead, result: Doc[] | Doc | undefined, error: unknown): void {
     if (this.shared.get(read.key) === read) this.shared.delete(read.key);
+    read.starter.readsInFlight--;
     const { state } = read;
     if (error !== undefined) {
       const unavailable = error instanceof SourceUnavailableError;
       this.logger.warn('snapshot read failed', { channel: state.spec.name, err: error });
       for (const j of read.joiners) {
+        // sendError never throws: a reply it cannot send abandons the connection itself.
         if (!j.conn.closed) {
           sendError(
             j.conn,
@@ -279,48 +317,67 @@ export class SnapshotReads implements HeldChanges {
       this.logger.warn('list truncated at maxListItems', { channel: state.spec.name, maxListItems: this.maxListItems });
     }
     state.memory.remember(items, read.startSeq);
-    let itemsJson: string | undefined;
+    // The items serialised once for every joiner (only the envelope differs), when the first joiner needs them;
+    // null when they are over maxListBytes.
+    let itemsJson: string | null | undefined;
     for (const j of read.joiners) {
-      if (!j.conn.closed) {
-        if (read.kind === 'get') this.sendGet(j, state, result as Doc | undefined);
-        else if (!j.watch || (!j.cancelled && this.latest.get(j.sub)?.get(j.watch.key) === read)) {
-          // Serialise the items once for every joiner; only the envelope differs.
-          itemsJson ??= JSON.stringify(items);
-          j.conn.send(stringifyList(j.sub.resource, j.params, itemsJson));
+      try {
+        if (!j.conn.closed) {
+          if (read.kind === 'get') sendGetAnswer(j.conn, j.sub.resource, state.spec.idField, j.params, result as Doc | undefined);
+          else if (!j.watch || (!j.cancelled && this.latest.get(j.sub)?.get(j.watch) === read)) {
+            if (itemsJson === undefined) itemsJson = this.listJson(state, items);
+            if (itemsJson === null) this.refuseList(j, state);
+            else j.conn.send(stringifyList(j.sub.resource, j.params, itemsJson));
+          }
         }
+      } catch (err) {
+        j.conn.abandon('a snapshot could not be sent', err);
       }
       this.release(read, j);
     }
     this.answered(read);
   }
 
-  private sendGet(j: Joiner, state: ChannelState, doc: Doc | undefined): void {
-    const resource = j.sub.resource;
-    if (doc) {
-      const id = String(doc[state.spec.idField]);
-      j.conn.send(stringifyMessage({ handler: 'item', resource, id, data: doc }));
-      return;
+  /** The JSON of a list's items, or null when it is over `maxListBytes` (or over what a string can hold at all). */
+  private listJson(state: ChannelState, items: readonly Doc[]): string | null {
+    let json: string;
+    try {
+      json = JSON.stringify(items);
+    } catch (err) {
+      // Past V8's longest string (about 512 MiB): a RangeError, refused like any list over the bound.
+      this.logger.warn('list could not be serialised', { channel: state.spec.name, items: items.length, err });
+      return null;
     }
-    if (j.conn.dialect) {
-      j.conn.send(j.conn.dialect.notFound(resource));
-      return;
-    }
-    const id = j.params[state.spec.idField];
-    j.conn.send(
-      stringifyMessage(
-        typeof id === 'string' || typeof id === 'number'
-          ? { handler: 'remove', resource, id: String(id), params: j.params }
-          : { handler: 'remove', resource, params: j.params },
-      ),
-    );
+    if (json.length <= this.maxListBytes) return json;
+    this.logger.warn('list refused over maxListBytes', { channel: state.spec.name, chars: json.length, maxListBytes: this.maxListBytes });
+    return null;
   }
 
-  /** A joiner's read is done: replay what it held, then let live changes flow again. */
+  /**
+   * A snapshot over `maxListBytes` is refused, not cut short: a client's store deletes whatever a `list` leaves out.
+   * The refused watch ends here as the client ends it (any refusal but `source-unavailable` and `internal` drops it).
+   */
+  private refuseList(j: Joiner, state: ChannelState): void {
+    const narrower = j.watch ? 'watch' : 'query';
+    const limit = this.maxListBytes.toLocaleString('en-US');
+    const message = `the records matching these params are over maxListBytes (${limit} characters of JSON) on "${state.spec.name}"; ${narrower} a narrower filter`;
+    sendError(j.conn, 'too-large', message, j.request, j.sub.resource);
+    if (j.watch && !j.conn.closed) {
+      j.sub.state.removeWatch(j.sub, j.watch);
+      this.stopped(j.sub, j.watch);
+    }
+  }
+
+  /** A joiner's read is done: replay what it held, then let live changes flow again. Never throws (see `finish`). */
   private release(read: SharedRead, j: Joiner): void {
     const { state, log } = read;
     j.sub.inflight--;
-    if (!j.conn.closed) {
-      for (const change of log.changesSince(read.startSeq)) deliver(state, j.sub, change, true);
+    try {
+      if (!j.conn.closed) {
+        for (const change of log.changesSince(read.startSeq)) deliver(state, j.sub, change, true);
+      }
+    } catch (err) {
+      j.conn.abandon('a change held during a snapshot could not be sent', err);
     }
     log.endRead(read.startSeq);
   }
@@ -330,13 +387,13 @@ export class SnapshotReads implements HeldChanges {
    * of everyone who joined it), so an idle watch keeps nothing of its last snapshot.
    */
   private answered(read: SharedRead): void {
-    for (const j of read.joiners) if (j.watch && this.latest.get(j.sub)?.get(j.watch.key) === read) this.forgetRead(j.sub, j.watch.key);
+    for (const j of read.joiners) if (j.watch && this.latest.get(j.sub)?.get(j.watch) === read) this.forgetRead(j.sub, j.watch);
   }
 
-  /** The watch `key` of `sub` has no read in flight any more; its entry goes with its last read. */
-  private forgetRead(sub: Subscription, key: string): void {
+  /** The watch `watch` of `sub` has no read in flight any more; its entry goes with its last read. */
+  private forgetRead(sub: Subscription, watch: Filter): void {
     const reads = this.latest.get(sub)!;
-    reads.delete(key);
+    reads.delete(watch);
     if (reads.size === 0) this.latest.delete(sub);
   }
 }

@@ -2,12 +2,14 @@
  * The per-record memory and the item/remove decision: the decision alone on hand-made changes (item when a watch
  * matches now; remove when the record was deleted or matched one before and matches none now; nothing otherwise;
  * an unknown previous record costs one harmless remove), the memory alone (only the fields watches read, only while
- * watched, what snapshots add), then both through the hub.
+ * watched, what snapshots add), then both through the hub; and the memory's bound on the sets of watched fields its
+ * records refer to (`FIELD_GENERATIONS`).
  */
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, type Doc, type Params } from '../../protocol/index.js';
-import { decide, RecordMemory, type LoggedChange, type Prev } from './record-memory.js';
-import { GatedSource, n, setup, specOf, tick } from './test-helpers/hub-doubles.js';
+import { mib, retainedBy } from '../../test/support/heap.js';
+import { decide, FIELD_GENERATIONS, RecordMemory, type LoggedChange, type Prev } from './record-memory.js';
+import { GatedSource, n, setup, specOf, tick } from '../../test/support/hub-doubles.js';
 import { makeFilter } from './watch-index.js';
 
 const filter = (params: Params) => makeFilter(canonicalJson(params), params);
@@ -223,5 +225,86 @@ describe('through the hub', () => {
     y.socket.take();
     hub.publish({ channel: 'nodes', id: 'a', data: n('a', 'compute', { rack: 'r2' }) });
     expect(y.socket.take()).toEqual([{ handler: 'remove', resource: 'nodes', id: 'a' }]);
+  });
+});
+
+describe("the memory of records' watched fields stays bounded (issue 10: bounded caches)", () => {
+  const nodes = specOf('nodes');
+  /** A field name of `length` characters that no other call of this file uses. */
+  const field = (tag: string, i: number, length = 1_000) => `${tag}${i}.`.padEnd(length, 'f');
+
+  it('does not keep a set of watched fields per watch that came and went: 500 records, each read while another field was watched', async () => {
+    const memory = new RecordMemory(nodes);
+    // Watches on 1,000 fields (well within DEFAULTS.maxWatchBytes with 1,000-character names).
+    for (let w = 0; w < 2; w++) memory.watch(Array.from({ length: 500 }, (_, i) => field(`w${w}.`, i)));
+    const records: Doc[] = Array.from({ length: 500 }, (_, i) => ({ id: `n${i}`, type: 'compute' }));
+    // What `watch {rot_i: null}`, `get {id: n_i}`, `stop {rot_i: null}` do to the memory, for every record: the watched
+    // fields grow by one and shrink back, and the read's record is remembered in between.
+    const grown = await retainedBy(() => {
+      for (let i = 0; i < records.length; i++) {
+        const rotating = [field('rot', i)];
+        memory.watch(rotating);
+        memory.remember([records[i]!], 0);
+        memory.unwatch(rotating);
+      }
+    });
+    expect(memory.size).toBe(500);
+    // Stated bound: FIELD_GENERATIONS sets of 1,000 fields (64 KB each at most), the records' small projections (200
+    // bytes each), and 1 MiB for what a measurement moves by itself. Before the bound: 10.5 MiB.
+    const bound = FIELD_GENERATIONS * 64 * 1024 + records.length * 200 + 1024 * 1024;
+    expect(grown, `heap after GC grew ${mib(grown)}`).toBeLessThanOrEqual(bound);
+  });
+});
+
+describe('a record whose generation of watched fields was dropped', () => {
+  const compute = filter({ type: 'compute' });
+  let at = 0;
+
+  /** A memory watching `{type: "compute"}` that has seen a switch `s1` (so it never matched). */
+  function watchingCompute(): RecordMemory {
+    const memory = new RecordMemory(specOf('nodes'));
+    memory.watch(compute.fields);
+    memory.remember([{ id: 's1', type: 'switch' }], at);
+    return memory;
+  }
+
+  /** Starts `count` generations: each watches one more field and remembers another record while it is watched. */
+  function churn(memory: RecordMemory, count: number): void {
+    for (let i = 0; i < count; i++) {
+      memory.watch([`churn${i}`]);
+      memory.remember([{ id: `other${i}`, type: 'compute' }], at);
+      memory.unwatch([`churn${i}`]);
+    }
+  }
+
+  const switchChanged = { channel: 'nodes', id: 's1', data: { id: 's1', type: 'switch', name: 'renamed' } };
+
+  it('while its generation is kept, is known: a change that never matched sends nothing', () => {
+    const memory = watchingCompute();
+    // Its own generation and FIELD_GENERATIONS - 1 newer ones: all kept.
+    churn(memory, FIELD_GENERATIONS - 1);
+    const logged = memory.record(switchChanged, ++at);
+    expect(logged.prev.kind).toBe('doc');
+    expect(decide([compute], logged, false)).toBeUndefined();
+  });
+
+  it('once dropped, counts as unknown at its next change: one harmless remove', () => {
+    const memory = watchingCompute();
+    // FIELD_GENERATIONS newer ones: its own is the one too many.
+    churn(memory, FIELD_GENERATIONS);
+    const logged = memory.record(switchChanged, ++at);
+    expect(logged.prev.kind).toBe('unknown');
+    expect(decide([compute], logged, false)).toBe('remove');
+    // The change itself is remembered in the current generation: the next one is known again.
+    expect(decide([compute], memory.record(switchChanged, ++at), false)).toBeUndefined();
+  });
+
+  it('once dropped, a snapshot cannot be compared with it and leaves the record uncertain until its next change', () => {
+    const memory = watchingCompute();
+    churn(memory, FIELD_GENERATIONS);
+    memory.remember([{ id: 's1', type: 'switch' }], at);
+    const logged = memory.record(switchChanged, ++at);
+    expect(logged.prev.kind).toBe('unknown');
+    expect(decide([compute], logged, false)).toBe('remove');
   });
 });

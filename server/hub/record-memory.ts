@@ -56,9 +56,20 @@ export interface FilterVerdicts {
   before: boolean;
 }
 
+/**
+ * How many sets of watched fields the records remembered may refer to: the latest this many (see `CacheEntry.gen`).
+ * Each record is remembered as a projection on the fields watched at the time, and must say which fields those were;
+ * were each to hold its set, watching and stopping a new field around every read would keep one set of every watched
+ * field per record (issue 10: 10,000 records × 4,000 watched fields, ~800 MB). A record whose set was dropped counts
+ * as unknown at its next change: at most one harmless `remove` per connection. A module constant, not an option:
+ * the sets of a handful of generations are what a channel holds anyway.
+ */
+export const FIELD_GENERATIONS = 8;
+
 interface CacheEntry {
   doc: Doc;
-  fields: ReadonlySet<string>;
+  /** The generation of the watched fields `doc` is a projection on; unknown once dropped from `generations`. */
+  gen: number;
   /** Sequence number of the change (or snapshot start) that produced it. */
   seq: number;
   /**
@@ -73,8 +84,13 @@ export class RecordMemory {
   private readonly cache = new Map<string, CacheEntry>();
   /** Fields read by active watches, each with the number of watches reading it. */
   private readonly fieldCounts = new Map<string, number>();
-  /** Fields read by active watches; replaced (never mutated) when it changes, so cache entries can share it. */
+  /** Fields read by active watches; replaced (never mutated) when it changes, so a generation of entries can share it. */
   private fieldSet: ReadonlySet<string> = new Set();
+  /** The sets of watched fields cache entries refer to, by generation, oldest first: at most `FIELD_GENERATIONS`. */
+  private readonly generations = new Map<number, ReadonlySet<string>>();
+  private generation = 0;
+  /** The set of fields `generation` stands for. */
+  private generationFields: ReadonlySet<string> | undefined;
   /** Active watches on the channel: records are remembered only while there is one. */
   private watches = 0;
 
@@ -115,12 +131,25 @@ export class RecordMemory {
     }
     if (shrank) this.fieldSet = new Set(this.fieldCounts.keys());
     // Nobody watches: what records looked like no longer matters, and would only go stale.
-    if (this.watches === 0) this.cache.clear();
+    if (this.watches === 0) this.forget();
   }
 
   /** Forgets what records looked like (after missed changes: broker reconnect, source outage). */
   forget(): void {
     this.cache.clear();
+    this.generations.clear();
+    this.generationFields = undefined;
+  }
+
+  /** The generation of the fields watched now, for a new cache entry; started when the first entry needs it. */
+  private currentGeneration(): number {
+    if (this.generationFields !== this.fieldSet) {
+      this.generationFields = this.fieldSet;
+      this.generations.set(++this.generation, this.fieldSet);
+      // A Map iterates in insertion order: the first key is the oldest generation.
+      if (this.generations.size > FIELD_GENERATIONS) this.generations.delete(this.generations.keys().next().value!);
+    }
+    return this.generation;
   }
 
   /** Turns a change (the channel's `seq`-th) into a logged change, updating what is remembered of the record. */
@@ -130,10 +159,11 @@ export class RecordMemory {
     else if (change.prev !== undefined) prev = { kind: 'doc', doc: change.prev };
     else {
       const entry = this.cache.get(change.id);
-      prev = entry && !entry.uncertain ? { kind: 'doc', doc: entry.doc, fields: entry.fields } : UNKNOWN;
+      const fields = entry && !entry.uncertain ? this.generations.get(entry.gen) : undefined;
+      prev = fields ? { kind: 'doc', doc: entry!.doc, fields } : UNKNOWN;
     }
     if (this.watches > 0 && !this.spec.appendOnly) {
-      if (change.data) this.cache.set(change.id, { doc: project(change.data, this.fieldSet), fields: this.fieldSet, seq });
+      if (change.data) this.cache.set(change.id, { doc: project(change.data, this.fieldSet), gen: this.currentGeneration(), seq });
       else this.cache.delete(change.id);
     }
     return { seq, id: change.id, data: change.data, prev };
@@ -153,11 +183,13 @@ export class RecordMemory {
       const id = String(raw);
       const entry = this.cache.get(id);
       if (entry && (entry.seq > startSeq || entry.uncertain)) continue;
-      if (entry && canonicalJson(project(doc, entry.fields)) !== canonicalJson(entry.doc)) {
+      // An entry whose fields were dropped cannot be compared with the snapshot: uncertain, as if they differed.
+      const fields = entry && this.generations.get(entry.gen);
+      if (entry && (fields === undefined || canonicalJson(project(doc, fields)) !== canonicalJson(entry.doc))) {
         this.cache.set(id, { ...entry, uncertain: true });
         continue;
       }
-      this.cache.set(id, { doc: project(doc, this.fieldSet), fields: this.fieldSet, seq: entry?.seq ?? startSeq });
+      this.cache.set(id, { doc: project(doc, this.fieldSet), gen: this.currentGeneration(), seq: entry?.seq ?? startSeq });
     }
   }
 }

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseMessage } from '../../protocol/index.js';
 import { HubConnection } from './hub-connection.js';
 import { echo, sendError } from './replies.js';
-import { TestSocket } from './test-helpers/hub-doubles.js';
+import { TestSocket } from '../../test/support/hub-doubles.js';
 
 describe('sendError', () => {
   it('sends an error frame with the code and message, and the resource and request when given', () => {

@@ -1,13 +1,14 @@
 /**
- * The watch index alone — filters shared by canonical params, the equality index, and which subscriptions a change
- * may concern — then through the hub.
+ * The watch index alone — filters shared by canonical params (named by a digest when long, never confused when two
+ * digests collide), the equality index (values as they are, one entry per value and filter whoever holds it), and
+ * which subscriptions a change may concern — then through the hub.
  */
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, type Doc, type Params } from '../../protocol/index.js';
 import { Hub } from './hub.js';
 import type { LoggedChange, Prev } from './record-memory.js';
-import { n, TableBackend, TestSocket, tick } from './test-helpers/hub-doubles.js';
-import { indexKeyOf, NO_WATCHES, watchOf, WatchIndex, type Watcher } from './watch-index.js';
+import { n, TableBackend, TestSocket, tick } from '../../test/support/hub-doubles.js';
+import { filterKeyOf, NO_WATCHES, watchOf, WatchIndex, type Filter, type Watcher } from './watch-index.js';
 
 interface Sub extends Watcher {
   readonly name: string;
@@ -19,10 +20,16 @@ function indexWith(watches: Record<string, Params[]>) {
   for (const [name, list] of Object.entries(watches)) {
     const sub: Sub = { name, watches: NO_WATCHES };
     subs[name] = sub;
-    for (const params of list) index.add(sub, canonicalJson(params), params);
+    for (const params of list) watch(index, sub, params);
   }
   return { index, subs };
 }
+
+/** `sub` watches `params` on `index`: the filter held there already, or a new one. */
+const watch = (index: WatchIndex<Sub>, sub: Sub, params: Params): Filter => index.add(sub, index.filterFor(canonicalJson(params), params));
+/** `sub` stops watching `params`, which it holds. */
+const unwatch = (index: WatchIndex<Sub>, sub: Sub, params: Params): void => index.remove(sub, watchOf(sub, canonicalJson(params))!);
+const holderCount = (f: Filter) => (f.holders instanceof Set ? f.holders.size : f.holders ? 1 : 0);
 
 let seq = 0;
 const change = (data: Doc | null, prev: Prev): LoggedChange => ({ seq: ++seq, id: 'a', data, prev });
@@ -33,11 +40,13 @@ describe('filters', () => {
     const { index, subs } = indexWith({ a: [{ type: 'compute', rack: 'r1' }], b: [{ rack: 'r1', type: 'compute' }] });
     const filter = subs.a!.watches[0]!;
     expect(subs.b!.watches[0]).toBe(filter);
-    expect([index.filterCount, filter.refs, filter.fields]).toEqual([1, 2, ['type', 'rack']]);
-    index.remove(subs.a!, filter.key);
-    expect([index.filterCount, filter.refs, subs.a!.watches]).toEqual([1, 1, []]);
-    index.remove(subs.b!, filter.key);
+    expect([index.filterCount, holderCount(filter), filter.fields]).toEqual([1, 2, ['type', 'rack']]);
+    index.remove(subs.a!, filter);
+    expect([index.filterCount, holderCount(filter), subs.a!.watches]).toEqual([1, 1, []]);
+    index.remove(subs.b!, filter);
     expect([index.filterCount, index.subs.size]).toEqual([0, 0]);
+    // Gone with its last holder: the same params make a new filter.
+    expect(index.filterFor(canonicalJson({ type: 'compute', rack: 'r1' }), { type: 'compute', rack: 'r1' })).not.toBe(filter);
   });
 
   it("a subscription's watches are an exact array in the order added, replaced on every change, the shared empty one when none", () => {
@@ -45,19 +54,22 @@ describe('filters', () => {
     const a = subs.a!;
     const before = a.watches;
     expect(a.watches.map((f) => f.params)).toEqual([{ type: 'x' }, { type: 'y' }, { type: 'z' }]);
-    index.remove(a, canonicalJson({ type: 'y' }));
+    unwatch(index, a, { type: 'y' });
     expect([a.watches.map((f) => f.params), before.length]).toEqual([[{ type: 'x' }, { type: 'z' }], 3]);
     expect(watchOf(a, canonicalJson({ type: 'z' }))?.params).toEqual({ type: 'z' });
-    index.remove(a, canonicalJson({ type: 'x' }));
-    index.remove(a, canonicalJson({ type: 'z' }));
+    expect(watchOf(a, canonicalJson({ type: 'y' }))).toBeUndefined();
+    unwatch(index, a, { type: 'x' });
+    unwatch(index, a, { type: 'z' });
     expect(a.watches).toBe(NO_WATCHES);
     expect(index.subs.has(a)).toBe(false);
   });
 
-  it('removing a watch the subscription does not hold changes nothing', () => {
+  it('a filter nobody holds yet is only made: it costs the index nothing until it is added', () => {
     const { index, subs } = indexWith({ a: [{ type: 'x' }] });
-    expect(index.remove(subs.a!, canonicalJson({ type: 'y' }))).toBeUndefined();
-    expect([subs.a!.watches.length, index.subs.size, index.filterCount]).toEqual([1, 1, 1]);
+    const unheld = index.filterFor(canonicalJson({ type: 'y' }), { type: 'y' });
+    expect([unheld.holders, unheld.bytes > 0, index.filterCount]).toEqual([undefined, true, 1]);
+    expect(index.filterFor(canonicalJson({ type: 'y' }), { type: 'y' })).not.toBe(unheld);
+    expect([subs.a!.watches.length, index.subs.size]).toEqual([1, 1]);
   });
 
   it('an equality condition, or a $in of primitives, is indexed; other filters are not', () => {
@@ -65,14 +77,77 @@ describe('filters', () => {
       a: [{ type: 'compute' }, { type: { $in: ['a', 1, true] } }, { type: { $ne: 'x' } }, {}, { tags: ['x'] }],
     });
     expect(subs.a!.watches.map((f) => f.indexed)).toEqual([
-      { field: 'type', keys: ['scompute'] },
-      { field: 'type', keys: ['sa', 'n1', 'bt'] },
+      { field: 'type', values: ['compute'] },
+      { field: 'type', values: ['a', 1, true] },
       undefined,
       undefined,
       undefined,
     ]);
-    // Keys keep types apart: the string "1" is not the number 1.
-    expect([indexKeyOf('1'), indexKeyOf(1), indexKeyOf(false), indexKeyOf(null)]).toEqual(['s1', 'n1', 'bf', undefined]);
+    // The $in list itself, not a copy: an index entry refers to the strings the params already hold.
+    expect(subs.a!.watches[1]!.indexed!.values).toBe((subs.a!.watches[1]!.params.type as { $in: unknown[] }).$in);
+  });
+
+  it('tells 1 from "1" and true from "true", as equality does', () => {
+    const { index } = indexWith({ num: [{ rack: { $in: [1, 2] } }], str: [{ rack: '1' }], bool: [{ rack: true }] });
+    const created = (data: Doc) => names(index.candidates(change(data, { kind: 'absent' })));
+    expect(created({ id: 'a', rack: 1 })).toEqual(['num']);
+    expect(created({ id: 'b', rack: '1' })).toEqual(['str']);
+    expect(created({ id: 'c', rack: [true, 2] })).toEqual(['bool', 'num']);
+    expect(created({ id: 'd', rack: 'true' })).toEqual([]);
+  });
+
+  it('a value listed twice, and a filter shared by subscriptions, index once; the last holder leaving empties the index', () => {
+    const { index, subs } = indexWith({ a: [], b: [], c: [{ type: 'compute' }] });
+    const created = (data: Doc) => names(index.candidates(change(data, { kind: 'absent' })));
+    const params = { type: { $in: ['compute', 'compute', 'switch'] } };
+    const filter = watch(index, subs.a!, params);
+    expect(watch(index, subs.b!, { type: { $in: ['compute', 'compute', 'switch'] } })).toBe(filter);
+    expect(created({ id: 'x', type: 'compute' })).toEqual(['a', 'b', 'c']);
+    index.remove(subs.a!, filter);
+    expect(created({ id: 'x', type: 'switch' })).toEqual(['b']);
+    index.remove(subs.b!, filter);
+    expect(created({ id: 'x', type: 'switch' })).toEqual([]);
+    expect(created({ id: 'x', type: 'compute' })).toEqual(['c']);
+  });
+});
+
+describe('filter keys', () => {
+  const long = (n: number): Params => ({ id: { $in: Array.from({ length: 20 }, (_, i) => `node-${n}-${i}`) } });
+
+  it('short canonical params are their own key; long ones a digest, so a large filter holds its text once', () => {
+    expect(filterKeyOf('{"type":"compute"}')).toBe('{"type":"compute"}');
+    const key = filterKeyOf(canonicalJson(long(1)));
+    expect(key).toMatch(/^#/);
+    expect(key.length).toBeLessThan(32);
+    expect(filterKeyOf(canonicalJson(long(2)))).not.toBe(key);
+    const { index, subs } = indexWith({ a: [long(1)] });
+    const filter = subs.a!.watches[0]!;
+    expect(filter.key).toBe(key);
+    // Found again by its canonical form: a second watcher shares it, a stop finds it.
+    expect(index.filterFor(canonicalJson(long(1)), long(1))).toBe(filter);
+    expect(watchOf(subs.a!, canonicalJson(long(1)))).toBe(filter);
+  });
+
+  it('two filters whose digests collide are never taken for each other: each keeps its own params and holders', () => {
+    const { index, subs } = indexWith({ a: [], b: [] });
+    const [a, b] = [subs.a!, subs.b!];
+    const created = (id: string) => names(index.candidates(change({ id }, { kind: 'absent' })));
+    const [p1, p2] = [long(1), long(2)];
+    // A collision made by hand: a's filter (params p1) registered under the digest of p2.
+    const forged = { ...index.filterFor(canonicalJson(p1), p1), key: filterKeyOf(canonicalJson(p2)) };
+    index.add(a, forged);
+    const real = index.filterFor(canonicalJson(p2), p2);
+    expect(real).not.toBe(forged);
+    expect(real.params).toBe(p2);
+    index.add(b, real);
+    expect(watchOf(a, canonicalJson(p2))).toBeUndefined();
+    expect(watchOf(b, canonicalJson(p2))).toBe(real);
+    expect(created('node-1-3')).toEqual(['a']);
+    expect(created('node-2-3')).toEqual(['b']);
+    // The filter outside the map leaves without taking the one inside along.
+    index.remove(b, real);
+    expect(index.filterFor(canonicalJson(p2), p2)).not.toBe(real);
+    expect(created('node-1-3')).toEqual(['a']);
   });
 });
 

@@ -14,7 +14,7 @@ import { channelFromUrl, CloseCode } from '../../protocol/index.js';
 import type { Authenticate } from './auth.js';
 import type { ChannelRegistry } from '../hub/channels.js';
 import { isLegacyPath } from '../hub/dialect-1x.js';
-import type { ConnectionCaps } from '../ws/connection-caps.js';
+import type { ConnectionCaps } from './connection-caps.js';
 import type { Authorize } from '../hub/hub.js';
 import type { ConnectionCounter } from './limits.js';
 import type { Logger } from '../hub/logger.js';

@@ -22,29 +22,27 @@ import {
 } from 'mongodb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { matches, ProtocolError, type Doc, type Params } from '../../protocol/index.js';
-import { MongoWireServer } from '../../test/mongo-wire-server.js';
-import { RawClient, waitFor } from '../../test/helpers.js';
+import { RawClient } from '../../test/support/raw-client.js';
+import { EXTERNAL_MONGODB_URL as external, mongoUnderTest, type MongoUnderTest } from '../../test/support/services.js';
+import { waitFor } from '../../test/support/wait.js';
 import { randomId } from '../hub/ids.js';
 import { dbNameFromUrl, MongoSource, normaliseDocument, toMongoFilter } from './mongo.js';
 import { createServer, type MonorailServer } from '../server.js';
 
-const external = process.env.MONGODB_URL;
-let wire: MongoWireServer | undefined;
+let mongo: MongoUnderTest;
+/** The wire-level server (the outage tests stop it; skipped against a real mongod). */
+let wire: MongoUnderTest['wire'];
 
 beforeAll(async () => {
-  if (!external) wire = await MongoWireServer.start();
+  mongo = await mongoUnderTest();
+  wire = mongo.wire;
 });
 afterAll(async () => {
-  await wire?.close();
+  await mongo.close();
 });
 
-/** The URL of a database on the server under test (MONGODB_URL's host and options, another path). */
-function urlFor(db: string): string {
-  if (!external) return wire!.url(db);
-  const u = new URL(external);
-  u.pathname = `/${db}`;
-  return u.toString();
-}
+/** The URL of a database on the server under test. */
+const urlFor = (db: string): string => mongo.url(db);
 
 const cleanup: Array<() => unknown> = [];
 afterEach(async () => {
@@ -412,7 +410,7 @@ describe('server on MongoDB', () => {
   it.skipIf(external)(
     'MongoDB down: source-unavailable errors, other channels keep working, and watches re-snapshot by themselves when it returns',
     async () => {
-      const { url, admin, db } = await seeded();
+      const { url, db } = await seeded();
       const { server } = await serve(url);
       const watcher = await client(server, 'nodes');
       watcher.send({ handler: 'watch', params: { type: 'compute' } });

@@ -14,7 +14,16 @@
  *   MongoDB with backoff until it answers and reports the affected channels, which the server re-snapshots.
  */
 import { MongoClient, MongoError, MongoServerError, ObjectId, type Document, type MongoClientOptions } from 'mongodb';
-import { DEFAULTS, isOperatorObject, isPlainObject, validateParams, type Doc, type JsonValue, type Params } from '../../protocol/index.js';
+import {
+  DEFAULTS,
+  isOperatorObject,
+  isPlainObject,
+  NO_PARAMS_LIMITS,
+  validateParams,
+  type Doc,
+  type JsonValue,
+  type Params,
+} from '../../protocol/index.js';
 import { ChannelRegistry, DEFAULT_CHANNELS, type ChannelSpec } from '../hub/channels.js';
 import { silentLogger, type Logger } from '../hub/logger.js';
 import { SourceUnavailableError, type Source } from '../hub/source.js';
@@ -73,7 +82,8 @@ function asId(value: JsonValue): unknown {
  * @throws ProtocolError (`bad-params`) for params outside the allowlist — they never reach the driver.
  */
 export function toMongoFilter(params: Params): Document {
-  validateParams(params);
+  // The allowlist again, as a last line before the driver; the size limits are the hub's, applied on arrival.
+  validateParams(params, NO_PARAMS_LIMITS);
   const filter: Document = {};
   for (const [path, condition] of Object.entries(params)) {
     const isId = path === 'id';

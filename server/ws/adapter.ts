@@ -7,6 +7,7 @@
  * adapter it points to), and the adapter is one object holding the guards' state too (`GuardedSocket`).
  */
 import { WebSocket, type RawData } from 'ws';
+import { CloseCode } from '../../protocol/index.js';
 import { GuardedSocket, type GuardOptions } from './guard.js';
 import type { ServerHeartbeat } from './heartbeat.js';
 import type { SharedFrame } from '../hub/socket.js';
@@ -113,7 +114,22 @@ export class WsHubSocket extends GuardedSocket<WsSocketOptions> {
         : Array.isArray(data)
           ? Buffer.concat(data).toString('utf8')
           : Buffer.from(data).toString('utf8');
-    this.received(text, isBinary);
+    try {
+      this.received(text, isBinary);
+    } catch (err) {
+      // Called from ws's emit: an exception let through would unwind into ws's receiver and end the process. The
+      // hub catches its own; this is the last line for whatever gets past it (a logger that throws, say).
+      try {
+        this.close(CloseCode.InternalError, 'internal error');
+        this.options.logger.error('a frame could not be handled, closing the connection', {
+          err,
+          code: CloseCode.InternalError,
+          remoteAddress: this.remoteAddress,
+        });
+      } catch {
+        // Nowhere left to report to, and nothing may reach ws.
+      }
+    }
   }
 
   /** @internal A pong (the answer to the heartbeat's ping). */

@@ -5,7 +5,7 @@
  * prototypes, which a prototype-pollution bug would change. Off by default: it reveals internals to whoever can
  * reach the port, so with `authenticate` set a request must pass it (`http-endpoints.ts`).
  */
-import type { ConnectionCapsStats } from './connection-caps.js';
+import type { ConnectionCapsStats } from '../security/connection-caps.js';
 import type { Hub, HubStats } from '../hub/hub.js';
 import type { QueuedBytesStats } from './queue-budget.js';
 

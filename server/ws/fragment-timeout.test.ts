@@ -9,7 +9,7 @@ import type { Writable } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { describe, expect, it } from 'vitest';
 import { CloseCode, DEFAULTS } from '../../protocol/index.js';
-import { maskedFrame } from '../../test/raw-tcp.js';
+import { maskedFrame, Opcode } from '../../test/support/raw-socket.js';
 import { fragmentSweep, messageInProgress } from './fragment-timeout.js';
 import type { IntervalTimers } from './heartbeat.js';
 import { silentLogger, type Logger } from '../hub/logger.js';
@@ -36,7 +36,11 @@ function sweeping(timeoutMs: number, clients: () => Iterable<unknown>, logger: L
   let fn: (() => void) | undefined;
   let ms = 0;
   const timers: IntervalTimers = {
-    setInterval: (f, interval) => ((fn = f), (ms = interval), { unref() {} }),
+    setInterval: (f, interval) => {
+      fn = f;
+      ms = interval;
+      return { unref() {} };
+    },
     clearInterval: () => (fn = undefined),
   };
   const sweep = fragmentSweep(timeoutMs, clients as () => Iterable<WebSocket>, logger, timers);
@@ -59,16 +63,16 @@ describe('messageInProgress (ws 8 Receiver)', () => {
   it('is false between messages, true after a first fragment (FIN=0) until the last one, and after part of a frame', () => {
     const { receiver, messages, asWs } = receiving();
     expect(messageInProgress(asWs)).toBe(false);
-    receiver.write(maskedFrame(1, Buffer.from('{"handler":'), false));
+    receiver.write(maskedFrame(Opcode.Text, Buffer.from('{"handler":'), { fin: false }));
     expect(messageInProgress(asWs)).toBe(true);
     // A ping between fragments (allowed by RFC 6455) does not finish the message.
-    receiver.write(maskedFrame(9, Buffer.alloc(0)));
+    receiver.write(maskedFrame(Opcode.Ping, Buffer.alloc(0)));
     expect(messageInProgress(asWs)).toBe(true);
-    receiver.write(maskedFrame(0, Buffer.from('"init"}')));
+    receiver.write(maskedFrame(Opcode.Continuation, Buffer.from('"init"}')));
     expect(messageInProgress(asWs)).toBe(false);
     expect(messages).toEqual(['{"handler":"init"}']);
 
-    const frame = maskedFrame(1, Buffer.from('x'.repeat(1000)));
+    const frame = maskedFrame(Opcode.Text, Buffer.from('x'.repeat(1000)));
     receiver.write(frame.subarray(0, 1));
     expect(messageInProgress(asWs)).toBe(true);
     receiver.write(frame.subarray(1, 8));
@@ -92,7 +96,7 @@ describe('fragmentSweep', () => {
     s.sweep.start();
     expect(s.intervalMs).toBe(250);
     s.tick();
-    c.receiver.write(maskedFrame(1, Buffer.from('{"hand'), false));
+    c.receiver.write(maskedFrame(Opcode.Text, Buffer.from('{"hand'), { fin: false }));
     // Sweep 2 marks it; sweeps 3 to 5 are less than a timeout later; sweep 6 is four quarters after the mark.
     s.tick();
     expect(c.ws.hubSocket.unfinishedSince).toBe(2);
@@ -112,9 +116,9 @@ describe('fragmentSweep', () => {
     for (let i = 0; i < 20; i++) {
       // Each sweep finds a message in progress, but a different one: the previous one completed (the adapter
       // clears the mark on every complete message).
-      c.receiver.write(maskedFrame(1, Buffer.from('{"a":'), false));
+      c.receiver.write(maskedFrame(Opcode.Text, Buffer.from('{"a":'), { fin: false }));
       s.tick();
-      c.receiver.write(maskedFrame(0, Buffer.from('1}')));
+      c.receiver.write(maskedFrame(Opcode.Continuation, Buffer.from('1}')));
       c.ws.hubSocket.unfinishedSince = -1;
     }
     expect(c.closes).toEqual([]);
@@ -125,7 +129,7 @@ describe('fragmentSweep', () => {
     const refused = { ...receiving().ws, hubSocket: undefined };
     const closing = receiving();
     closing.ws.readyState = 2;
-    closing.receiver.write(maskedFrame(1, Buffer.from('x'), false));
+    closing.receiver.write(maskedFrame(Opcode.Text, Buffer.from('x'), { fin: false }));
     const s = sweeping(100, () => [refused, closing.ws]);
     s.sweep.start();
     for (let i = 0; i < 10; i++) s.tick();

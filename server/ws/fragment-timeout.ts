@@ -81,7 +81,8 @@ export function fragmentSweep(
       if (busy === undefined) {
         logger.warn('fragmentTimeoutMs is not enforced: the ws receiver is not the one this server knows (ws 8)');
         unsupported = true;
-        return stop();
+        stop();
+        return;
       }
       if (!busy) socket.unfinishedSince = -1;
       else if (socket.unfinishedSince < 0) socket.unfinishedSince = round;

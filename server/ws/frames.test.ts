@@ -7,8 +7,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
+import { waitFor } from '../../test/support/wait.js';
 import { SharedFrame } from '../hub/socket.js';
-import { FLUSH_BYTES, FrameWriter, textFrame } from './frames.js';
+import { FrameWriter, textFrame } from './frames.js';
 
 const cleanup: Array<() => unknown> = [];
 afterEach(async () => {
@@ -54,11 +55,6 @@ function countWrites(ws: WebSocket): () => number {
   return () => writes;
 }
 
-async function until(check: () => boolean): Promise<void> {
-  for (let i = 0; i < 500 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
-  expect(check()).toBe(true);
-}
-
 describe('textFrame', () => {
   it('is what ws frames for send(text) on a server socket, at every length boundary', () => {
     for (const text of ['', 'a', 'x'.repeat(125), 'x'.repeat(126), 'x'.repeat(65_535), 'x'.repeat(65_536), 'é€😀'.repeat(30_000)]) {
@@ -83,7 +79,7 @@ describe('FrameWriter', () => {
       server.send(`plain ${i}`);
       expected.push(text, `plain ${i}`);
     }
-    await until(() => received.length === expected.length);
+    await waitFor(() => received.length === expected.length);
     expect(received).toEqual(expected);
   });
 
@@ -96,7 +92,7 @@ describe('FrameWriter', () => {
     const encoded = frame.encoded;
     sender(writer, b.server)(frame);
     expect(frame.encoded).toBe(encoded);
-    await until(() => a.received.length === 1 && b.received.length === 1);
+    await waitFor(() => a.received.length === 1 && b.received.length === 1);
     expect([a.received, b.received]).toEqual([[frame.text], [frame.text]]);
   });
 
@@ -112,7 +108,7 @@ describe('FrameWriter', () => {
     }
     expect(server.bufferedAmount).toBe(bytes);
     expect(writes()).toBe(0);
-    await until(() => received.length === 50);
+    await waitFor(() => received.length === 50);
     expect(writes()).toBe(1);
     expect(received).toEqual(frames.map((f) => f.text));
   });
@@ -125,7 +121,7 @@ describe('FrameWriter', () => {
     for (let i = 0; i < 200; i++) send(frame);
     // 200 KB in one tick: flushed every FLUSH_BYTES (64 KiB), not all at the end.
     expect(writes()).toBeGreaterThanOrEqual(2);
-    await until(() => received.length === 200);
+    await waitFor(() => received.length === 200);
   });
 
   it('a send set off while the writer flushes is flushed too: no socket is left corked', async () => {
@@ -149,11 +145,11 @@ describe('FrameWriter', () => {
     };
     sendA(new SharedFrame('a1'));
     sendA(new SharedFrame('a2'));
-    await until(() => a.received.length === 2 && b.received.length === 2);
+    await waitFor(() => a.received.length === 2 && b.received.length === 2);
     expect([socketA.writableCorked, socketB.writableCorked]).toEqual([0, 0]);
     // Later ticks still batch and flush.
     for (const text of ['b3', 'b4', 'b5']) sendB(new SharedFrame(text));
-    await until(() => b.received.length === 5);
+    await waitFor(() => b.received.length === 5);
     expect(b.received).toEqual(['b1', 'b2', 'b3', 'b4', 'b5']);
     expect(socketB.writableCorked).toBe(0);
   });
@@ -176,7 +172,7 @@ describe('FrameWriter', () => {
     const text = JSON.stringify({ pad: 'a'.repeat(5000) });
     send(new SharedFrame(text));
     send(new SharedFrame('second'));
-    await until(() => received.length === 2);
+    await waitFor(() => received.length === 2);
     expect(received).toEqual([text, 'second']);
   });
 
@@ -188,7 +184,7 @@ describe('FrameWriter', () => {
     expect((server as unknown as { _sender: { _state: number } })._sender._state).not.toBe(0);
     send(new SharedFrame('shared after the blob'));
     server.send('plain after both');
-    await until(() => received.length === 3);
+    await waitFor(() => received.length === 3);
     expect(received).toEqual(['<binary>', 'shared after the blob', 'plain after both']);
   });
 });

@@ -79,7 +79,10 @@ export class FrameWriter {
    */
   send(ws: WebSocket, frame: SharedFrame, direct: boolean): void {
     if (ws.readyState !== 1) return;
-    if (!direct) return ws.send(frame.text);
+    if (!direct) {
+      ws.send(frame.text);
+      return;
+    }
     const { _socket: socket, _sender: sender } = ws as unknown as Required<WsInternals>;
     // ws queues frames only while it compresses or reads a Blob: then this one must queue behind them.
     if (sender!._state !== SENDER_IDLE || (sender!._queue as unknown[]).length !== 0) ws.send(frame.text);

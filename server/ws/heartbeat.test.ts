@@ -24,7 +24,11 @@ function rounds() {
   let fn: (() => void) | undefined;
   let ms = 0;
   const timers: IntervalTimers = {
-    setInterval: (f, interval) => ((fn = f), (ms = interval), { unref() {} }),
+    setInterval: (f, interval) => {
+      fn = f;
+      ms = interval;
+      return { unref() {} };
+    },
     clearInterval: () => (fn = undefined),
   };
   return {

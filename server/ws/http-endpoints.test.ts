@@ -11,7 +11,7 @@ import { httpEndpoints, type HttpEndpointsDeps } from './http-endpoints.js';
 import type { Hub, HubStats } from '../hub/hub.js';
 import { silentLogger, type Logger } from '../hub/logger.js';
 
-const HUB_STATS: HubStats = { connections: 2, watches: 3, sourceReads: 4, coalescedReads: 0, changes: 5 };
+const HUB_STATS: HubStats = { connections: 2, watches: 3, watchBytes: 3_000, sourceReads: 4, coalescedReads: 0, changes: 5 };
 const TRANSPORT_STATS: TransportStats = {
   pendingUpgrades: 1,
   refusedSockets: 0,
@@ -68,7 +68,12 @@ describe('http endpoints', () => {
   it('/debug/stats passes the request to authenticate: a principal gets the stats, a refusal 401 with WWW-Authenticate', async () => {
     const seen: string[] = [];
     const base = await serve(
-      { authenticate: (req) => (seen.push(req.headers.authorization ?? ''), req.headers.authorization === 'Bearer op' ? 'op' : false) },
+      {
+        authenticate: (req) => {
+          seen.push(req.headers.authorization ?? '');
+          return req.headers.authorization === 'Bearer op' ? 'op' : false;
+        },
+      },
       { stats: () => HUB_STATS },
     );
     const refused = await fetch(`${base}/debug/stats`);

@@ -35,7 +35,14 @@ function budget(maxBytes: number, sockets: Socket[]) {
     b.update(socket, socket.waiting + bytes);
     socket.waiting += bytes;
   };
-  return { b, deferred, send, turn: () => deferred.splice(0).forEach((fn) => fn()) };
+  return {
+    b,
+    deferred,
+    send,
+    turn: () => {
+      for (const fn of deferred.splice(0)) fn();
+    },
+  };
 }
 
 describe('QueuedBytesBudget', () => {

@@ -10,7 +10,7 @@ import { channelFromUrl, DEFAULTS } from '../../protocol/index.js';
 import { admission } from '../security/admission.js';
 import type { Authenticate } from '../security/auth.js';
 import type { SlowConsumerLimits } from './backpressure.js';
-import { ConnectionCaps, httpTimeouts } from './connection-caps.js';
+import { ConnectionCaps, httpTimeouts } from '../security/connection-caps.js';
 import type { TransportStats } from './debug-stats.js';
 import { fragmentSweep } from './fragment-timeout.js';
 import { startHeartbeat } from './heartbeat.js';

@@ -30,7 +30,13 @@ export function catalogsView(root: HTMLElement, catalogs: Connection, selection:
                 { 'data-testid': 'catalog', 'data-source': String(c.source) },
                 h(
                   'button',
-                  { class: 'link', onclick: () => ((open = open === c.id ? undefined : String(c.id)), render()) },
+                  {
+                    class: 'link',
+                    onclick: () => {
+                      open = open === c.id ? undefined : String(c.id);
+                      return render();
+                    },
+                  },
                   String(c.source),
                 ),
                 h('span', { class: 'muted small' }, ago(c.updatedAt)),

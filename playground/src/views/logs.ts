@@ -18,7 +18,13 @@ export function logsView(root: HTMLElement, logs: Connection, selection: Selecti
   const title = h('span', { class: 'muted' });
   const select = h(
     'select',
-    { 'data-testid': 'log-level', onchange: (e: Event) => ((minLevel = (e.target as HTMLSelectElement).value), render()) },
+    {
+      'data-testid': 'log-level',
+      onchange: (e: Event) => {
+        minLevel = (e.target as HTMLSelectElement).value;
+        return render();
+      },
+    },
     ...LEVELS.map((l) => h('option', { value: l, selected: l === minLevel }, `${l} and above`)),
   );
   mount(root, h('header', {}, h('h2', {}, 'Logs'), title, select), scroller);

@@ -12,7 +12,7 @@ interface Progress {
 
 function percent(p: Progress | undefined, status: string): number {
   if (status === 'succeeded') return 100;
-  if (!p || !p.maximum) return 0;
+  if (!p?.maximum) return 0;
   return Math.round(((p.value ?? 0) / p.maximum) * 100);
 }
 

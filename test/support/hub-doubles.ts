@@ -3,13 +3,14 @@
  * sends, sources whose reads answer when the test says so, a source-and-feed over plain tables, and a clock that
  * moves only when the test advances it. Like the hub, they import nothing outside `protocol/` and `server/hub/`.
  */
-import { matches, type Doc, type Params, type ServerMessage } from '../../../protocol/index.js';
-import { DEFAULT_CHANNELS, type ChannelSpec } from '../channels.js';
-import { Hub, type HubOptions } from '../hub.js';
-import { contentId } from '../ids.js';
-import type { HubTimers } from '../reads.js';
-import type { HubSocket, SharedFrame } from '../socket.js';
-import type { Change, ChangeFeed, Source } from '../source.js';
+import { matches, type Doc, type Params, type ServerMessage } from '../../protocol/index.js';
+import { DEFAULT_CHANNELS, type ChannelSpec } from '../../server/hub/channels.js';
+import { Hub, type HubOptions } from '../../server/hub/hub.js';
+import { contentId } from '../../server/hub/ids.js';
+import type { Logger } from '../../server/hub/logger.js';
+import type { HubTimers } from '../../server/hub/reads.js';
+import type { HubSocket, SharedFrame } from '../../server/hub/socket.js';
+import type { Change, ChangeFeed, Source } from '../../server/hub/source.js';
 
 /** A socket that parses and keeps every frame the hub sends, and delivers the test's frames to the hub. */
 export class TestSocket implements HubSocket {
@@ -40,6 +41,23 @@ export class TestSocket implements HubSocket {
   take(): ServerMessage[] {
     return this.frames.splice(0);
   }
+  /** The `error` frames' params since the last `take`; forgets every frame. */
+  errors(): Array<Extract<ServerMessage, { handler: 'error' }>['params']> {
+    return this.take().flatMap((f) => (f.handler === 'error' ? [f.params] : []));
+  }
+}
+
+/** A socket whose every send throws, as one would whose transport broke in an unexpected way. */
+export class ThrowingSocket extends TestSocket {
+  override send(): void {
+    throw new Error('send broke');
+  }
+}
+
+/** A logger that keeps its error lines. */
+export function errorLog(): Logger & { readonly errors: string[] } {
+  const errors: string[] = [];
+  return { errors, debug() {}, info() {}, warn() {}, error: (msg) => void errors.push(msg) };
 }
 
 /** A socket that takes shared frames as they are (the ws adapter's path), recording the frame objects. */
@@ -156,6 +174,11 @@ export function setup(source: Source = new GatedSource(), options: Omit<HubOptio
 
 /** Lets the promises of reads that already answered settle. */
 export const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
+
+/** Lets a batch of requests run to their answers: reads start, answer and are replayed within three macrotasks. */
+export async function settle(): Promise<void> {
+  for (let i = 0; i < 3; i++) await new Promise((r) => setTimeout(r, 0));
+}
 
 /** A clock and timers that move only when the test advances them. */
 export function manualClock() {

@@ -3,11 +3,11 @@
  * writes its parent sends over IPC (`{op: 'upsert', channel, doc}` / `{op: 'remove', channel, id}`). The parent
  * keeps the source of truth, so killing this process loses nothing the next one is not seeded with.
  *
- * Usage (by `MemoryTruth` in memory-truth.ts): node --import tsx test/truth-server.ts SEED_FILE [server options JSON]
+ * Usage (by `MemoryTruth` in faults/memory-truth.ts): node --import tsx test/support/faults/truth-server.ts SEED_FILE [server options JSON]
  */
 import { readFileSync } from 'node:fs';
-import type { Doc } from '../protocol/index.js';
-import { createServer } from '../server/index.js';
+import type { Doc } from '../../../protocol/index.js';
+import { createServer } from '../../../server/index.js';
 
 type Write = { op: 'upsert'; channel: string; doc: Doc } | { op: 'remove'; channel: string; id: string };
 

@@ -1,70 +1,19 @@
 /**
- * External services for integration tests: RabbitMQ (the broker on this machine) and MongoDB (a real mongod when
- * `MONGODB_URL` is set, else the wire-level test server). Tests that need RabbitMQ use `describeRabbit`: when the
- * broker is unreachable they are skipped with the reason in their name, except under `CI=true`, where a missing
- * broker is a failure. Every test gets its own exchange prefix, so runs and files never see each other's messages.
+ * RabbitMQ as the tests see it: the broker's URL, a fresh exchange prefix per test (so runs and files never see
+ * each other's messages), the broker's own view through `rabbitmqctl` (bindings, connections, queue depths), a
+ * publisher in RackHD's formats, and the clean-up of a test's exchanges. No test runner here: Playwright's fixtures
+ * use it too. Whether the broker is there at all, and what a suite does when it is not: `services.ts`.
  */
 import { execFile } from 'node:child_process';
-import { connect as netConnect } from 'node:net';
 import { promisify } from 'node:util';
 import { connect, type Channel, type ChannelModel } from 'amqplib';
-import { describe, it } from 'vitest';
-import type { Doc } from '../protocol/index.js';
-import { randomId } from '../server/hub/ids.js';
-import { BROADCAST_EXCHANGE } from '../server/feeds/broadcast.js';
-import { eventMessage, RACKHD_EXCHANGES, waterlineMessage, type WaterlineEvent } from '../server/feeds/rackhd.js';
+import type { Doc } from '../../protocol/index.js';
+import { randomId } from '../../server/hub/ids.js';
+import { BROADCAST_EXCHANGE } from '../../server/feeds/broadcast.js';
+import { eventMessage, RACKHD_EXCHANGES, waterlineMessage, type WaterlineEvent } from '../../server/feeds/rackhd.js';
 
 /** The broker tests use. */
 export const AMQP_URL = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
-
-let available: Promise<string | undefined> | undefined;
-
-/**
- * Whether RabbitMQ answers an AMQP handshake (not just a TCP connect: a starting broker accepts TCP early).
- * @returns undefined when it is available, else the reason it is not.
- */
-export function rabbitUnavailable(): Promise<string | undefined> {
-  available ??= (async () => {
-    const { hostname, port } = new URL(AMQP_URL);
-    const tcp = await new Promise<boolean>((resolve) => {
-      const s = netConnect({ host: hostname, port: Number(port || 5672) });
-      s.setTimeout(2000, () => (s.destroy(), resolve(false)));
-      s.once('connect', () => (s.destroy(), resolve(true)));
-      s.once('error', () => resolve(false));
-    });
-    if (!tcp) return `RabbitMQ unreachable at ${hostname}:${port || 5672}`;
-    try {
-      const conn = await connect(AMQP_URL, { timeout: 5000 });
-      await conn.close();
-      return undefined;
-    } catch (err) {
-      return `RabbitMQ refused the handshake: ${(err as Error).message}`;
-    }
-  })();
-  return available;
-}
-
-/**
- * `describe` for suites that need RabbitMQ. Unreachable broker: the suite is skipped, its name says why, and a
- * warning is printed; with `CI=true` a failing test takes its place instead, because CI must run these suites.
- */
-export async function describeRabbit(name: string, fn: () => void): Promise<void> {
-  const reason = await rabbitUnavailable();
-  if (!reason) {
-    describe(name, fn);
-    return;
-  }
-  if (process.env.CI === 'true') {
-    describe(name, () => {
-      it('needs RabbitMQ (CI=true makes a missing broker a failure)', () => {
-        throw new Error(`${reason}; start it with "rabbitmq-server -detached" (see .ci/run)`);
-      });
-    });
-    return;
-  }
-  process.stderr.write(`\n[skip] ${name}: ${reason}\n`);
-  describe.skip(`${name} [skipped: ${reason}]`, fn);
-}
 
 /** A fresh exchange prefix (`t<hex>.`), so this test's exchanges and queues are its own. */
 export function testPrefix(): string {

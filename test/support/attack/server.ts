@@ -3,20 +3,20 @@
  * `createServer` on the memory backend with the options given as JSON, logging every line (debug level) to
  * stdout so a test can search the output for what must never be logged.
  *
- * Usage (by `startAttackServer` in attack-harness.ts):
- *   node --expose-gc --import tsx test/attack-server.ts '{"port":0,"handshakeTimeoutMs":300,…}'
+ * Usage (by `startAttackServer` in harness.ts):
+ *   node --expose-gc --import tsx test/support/attack/server.ts '{"port":0,"handshakeTimeoutMs":300,…}'
  * The options are `createServer`'s, plus `tokens`: a list of valid bearer tokens, which sets `authenticate` to a
  * `bearerVerifier` accepting exactly those (a function cannot travel as JSON). The harness sends a small seed.
  *
- * It answers IPC requests `{id, op, …}` with `{id, result}` (`AttackRequest` in attack-harness.ts), records every close code the
+ * It answers IPC requests `{id, op, …}` with `{id, result}` (`AttackRequest` in harness.ts), records every close code the
  * server sends (ws's `close` and `terminate`, by the peer's port, for tests of who was closed and how), and
  * exits when its parent goes away.
  */
 import { WebSocket } from 'ws';
-import type { Doc } from '../protocol/index.js';
-import { bearerVerifier, createServer, lineLogger, type MemoryBackend } from '../server/index.js';
+import type { Doc } from '../../../protocol/index.js';
+import { bearerVerifier, createServer, lineLogger, type MemoryBackend } from '../../../server/index.js';
 // Types only: the harness imports vitest, which must not load here.
-import type { AttackRequest, AttackServerOptions, SentClose } from './attack-harness.js';
+import type { AttackRequest, AttackServerOptions, SentClose } from './harness.js';
 
 const { tokens, ...options } = JSON.parse(process.argv[2] ?? '{}') as AttackServerOptions;
 

@@ -4,8 +4,8 @@
  */
 import { MongoClient, MongoServerError, ObjectId } from 'mongodb';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MongoWireServer } from './mongo-wire-server.js';
-import { controlMongoWireServer, startMongoWireServer, type ServerProcess } from './processes.js';
+import { MongoWireServer } from './server.js';
+import { controlMongoWireServer, startMongoWireServer, type ServerProcess } from '../processes.js';
 
 const cleanup: Array<() => unknown> = [];
 afterEach(async () => {

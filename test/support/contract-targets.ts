@@ -5,12 +5,14 @@
  * tests share on a client's frames and store are at the end.
  */
 import WebSocket from 'isomorphic-ws';
-import { Connection, type CloseInfo, type ConnectionError, type ConnectionOptions } from '../client/index.js';
-import { createMockServer } from '../mock/index.js';
-import type { Doc, Params, ServerMessage } from '../protocol/index.js';
-import { createServer, MemoryBackend, type HubStats, type MonorailServer } from '../server/index.js';
+import { Connection, type CloseInfo, type ConnectionError, type ConnectionOptions } from '../../client/index.js';
+import { createMockServer } from '../../mock/index.js';
+import type { Doc, Params, ServerMessage } from '../../protocol/index.js';
+import { createServer, MemoryBackend, type HubStats, type MonorailServer } from '../../server/index.js';
 import { expect } from 'vitest';
-import { byId, holdableTimers, waitFor } from './helpers.js';
+import { byId } from './records.js';
+import { holdableTimers, type HoldableTimers } from './timers.js';
+import { WAIT_TIMEOUT_MS, waitFor } from './wait.js';
 
 /** What a test starts a target with. */
 export interface StartOptions {
@@ -65,43 +67,13 @@ export interface Target {
   start(options: StartOptions): Promise<Running>;
 }
 
-type ClientTimers = ReturnType<typeof clientTimers>;
-
-/** Holdable timers that also count what is pending. */
-function clientTimers() {
-  const holdable = holdableTimers();
-  const pending = new Set<unknown>();
-  return {
-    setTimeout(fn: () => void, ms: number): unknown {
-      const handle: unknown = holdable.setTimeout(() => {
-        pending.delete(handle);
-        fn();
-      }, ms);
-      pending.add(handle);
-      return handle;
-    },
-    clearTimeout(handle: unknown): void {
-      pending.delete(handle);
-      holdable.clearTimeout(handle);
-    },
-    hold: () => holdable.hold(),
-    release: () => holdable.release(),
-    get heldCount() {
-      return holdable.heldCount;
-    },
-    get pending() {
-      return pending.size;
-    },
-  };
-}
-
 /** Creates clients for a target and closes them all with it. */
 function clients(base: () => string, WebSocketImpl: ConnectionOptions['WebSocket']) {
-  const all: Array<{ client: TestClient; timers: ClientTimers }> = [];
+  const all: Array<{ client: TestClient; timers: HoldableTimers }> = [];
   return {
     all,
     connect(path: string, options: ConnectionOptions = {}): TestClient {
-      const timers = clientTimers();
+      const timers = holdableTimers();
       const conn = new Connection(`${base()}/${path}`, {
         WebSocket: WebSocketImpl,
         timers,
@@ -229,7 +201,7 @@ function same(docs: readonly Doc[], expected: readonly Doc[], idField = 'id'): b
 
 /** Waits until the client's store holds exactly what `expected()` returns, then asserts it (for the message). */
 export async function converged(client: TestClient, expected: () => Doc[], idField = 'id'): Promise<void> {
-  await waitFor(() => same(client.conn.store.getSnapshot(), expected(), idField), 5000, 'the store to equal the source');
+  await waitFor(() => same(client.conn.store.getSnapshot(), expected(), idField), WAIT_TIMEOUT_MS, 'the store to equal the source');
   expect(byId([...client.conn.store.getSnapshot()], idField)).toEqual(byId(expected(), idField));
 }
 
@@ -237,7 +209,7 @@ export async function converged(client: TestClient, expected: () => Doc[], idFie
 export async function framesAfter(client: TestClient, count: number, action: () => void): Promise<ServerMessage[]> {
   const from = client.frames.length;
   action();
-  await waitFor(() => client.frames.length >= from + count, 5000, `${count} frame(s)`);
+  await waitFor(() => client.frames.length >= from + count, WAIT_TIMEOUT_MS, `${count} frame(s)`);
   return client.frames.slice(from);
 }
 
@@ -249,10 +221,14 @@ export async function framesUntilBarrier(client: TestClient): Promise<ServerMess
   const from = client.frames.length;
   const marker = { id: `barrier-${from}-${Math.random()}` };
   client.conn.query(marker);
-  const at = await waitFor(() => {
-    const i = client.frames.findIndex((f, n) => n >= from && f.handler === 'list' && JSON.stringify(f.params) === JSON.stringify(marker));
-    return i === -1 ? undefined : i + 1;
-  });
+  const at = await waitFor(
+    () => {
+      const i = client.frames.findIndex((f, n) => n >= from && f.handler === 'list' && JSON.stringify(f.params) === JSON.stringify(marker));
+      return i === -1 ? undefined : i + 1;
+    },
+    WAIT_TIMEOUT_MS,
+    'the answer to the barrier query',
+  );
   return client.frames.slice(from, at - 1);
 }
 

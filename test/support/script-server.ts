@@ -1,31 +1,14 @@
 /**
  * A scripted WebSocket server for client tests: a real `ws` server on port 0 that records what each connection
  * offered and sent, answers `init` with a `session` (unless told not to), and lets a test send or close at will.
- * Waiting is event-driven (`until`), never a sleep.
+ * Its promises (`connection`, `messages`, `first`) wait with `waitFor`, so a frame that never comes fails the test
+ * with what was awaited.
  */
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ClientMessage, ServerMessage } from '../../protocol/messages.js';
-
-/** Resolves waiters whose condition holds each time `notify()` is called. */
-class Signal {
-  private waiters: Array<() => boolean> = [];
-  until<T>(get: () => T | undefined): Promise<T> {
-    return new Promise((resolve) => {
-      const check = () => {
-        const value = get();
-        if (value === undefined) return false;
-        resolve(value);
-        return true;
-      };
-      if (!check()) this.waiters.push(check);
-    });
-  }
-  notify(): void {
-    this.waiters = this.waiters.filter((check) => !check());
-  }
-}
+import { WAIT_TIMEOUT_MS, waitFor } from './wait.js';
 
 /** One accepted connection, seen from the server. */
 export interface ServerConn {
@@ -69,10 +52,8 @@ export async function startScriptServer(options: ScriptOptions = {}): Promise<Sc
   });
   const port = (wss.address() as AddressInfo).port;
   const connections: ServerConn[] = [];
-  const accepted = new Signal();
 
   wss.on('connection', (socket: WebSocket, req: IncomingMessage) => {
-    const signal = new Signal();
     const received: Array<ClientMessage | string> = [];
     const offered = req.headers['sec-websocket-protocol'];
     const index = connections.length;
@@ -82,8 +63,14 @@ export async function startScriptServer(options: ScriptOptions = {}): Promise<Sc
       protocols: offered ? offered.split(',').map((p) => p.trim()) : [],
       socket,
       received,
-      messages: (n) => signal.until(() => (received.length >= n ? received.slice(0, n) : undefined)),
-      first: (handler) => signal.until(() => received.find((m): m is ClientMessage => typeof m === 'object' && m.handler === handler)),
+      messages: (n) =>
+        waitFor(() => (received.length >= n ? received.slice(0, n) : undefined), WAIT_TIMEOUT_MS, `${n} frame(s) on connection ${index}`),
+      first: (handler) =>
+        waitFor(
+          () => received.find((m): m is ClientMessage => typeof m === 'object' && m.handler === handler),
+          WAIT_TIMEOUT_MS,
+          `a ${handler} frame on connection ${index}`,
+        ),
       send: (frame) => socket.send(typeof frame === 'string' ? frame : JSON.stringify(frame)),
       close: (code, reason) => socket.close(code, reason),
       closed: new Promise((resolve) => socket.once('close', (code, reason) => resolve({ code, reason: String(reason) }))),
@@ -101,16 +88,14 @@ export async function startScriptServer(options: ScriptOptions = {}): Promise<Sc
         const features = options.session?.features;
         conn.send({ handler: 'session', id: `s${index}`, ...(features ? { features } : {}) });
       }
-      signal.notify();
     });
     connections.push(conn);
-    accepted.notify();
   });
 
   return {
     url: `ws://127.0.0.1:${port}`,
     connections,
-    connection: (index) => accepted.until(() => connections[index]),
+    connection: (index) => waitFor(() => connections[index], WAIT_TIMEOUT_MS, `connection ${index} to be accepted`),
     close: () =>
       new Promise<void>((resolve) => {
         for (const client of wss.clients) client.terminate();

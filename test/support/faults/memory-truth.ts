@@ -1,16 +1,16 @@
 /**
  * The truth in the test process, for the fault-convergence harness on the embedded memory backend: every server
- * process (test/truth-server.ts) is seeded with it and then sent each later write over IPC, so killing a server loses
+ * process (test/support/faults/truth-server.ts) is seeded with it and then sent each later write over IPC, so killing a server loses
  * nothing the next one is not seeded with.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Doc } from '../protocol/index.js';
-import { idField, type ServerHandle, type TruthSource, type Write } from './fault-harness.js';
-import { startProcess, type ServerProcess } from './processes.js';
+import type { Doc } from '../../../protocol/index.js';
+import { idField, type ServerHandle, type TruthSource, type Write } from './harness.js';
+import { startProcess, type ServerProcess } from '../processes.js';
 
-/** What `test/truth-server.ts` applies (its memory backend's `upsert`/`remove`). */
+/** What `test/support/faults/truth-server.ts` applies (its memory backend's `upsert`/`remove`). */
 type ServerWrite = { op: 'upsert'; channel: string; doc: Doc } | { op: 'remove'; channel: string; id: string };
 
 /**
@@ -66,7 +66,7 @@ export class MemoryTruth implements TruthSource {
     this.queued = [];
     this.ready = false;
     const options = { ...this.serverOptions, port };
-    const server = await startProcess(['test/truth-server.ts', seedFile, JSON.stringify(options)], { ipc: true });
+    const server = await startProcess(['test/support/faults/truth-server.ts', seedFile, JSON.stringify(options)], { ipc: true });
     this.current = server;
     this.ready = true;
     for (const w of this.queued.splice(0)) server.proc.send(w);

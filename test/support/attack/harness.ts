@@ -1,14 +1,14 @@
 /**
- * The attack suite's side of `attack-server.ts`: starts the server under attack in a child process (with a GC the
+ * The attack suite's side of `attack/server.ts`: starts the server under attack in a child process (with a GC the
  * suite can trigger and a heap limit, so a leak ends in a crash here instead of on the machine), asks it for its
  * memory and counters over IPC, and checks that it still serves a normal client.
  */
 import { expect } from 'vitest';
 import type WebSocket from 'ws';
-import { DEFAULTS } from '../protocol/index.js';
-import { makeNode, type HubStats, type ServerOptions } from '../server/index.js';
-import { RawClient } from './helpers.js';
-import { startProcess, type ServerProcess } from './processes.js';
+import { DEFAULTS } from '../../../protocol/index.js';
+import { makeNode, type HubStats, type ServerOptions } from '../../../server/index.js';
+import { RawClient } from '../raw-client.js';
+import { startProcess, type ServerProcess } from '../processes.js';
 
 /** How many nodes the child's seed holds (a normal `query` with `{}` returns exactly these). */
 export const ATTACK_SEED_NODES = 4;
@@ -49,7 +49,7 @@ export type AttackServerOptions = Omit<ServerOptions, 'authenticate' | 'authoriz
   maxQueuedBytes?: number;
 };
 
-/** A child process running `attack-server.ts`. */
+/** A child process running `attack/server.ts`. */
 export interface AttackServer {
   /** `ws://127.0.0.1:port`. */
   readonly url: string;
@@ -81,10 +81,10 @@ export interface ChildLimits {
   maxOldSpaceMb?: number;
 }
 
-/** Starts `attack-server.ts` with `options` and resolves once it listens. */
+/** Starts `attack/server.ts` with `options` and resolves once it listens. */
 export async function startAttackServer(options: AttackServerOptions = {}, limits: ChildLimits = {}): Promise<AttackServer> {
   const seed = { nodes: Array.from({ length: ATTACK_SEED_NODES }, (_, i) => makeNode(i)) };
-  const proc = await startProcess(['test/attack-server.ts', JSON.stringify({ seed, ...options })], {
+  const proc = await startProcess(['test/support/attack/server.ts', JSON.stringify({ seed, ...options })], {
     ipc: true,
     nodeFlags: ['--expose-gc', `--max-old-space-size=${limits.maxOldSpaceMb ?? 256}`],
     ...(limits.fileLimit !== undefined ? { fileLimit: limits.fileLimit } : {}),

@@ -9,13 +9,13 @@
  * stopped and resumed.
  */
 import { MongoClient, MongoError, MongoServerError, ObjectId, type Collection, type Document } from 'mongodb';
-import type { Doc, JsonValue } from '../protocol/index.js';
-import { DEFAULT_CHANNELS, type ChannelSpec } from '../server/hub/channels.js';
-import type { WaterlineEvent } from '../server/feeds/rackhd.js';
-import type { Fault, ServerHandle, TruthSource, Watcher, Write } from './fault-harness.js';
-import { waitFor } from './helpers.js';
-import { controlMongoWireServer, startMongoWireServer, startServer, type ServerProcess } from './processes.js';
-import { AMQP_URL, brokerConnections, deleteExchanges, rabbitmqctl, RackhdPublisher, testPrefix } from './services.js';
+import type { Doc, JsonValue } from '../../../protocol/index.js';
+import { DEFAULT_CHANNELS, type ChannelSpec } from '../../../server/hub/channels.js';
+import type { WaterlineEvent } from '../../../server/feeds/rackhd.js';
+import type { Fault, ServerHandle, TruthSource, Watcher, Write } from './harness.js';
+import { waitFor } from '../wait.js';
+import { controlMongoWireServer, startMongoWireServer, startServer, type ServerProcess } from '../processes.js';
+import { AMQP_URL, brokerConnections, deleteExchanges, rabbitmqctl, RackhdPublisher, testPrefix } from '../rabbit.js';
 
 const HEX24 = /^[0-9a-f]{24}$/;
 

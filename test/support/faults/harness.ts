@@ -12,10 +12,10 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import WebSocket from 'isomorphic-ws';
-import { Connection } from '../client/index.js';
-import { canonicalJson, channelInfo, matches, type Doc, type Params } from '../protocol/index.js';
-import { waitFor, waitForAsync } from './helpers.js';
-import { TcpProxy } from './tcp-proxy.js';
+import { Connection } from '../../../client/index.js';
+import { canonicalJson, channelInfo, matches, type Doc, type Params } from '../../../protocol/index.js';
+import { waitFor } from '../wait.js';
+import { TcpProxy } from '../tcp-proxy.js';
 
 /**
  * A change the writer makes: create or replace a record, change some fields of a record (nothing when it does not
@@ -51,7 +51,7 @@ export interface TruthSource {
 export const idField = (channel: string): string => channelInfo(channel).idField;
 
 /** A small deterministic PRNG (mulberry32), so a failing run can be replayed with its seed. */
-export { prng } from '../server/demo/random.js';
+export { prng } from '../../../server/demo/random.js';
 
 /** Changes the truth continuously, one write after another, until paused. */
 export class Writer {
@@ -298,11 +298,7 @@ export async function startFaultRun<T extends TruthSource>(
       run.server = await truth.startServer(first.port);
     },
     async converged(timeoutMs, what) {
-      await waitForAsync(
-        async () => (await measure()).divergent === 0 && watchers.every((w) => w.connection.state === 'open'),
-        timeoutMs,
-        what,
-      );
+      await waitFor(async () => (await measure()).divergent === 0 && watchers.every((w) => w.connection.state === 'open'), timeoutMs, what);
     },
     async runRound(fault, { writesAfterFault, convergeTimeoutMs }) {
       const sessions = watchers.map((w) => w.connection.sessionId);
@@ -326,7 +322,7 @@ export async function startFaultRun<T extends TruthSource>(
       const back = (w: Watcher, i: number) =>
         w.connection.state === 'open' && w.connection.sessionId !== undefined && w.connection.sessionId !== sessions[i];
       try {
-        await waitForAsync(
+        await waitFor(
           async () =>
             watchers.every((w, i) => !expected.has(w) || back(w, i)) &&
             (outcome.settled?.() ?? true) &&

@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** A server process started by `startServer`. */
 export interface ServerProcess {
@@ -38,13 +38,13 @@ export async function startServer(args: string[] = [], env: Record<string, strin
 /**
  * Runs the wire-level MongoDB test server as its own process (a source of truth that outlives server restarts);
  * `url` is `mongodb://host:port` (append the database). With `ipc`, `proc.send({op: 'stop' | 'resume'})` takes it
- * down and back (see `mongo-wire-server.ts`).
+ * down and back (see `mongo-wire/main.ts`).
  */
 export async function startMongoWireServer(
   args: string[] = [],
   { timeoutMs = 20_000, ipc = false }: { timeoutMs?: number; ipc?: boolean } = {},
 ): Promise<ServerProcess> {
-  return startProcess(['test/mongo-wire-server.ts', ...args], { timeoutMs, ipc, ready: /listening on (mongodb:\/\/\S+)/ });
+  return startProcess(['test/support/mongo-wire/main.ts', ...args], { timeoutMs, ipc, ready: /listening on (mongodb:\/\/\S+)/ });
 }
 
 /**

@@ -1,0 +1,9 @@
+/**
+ * Comparing records regardless of order: a store, a source and a `list` frame hold the same records in
+ * different orders, and a test compares what they hold, not how it is ordered.
+ */
+
+/** Records sorted by id, for comparing a store with its source regardless of order. */
+export function byId<T extends { [key: string]: unknown }>(docs: readonly T[], idField = 'id'): T[] {
+  return [...docs].sort((a, b) => String(a[idField]).localeCompare(String(b[idField])));
+}
