@@ -16,17 +16,12 @@ const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
 const protocolMd = read('PROTOCOL.md');
 const readme = read('README.md');
 
-/**
- * The docs/bounds-*.md notes (one per branch of issue 10) are the lead's material for docs/security.md and
- * docs/operations.md, not pages: they are folded in and deleted, so they are left out here until then.
- */
-const isBoundsNote = (file: string): boolean => /^bounds-.*\.md$/.test(file);
 /** Every Markdown page of the project: the README, PROTOCOL.md, docs/ and the benchmarks' README. */
 const PAGES = [
   'README.md',
   'PROTOCOL.md',
   ...readdirSync(join(ROOT, 'docs'))
-    .filter((f) => f.endsWith('.md') && !isBoundsNote(f))
+    .filter((f) => f.endsWith('.md'))
     .map((f) => `docs/${f}`),
   'bench/README.md',
 ];

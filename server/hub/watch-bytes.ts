@@ -4,8 +4,8 @@
  *
  * A filter holds its canonical params (one string), the params as parsed (an object tree whose strings the index
  * shares) and one index entry per `$in` value. The sizes below are V8's on a 64-bit heap without pointer compression
- * (Node's build), rounded up, so that the estimate is at or above what a full GC leaves (docs/bounds-watchcost.md
- * has the measurement; a test in `watch-bytes.test.ts` holds the estimate above the heap).
+ * (Node's build), rounded up, so that the estimate is at or above what a full GC leaves (bench/README.md "What one
+ * watch costs" has the measurement; a test in `watch-bytes.test.ts` holds the estimate above the heap).
  */
 import type { JsonValue, Params } from '../../protocol/index.js';
 
