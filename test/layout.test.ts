@@ -1,5 +1,5 @@
 /**
- * The size half of the house layout (STYLE.md 6, issue 11): no source file or test helper over 400 lines, counted
+ * The size half of the house layout (docs/architecture.md "Source layout"): no source file or test helper over 400 lines, counted
  * as `wc -l` counts them, and test helpers only in test/support/. The files come from `git ls-files`, so the
  * check covers what a clone holds — sources, bench, scripts, the playground, e2e fixtures, test/support/ — and
  * nothing generated or ignored. Test files themselves (`*.test.ts`, Playwright's `*.spec.ts`) are exempt: one per
@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-/** The most lines a file that is not a test may have (STYLE.md 6: "aim for 100–400 lines"). */
+/** The most lines a file that is not a test may have. */
 const MAX_LINES = 400;
 /** Where test helpers used to live before test/support/; nothing may come back there. */
 const OLD_HELPER_FOLDERS = ['client/test-helpers', 'server/hub/test-helpers'];
@@ -90,7 +90,7 @@ describe('layout: file sizes', () => {
       'server/edge.ts': lines(400),
       'server/big.test.ts': lines(2000),
       'e2e/long.spec.ts': lines(900),
-      'docs/long.md': lines(900),
+      'guide/long.md': lines(900),
     };
     expect(oversized(Object.keys(tree), (path) => tree[path]!)).toEqual([
       'server/big.ts: 401 lines (at most 400)',
