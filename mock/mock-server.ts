@@ -138,8 +138,7 @@ export function createMockServer(options: MockServerOptions): MockServer {
   const hub = new Hub({ source: backend, feed: backend, channels });
   // mq streams the mock's own logs and events in RackHD's formats, as the server does without a broker.
   backend.onChange((change) => {
-    const message = mqFromChange(change);
-    if (message) hub.mq.publish(message);
+    for (const message of mqFromChange(change)) hub.mq.publish(message);
   });
   const sockets = new Set<MockHubSocket>();
   /** The URL each client asked for, by mock-socket's client socket (mock-socket itself only sees `innerUrl`). */

@@ -246,8 +246,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Monorai
     // No broker: mq streams the memory backend's own logs and events, in RackHD's formats.
     unsubscribers.push(
       backend.onChange((change) => {
-        const message = mqFromChange(change);
-        if (message) hub.mq.publish(message);
+        for (const message of mqFromChange(change)) hub.mq.publish(message);
       }),
     );
   }

@@ -169,15 +169,41 @@ describe('mq through the hub (SDK dialect)', () => {
 describe('mqFromChange', () => {
   it("turns the memory backend's logs and events into RackHD's on.logging and on.events messages", () => {
     const logEntry = { id: 'l1', level: 'warning', message: 'm', subject: 'Server', name: 'on-taskgraph' };
-    expect(mqFromChange({ channel: 'logs', id: 'l1', data: logEntry })).toEqual({
-      exchange: 'on.logging',
-      routingKey: 'warning',
-      payload: { level: 'warning', message: 'm', subject: 'Server', name: 'on-taskgraph' },
-    });
-    const evt = { id: 'e1', type: 'graph', action: 'finished', severity: 'information', typeId: 'g1', nodeId: 'n1', data: {} };
-    expect(mqFromChange({ channel: 'events', id: 'e1', data: evt })?.routingKey).toBe('graph.finished.information.g1.n1');
-    expect(mqFromChange({ channel: 'events', id: 'e2', data: { ...evt, nodeId: null } })?.routingKey).toBe('graph.finished.information.g1');
-    expect(mqFromChange({ channel: 'nodes', id: 'n', data: { id: 'n' } })).toBeUndefined();
-    expect(mqFromChange({ channel: 'logs', id: 'l1', data: null })).toBeUndefined();
+    expect(mqFromChange({ channel: 'logs', id: 'l1', data: logEntry })).toEqual([
+      {
+        exchange: 'on.logging',
+        routingKey: 'warning',
+        payload: { level: 'warning', message: 'm', subject: 'Server', name: 'on-taskgraph' },
+      },
+    ]);
+    const evt = { id: 'e1', type: 'node', action: 'discovered', severity: 'information', typeId: 'n1', nodeId: 'n1', data: {} };
+    expect(mqFromChange({ channel: 'events', id: 'e1', data: evt }).map((m) => m.routingKey)).toEqual([
+      'node.discovered.information.n1.n1',
+    ]);
+    expect(mqFromChange({ channel: 'events', id: 'e2', data: { ...evt, nodeId: null } }).map((m) => m.routingKey)).toEqual([
+      'node.discovered.information.n1',
+    ]);
+    expect(mqFromChange({ channel: 'nodes', id: 'n', data: { id: 'n' } })).toEqual([]);
+    expect(mqFromChange({ channel: 'logs', id: 'l1', data: null })).toEqual([]);
+  });
+
+  it('a graph that starts or finishes is preceded by the 1.x message on-core publishes first (graph.<action>.<graphId>)', () => {
+    const graph = { type: 'graph', severity: 'information', typeId: 'g1', nodeId: 'n1' };
+    const finished = { id: 'e3', ...graph, action: 'finished', data: { graphName: 'Discovery', status: 'succeeded' } };
+    expect(mqFromChange({ channel: 'events', id: 'e3', data: finished })).toEqual([
+      { exchange: 'on.events', routingKey: 'graph.finished.g1', payload: { graphId: 'g1', graphName: 'Discovery', status: 'succeeded' } },
+      {
+        exchange: 'on.events',
+        routingKey: 'graph.finished.information.g1.n1',
+        payload: { ...graph, action: 'finished', data: finished.data },
+      },
+    ]);
+    const started = { id: 'e4', ...graph, action: 'started', data: { graphName: 'Discovery' } };
+    expect(
+      mqFromChange({ channel: 'events', id: 'e4', data: started }).map((m) => [m.routingKey, (m.payload as { status?: unknown }).status]),
+    ).toEqual([
+      ['graph.started.g1', 'running'],
+      ['graph.started.information.g1.n1', undefined],
+    ]);
   });
 });

@@ -120,19 +120,25 @@ export function checkMqParams(params: Params, allowed: ReadonlySet<string>): MqR
 }
 
 /**
- * What the memory backend's own writes look like on RackHD's exchanges: a log line on `on.logging` (routing key =
- * level), an event on `on.events` (`<type>.<action>.<severity>.<typeId>[.<nodeId>]`), without the entry's local id.
+ * What the memory backend's own writes look like on RackHD's exchanges, in the order on-core publishes them: a log
+ * line on `on.logging` (routing key = level); an event on `on.events` (`<type>.<action>.<severity>.<typeId>[.<nodeId>]`),
+ * without the entry's local id — preceded, for a graph that started or finished, by the 1.x message on-core still
+ * publishes right before it (`graph.<started|finished>.<graphId>` with `{graphId, graphName, status}`, on-core
+ * `lib/protocol/events.js` publishGraphStarted/publishGraphFinished), which the 1.x UI's WorkflowMonitor reads.
  */
-export function mqFromChange(change: Change): MqMessage | undefined {
-  if (!change.data) return undefined;
+export function mqFromChange(change: Change): MqMessage[] {
+  if (!change.data) return [];
   const { id: _id, ...payload } = change.data;
-  if (change.channel === 'logs') return { exchange: 'on.logging', routingKey: String(payload.level ?? 'info'), payload };
-  if (change.channel === 'events') {
-    const words = [payload.type, payload.action, payload.severity, payload.typeId].map(String);
-    if (typeof payload.nodeId === 'string' && payload.nodeId !== '') words.push(payload.nodeId);
-    return { exchange: 'on.events', routingKey: words.join('.'), payload };
-  }
-  return undefined;
+  if (change.channel === 'logs') return [{ exchange: 'on.logging', routingKey: String(payload.level ?? 'info'), payload }];
+  if (change.channel !== 'events') return [];
+  const words = [payload.type, payload.action, payload.severity, payload.typeId].map(String);
+  if (typeof payload.nodeId === 'string' && payload.nodeId !== '') words.push(payload.nodeId);
+  const event: MqMessage = { exchange: 'on.events', routingKey: words.join('.'), payload };
+  if (payload.type !== 'graph' || (payload.action !== 'started' && payload.action !== 'finished')) return [event];
+  const data = (payload.data ?? {}) as Doc;
+  const status = data.status ?? (payload.action === 'started' ? 'running' : undefined);
+  const legacy = { graphId: payload.typeId, graphName: data.graphName ?? null, status: status ?? null } as Doc;
+  return [{ exchange: 'on.events', routingKey: `graph.${payload.action}.${String(payload.typeId)}`, payload: legacy }, event];
 }
 
 /** The `mq` channel of one hub. */
