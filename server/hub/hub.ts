@@ -56,6 +56,15 @@ export interface CostLimits {
    */
   maxReadsInFlight?: number;
   /**
+   * Bytes the snapshot reads one connection started and has not had answered may hold, as the hub estimates them (a
+   * multiple of each read's key, above the heap a read holds while the source has not answered); a request that would
+   * start a read past it is refused with `too-many-reads`. Joining an identical read already in flight and
+   * re-snapshotting a watch the connection holds are never refused. Bounds what a stalled source lets one connection
+   * pile up, which `maxReadsInFlight` (a count) does not.
+   * @default DEFAULTS.maxReadBytes (16 MiB)
+   */
+  maxReadBytes?: number;
+  /**
    * Most characters of records' JSON one `list` may carry (bytes, for ASCII records); a larger snapshot is refused
    * with `too-large` — never cut short, because a client's store deletes what a `list` leaves out. A refused watch
    * is dropped, as the client drops it.
@@ -188,6 +197,7 @@ export class Hub {
       maxWatches: options.maxWatches ?? DEFAULTS.maxWatches,
       maxWatchBytes: options.maxWatchBytes ?? DEFAULTS.maxWatchBytes,
       maxReadsInFlight: options.maxReadsInFlight ?? DEFAULTS.maxReadsInFlight,
+      maxReadBytes: options.maxReadBytes ?? DEFAULTS.maxReadBytes,
       limits: {
         budget: resolveInputBudget(options.inputBudget),
         params: { maxInValues: options.maxInValues ?? DEFAULTS.maxInValues },

@@ -18,7 +18,7 @@ import { stringifyList, type Doc, type ErrorRequest, type Params } from '../../p
 import type { Timers } from '../../protocol/timers.js';
 import type { ChannelState, Subscription } from './channel-state.js';
 import { deliver, type HeldChanges } from './fanout.js';
-import type { HubConnection } from './hub-connection.js';
+import { readBytes, type HubConnection } from './hub-connection.js';
 import type { Logger } from './logger.js';
 import { RecentReads } from './recent-reads.js';
 import type { LoggedChange } from './record-memory.js';
@@ -114,7 +114,7 @@ export function readKey(state: ChannelState, kind: 'list' | 'get', canonical: st
 /** One read of the source, shared by every identical request made before it answered. */
 interface SharedRead {
   readonly key: string;
-  /** The connection whose request started it: its `readsInFlight` counts this read until it is answered. */
+  /** The connection whose request started it: it counts this read (`startedRead`) until it is answered. */
   readonly starter: HubConnection;
   readonly kind: 'list' | 'get';
   readonly state: ChannelState;
@@ -183,7 +183,7 @@ export class SnapshotReads implements HeldChanges {
 
   /**
    * Whether a request for the read `key` (`readKey`) would join a read already in flight rather than start one: a
-   * join starts no source read and holds no result of its own, so `maxReadsInFlight` never refuses it.
+   * join starts no source read and holds no result of its own, so `maxReadsInFlight` and `maxReadBytes` never refuse it.
    */
   joinable(key: string): boolean {
     return this.shared.has(key);
@@ -191,7 +191,7 @@ export class SnapshotReads implements HeldChanges {
 
   /**
    * Starts (or joins) the snapshot read `key` (`readKey` of `sub`'s channel, `kind` and `params`); the reply and the
-   * changes held meanwhile follow when it completes. A read started counts in `conn.readsInFlight` until it answers.
+   * changes held meanwhile follow when it completes. A read started counts in `conn` (`startedRead`) until it answers.
    */
   snapshot(
     conn: HubConnection,
@@ -213,7 +213,7 @@ export class SnapshotReads implements HeldChanges {
       // The changes since now are kept for this read even if it starts later: replaying a few it already saw is
       // harmless (every change carries the whole record), missing one would not be.
       read = { key, starter: conn, kind, state, log, params, startSeq: log.beginRead(state.seq), joiners: [] };
-      conn.readsInFlight++;
+      conn.startedRead(readBytes(key, params));
       this.shared.set(key, read);
       this.startWhenDue(read);
     }
@@ -291,7 +291,7 @@ export class SnapshotReads implements HeldChanges {
    */
   private finish(read: SharedRead, result: Doc[] | Doc | undefined, error: unknown): void {
     if (this.shared.get(read.key) === read) this.shared.delete(read.key);
-    read.starter.readsInFlight--;
+    read.starter.answeredRead(readBytes(read.key, read.params));
     const { state } = read;
     if (error !== undefined) {
       const unavailable = error instanceof SourceUnavailableError;
