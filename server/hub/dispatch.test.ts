@@ -566,6 +566,20 @@ describe('maxReadBytes', () => {
     expect([conn.readsInFlight, conn.readBytesInFlight, other.conn.readsInFlight, other.conn.readBytesInFlight]).toEqual([0, 0, 0, 0]);
   });
 
+  it('a reconnect whose watches fill maxWatchBytes (40 watches of 1,000 ids) and a full queue of 1,000 queries is not refused', async () => {
+    const source = new GatedSource();
+    const { hub, open } = costHub({}, source);
+    const { socket, conn } = open();
+    const ids = (w: number) => Array.from({ length: DEFAULTS.maxInValues }, (_, j) => `${w}`.padStart(8, '0') + `${j}`.padStart(16, '0'));
+    for (let w = 0; w < 40; w++) socket.deliver({ handler: 'watch', params: { id: { $in: ids(w) } } });
+    for (let q = 0; q < DEFAULTS.maxQueue; q++) socket.deliver({ handler: 'query', params: { sku: `s${q}` } });
+    await settle();
+    expect(socket.errors()).toEqual([]);
+    expect(hub.stats().watches).toBe(40);
+    expect(source.reads).toBe(40 + DEFAULTS.maxQueue);
+    expect(conn.readBytesInFlight).toBeLessThanOrEqual(DEFAULTS.maxReadBytes);
+  });
+
   /** Distinct queries of one shape, each within the input budget and `maxInValues`. */
   const shapes: Record<string, (i: number) => Params> = {
     'long strings (15 × 65,000 characters)': (i) =>
