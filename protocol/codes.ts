@@ -69,7 +69,8 @@ export const ERROR_CODES = {
   'too-many-watches': 'the connection already holds the maximum number of watches, or its watches are over maxWatchBytes',
   'too-large':
     'a value is over the input budget (nesting, keys and elements, string or key length), a $in/$nin list over maxInValues, or a snapshot over maxListBytes',
-  'too-many-reads': 'the connection already has the maximum number of snapshot reads in flight (maxReadsInFlight)',
+  'too-many-reads':
+    'the connection already has the maximum number of snapshot reads in flight (maxReadsInFlight), or they hold over maxReadBytes',
   'not-supported': 'the channel does not answer this handler (mq is a live stream: only watch and stop)',
   internal: 'the server hit an unexpected error while answering',
 } as const;
@@ -160,6 +161,16 @@ export const DEFAULTS = /* @__PURE__ */ (() =>
      * connection keeps waiting on a slow source, which the rate limit alone lets grow by 100 a second.
      */
     maxReadsInFlight: 1_200,
+    /**
+     * Bytes the snapshot reads one connection started and has not had answered may hold, as the hub estimates them
+     * (`readBytes` in `server/hub/hub-connection.ts`: from the read's key and params, at or above the heap a read was
+     * measured to hold while its source stalls); a read that would pass it gets `error` `too-many-reads`.
+     * `maxReadsInFlight` counts reads, not what they hold: 1,200 reads of 1 MiB params held ~2.6 GiB while a source
+     * stalled, two connections passed the heap limit. 16 MiB, not less, because it must cover a reconnect like
+     * `maxReadsInFlight`: re-reading watches up to `maxWatchBytes` (4 MiB) is estimated at up to ~2× that (8 MiB: the
+     * key counts twice for a read, once for a watch), and 1,000 small queued queries at ~2.1 KB each (~2.1 MiB).
+     */
+    maxReadBytes: 16 * 1024 * 1024,
     /** Most bytes of records one `list` may carry (JSON); a larger snapshot is refused with `error` `too-large`. */
     maxListBytes: 64 * 1024 * 1024,
     /** A connection whose HTTP upgrade (headers included) has not completed this long after its TCP connect is cut. */

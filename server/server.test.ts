@@ -358,6 +358,36 @@ describe('bad input', () => {
     expect(await c.request({ handler: 'query', params: { type: 'switch' } }, 'list')).toMatchObject({ items: [sw] });
   });
 
+  it('maxReadBytes from createServer: a distinct read past it gets too-many-reads over a real socket, a join does not, an answer gives the bytes back', async () => {
+    await server.close();
+    const held: Array<() => void> = [];
+    const backend = new MemoryBackend({ seed: { nodes: [node1, node2, sw] } });
+    // A source that answers nothing until released, as a stalled MongoDB would.
+    const source: Source = {
+      read: (channel, params, limit) => new Promise((resolve) => held.push(() => resolve(backend.read(channel, params, limit)))),
+      get: (channel, params) => backend.get(channel, params),
+    };
+    // One small read is estimated at a little over 2 KB (readBytes): one fits in 3,000 bytes, two do not.
+    server = await createServer({ port: 0, source, maxReadBytes: 3_000 });
+    const c = await connect('nodes');
+    c.send({ handler: 'query', params: { rack: 'r1' } });
+    const refused = await c.request({ handler: 'query', params: { rack: 'r2' } }, 'error');
+    expect([refused.params.code, refused.params.request]).toEqual(['too-many-reads', { handler: 'query', params: { rack: 'r2' } }]);
+    expect(refused.params.message).toMatch(/: over maxReadBytes \(3,000\); wait for their answers$/);
+    // Identical to the read in flight: joined, not refused; both are answered when the source answers.
+    c.send({ handler: 'query', params: { rack: 'r1' } });
+    // Frames are answered in order: once the pong is back, the join has been made.
+    await c.request({ handler: 'ping' }, 'pong');
+    expect(held).toHaveLength(1);
+    for (const release of held.splice(0)) release();
+    expect(await c.next('list')).toMatchObject({ params: { rack: 'r1' } });
+    expect(await c.next('list')).toMatchObject({ params: { rack: 'r1' } });
+    c.send({ handler: 'query', params: { rack: 'r2' } });
+    await waitFor(() => held.length === 1);
+    for (const release of held.splice(0)) release();
+    expect(await c.next('list')).toMatchObject({ params: { rack: 'r2' }, items: [] });
+  });
+
   it('a frame over maxPayload closes the connection with 1009 and others keep working', async () => {
     await server.close();
     server = await createServer({ port: 0, maxPayload: 1024, seed: { nodes: [sw] } });

@@ -45,7 +45,7 @@ export interface AmqpOptions {
 
 /**
  * Options of `createServer`; the security and robustness ones are documented on `TransportOptions`, the bounds on
- * what one connection's requests cost (`maxInValues`, `maxWatchBytes`, `maxReadsInFlight`, `maxListBytes`) on
+ * what one connection's requests cost (`maxInValues`, `maxWatchBytes`, `maxReadsInFlight`, `maxReadBytes`, `maxListBytes`) on
  * `CostLimits`.
  */
 export interface ServerOptions extends TransportOptions, CostLimits {
@@ -315,7 +315,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Monorai
 /** The `CostLimits` among `options` that are set (the hub applies `DEFAULTS` to the others). */
 function costLimits(options: CostLimits): CostLimits {
   const out: CostLimits = {};
-  for (const name of ['maxInValues', 'maxWatchBytes', 'maxReadsInFlight', 'maxListBytes'] as const) {
+  for (const name of ['maxInValues', 'maxWatchBytes', 'maxReadsInFlight', 'maxReadBytes', 'maxListBytes'] as const) {
     if (options[name] !== undefined) out[name] = options[name];
   }
   return out;

@@ -108,12 +108,14 @@ describe('CLI operating flags', () => {
     }
   });
 
-  it('the cost bounds: values per $in, watch bytes, reads in flight and list bytes, each at least 1', () => {
+  it('the cost bounds: values per $in, watch bytes, reads in flight, read bytes and list bytes, each at least 1', () => {
     expect(
-      config(['--max-in-values', '5000', '--max-watch-bytes', '1048576', '--max-reads-in-flight', '512', '--max-list-bytes', '8388608'])
-        .server,
-    ).toEqual({ maxInValues: 5000, maxWatchBytes: 1_048_576, maxReadsInFlight: 512, maxListBytes: 8_388_608 });
-    for (const flag of ['max-in-values', 'max-watch-bytes', 'max-reads-in-flight', 'max-list-bytes']) {
+      config([
+        ...['--max-in-values', '5000', '--max-watch-bytes', '1048576', '--max-reads-in-flight', '512'],
+        ...['--max-read-bytes', '2097152', '--max-list-bytes', '8388608'],
+      ]).server,
+    ).toEqual({ maxInValues: 5000, maxWatchBytes: 1_048_576, maxReadsInFlight: 512, maxReadBytes: 2_097_152, maxListBytes: 8_388_608 });
+    for (const flag of ['max-in-values', 'max-watch-bytes', 'max-reads-in-flight', 'max-read-bytes', 'max-list-bytes']) {
       // 0 would not turn the bound off but refuse everything: refused, like any malformed value.
       expect(() => config([`--${flag}`, '0'])).toThrow(`invalid --${flag} "0": expected a whole number >= 1`);
       expect(() => config([`--${flag}`, 'lots'])).toThrow(`invalid --${flag}`);
@@ -134,7 +136,13 @@ describe('CLI operating flags', () => {
     ]) {
       expect(OPERATING_USAGE).toContain(`default ${value}\n`);
     }
-    for (const n of [DEFAULTS.maxInValues, DEFAULTS.maxWatchBytes, DEFAULTS.maxReadsInFlight, DEFAULTS.maxListBytes]) {
+    for (const n of [
+      DEFAULTS.maxInValues,
+      DEFAULTS.maxWatchBytes,
+      DEFAULTS.maxReadsInFlight,
+      DEFAULTS.maxReadBytes,
+      DEFAULTS.maxListBytes,
+    ]) {
       expect(OPERATING_USAGE).toContain(`default ${n}`);
     }
     for (const flag of Object.keys(OPERATING_FLAGS)) expect(OPERATING_USAGE).toContain(`--${flag}`);

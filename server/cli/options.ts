@@ -33,6 +33,7 @@ export const OPERATING_FLAGS = {
   'max-in-values': { type: 'string' },
   'max-watch-bytes': { type: 'string' },
   'max-reads-in-flight': { type: 'string' },
+  'max-read-bytes': { type: 'string' },
   'max-list-bytes': { type: 'string' },
 } as const;
 
@@ -76,6 +77,8 @@ limits and operating (docs/operations.md):
                              (too-many-watches)
   --max-reads-in-flight N    snapshot reads one connection has started   default ${DEFAULTS.maxReadsInFlight}
                              and not yet answered (too-many-reads)
+  --max-read-bytes N         bytes one connection's reads in flight      default ${DEFAULTS.maxReadBytes}
+                             hold, estimated (too-many-reads)
   --max-list-bytes N         JSON of the records of one list (too-large) default ${DEFAULTS.maxListBytes}
 `;
 
@@ -101,6 +104,7 @@ export interface OperatingFlagValues {
   'max-in-values'?: string;
   'max-watch-bytes'?: string;
   'max-reads-in-flight'?: string;
+  'max-read-bytes'?: string;
   'max-list-bytes'?: string;
 }
 
@@ -121,6 +125,7 @@ const COST_FLAGS = [
   ['max-in-values', 'maxInValues'],
   ['max-watch-bytes', 'maxWatchBytes'],
   ['max-reads-in-flight', 'maxReadsInFlight'],
+  ['max-read-bytes', 'maxReadBytes'],
   ['max-list-bytes', 'maxListBytes'],
 ] as const satisfies readonly (readonly [keyof OperatingFlagValues, keyof CostLimits])[];
 

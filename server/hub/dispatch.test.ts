@@ -3,18 +3,20 @@
  * the replies to init and ping, every refusal with its stable code and the request echoed, routing by resource,
  * authorization, the watch limit, and a handler that throws. Then the limits through the hub: no error path
  * re-throws, the input budget, and what one connection's requests may cost (maxInValues, maxWatchBytes,
- * maxReadsInFlight; issue 10, finding 3).
+ * maxReadsInFlight, maxReadBytes; issue 10, finding 3).
  */
 import { describe, expect, it } from 'vitest';
-import { CloseCode, DEFAULTS, type Params, type ServerMessage } from '../../protocol/index.js';
+import { canonicalJson, CloseCode, DEFAULTS, type Params, type ServerMessage } from '../../protocol/index.js';
 import { ChannelRegistry } from './channels.js';
 import { ChannelState } from './channel-state.js';
 import { Dispatcher, type Authorize } from './dispatch.js';
 import { Hub, type HubOptions } from './hub.js';
-import { HubConnection } from './hub-connection.js';
+import { HubConnection, readBytes } from './hub-connection.js';
 import type { Logger } from './logger.js';
-import { GLOBAL_TIMERS, SnapshotReads } from './reads.js';
+import { SnapshotReads } from './reads.js';
+import { GLOBAL_TIMERS } from './timers.js';
 import type { Source } from './source.js';
+import { mib, retainedBy } from '../../test/support/heap.js';
 import { errorLog, GatedSource, n, settle, TableBackend, TestSocket, ThrowingSocket, tick } from '../../test/support/hub-doubles.js';
 
 /** A dispatcher over the default channels and a table backend holding one node, and a connection to it. */
@@ -41,6 +43,7 @@ function dispatcher(options: { authorize?: Authorize; maxWatches?: number; chann
     maxWatches: options.maxWatches ?? 100,
     maxWatchBytes: DEFAULTS.maxWatchBytes,
     maxReadsInFlight: DEFAULTS.maxReadsInFlight,
+    maxReadBytes: DEFAULTS.maxReadBytes,
     limits: { budget: DEFAULTS.inputBudget },
     logger,
   });
@@ -507,5 +510,163 @@ describe('maxReadsInFlight', () => {
     await settle();
     expect(socket.take().filter((f) => f.handler === 'list')).toHaveLength(DEFAULTS.maxWatches + DEFAULTS.maxQueue + 1);
     expect(hub.stats().watches).toBe(DEFAULTS.maxWatches);
+  });
+});
+
+describe('maxReadBytes', () => {
+  /** A query of ~60 KB, different for every `i` and all of one size (~182 KB as `readBytes` estimates it). */
+  const big = (i: number): Params => ({ rack: `${i}.`.padEnd(60_000, 'r') });
+
+  it('refuses a distinct read past it with too-many-reads; joins and held watches are not refused; answers give the bytes back', async () => {
+    const source = new GatedSource();
+    const { open } = costHub({ maxReadBytes: 600_000 }, source);
+    const { socket, conn } = open();
+    socket.deliver({ handler: 'watch', params: big(0) });
+    for (let i = 1; i <= 4; i++) socket.deliver({ handler: 'query', params: big(i) });
+    await settle();
+    const one = conn.readBytesInFlight / source.reads;
+    expect(one).toBeGreaterThan(3 * 60_000);
+    // Three fit in 600,000 bytes, a fourth would not.
+    expect([source.reads, conn.readsInFlight, conn.readBytesInFlight]).toEqual([3, 3, 3 * one]);
+    const errors = socket.errors();
+    expect(errors.map((e) => [e.code, e.request])).toEqual([
+      ['too-many-reads', { handler: 'query', params: big(3) }],
+      ['too-many-reads', { handler: 'query', params: big(4) }],
+    ]);
+    expect(errors[0]!.message).toBe(
+      `this read holds about ${one.toLocaleString('en-US')} bytes and the connection's reads in flight already ` +
+        `${(3 * one).toLocaleString('en-US')}: over maxReadBytes (600,000); wait for their answers`,
+    );
+    // Identical to a read in flight: it joins it, starts nothing and holds no result of its own.
+    socket.deliver({ handler: 'query', params: big(1) });
+    await settle();
+    expect([socket.errors(), source.reads]).toEqual([[], 3]);
+    // The watch's read answers: its bytes come back, and a new read fits again.
+    source.pending.shift()!.resolve();
+    await settle();
+    expect(conn.readBytesInFlight).toBe(2 * one);
+    socket.deliver({ handler: 'query', params: big(5) });
+    // Re-sending the watch it holds re-snapshots it even past the budget (refusing would end the watch).
+    socket.deliver({ handler: 'watch', params: big(0) });
+    socket.deliver({ handler: 'query', params: big(6) });
+    await settle();
+    expect(socket.take().map((f) => (f.handler === 'error' ? [f.params.code, f.params.request?.params] : f.handler))).toEqual([
+      'list',
+      ['too-many-reads', big(6)],
+    ]);
+    expect([source.reads, conn.readBytesInFlight]).toEqual([5, 4 * one]);
+    // A read that fails and a read whose connection closed give their bytes back too.
+    const other = open();
+    other.socket.deliver({ handler: 'query', params: big(7) });
+    await settle();
+    other.socket.close(1000);
+    source.fail = new Error('the source went away');
+    socket.deliver({ handler: 'watch', params: big(0) });
+    source.releaseAll();
+    await settle();
+    expect([conn.readsInFlight, conn.readBytesInFlight, other.conn.readsInFlight, other.conn.readBytesInFlight]).toEqual([0, 0, 0, 0]);
+  });
+
+  it('a reconnect whose watches fill maxWatchBytes (40 watches of 1,000 ids) and a full queue of 1,000 queries is not refused', async () => {
+    const source = new GatedSource();
+    const { hub, open } = costHub({}, source);
+    const { socket, conn } = open();
+    const ids = (w: number) => Array.from({ length: DEFAULTS.maxInValues }, (_, j) => `${w}`.padStart(8, '0') + `${j}`.padStart(16, '0'));
+    for (let w = 0; w < 40; w++) socket.deliver({ handler: 'watch', params: { id: { $in: ids(w) } } });
+    for (let q = 0; q < DEFAULTS.maxQueue; q++) socket.deliver({ handler: 'query', params: { sku: `s${q}` } });
+    await settle();
+    expect(socket.errors()).toEqual([]);
+    expect(hub.stats().watches).toBe(40);
+    expect(source.reads).toBe(40 + DEFAULTS.maxQueue);
+    expect(conn.readBytesInFlight).toBeLessThanOrEqual(DEFAULTS.maxReadBytes);
+  });
+
+  /** Distinct queries of one shape, each within the input budget and `maxInValues`. */
+  const shapes: Record<string, (i: number) => Params> = {
+    'long strings (15 × 65,000 characters)': (i) =>
+      Object.fromEntries(Array.from({ length: 15 }, (_, f) => [`f${f}`, `${i}.${f}.`.padEnd(65_000, 's')])),
+    '$in of 48-character strings (19 × 1,000)': (i) =>
+      Object.fromEntries(
+        Array.from({ length: 19 }, (_, f) => [
+          `f${f}`,
+          { $in: Array.from({ length: 1_000 }, (_, j) => `${i}.${f}.${j}.`.padEnd(48, 'v')) },
+        ]),
+      ),
+    '$in of one-digit numbers (19 × 1,000)': (i) => ({
+      id: `q${i}`,
+      ...Object.fromEntries(Array.from({ length: 19 }, (_, f) => [`f${f}`, { $in: Array.from({ length: 1_000 }, (_, j) => j % 10) }])),
+    }),
+    '9,000 short keys': (i) => Object.fromEntries(Array.from({ length: 9_000 }, (_, f) => [`k${i}.${f}`, f % 10])),
+    '900 keys of 1,000 characters': (i) => Object.fromEntries(Array.from({ length: 900 }, (_, f) => [`${i}.${f}.`.padEnd(1_000, 'k'), 1])),
+    'a tiny one ({"rack":"r1"})': (i) => ({ rack: `r${i}` }),
+  };
+  /** What a measurement moves by itself. */
+  const noise = 1024 * 1024;
+
+  /** Starts `count` distinct reads of `shape` on one connection of a hub whose source never answers; kept alive in `kept`. */
+  function stall(kept: unknown[], count: number, shape: (i: number) => Params, options: Partial<HubOptions> = {}) {
+    const source = new GatedSource();
+    const { hub } = costHub(options, source);
+    // A socket that keeps no frames: refusals echo their requests, and those are the client's, not the hub's.
+    const socket = new (class extends TestSocket {
+      refused = 0;
+      override send(): void {
+        this.refused++;
+      }
+    })();
+    const conn = hub.accept(socket, { channel: 'nodes' });
+    let estimate = 0;
+    for (let i = 0; i < count; i++) {
+      const params = shape(i);
+      estimate += readBytes(`nodes\0list\0${canonicalJson(params)}`, params);
+      socket.deliver({ handler: 'query', params });
+    }
+    kept.push(hub, source);
+    return { conn, socket, source, estimate };
+  }
+
+  // The method behind `readBytes`: the heap a stalled read holds after a full GC, against the estimate.
+  for (const [name, shape] of Object.entries(shapes)) {
+    it(`estimates at or above what a stalled read holds: ${name}`, async () => {
+      const kept: unknown[] = [];
+      const count = name.startsWith('a tiny') ? 1_000 : 30;
+      let estimate = 0;
+      const held = await retainedBy(async () => {
+        ({ estimate } = stall(kept, count, shape, { maxReadBytes: Number.MAX_SAFE_INTEGER }));
+        await settle();
+      });
+      expect(held, `${count} reads hold ${mib(held)}, estimated ${mib(estimate)}`).toBeLessThanOrEqual(estimate);
+      expect(kept).toHaveLength(2);
+    });
+  }
+
+  it(`a connection whose source never answers holds at most maxReadBytes (+${mib(noise)}): 40 distinct ~1 MB queries`, async () => {
+    const kept: unknown[] = [];
+    let accepted = 0;
+    let refused = 0;
+    const held = await retainedBy(async () => {
+      const { conn, socket, source } = stall(kept, 40, shapes['$in of 48-character strings (19 × 1,000)']!);
+      await settle();
+      [accepted, refused] = [source.reads, socket.refused];
+      expect(conn.readBytesInFlight).toBeLessThanOrEqual(DEFAULTS.maxReadBytes);
+    });
+    // Before the bound: all 40 started, ~2.3 MB each (~89 MiB).
+    expect([accepted + refused, accepted]).toEqual([40, expect.any(Number)]);
+    expect(accepted).toBeLessThan(10);
+    expect(held, `${accepted} reads in flight hold ${mib(held)}`).toBeLessThanOrEqual(DEFAULTS.maxReadBytes + noise);
+  });
+
+  it(`identical ~1 MB queries joining one stalled read hold the read's params, not a copy each: 40 joins within one read (+${mib(noise)})`, async () => {
+    const kept: unknown[] = [];
+    const shape = shapes['$in of 48-character strings (19 × 1,000)']!;
+    const one = readBytes(`nodes\0list\0${canonicalJson(shape(0))}`, shape(0));
+    const held = await retainedBy(async () => {
+      // The same params 40 times: one read starts, 39 requests join it (a fresh parse of the frame each time).
+      const { source } = stall(kept, 40, () => shape(0));
+      await settle();
+      expect(source.reads).toBe(1);
+    });
+    // Before the joiners shared the read's params: ~1.35 MB a join, 54,029,072 bytes for these 40.
+    expect(held, `40 identical reads hold ${mib(held)} (one read: ${mib(one)})`).toBeLessThanOrEqual(one + noise);
   });
 });

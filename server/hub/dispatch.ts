@@ -4,7 +4,7 @@
  * channel, authorized, and handed on: `query`, `all`, `get` and `watch` to the snapshot reads (`reads.ts`), `watch`
  * and `stop` to the channel's watches (`channel-state.ts`). A frame is held to the input budget and its params to
  * `maxInValues` before anything else reads it (`parseMessage`); a new watch to `maxWatches` and `maxWatchBytes`, a new
- * read to `maxReadsInFlight`. A handler that throws is logged and answered `internal`; a reply that cannot be built or
+ * read to `maxReadsInFlight` and `maxReadBytes`. A handler that throws is logged and answered `internal`; a reply that cannot be built or
  * sent at all abandons that one connection (1011, logged), so nothing thrown here reaches the transport.
  * Browser-safe.
  */
@@ -20,7 +20,7 @@ import {
 } from '../../protocol/index.js';
 import type { ChannelRegistry } from './channels.js';
 import { subscription, type ChannelState, type Subscription } from './channel-state.js';
-import { addSubscription, subscriptionOf, type HubConnection } from './hub-connection.js';
+import { addSubscription, readBytes, subscriptionOf, type HubConnection } from './hub-connection.js';
 import type { Logger } from './logger.js';
 import type { MqService } from './mq.js';
 import { readKey, type SnapshotReads } from './reads.js';
@@ -46,6 +46,8 @@ export interface DispatcherOptions {
   readonly maxWatchBytes: number;
   /** `HubOptions.maxReadsInFlight`. */
   readonly maxReadsInFlight: number;
+  /** `HubOptions.maxReadBytes`. */
+  readonly maxReadBytes: number;
   /** What every frame is parsed within (`HubOptions.inputBudget` resolved, and `maxInValues`). */
   readonly limits: ParseLimits;
   readonly logger: Logger;
@@ -63,6 +65,7 @@ export class Dispatcher {
   private readonly maxWatches: number;
   private readonly maxWatchBytes: number;
   private readonly maxReadsInFlight: number;
+  private readonly maxReadBytes: number;
   private readonly limits: ParseLimits;
   private readonly logger: Logger;
   private readonly mq: MqService | undefined;
@@ -76,6 +79,7 @@ export class Dispatcher {
     this.maxWatches = options.maxWatches;
     this.maxWatchBytes = options.maxWatchBytes;
     this.maxReadsInFlight = options.maxReadsInFlight;
+    this.maxReadBytes = options.maxReadBytes;
     this.limits = options.limits;
     this.logger = options.logger;
     this.mq = options.mq;
@@ -163,11 +167,11 @@ export class Dispatcher {
       // drops a refused watch), and it has at most one read in flight anyway (identical reads are shared).
       watch = watchOf(sub, canonical) ?? this.newWatch(conn, sub, canonical, params, key, request);
       if (!watch) return;
-    } else if (!this.mayRead(conn, key, request, resource)) return;
+    } else if (!this.mayRead(conn, key, params, request, resource)) return;
     this.reads.snapshot(conn, sub, key, kind, params, request, watch);
   }
 
-  /** A watch `sub` does not hold yet, within `maxWatches`, `maxWatchBytes` and `maxReadsInFlight`; undefined if refused. */
+  /** A watch `sub` does not hold yet, within `maxWatches`, `maxWatchBytes`, `maxReadsInFlight` and `maxReadBytes`; undefined if refused. */
   private newWatch(
     conn: HubConnection,
     sub: Subscription,
@@ -189,24 +193,28 @@ export class Dispatcher {
       sendError(conn, 'too-many-watches', message, request, resource);
       return undefined;
     }
-    if (!this.mayRead(conn, key, request, resource)) return undefined;
+    if (!this.mayRead(conn, key, params, request, resource)) return undefined;
     return state.addWatch(sub, filter);
   }
 
   /**
    * Whether `conn` may read `key` now: joining a read already in flight always may (it starts no source read and
-   * holds no result of its own), starting one only under `maxReadsInFlight`; refused: `too-many-reads`.
+   * holds no result of its own), starting one only under `maxReadsInFlight` and `maxReadBytes`; refused:
+   * `too-many-reads`.
    */
-  private mayRead(conn: HubConnection, key: string, request: ErrorRequest, resource: string): boolean {
-    if (conn.readsInFlight < this.maxReadsInFlight || this.reads.joinable(key)) return true;
-    const max = this.maxReadsInFlight.toLocaleString('en-US');
-    sendError(
-      conn,
-      'too-many-reads',
-      `a connection may have at most ${max} snapshot reads in flight (maxReadsInFlight); wait for their answers`,
-      request,
-      resource,
-    );
+  private mayRead(conn: HubConnection, key: string, params: Params, request: ErrorRequest, resource: string): boolean {
+    if (this.reads.joinable(key)) return true;
+    let message: string | undefined;
+    const bytes = readBytes(key, params);
+    if (conn.readsInFlight >= this.maxReadsInFlight) {
+      const max = this.maxReadsInFlight.toLocaleString('en-US');
+      message = `a connection may have at most ${max} snapshot reads in flight (maxReadsInFlight); wait for their answers`;
+    } else if (conn.readBytesInFlight + bytes > this.maxReadBytes) {
+      const [cost, held, max] = [bytes, conn.readBytesInFlight, this.maxReadBytes].map((n) => n.toLocaleString('en-US'));
+      message = `this read holds about ${cost} bytes and the connection's reads in flight already ${held}: over maxReadBytes (${max}); wait for their answers`;
+    }
+    if (message === undefined) return true;
+    sendError(conn, 'too-many-reads', message, request, resource);
     return false;
   }
 }

@@ -7,6 +7,45 @@ import { CloseCode, type ClientMessage, type ErrorCode, type ErrorRequest } from
 import type { ChannelState, Subscription } from './channel-state.js';
 import type { LoggedChange } from './record-memory.js';
 import type { HubSocket, SharedFrame, SocketEvents } from './socket.js';
+import type { JsonValue, Params } from '../../protocol/index.js';
+import { stringBytes, valueBytes } from './watch-bytes.js';
+
+/**
+ * What a snapshot read in flight holds besides its key and its params: the read record, its joiner, the request kept
+ * to echo, the source's promise and its callbacks. Measured at ~1,660–1,780 bytes a read (`dispatch.test.ts`,
+ * "maxReadBytes"), rounded up.
+ */
+const READ_FIXED = 2_048;
+/**
+ * What an object property of the params holds beyond the entry `valueBytes` counts: its share of the dictionary's
+ * hash table and its key, interned by `JSON.parse` (9,000 short distinct keys measured at ~80 bytes a property).
+ */
+const READ_PROPERTY = 64;
+
+/** Object properties in a parsed JSON value (validated params: at most `inputBudget.maxDepth` levels deep). */
+function propertyCount(value: JsonValue): number {
+  if (value === null || typeof value !== 'object') return 0;
+  let count = 0;
+  if (Array.isArray(value)) {
+    for (const v of value) count += propertyCount(v);
+    return count;
+  }
+  for (const key of Object.keys(value)) count += 1 + propertyCount(value[key] as JsonValue);
+  return count;
+}
+
+/**
+ * The bytes the read `key` (`readKey`: channel, kind, canonical params) of `params` holds until it is answered, as
+ * `maxReadBytes` counts them: the key twice (the string, and the object keys of the params, which `valueBytes` leaves
+ * out and which are at most as long), the params as parsed (`valueBytes`, slots and numbers included, and
+ * `READ_PROPERTY` a property), and the fixed part. A multiple of the key alone would not bound it: the heap held per
+ * byte of key, measured with a source that never answers, is 2.0× for long strings, 2.4× for `$in` lists of
+ * 48-character strings, 5.1× for `$in` lists of one-digit numbers (an 8-byte slot for 2 characters), 6.3× for 9,000
+ * short keys and 35× for a tiny `{"rack":"r1"}` (the fixed part).
+ */
+export function readBytes(key: string, params: Params): number {
+  return READ_FIXED + 2 * stringBytes(key) + valueBytes(params) + READ_PROPERTY * propertyCount(params);
+}
 
 /**
  * @internal What the hub does with a connection's frames, its end, and a failure to answer it: one object per hub,
@@ -65,6 +104,8 @@ export class HubConnection implements SocketEvents {
   readsInFlight = 0;
   /** @internal The dialect the connection speaks when it is not the seed's protocol (set by `Hub.accept`). */
   dialect: ConnectionDialect | undefined = undefined;
+  /** @internal What those reads hold, as `readBytes` estimates it (for `maxReadBytes`). */
+  readBytesInFlight = 0;
 
   constructor(
     /** Session id (random, 128 bits). */
@@ -81,6 +122,18 @@ export class HubConnection implements SocketEvents {
   /** @internal A frame from the socket (`HubSocket.attach`). */
   receive(data: string, isBinary: boolean): void {
     this.host?.receive(this, data, isBinary);
+  }
+
+  /** @internal This connection started a snapshot read holding `bytes` (`readBytes`): it counts in `readsInFlight` and `readBytesInFlight`. */
+  startedRead(bytes: number): void {
+    this.readsInFlight++;
+    this.readBytesInFlight += bytes;
+  }
+
+  /** @internal A read it started, holding `bytes`, was answered (a result, an error, or none to a closed connection). */
+  answeredRead(bytes: number): void {
+    this.readsInFlight--;
+    this.readBytesInFlight -= bytes;
   }
 
   /** @internal The socket ended (`HubSocket.attach`). */

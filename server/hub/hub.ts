@@ -20,12 +20,13 @@ import { randomId } from './ids.js';
 import { silentLogger, type Logger } from './logger.js';
 import { LegacyDialect } from './dialect-1x.js';
 import { MqService, type MqOptions } from './mq.js';
-import { GLOBAL_TIMERS, readKey, SnapshotReads, type HubTimers } from './reads.js';
+import { readKey, SnapshotReads } from './reads.js';
+import { GLOBAL_TIMERS, type HubTimers } from './timers.js';
 import { SharedFrame, type HubSocket } from './socket.js';
 import type { Change, ChangeFeed, Source } from './source.js';
 
 export type { Authorize } from './dispatch.js';
-export type { HubTimers } from './reads.js';
+export type { HubTimers } from './timers.js';
 
 /** Who `broadcast` leaves out: a session id, several, or a predicate over connections. */
 export type BroadcastSkip = string | readonly string[] | ((conn: HubConnection) => boolean);
@@ -57,6 +58,15 @@ export interface CostLimits {
    * @default DEFAULTS.maxReadsInFlight (1,200)
    */
   maxReadsInFlight?: number;
+  /**
+   * Bytes the snapshot reads one connection started and has not had answered may hold, as the hub estimates them (a
+   * multiple of each read's key, above the heap a read holds while the source has not answered); a request that would
+   * start a read past it is refused with `too-many-reads`. Joining an identical read already in flight and
+   * re-snapshotting a watch the connection holds are never refused. Bounds what a stalled source lets one connection
+   * pile up, which `maxReadsInFlight` (a count) does not.
+   * @default DEFAULTS.maxReadBytes (16 MiB)
+   */
+  maxReadBytes?: number;
   /**
    * Most characters of records' JSON one `list` may carry (bytes, for ASCII records); a larger snapshot is refused
    * with `too-large` — never cut short, because a client's store deletes what a `list` leaves out. A refused watch
@@ -199,6 +209,7 @@ export class Hub {
     const maxWatches = options.maxWatches ?? DEFAULTS.maxWatches;
     const maxWatchBytes = options.maxWatchBytes ?? DEFAULTS.maxWatchBytes;
     const maxReadsInFlight = options.maxReadsInFlight ?? DEFAULTS.maxReadsInFlight;
+    const maxReadBytes = options.maxReadBytes ?? DEFAULTS.maxReadBytes;
     const limits = {
       budget: resolveInputBudget(options.inputBudget),
       params: { maxInValues: options.maxInValues ?? DEFAULTS.maxInValues },
@@ -213,6 +224,7 @@ export class Hub {
       maxWatches,
       maxWatchBytes,
       maxReadsInFlight,
+      maxReadBytes,
       limits,
       logger: this.logger,
       mq: this.mq,
@@ -226,6 +238,7 @@ export class Hub {
       maxWatches,
       maxWatchBytes,
       maxReadsInFlight,
+      maxReadBytes,
       limits,
       logger: this.logger,
     });

@@ -11,7 +11,8 @@ import { ChannelState, subscription } from './channel-state.js';
 import { Hub } from './hub.js';
 import { HubConnection } from './hub-connection.js';
 import { silentLogger } from './logger.js';
-import { ChangeLog, GLOBAL_TIMERS, readKey, SnapshotReads } from './reads.js';
+import { ChangeLog, readKey, SnapshotReads } from './reads.js';
+import { GLOBAL_TIMERS } from './timers.js';
 import type { LoggedChange } from './record-memory.js';
 import { SourceUnavailableError, type Change, type Source } from './source.js';
 import {

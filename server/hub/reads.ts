@@ -15,31 +15,16 @@
  * cannot be answered is abandoned (1011), never the process. Browser-safe.
  */
 import { stringifyList, type Doc, type ErrorRequest, type Params } from '../../protocol/index.js';
-import type { Timers } from '../../protocol/timers.js';
 import type { ChannelState, Subscription } from './channel-state.js';
 import { deliver, type HeldChanges } from './fanout.js';
-import type { HubConnection } from './hub-connection.js';
+import { readBytes, type HubConnection } from './hub-connection.js';
 import type { Logger } from './logger.js';
 import { RecentReads } from './recent-reads.js';
 import type { LoggedChange } from './record-memory.js';
 import { sendError, sendGetAnswer } from './replies.js';
 import { SourceUnavailableError, type Source } from './source.js';
+import type { HubTimers } from './timers.js';
 import type { Filter } from './watch-index.js';
-
-/** Timer functions and clock of the hub: the shared `Timers`, clock included. */
-export type HubTimers = Required<Timers>;
-
-/** The global `setTimeout`/`clearTimeout` and `performance.now`. */
-export const GLOBAL_TIMERS: HubTimers = {
-  setTimeout: (fn, ms) => {
-    const handle = globalThis.setTimeout(fn, ms);
-    // Never keeps a process alive by itself (Node); the connections waiting for the read do that.
-    (handle as { unref?: () => void }).unref?.();
-    return handle;
-  },
-  clearTimeout: (handle) => globalThis.clearTimeout(handle as ReturnType<typeof setTimeout>),
-  now: () => performance.now(),
-};
 
 /**
  * The changes of one channel kept while snapshot reads are in flight, oldest first, each read holding on to those
@@ -114,7 +99,7 @@ export function readKey(state: ChannelState, kind: 'list' | 'get', canonical: st
 /** One read of the source, shared by every identical request made before it answered. */
 interface SharedRead {
   readonly key: string;
-  /** The connection whose request started it: its `readsInFlight` counts this read until it is answered. */
+  /** The connection whose request started it: it counts this read (`startedRead`) until it is answered. */
   readonly starter: HubConnection;
   readonly kind: 'list' | 'get';
   readonly state: ChannelState;
@@ -183,7 +168,7 @@ export class SnapshotReads implements HeldChanges {
 
   /**
    * Whether a request for the read `key` (`readKey`) would join a read already in flight rather than start one: a
-   * join starts no source read and holds no result of its own, so `maxReadsInFlight` never refuses it.
+   * join starts no source read and holds no result of its own, so `maxReadsInFlight` and `maxReadBytes` never refuse it.
    */
   joinable(key: string): boolean {
     return this.shared.has(key);
@@ -191,7 +176,7 @@ export class SnapshotReads implements HeldChanges {
 
   /**
    * Starts (or joins) the snapshot read `key` (`readKey` of `sub`'s channel, `kind` and `params`); the reply and the
-   * changes held meanwhile follow when it completes. A read started counts in `conn.readsInFlight` until it answers.
+   * changes held meanwhile follow when it completes. A read started counts in `conn` (`startedRead`) until it answers.
    */
   snapshot(
     conn: HubConnection,
@@ -213,12 +198,16 @@ export class SnapshotReads implements HeldChanges {
       // The changes since now are kept for this read even if it starts later: replaying a few it already saw is
       // harmless (every change carries the whole record), missing one would not be.
       read = { key, starter: conn, kind, state, log, params, startSeq: log.beginRead(state.seq), joiners: [] };
-      conn.readsInFlight++;
+      conn.startedRead(readBytes(key, params));
       this.shared.set(key, read);
       this.startWhenDue(read);
     }
     sub.inflight++;
-    read.joiners.push({ conn, sub, params, request, watch, cancelled: false });
+    // A joiner holds the read's params (canonically equal to its own), so what a join keeps is small whatever the
+    // filter's size: the frame that asked is not kept, and joins need no byte budget of their own.
+    const shared = read.params;
+    const echo = request.params === undefined ? request : { ...request, params: shared };
+    read.joiners.push({ conn, sub, params: shared, request: echo, watch, cancelled: false });
     if (watch) {
       let reads = this.latest.get(sub);
       if (!reads) this.latest.set(sub, (reads = new Map()));
@@ -291,7 +280,7 @@ export class SnapshotReads implements HeldChanges {
    */
   private finish(read: SharedRead, result: Doc[] | Doc | undefined, error: unknown): void {
     if (this.shared.get(read.key) === read) this.shared.delete(read.key);
-    read.starter.readsInFlight--;
+    read.starter.answeredRead(readBytes(read.key, read.params));
     const { state } = read;
     if (error !== undefined) {
       const unavailable = error instanceof SourceUnavailableError;

@@ -8,7 +8,7 @@ import { DEFAULT_CHANNELS, type ChannelSpec } from '../../server/hub/channels.js
 import { Hub, type HubOptions } from '../../server/hub/hub.js';
 import { contentId } from '../../server/hub/ids.js';
 import type { Logger } from '../../server/hub/logger.js';
-import type { HubTimers } from '../../server/hub/reads.js';
+import type { HubTimers } from '../../server/hub/timers.js';
 import type { HubSocket, SharedFrame } from '../../server/hub/socket.js';
 import type { Change, ChangeFeed, Source } from '../../server/hub/source.js';
 
