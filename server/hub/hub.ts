@@ -215,21 +215,8 @@ export class Hub {
       params: { maxInValues: options.maxInValues ?? DEFAULTS.maxInValues },
     };
     this.mq = new MqService(options.mq ?? {}, maxWatches, this.logger);
-    this.dispatcher = new Dispatcher({
-      registry: this.registry,
-      states: this.states,
-      reads: this.reads,
-      authorize: options.authorize,
-      features: options.features ?? ['ping'],
-      maxWatches,
-      maxWatchBytes,
-      maxReadsInFlight,
-      maxReadBytes,
-      limits,
-      logger: this.logger,
-      mq: this.mq,
-    });
-    this.legacy = new LegacyDialect({
+    // Both dialects answer with the same state and under the same bounds.
+    const shared = {
       registry: this.registry,
       states: this.states,
       reads: this.reads,
@@ -241,7 +228,9 @@ export class Hub {
       maxReadBytes,
       limits,
       logger: this.logger,
-    });
+    };
+    this.dispatcher = new Dispatcher({ ...shared, features: options.features ?? ['ping'] });
+    this.legacy = new LegacyDialect(shared);
     this.unsubscribeFeed = options.feed?.onChange((change) => this.publish(change));
   }
 
