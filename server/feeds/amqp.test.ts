@@ -11,7 +11,7 @@ import { ObjectId, MongoClient } from 'mongodb';
 import WebSocket from 'isomorphic-ws';
 import { afterEach, expect, it } from 'vitest';
 import { Connection } from '../../client/index.js';
-import { backoffDelay, DEFAULTS, type Doc, type ServerMessage, type Timers } from '../../protocol/index.js';
+import { backoffDelay, DEFAULTS, type Doc, type Timers } from '../../protocol/index.js';
 import { RawClient } from '../../test/support/raw-client.js';
 import { waitFor } from '../../test/support/wait.js';
 import { MongoWireServer } from '../../test/support/mongo-wire/server.js';
@@ -68,17 +68,6 @@ async function client(server: MonorailServer, channel: string): Promise<RawClien
   const c = await RawClient.connect(`${server.url}/${channel}`);
   cleanup.push(() => c.close());
   return c;
-}
-
-/** Resolves once everything sent to this client before now has arrived (a pong follows it), returning it. */
-async function drain(c: RawClient): Promise<ServerMessage[]> {
-  c.send({ handler: 'ping' });
-  const frames: ServerMessage[] = [];
-  for (;;) {
-    const f = await c.next();
-    if (f.handler === 'pong') return frames;
-    frames.push(f);
-  }
 }
 
 async function mongoWire(): Promise<{ url: string; wire: MongoWireServer; db: MongoClient }> {
@@ -225,7 +214,7 @@ await describeRabbit('RabbitMQ feeds', () => {
       { handler: 'item', resource: 'events', id: expect.any(String), data: { ...finished, id: expect.any(String) } },
       { handler: 'item', resource: 'workflows', id: running.instanceId, data: { ...running, _status: 'succeeded' } },
     ]);
-    expect(await drain(c)).toHaveLength(2);
+    expect(await c.drain()).toHaveLength(2);
     expect(server.backend!.get('workflows', { instanceId: running.instanceId as string })).toMatchObject({ _status: 'succeeded' });
     expect(server.amqp!.feed.stats.ignored).toBe(0);
 
@@ -250,7 +239,7 @@ await describeRabbit('RabbitMQ feeds', () => {
     ];
     for (const log of logs) pub.log(log);
     await waitFor(() => server.backend!.read('logs', { message: 'x retries' }, 10).length === 1);
-    const messages = async (c: RawClient) => (await drain(c)).map((f) => f.handler === 'item' && f.data.message);
+    const messages = async (c: RawClient) => (await c.drain()).map((f) => f.handler === 'item' && f.data.message);
     expect(await messages(bySubject)).toEqual(['x starts', 'x retries']);
     expect(await messages(byLevel)).toEqual(['y fails', 'x retries']);
     const all = await bySubject.request({ handler: 'query', params: { subject: { $in: ['node-x', 'node-y'] } } }, 'list');
@@ -285,7 +274,7 @@ await describeRabbit('RabbitMQ feeds', () => {
     const good = makeNode(61, 'compute');
     pub.waterline('nodes', 'created', good);
     expect(await c.next()).toEqual({ handler: 'item', resource: 'nodes', id: good.id, data: good });
-    expect(await drain(c)).toEqual([]);
+    expect(await c.drain()).toEqual([]);
     const feed = server.amqp!.feed;
     const link = server.amqp!.link;
     expect(feed.stats.malformed).toBe(bad.length);

@@ -7,7 +7,7 @@
  */
 import { MongoClient, ObjectId } from 'mongodb';
 import { afterEach, expect, it } from 'vitest';
-import type { Doc, ServerMessage } from '../../protocol/index.js';
+import type { Doc } from '../../protocol/index.js';
 import { MongoWireServer } from '../../test/support/mongo-wire/server.js';
 import { AMQP_URL, bindingsOf, deleteExchanges, RackhdPublisher, testPrefix } from '../../test/support/rabbit.js';
 import { RawClient } from '../../test/support/raw-client.js';
@@ -43,17 +43,6 @@ async function client(server: MonorailServer, channel: string): Promise<RawClien
   const c = await RawClient.connect(`${server.url}/${channel}`);
   cleanup.push(() => c.close());
   return c;
-}
-
-/** Everything sent to the client before now (a pong follows it). */
-async function drain(c: RawClient): Promise<ServerMessage[]> {
-  c.send({ handler: 'ping' });
-  const frames: ServerMessage[] = [];
-  for (;;) {
-    const f = await c.next();
-    if (f.handler === 'pong') return frames;
-    frames.push(f);
-  }
 }
 
 /** on-core lib/protocol/waterline.js publishRecord(collection, event, record, id): `<identity>.<event>.<id>`, `{event, record}`. */
@@ -132,7 +121,7 @@ await describeRabbit("on-core's real messages", () => {
     await c.next('list');
     const queue = `${prefix}monorail-ws.${server.instanceId}`;
     await waitFor(async () => (await bindingsOf(queue)).some((b) => b.routingKey === 'graphobjects.*.*'));
-    await drain(c); // the re-snapshot once the binding is in place, if it was not in place before the first
+    await c.drain(); // the re-snapshot once the binding is in place, if it was not in place before the first
     // The task-graph store writes first (setTaskState), then publishes the partial record.
     await db
       .db()
@@ -193,7 +182,7 @@ await describeRabbit("on-core's real messages", () => {
       status: 'succeeded',
     });
     await waitFor(() => server.amqp!.link.stats.acked === 2);
-    const frames = await drain(c);
+    const frames = await c.drain();
     expect(frames).toEqual([
       { handler: 'item', resource: 'workflows', id: wf.instanceId, data: { ...wf, _status: 'succeeded' } },
       { handler: 'item', resource: 'events', id: expect.any(String) as string, data: { ...event, id: expect.any(String) as string } },
@@ -223,6 +212,6 @@ await describeRabbit("on-core's real messages", () => {
     expect(logs.filter((l) => l.includes('broker message ignored'))).toHaveLength(1);
     expect(logs.filter((l) => l.includes('partial update for a record the server does not know'))).toHaveLength(1);
     expect(logs.filter((l) => l.includes('malformed broker message dropped'))).toHaveLength(1);
-    expect(await drain(c)).toEqual([]);
+    expect(await c.drain()).toEqual([]);
   });
 });

@@ -59,6 +59,20 @@ export class RawClient {
     return this.next(handler);
   }
 
+  /**
+   * Everything the server sent this client before now, not yet consumed by `next`: sends a `ping` and resolves with
+   * the frames that arrive before its `pong` (frames on one connection arrive in order).
+   */
+  async drain(): Promise<ServerMessage[]> {
+    this.send({ handler: 'ping' });
+    const frames: ServerMessage[] = [];
+    for (;;) {
+      const f = await this.next();
+      if (f.handler === 'pong') return frames;
+      frames.push(f);
+    }
+  }
+
   /** Frames received and not yet consumed by `next`. */
   pending(): ServerMessage[] {
     return this.frames.slice(this.read);
