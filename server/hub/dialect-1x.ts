@@ -30,7 +30,7 @@ import {
 } from '../../protocol/index.js';
 import type { ChannelRegistry } from './channels.js';
 import { subscription, type ChannelState } from './channel-state.js';
-import { addSubscription, readBytes, subscriptionOf, type ConnectionDialect, type HubConnection } from './hub-connection.js';
+import { addSubscription, readBytes, readRefusal, subscriptionOf, type ConnectionDialect, type HubConnection } from './hub-connection.js';
 import type { Logger } from './logger.js';
 import type { MqEntry, MqService } from './mq.js';
 import { readKey, type SnapshotReads } from './reads.js';
@@ -178,15 +178,12 @@ export class LegacyDialect implements ConnectionDialect {
       const kind = handler === 'get' ? 'get' : 'list';
       const key = readKey(state, kind, canonicalJson(params));
       // maxReadsInFlight and maxReadBytes as in the seed's protocol: joining a read in flight is free, starting one is counted.
-      if (!this.o.reads.joinable(key)) {
-        if (conn.readsInFlight >= this.o.maxReadsInFlight) {
-          this.refused(conn, 'too-many-reads', `at most ${this.o.maxReadsInFlight} snapshot reads in flight (maxReadsInFlight)`, request);
-          return;
-        }
-        if (conn.readBytesInFlight + readBytes(key, params) > this.o.maxReadBytes) {
-          this.refused(conn, 'too-many-reads', `the reads in flight would hold over maxReadBytes (${this.o.maxReadBytes})`, request);
-          return;
-        }
+      const refusal = this.o.reads.joinable(key)
+        ? undefined
+        : readRefusal(conn, readBytes(key, params), this.o.maxReadsInFlight, this.o.maxReadBytes);
+      if (refusal !== undefined) {
+        this.refused(conn, 'too-many-reads', refusal, request);
+        return;
       }
       this.o.reads.snapshot(conn, sub, key, kind, params, request);
     } else if (handler === 'watch') {

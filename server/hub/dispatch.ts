@@ -20,7 +20,7 @@ import {
 } from '../../protocol/index.js';
 import type { ChannelRegistry } from './channels.js';
 import { subscription, type ChannelState, type Subscription } from './channel-state.js';
-import { addSubscription, readBytes, subscriptionOf, type HubConnection } from './hub-connection.js';
+import { addSubscription, readBytes, readRefusal, subscriptionOf, type HubConnection } from './hub-connection.js';
 import type { Logger } from './logger.js';
 import type { MqService } from './mq.js';
 import { readKey, type SnapshotReads } from './reads.js';
@@ -204,15 +204,7 @@ export class Dispatcher {
    */
   private mayRead(conn: HubConnection, key: string, params: Params, request: ErrorRequest, resource: string): boolean {
     if (this.reads.joinable(key)) return true;
-    let message: string | undefined;
-    const bytes = readBytes(key, params);
-    if (conn.readsInFlight >= this.maxReadsInFlight) {
-      const max = this.maxReadsInFlight.toLocaleString('en-US');
-      message = `a connection may have at most ${max} snapshot reads in flight (maxReadsInFlight); wait for their answers`;
-    } else if (conn.readBytesInFlight + bytes > this.maxReadBytes) {
-      const [cost, held, max] = [bytes, conn.readBytesInFlight, this.maxReadBytes].map((n) => n.toLocaleString('en-US'));
-      message = `this read holds about ${cost} bytes and the connection's reads in flight already ${held}: over maxReadBytes (${max}); wait for their answers`;
-    }
+    const message = readRefusal(conn, readBytes(key, params), this.maxReadsInFlight, this.maxReadBytes);
     if (message === undefined) return true;
     sendError(conn, 'too-many-reads', message, request, resource);
     return false;

@@ -48,6 +48,21 @@ export function readBytes(key: string, params: Params): number {
 }
 
 /**
+ * Why `conn` may not start one more snapshot read holding `bytes` (`readBytes`) — over `maxReadsInFlight` or
+ * `maxReadBytes` — or undefined when it may. Both dialects ask it before starting a read; joining a read already in
+ * flight is never refused, so they ask only when there is none to join.
+ */
+export function readRefusal(conn: HubConnection, bytes: number, maxReadsInFlight: number, maxReadBytes: number): string | undefined {
+  if (conn.readsInFlight >= maxReadsInFlight) {
+    const max = maxReadsInFlight.toLocaleString('en-US');
+    return `a connection may have at most ${max} snapshot reads in flight (maxReadsInFlight); wait for their answers`;
+  }
+  if (conn.readBytesInFlight + bytes <= maxReadBytes) return undefined;
+  const [cost, held, max] = [bytes, conn.readBytesInFlight, maxReadBytes].map((n) => n.toLocaleString('en-US'));
+  return `this read holds about ${cost} bytes and the connection's reads in flight already ${held}: over maxReadBytes (${max}); wait for their answers`;
+}
+
+/**
  * @internal What the hub does with a connection's frames, its end, and a failure to answer it: one object per hub,
  * shared by its connections.
  */
