@@ -22,7 +22,7 @@ import { silentLogger, type Logger } from './hub/logger.js';
 import { mqFromChange, type MqOptions } from './hub/mq.js';
 import { MemoryBackend } from './sources/memory.js';
 import { loadMongoDriver, MongoSource, type MongoOptions } from './sources/mongo.js';
-import { loadOptional } from './hub/optional-packages.js';
+import { loadAll, loadOptional } from './hub/optional-packages.js';
 import type { Change, ChangeFeed, Source } from './hub/source.js';
 import { prepareAuthenticate } from './security/auth.js';
 import type { TransportOptions } from './ws/options.js';
@@ -188,18 +188,22 @@ async function loadTransport(): Promise<typeof import('./ws/transport.js')> {
 
 /**
  * Starts a server and resolves once it listens.
- * @throws MissingPackageError when a package the options need is not installed (`ws` always, `mongodb` with
- *   `mongo`, `amqplib` with `amqp`, `jose` with a `jwtVerifier`), before anything is created.
+ * @throws MissingPackageError naming every package the options need that is not installed (`ws` always, `mongodb`
+ *   with `mongo`, `amqplib` with `amqp`, `jose` with a `jwtVerifier`), with one command, before anything is created.
  */
 export async function createServer(options: ServerOptions = {}): Promise<MonorailServer> {
   const logger = options.logger ?? silentLogger;
   const host = options.host ?? '127.0.0.1';
   // First: a missing package, or an unsafe configuration (another host without an Origin allowlist), fails before
   // anything is created.
-  const { attachWebSockets, httpServerOptions, resolveTransport } = await loadTransport();
-  if (options.mongo && !options.source) await loadMongoDriver();
-  if (options.amqp) await loadAmqplib();
-  await prepareAuthenticate(options.authenticate);
+  let wsTransport: typeof import('./ws/transport.js') | undefined;
+  await loadAll([
+    async () => (wsTransport = await loadTransport()),
+    ...(options.mongo && !options.source ? [loadMongoDriver] : []),
+    ...(options.amqp ? [loadAmqplib] : []),
+    () => prepareAuthenticate(options.authenticate),
+  ]);
+  const { attachWebSockets, httpServerOptions, resolveTransport } = wsTransport!;
   const security = resolveTransport(host, options, logger);
   const inputBudget = resolveInputBudget(options.inputBudget);
   const channels = options.resources ?? DEFAULT_CHANNELS;

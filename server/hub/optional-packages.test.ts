@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { installCommand, loadOptional, MissingPackageError, OPTIONAL_PACKAGES, SERVER_INSTALL } from './optional-packages.js';
+import { installCommand, loadAll, loadOptional, MissingPackageError, OPTIONAL_PACKAGES, SERVER_INSTALL } from './optional-packages.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   dependencies: Record<string, string>;
@@ -42,15 +42,27 @@ describe('optional packages', () => {
     const nodeSays = Object.assign(new Error(real.message.replace('monorail-ws-no-such-package', 'mongodb')), { code: real.code });
     const err = await loadOptional('mongodb', () => Promise.reject(nodeSays)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MissingPackageError);
-    expect(err).toMatchObject({
-      code: 'MONORAIL_WS_MISSING_PACKAGE',
-      packageName: 'mongodb',
-      command: 'npm install mongodb@7.9',
-      cause: nodeSays,
-    });
+    expect(err).toMatchObject({ code: 'MONORAIL_WS_MISSING_PACKAGE', packages: ['mongodb'], command: 'npm install mongodb@7.9' });
+    expect((err as Error).cause).toBe(nodeSays);
     expect((err as Error).message).toBe(
       'monorail-ws: MongoDB (--mongo, createServer({mongo})) needs the "mongodb" package, which is not installed: npm install mongodb@7.9',
     );
+  });
+
+  it('loadAll reports every missing package in one error, with one command, in a fixed order', async () => {
+    const missing = (name: 'ws' | 'mongodb' | 'jose') => () => Promise.reject(new MissingPackageError([name]));
+    const err = (await loadAll([missing('jose'), () => Promise.resolve(), missing('ws'), missing('mongodb')]).catch(
+      (e: unknown) => e,
+    )) as MissingPackageError;
+    expect(err.packages).toEqual(['ws', 'mongodb', 'jose']);
+    expect(err.message).toBe(
+      'monorail-ws: the server (createServer, monorail-ws serve) needs the "ws" package, MongoDB (--mongo, createServer({mongo})) ' +
+        'needs the "mongodb" package, JWT authentication (MONORAIL_JWT_SECRET, jwtVerifier) needs the "jose" package, which are not ' +
+        'installed: npm install ws@8.23 mongodb@7.9 jose@6',
+    );
+    const other = new Error('broken');
+    await expect(loadAll([missing('ws'), () => Promise.reject(other)])).rejects.toBe(other);
+    await expect(loadAll([() => Promise.resolve(1)])).resolves.toBeUndefined();
   });
 
   it('only the package itself missing counts: a missing dependency of it, or any other failure, is thrown as it is', async () => {
@@ -63,7 +75,7 @@ describe('optional packages', () => {
 
   it('install commands are safe to paste into a shell, and one command installs everything the server can use', () => {
     expect(installCommand('ws')).toBe('npm install ws@8.23');
-    expect(installCommand('jose')).toBe('npm install "jose@^6.2.18"');
-    expect(SERVER_INSTALL).toBe('npm install monorail-ws ws mongodb amqplib jose');
+    expect(installCommand('jose')).toBe('npm install jose@6');
+    expect(SERVER_INSTALL).toBe('npm install monorail-ws ws@8.23 mongodb@7.9 amqplib@2.3 jose@6');
   });
 });

@@ -24,30 +24,58 @@ const FEATURES: Record<OptionalPackage, string> = {
   jose: 'JWT authentication (MONORAIL_JWT_SECRET, jwtVerifier)',
 };
 
-/** The one command that installs the package with everything its server can use (README, docs/server.md). */
-export const SERVER_INSTALL = `npm install monorail-ws ${Object.keys(OPTIONAL_PACKAGES).join(' ')}`;
-
-/** `npm install <name>@<range>`, quoted when the range holds a character a shell may read (`^`). */
-export function installCommand(name: OptionalPackage): string {
-  const spec = `${name}@${OPTIONAL_PACKAGES[name]}`;
-  return `npm install ${/^[\w.@-]+$/.test(spec) ? spec : `"${spec}"`}`;
+/**
+ * What to type for a package: its range, a caret range as its major (`jose@6`: the newest 6.x, which meets
+ * `^6.2.18`, and nothing a shell reads specially). Versions are named because a bare name means `latest`, which
+ * npm refuses once it leaves the peer range.
+ */
+function installSpec(name: OptionalPackage): string {
+  const range: string = OPTIONAL_PACKAGES[name];
+  return `${name}@${range.startsWith('^') ? range.slice(1).split('.')[0] : range}`;
 }
 
-/** A feature of the server was asked for, and the package it needs is not installed. */
+/** `npm install <name>@<version> …` for the packages named. */
+export function installCommand(...names: OptionalPackage[]): string {
+  return `npm install ${names.map(installSpec).join(' ')}`;
+}
+
+/** The one command that installs the package with everything its server can use (README, docs/server.md). */
+export const SERVER_INSTALL = `npm install monorail-ws ${(Object.keys(OPTIONAL_PACKAGES) as OptionalPackage[]).map(installSpec).join(' ')}`;
+
+/** Features of the server were asked for, and packages they need are not installed. */
 export class MissingPackageError extends Error {
   override readonly name = 'MissingPackageError';
   /** Stable, for code that tells this error apart. */
   readonly code = 'MONORAIL_WS_MISSING_PACKAGE';
-  readonly packageName: OptionalPackage;
-  /** The command that installs it, e.g. `npm install mongodb@7.9`. */
+  /** The packages missing, in the order of `OPTIONAL_PACKAGES`. */
+  readonly packages: readonly OptionalPackage[];
+  /** The command that installs them all, e.g. `npm install ws@8.23 mongodb@7.9`. */
   readonly command: string;
 
-  constructor(packageName: OptionalPackage, options?: { cause?: unknown }) {
-    const command = installCommand(packageName);
-    super(`monorail-ws: ${FEATURES[packageName]} needs the "${packageName}" package, which is not installed: ${command}`, options);
-    this.packageName = packageName;
+  constructor(packages: readonly OptionalPackage[], options?: { cause?: unknown }) {
+    const ordered = (Object.keys(OPTIONAL_PACKAGES) as OptionalPackage[]).filter((name) => packages.includes(name));
+    const command = installCommand(...ordered);
+    const needs = ordered.map((name) => `${FEATURES[name]} needs the "${name}" package`).join(', ');
+    super(`monorail-ws: ${needs}, ${ordered.length === 1 ? 'which is' : 'which are'} not installed: ${command}`, options);
+    this.packages = ordered;
     this.command = command;
   }
+}
+
+/**
+ * Runs every load at once, and reports every package missing in one error with one command, rather than one
+ * package per attempt.
+ * @throws MissingPackageError naming every missing package; any other failure as it is.
+ */
+export async function loadAll(loads: ReadonlyArray<() => Promise<unknown>>): Promise<void> {
+  const results = await Promise.allSettled(loads.map((load) => load()));
+  const missing: OptionalPackage[] = [];
+  for (const result of results) {
+    if (result.status === 'fulfilled') continue;
+    if (!(result.reason instanceof MissingPackageError)) throw result.reason;
+    missing.push(...result.reason.packages);
+  }
+  if (missing.length > 0) throw new MissingPackageError(missing);
 }
 
 /**
@@ -59,7 +87,7 @@ export async function loadOptional<T>(name: OptionalPackage, load: () => Promise
   try {
     return await load();
   } catch (err) {
-    if (isMissing(err, name)) throw new MissingPackageError(name, { cause: err });
+    if (isMissing(err, name)) throw new MissingPackageError([name], { cause: err });
     throw err;
   }
 }
