@@ -6,7 +6,7 @@
  */
 import { canonicalChannel } from '../protocol/channels.js';
 import type { ErrorCode } from '../protocol/codes.js';
-import type { Doc, ErrorMessage, Params, ServerMessage } from '../protocol/messages.js';
+import type { ErrorMessage, Params, ServerMessage } from '../protocol/messages.js';
 import { isPlainObject } from '../protocol/params.js';
 import type { Store } from './store.js';
 
@@ -35,7 +35,7 @@ function refusedWatch(channel: string, { params: { request, code } }: ErrorMessa
  * as it is.
  * @throws What a store subscriber threw (the caller reports it).
  */
-export function applyToStore<T extends Doc>(store: Store<T>, channel: string, message: ServerMessage): void {
+export function applyToStore<T extends object>(store: Store<T>, channel: string, message: ServerMessage): void {
   switch (message.handler) {
     case 'list':
       if (isForChannel(channel, message.resource)) store.applyList(message.params, message.items);

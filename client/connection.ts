@@ -7,6 +7,7 @@
 import { backoffDelay } from '../protocol/backoff.js';
 import { channelFromUrl, channelInfo } from '../protocol/channels.js';
 import { NO_RETRY_CODES, type CloseCode } from '../protocol/codes.js';
+import type { Filter } from '../protocol/filter.js';
 import type { ClientMessage, Doc, Params, SessionMessage } from '../protocol/messages.js';
 import { stringifyMessage } from '../protocol/parse.js';
 import { applyToStore } from './apply.js';
@@ -40,9 +41,10 @@ const ABNORMAL_CLOSURE: typeof CloseCode.Abnormal = 1006;
  * active watch, then the messages queued while closed. It reconnects after every close except its own
  * `disconnect()`, 4401 and 4403, with full-jitter backoff, moving to the next URL of a list.
  *
- * @typeParam T The record type of this channel (not checked).
+ * @typeParam T The record type of this channel (not checked at run time): `Node`, `LogEvent` … (`protocol/records.ts`),
+ *   any interface or object type; `createClient` picks it per channel. It types the store and the `Filter<T>` params.
  */
-export class Connection<T extends Doc = Doc> {
+export class Connection<T extends object = Doc> {
   // `declare`: assigned in the constructor, so no field declarations are emitted (bytes in every browser bundle).
   /** Typed events (mitt's `on/off/emit` plus `once`); listeners that throw are reported, never break the connection. */
   declare readonly events: Events<ConnectionEvents>;
@@ -163,27 +165,28 @@ export class Connection<T extends Doc = Doc> {
   }
 
   /** Asks once for the records matching `params` (answered with a `list`). Queued while not open. */
-  query(params: Params = {}): void {
-    this.#send({ handler: 'query', params });
+  query(params: Filter<T> = {}): void {
+    this.#send({ handler: 'query', params: params as Params });
   }
 
   /** Asks for the first record matching `params` (answered with `item`, or `remove` when none). Queued while not open. */
-  get(params: Params = {}): void {
-    this.#send({ handler: 'get', params });
+  get(params: Filter<T> = {}): void {
+    this.#send({ handler: 'get', params: params as Params });
   }
 
   /**
    * Watches the records matching `params`: a snapshot, then every change, re-established after every reconnect.
    * Not queued: while closed the watch is only remembered, and sent on open. Watching the same params twice is a no-op.
    */
-  watch(params: Params = {}): void {
-    if (this.store.addWatch(params)) this.#write({ handler: 'watch', params });
+  watch(params: Filter<T> = {}): void {
+    // A typed filter is the JSON params it spells: `Filter<T>` only narrows what compiles.
+    if (this.store.addWatch(params as Params)) this.#write({ handler: 'watch', params: params as Params });
   }
 
   /** Ends the watch `params` (records only it held leave the store). Not queued: while closed it is only forgotten. */
-  stop(params: Params = {}): void {
-    this.#apply(() => this.store.stop(params));
-    this.#write({ handler: 'stop', params });
+  stop(params: Filter<T> = {}): void {
+    this.#apply(() => this.store.stop(params as Params));
+    this.#write({ handler: 'stop', params: params as Params });
   }
 
   #open(): void {
