@@ -10,7 +10,7 @@ import type { ChannelName, ChannelRecords } from '../../protocol/index.js';
 export type KeyPresence = 'required' | 'optional';
 
 /** Every key of `T`, with whether `T` requires it. */
-export type Presence<T> = { readonly [K in keyof T]-?: {} extends Pick<T, K> ? 'optional' : 'required' };
+export type Presence<T> = { readonly [K in keyof T]-?: Pick<T, K> extends Required<Pick<T, K>> ? 'required' : 'optional' };
 
 const RENDERABLE = {
   id: 'required',
