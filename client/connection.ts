@@ -236,7 +236,7 @@ export class Connection<T extends object = Doc> {
       this.#attempt = 0;
     }, this.#o.backoff.resetAfterMs);
     this.#write({ handler: 'init' });
-    for (const params of this.store.activeWatches()) this.#write({ handler: 'watch', params });
+    for (const params of this.store.activeWatches()) this.#write({ handler: 'watch', params: params as Params });
     for (const message of this.#queue.splice(0)) this.#send(message);
     const { events } = this;
     events.emit('state', 'open');

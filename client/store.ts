@@ -8,6 +8,7 @@
  */
 import { CLIENT_DEFAULTS as DEFAULTS } from '../protocol/codes.js';
 import { jsonEqual, matches } from '../protocol/matches.js';
+import type { Filter } from '../protocol/filter.js';
 import type { Doc, Params } from '../protocol/messages.js';
 import { canonicalJson } from '../protocol/params.js';
 
@@ -126,9 +127,12 @@ export class Store<T extends object = Doc> {
     };
   }
 
-  /** The params of every active watch, in the order they were added (used by `Connection`). */
-  activeWatches(): Params[] {
-    return Array.from(this.#watches.values());
+  /**
+   * The params of every active watch, in the order they were added (used by `Connection`); typed as the filters the
+   * connection watched with, so they can be passed back (`connection.stop(params)`).
+   */
+  activeWatches(): Filter<T>[] {
+    return Array.from(this.#watches.values()) as Filter<T>[];
   }
 
   /**

@@ -231,6 +231,10 @@ function recordTypeChecks(): void {
   // @ts-expect-error $exists takes a boolean
   untyped.query({ anything: { $exists: 1 } });
 
+  // The active watches are the filters watched with, and go back into `stop`.
+  expectTypeOf(nodes.store.activeWatches()).toEqualTypeOf<Filter<Node>[]>();
+  for (const watched of untyped.store.activeWatches()) untyped.stop(watched);
+
   // `Filter<T>` stands alone, and `matches` takes it with a record.
   const filter: Filter<LogEvent> = { 'context.graphInstance': 'a-workflow', level: 'error' };
   expectTypeOf(matches(line!, filter)).toEqualTypeOf<boolean>();
