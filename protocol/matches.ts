@@ -233,13 +233,13 @@ function operatorMatches(elements: readonly Element[], op: string, operand: Json
   );
 }
 
-/**
- * True when `record` satisfies every condition of `filter`: the typed form, for a record type such as `Node` and
- * the `Filter<Node>` a connection watches with.
- */
-export function matches<T extends object>(record: T, filter: Filter<T>): boolean;
 /** True when `doc` satisfies every condition of `params` (an empty filter matches everything). */
 export function matches(doc: Doc, params: Params): boolean;
+/**
+ * True when `record` satisfies every condition of `filter`: the typed form, for a record type such as `Node` and
+ * the `Filter<Node>` a connection watches with. Second, so that the server's untyped calls never instantiate it.
+ */
+export function matches<T extends object>(record: T, filter: Filter<T>): boolean;
 export function matches(doc: Doc, params: Params): boolean {
   for (const path of Object.keys(params)) {
     const condition = params[path]!;
