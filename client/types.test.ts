@@ -18,6 +18,7 @@ import {
   type Doc,
   type Filter,
   type ItemMessage,
+  type LiveQuery,
   type LogEvent,
   type GraphDefinition,
   type MqEntry,
@@ -230,6 +231,17 @@ function recordTypeChecks(): void {
   untyped.query({ $or: [] });
   // @ts-expect-error $exists takes a boolean
   untyped.query({ anything: { $exists: 1 } });
+
+  // Live queries take the same typed filter, and show the channel's records.
+  const compute = nodes.live({ type: 'compute', 'obms.0.service': { $exists: true } }, { limit: 50 });
+  expectTypeOf(compute.getSnapshot().data).toEqualTypeOf<readonly Node[]>();
+  expectTypeOf(logs.live({ 'context.graphInstance': 'a-workflow' })).toEqualTypeOf<LiveQuery<LogEvent>>();
+  // @ts-expect-error $regex in a live query
+  nodes.live({ name: { $regex: 'x' } });
+  // @ts-expect-error a field Node does not have
+  nodes.live({ instanceId: 'x' });
+  // @ts-expect-error a typo in a literal union
+  workflows.live({ _status: 'succeded' });
 
   // The active watches are the filters watched with, and go back into `stop`.
   expectTypeOf(nodes.store.activeWatches()).toEqualTypeOf<Filter<Node>[]>();
