@@ -6,7 +6,8 @@
  */
 import { backoffDelay } from '../protocol/backoff.js';
 import { channelFromUrl, channelInfo } from '../protocol/channels.js';
-import { NO_RETRY_CODES, type CloseCode } from '../protocol/codes.js';
+import { NO_RETRY_CODES } from '../protocol/codes.js';
+import type { Filter } from '../protocol/filter.js';
 import type { ClientMessage, Doc, Params, SessionMessage } from '../protocol/messages.js';
 import { stringifyMessage } from '../protocol/parse.js';
 import { applyToStore } from './apply.js';
@@ -20,18 +21,12 @@ import {
   type ReconnectInfo,
 } from './events.js';
 import { startHeartbeat, type Heartbeat } from './heartbeat.js';
+import { liveQueries, type LiveOptions, type LiveQueries, type LiveQuery } from './live.js';
 import { resolveOptions, type ConnectionOptions, type ResolvedOptions } from './options.js';
-import { offeredProtocols, resolveToken, type SocketCloseEvent, type WebSocketLike } from './socket.js';
+import { ABNORMAL_CLOSURE, NORMAL_CLOSURE, offeredProtocols, resolveToken, type SocketCloseEvent, type WebSocketLike } from './socket.js';
 import { Store } from './store.js';
 
 export type { ConnectionOptions, HeartbeatOptions, Timers } from './options.js';
-
-// Close codes as literals the compiler checks against `CloseCode`: esbuild does not inline `CloseCode.Normal` from
-// the `as const` object, it bundles the whole table (measured), which the client otherwise never reads.
-/** Our own `disconnect()`. */
-const NORMAL_CLOSURE: typeof CloseCode.Normal = 1000;
-/** What a socket reports when it was lost without a close frame; we report it for a socket we gave up on. */
-const ABNORMAL_CLOSURE: typeof CloseCode.Abnormal = 1006;
 
 /**
  * One reconnecting connection to one channel (`ws://host:port/<channel>`), with a live `Store` of its records.
@@ -40,9 +35,10 @@ const ABNORMAL_CLOSURE: typeof CloseCode.Abnormal = 1006;
  * active watch, then the messages queued while closed. It reconnects after every close except its own
  * `disconnect()`, 4401 and 4403, with full-jitter backoff, moving to the next URL of a list.
  *
- * @typeParam T The record type of this channel (not checked).
+ * @typeParam T The record type of this channel (not checked at run time): `Node`, `LogEvent` … (`protocol/records.ts`),
+ *   any interface or object type; `createClient` picks it per channel. It types the store and the `Filter<T>` params.
  */
-export class Connection<T extends Doc = Doc> {
+export class Connection<T extends object = Doc> {
   // `declare`: assigned in the constructor, so no field declarations are emitted (bytes in every browser bundle).
   /** Typed events (mitt's `on/off/emit` plus `once`); listeners that throw are reported, never break the connection. */
   declare readonly events: Events<ConnectionEvents>;
@@ -54,6 +50,8 @@ export class Connection<T extends Doc = Doc> {
   declare readonly urls: readonly string[];
 
   readonly #o: ResolvedOptions;
+  /** The live queries, and the references to each watched params (the seed API's `watch` holds one). */
+  readonly #queries: LiveQueries<T>;
 
   #current: ConnectionState = 'closed';
   #socket: WebSocketLike | undefined;
@@ -82,6 +80,11 @@ export class Connection<T extends Doc = Doc> {
     this.#o = resolveOptions(options);
     this.store = new Store<T>({ ...channelInfo(this.channel), ...options.store });
     this.events = createEvents<ConnectionEvents>((error, source) => this.#report({ kind: 'listener', source, error }));
+    this.#queries = liveQueries<T>(
+      this.store,
+      (m) => this.#write(m),
+      (update) => this.#apply(update),
+    );
     if (options.autoConnect !== false) this.connect();
   }
 
@@ -163,27 +166,32 @@ export class Connection<T extends Doc = Doc> {
   }
 
   /** Asks once for the records matching `params` (answered with a `list`). Queued while not open. */
-  query(params: Params = {}): void {
-    this.#send({ handler: 'query', params });
+  query(params: Filter<T> = {}): void {
+    this.#send({ handler: 'query', params: params as Params });
   }
 
   /** Asks for the first record matching `params` (answered with `item`, or `remove` when none). Queued while not open. */
-  get(params: Params = {}): void {
-    this.#send({ handler: 'get', params });
+  get(params: Filter<T> = {}): void {
+    this.#send({ handler: 'get', params: params as Params });
   }
 
   /**
    * Watches the records matching `params`: a snapshot, then every change, re-established after every reconnect.
    * Not queued: while closed the watch is only remembered, and sent on open. Watching the same params twice is a no-op.
    */
-  watch(params: Params = {}): void {
-    if (this.store.addWatch(params)) this.#write({ handler: 'watch', params });
+  watch(params: Filter<T> = {}): void {
+    // A typed filter is the JSON params it spells: `Filter<T>` only narrows what compiles.
+    this.#queries.watch(params as Params);
   }
 
-  /** Ends the watch `params` (records only it held leave the store). Not queued: while closed it is only forgotten. */
-  stop(params: Params = {}): void {
-    this.#apply(() => this.store.stop(params));
-    this.#write({ handler: 'stop', params });
+  /** Ends `watch(params)`, unless a live query holds the same params (docs/client.md "Live queries"). Not queued. */
+  stop(params: Filter<T> = {}): void {
+    this.#queries.stop(params as Params);
+  }
+
+  /** A live view of the records matching `params` only, with its own status; `close()` it when done. */
+  live(params: Filter<T> = {}, options?: LiveOptions): LiveQuery<T> {
+    return this.#queries.open(params as Params, options);
   }
 
   #open(): void {
@@ -233,7 +241,7 @@ export class Connection<T extends Doc = Doc> {
       this.#attempt = 0;
     }, this.#o.backoff.resetAfterMs);
     this.#write({ handler: 'init' });
-    for (const params of this.store.activeWatches()) this.#write({ handler: 'watch', params });
+    for (const params of this.store.activeWatches()) this.#write({ handler: 'watch', params: params as Params });
     for (const message of this.#queue.splice(0)) this.#send(message);
     const { events } = this;
     events.emit('state', 'open');
@@ -251,7 +259,8 @@ export class Connection<T extends Doc = Doc> {
     }
     const { events } = this;
     if (m.handler === 'session') this.#startSession(m);
-    else this.#apply(() => applyToStore(this.store, this.channel, m));
+    else this.#apply(() => applyToStore(this.store, this.channel, m, this.#queries));
+    this.#apply(() => this.#queries.flush());
     // Events come after the store changed, so a listener reading the store sees what the message did.
     events.emit('message', m);
     if (m.handler === 'error') {
@@ -270,12 +279,7 @@ export class Connection<T extends Doc = Doc> {
     this.#pulse = undefined;
     const { heartbeat, timers } = this.#o;
     if (heartbeat && features?.includes('ping')) {
-      this.#pulse = startHeartbeat(
-        heartbeat,
-        timers,
-        () => this.#write({ handler: 'ping' }),
-        () => this.#abandon(),
-      );
+      this.#pulse = startHeartbeat(heartbeat, timers, this.#write.bind(this, { handler: 'ping' }), this.#abandon.bind(this));
     }
   }
 
@@ -350,6 +354,7 @@ export class Connection<T extends Doc = Doc> {
   #setState(state: ConnectionState): void {
     if (this.#current === state) return;
     this.#current = state;
+    if (state !== 'open') this.#apply(() => this.#queries.offline());
     this.events.emit('state', state);
   }
 

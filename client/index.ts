@@ -1,10 +1,12 @@
 /**
- * monorail-ws client SDK: `Connection` (one reconnecting socket per channel with a live `Store`), `createClient`
- * (one connection per channel), the backoff policy, and the protocol types an application needs.
+ * monorail-ws client SDK: `Connection` (one reconnecting socket per channel with a live `Store`, and live queries:
+ * `connection.live(params)`), `createClient` (one connection per channel), the backoff policy, and the protocol types
+ * an application needs.
  */
 export { Connection } from './connection.js';
 export type { BackoffOptions, ConnectionOptions, HeartbeatOptions, Timers } from './options.js';
 export { Store, type StoreOptions } from './store.js';
+export type { LiveError, LiveOptions, LiveQuery, LiveSnapshot, LiveStatus } from './live.js';
 export { createClient, type Client, type ClientOptions } from './client.js';
 export type {
   CloseInfo,
@@ -41,3 +43,36 @@ export type {
   ServerMessage,
   SessionMessage,
 } from '../protocol/messages.js';
+export type { Filter, FilterCondition, FilterOperators, FilterValue } from '../protocol/filter.js';
+export type {
+  Catalog,
+  ChannelRecords,
+  File,
+  GraphDefinition,
+  GraphDefinitionTask,
+  IsoDate,
+  JsonObject,
+  LogContext,
+  LogEvent,
+  LogLevel,
+  Lookup,
+  MqEntry,
+  Node,
+  NodeRelation,
+  NodeType,
+  Obm,
+  ObjectId,
+  Poller,
+  Profile,
+  RackHDEvent,
+  RecordOf,
+  Renderable,
+  Sku,
+  SkuRule,
+  TaskDefinition,
+  TaskState,
+  Template,
+  Workflow,
+  WorkflowProgress,
+  WorkflowTask,
+} from '../protocol/records.js';

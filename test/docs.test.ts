@@ -161,6 +161,18 @@ describe('docs/client.md', () => {
     expect(client).toContain(`| \`maxQueue\` | ${DEFAULTS.maxQueue} |`);
     expect(client).toContain(`{pingAfterMs: ${DEFAULTS.clientPingAfterMs}, timeoutMs: ${DEFAULTS.clientPongTimeoutMs}}`);
   });
+
+  it('"Typed records and filters" gives every channel a row with its aliases and id field', () => {
+    const client = read('docs/client.md');
+    const section = client.slice(client.indexOf('## Typed records and filters'), client.indexOf('## State and events'));
+    const rows = section.split('\n').filter((line) => line.startsWith('| `'));
+    for (const spec of DEFAULT_CHANNELS) {
+      const row = rows.find((line) => line.split('|')[1]!.includes(`\`${spec.name}\``));
+      expect(row, `row for ${spec.name}`).toBeDefined();
+      for (const alias of spec.aliases ?? []) expect(row).toContain(`\`${alias}\``);
+      expect(row!.split('|')[3]!.trim()).toMatch(new RegExp(`^\`${spec.idField}\``));
+    }
+  });
 });
 
 describe('docs/rackhd.md', () => {
