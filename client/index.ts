@@ -6,6 +6,7 @@ export { Connection } from './connection.js';
 export type { BackoffOptions, ConnectionOptions, HeartbeatOptions, Timers } from './options.js';
 export { Store, type StoreOptions } from './store.js';
 export { createClient, type Client, type ClientOptions } from './client.js';
+export { hotKeep, type HotContext } from './hot.js';
 export type {
   CloseInfo,
   ConnectionError,
