@@ -14,7 +14,7 @@ import type { Store } from './store.js';
 const TRANSIENT_ERRORS: readonly string[] = ['source-unavailable', 'internal'] satisfies ErrorCode[];
 
 /** Whether an `error` refuses its request for good (a source outage, say, does not). */
-function isRefusal(code: ErrorCode): boolean {
+export function isRefusal(code: ErrorCode): boolean {
   return !TRANSIENT_ERRORS.includes(code);
 }
 
@@ -23,10 +23,9 @@ export function isForChannel(channel: string, resource: string | undefined): boo
   return resource === undefined || resource === channel || canonicalChannel(resource) === canonicalChannel(channel);
 }
 
-/** The params of the watch an `error` refuses for good on `channel`, if it does. */
-function refusedWatch(channel: string, { params: { request, code } }: ErrorMessage): Params | undefined {
-  if (request?.handler !== 'watch' || !isRefusal(code)) return undefined;
-  if (!isPlainObject(request.params) || !isForChannel(channel, request.resource)) return undefined;
+/** The params of the watch on `channel` an `error` answers, if it answers one (live queries show the error too). */
+export function erroredWatch(channel: string, { params: { request } }: ErrorMessage): Params | undefined {
+  if (request?.handler !== 'watch' || !isPlainObject(request.params) || !isForChannel(channel, request.resource)) return undefined;
   return request.params as Params;
 }
 
@@ -47,8 +46,8 @@ export function applyToStore<T extends Doc>(store: Store<T>, channel: string, me
       if (isForChannel(channel, message.resource)) store.applyRemove(message.id, message.params);
       break;
     case 'error': {
-      const params = refusedWatch(channel, message);
-      if (params !== undefined) store.stop(params);
+      const params = erroredWatch(channel, message);
+      if (params !== undefined && isRefusal(message.params.code)) store.stop(params);
       break;
     }
     // `session` and `pong`: nothing for the store.
