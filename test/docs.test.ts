@@ -166,7 +166,7 @@ describe('bench/README.md', () => {
 });
 
 describe('source comments', () => {
-  const SOURCE_DIRS = ['protocol', 'client', 'server', 'mock', 'test', 'bench', 'e2e', 'scripts', 'playground'];
+  const SOURCE_DIRS = ['protocol', 'client', 'server', 'mock', 'react', 'test', 'bench', 'e2e', 'scripts', 'playground'];
   const sources = SOURCE_DIRS.flatMap((dir) =>
     (readdirSync(join(ROOT, dir), { recursive: true }) as string[]).filter((f) => /\.tsx?$/.test(f)).map((f) => `${dir}/${f}`),
   );
