@@ -177,7 +177,7 @@ async function monorail(): Promise<Target> {
   let mongo: MongoSource | undefined;
   let source: Source | undefined;
   if (spec.scenario === 'storm' && spec.mongoUrl) {
-    mongo = new MongoSource({ url: spec.mongoUrl });
+    mongo = await MongoSource.create({ url: spec.mongoUrl });
     await mongo.connect();
     source = loggedSource(mongo);
   }

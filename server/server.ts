@@ -1,12 +1,16 @@
 /**
  * `createServer`: an HTTP server with a `ws` WebSocketServer in front of the hub, on the embedded memory
  * backend by default. The seed's API: `server.on('connection')`, `server.broadcast(data, skip)`, `server.close()`.
+ *
+ * `ws`, `mongodb`, `amqplib` and `jose` are optional peer dependencies (a browser app installs none of them), so
+ * nothing here imports them, or a module that does, statically: `createServer` loads what its options need first,
+ * and a missing package fails the start with the command that installs it (`server/hub/optional-packages.ts`).
  */
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DEFAULTS, resolveInputBudget, type Doc, type InputBudget } from '../protocol/index.js';
 import { AmqpFeed } from './feeds/amqp-feed.js';
-import { AmqpLink, type ReconnectOptions } from './feeds/amqp-link.js';
+import { AmqpLink, loadAmqplib, type ReconnectOptions } from './feeds/amqp-link.js';
 import { Broadcaster } from './feeds/broadcast.js';
 import { ChannelRegistry, DEFAULT_CHANNELS, type ChannelSpec } from './hub/channels.js';
 import type { TransportStats } from './ws/debug-stats.js';
@@ -17,10 +21,11 @@ import { randomId } from './hub/ids.js';
 import { silentLogger, type Logger } from './hub/logger.js';
 import { mqFromChange, type MqOptions } from './hub/mq.js';
 import { MemoryBackend } from './sources/memory.js';
-import { MongoSource, type MongoOptions } from './sources/mongo.js';
+import { loadMongoDriver, MongoSource, type MongoOptions } from './sources/mongo.js';
+import { loadAll, loadOptional } from './hub/optional-packages.js';
 import type { Change, ChangeFeed, Source } from './hub/source.js';
+import { prepareAuthenticate } from './security/auth.js';
 import type { TransportOptions } from './ws/options.js';
-import { attachWebSockets, httpServerOptions, resolveTransport } from './ws/transport.js';
 
 /** The RabbitMQ settings of `createServer({amqp})` and `--amqp`. */
 export interface AmqpOptions {
@@ -172,11 +177,33 @@ export interface MonorailServer {
   close(): Promise<void>;
 }
 
-/** Starts a server and resolves once it listens. */
+/**
+ * The ws transport, loaded when a server starts: it imports `ws`, so `ws` is looked for first, by name, for an
+ * error that says how to install it.
+ */
+async function loadTransport(): Promise<typeof import('./ws/transport.js')> {
+  await loadOptional('ws', () => import('ws'));
+  return import('./ws/transport.js');
+}
+
+/**
+ * Starts a server and resolves once it listens.
+ * @throws MissingPackageError naming every package the options need that is not installed (`ws` always, `mongodb`
+ *   with `mongo`, `amqplib` with `amqp`, `jose` with a `jwtVerifier`), with one command, before anything is created.
+ */
 export async function createServer(options: ServerOptions = {}): Promise<MonorailServer> {
   const logger = options.logger ?? silentLogger;
   const host = options.host ?? '127.0.0.1';
-  // First: an unsafe configuration (another host without an Origin allowlist) fails before anything is created.
+  // First: a missing package, or an unsafe configuration (another host without an Origin allowlist), fails before
+  // anything is created.
+  let wsTransport: typeof import('./ws/transport.js') | undefined;
+  await loadAll([
+    async () => (wsTransport = await loadTransport()),
+    ...(options.mongo && !options.source ? [loadMongoDriver] : []),
+    ...(options.amqp ? [loadAmqplib] : []),
+    () => prepareAuthenticate(options.authenticate),
+  ]);
+  const { attachWebSockets, httpServerOptions, resolveTransport } = wsTransport!;
   const security = resolveTransport(host, options, logger);
   const inputBudget = resolveInputBudget(options.inputBudget);
   const channels = options.resources ?? DEFAULT_CHANNELS;

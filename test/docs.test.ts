@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { markdownTable, readFigures, renderChart, CHART_FILE } from '../bench/chart.js';
 import { CLOSE_CODES, CLIENT_HANDLERS, DEFAULTS, ERROR_CODES, SERVER_HANDLERS } from '../protocol/index.js';
 import { DEFAULT_CHANNELS } from '../server/hub/channels.js';
+import { OPTIONAL_PACKAGES, SERVER_INSTALL } from '../server/hub/optional-packages.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
@@ -110,6 +111,22 @@ describe('README.md', () => {
   it('links every page of docs/, PROTOCOL.md and bench/README.md', () => {
     const linked = new Set(relativeLinks(readme).map((l) => l.split('#')[0]));
     for (const page of PAGES.filter((p) => p !== 'README.md')) expect(linked, page).toContain(page);
+  });
+});
+
+describe('install commands', () => {
+  it.each(['README.md', 'docs/client.md', 'docs/server.md'])(
+    '%s gives the browser app’s and the server’s, the latter as server/hub/optional-packages.ts builds it',
+    (page) => {
+      const text = read(page);
+      expect(text).toMatch(/^npm install monorail-ws +# a browser app/m);
+      expect(text).toContain(SERVER_INSTALL);
+    },
+  );
+
+  it('docs/server.md lists every optional package with what needs it', () => {
+    const section = read('docs/server.md').split('## Install')[1]!.split('\n## ')[0]!;
+    for (const name of Object.keys(OPTIONAL_PACKAGES)) expect(section).toMatch(new RegExp(`^\\| \`${name}\` \\|`, 'm'));
   });
 });
 

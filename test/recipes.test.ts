@@ -51,6 +51,7 @@ describe('Vue: useLive (shallowRef + onScopeDispose)', () => {
     const app = createApp(
       defineComponent({
         setup() {
+          // biome-ignore lint/correctness/useHookAtTopLevel: a Vue composable, called in setup() as Vue asks; the rule is React's.
           const nodes = useLive(client.channels.nodes, params);
           return () => {
             seen.push(nodes.value);

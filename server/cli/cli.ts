@@ -89,6 +89,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
-  process.stderr.write(`monorail-ws: ${(err as Error).message}\n`);
+  // Some messages name the package already (a missing optional package: "monorail-ws: … npm install mongodb@7.9").
+  const message = String((err as Error).message).replace(/^monorail-ws: /, '');
+  process.stderr.write(`monorail-ws: ${message}\n`);
   process.exit(1);
 });

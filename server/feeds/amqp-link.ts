@@ -7,12 +7,24 @@
  * Messages are handled one at a time, in delivery order, and acknowledged after their handler settles, whatever
  * it did: a message that cannot be handled is the handler's to log, never a reason to redeliver it forever.
  */
-import { connect as amqpConnect, type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
+import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { backoffDelay, type BackoffPolicy } from '../../protocol/backoff.js';
 import { DEFAULTS } from '../../protocol/codes.js';
 import { GLOBAL_TIMERS, type Timers } from '../../protocol/timers.js';
 import { silentLogger, type Logger } from '../hub/logger.js';
+import { loadOptional } from '../hub/optional-packages.js';
 import { UnplaceableLog } from './unplaceable.js';
+
+type Amqplib = typeof import('amqplib');
+
+/**
+ * Loads amqplib (once): an optional package, absent from a browser app's install. `AmqpLink.start` and
+ * `createServer({amqp})` call it before anything connects.
+ * @throws MissingPackageError naming `npm install amqplib@…` when it is not installed.
+ */
+export function loadAmqplib(): Promise<Amqplib> {
+  return loadOptional('amqplib', () => import('amqplib'));
+}
 
 /**
  * Reconnect delays, the shared `backoffDelay` policy: missing fields take `DEFAULTS.amqpBackoff`
@@ -92,6 +104,8 @@ export class AmqpLink {
   /** Messages from exchanges nobody declared: counted, logged once per exchange per minute. */
   private readonly unplaceable: UnplaceableLog;
   private session: Session | undefined;
+  /** amqplib, loaded by `start`. */
+  private amqplib: Amqplib | undefined;
   private attempt = 0;
   private readonly timers: Timers;
   private timer: unknown;
@@ -153,8 +167,11 @@ export class AmqpLink {
   /**
    * Connects for the first time. Resolves when the link is up, or after the first attempt failed; in that case it
    * keeps retrying in the background (the broker may simply start later than this server).
+   * @throws MissingPackageError when the `amqplib` package is not installed (nothing is retried then).
    */
   async start(): Promise<void> {
+    if (this.state !== 'idle') return;
+    this.amqplib ??= await loadAmqplib();
     if (this.state !== 'idle') return;
     await this.connect();
   }
@@ -195,11 +212,12 @@ export class AmqpLink {
   }
 
   private async connect(): Promise<void> {
-    if (this.state === 'closed') return;
+    const amqplib = this.amqplib;
+    if (this.state === 'closed' || amqplib === undefined) return;
     this.state = 'connecting';
     let conn: ChannelModel | undefined;
     try {
-      conn = await amqpConnect(this.options.url, {
+      conn = await amqplib.connect(this.options.url, {
         clientProperties: { connection_name: this.options.connectionName },
         timeout: DEFAULTS.amqpConnectTimeoutMs,
       });
