@@ -30,7 +30,7 @@ test.beforeAll(async ({ backend }) => {
     clearScreen: false,
     server: { host: '127.0.0.1', port: 0 },
     // Every dependency bundled up front: a dependency found later would reload the page, which is no hot update.
-    optimizeDeps: { include: ['mock-socket', 'isomorphic-ws'] },
+    optimizeDeps: { include: ['mock-socket'] },
   });
   await vite.listen();
   if (backend === 'real') server = await startServer(['--port', '0', '--debug-stats']);
