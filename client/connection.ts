@@ -20,7 +20,7 @@ import {
   type ReconnectInfo,
 } from './events.js';
 import { startHeartbeat, type Heartbeat } from './heartbeat.js';
-import { LiveQueries, type LiveOptions, type LiveQuery } from './live.js';
+import { liveQueries, type LiveOptions, type LiveQueries, type LiveQuery } from './live.js';
 import { resolveOptions, type ConnectionOptions, type ResolvedOptions } from './options.js';
 import { ABNORMAL_CLOSURE, NORMAL_CLOSURE, offeredProtocols, resolveToken, type SocketCloseEvent, type WebSocketLike } from './socket.js';
 import { Store } from './store.js';
@@ -78,9 +78,8 @@ export class Connection<T extends Doc = Doc> {
     this.#o = resolveOptions(options);
     this.store = new Store<T>({ ...channelInfo(this.channel), ...options.store });
     this.events = createEvents<ConnectionEvents>((error, source) => this.#report({ kind: 'listener', source, error }));
-    this.#queries = new LiveQueries<T>(
+    this.#queries = liveQueries<T>(
       this.store,
-      this.channel,
       (m) => this.#write(m),
       (update) => this.#apply(update),
     );
@@ -257,8 +256,8 @@ export class Connection<T extends Doc = Doc> {
     }
     const { events } = this;
     if (m.handler === 'session') this.#startSession(m);
-    else this.#apply(() => applyToStore(this.store, this.channel, m));
-    this.#apply(() => this.#queries.apply(m));
+    else this.#apply(() => applyToStore(this.store, this.channel, m, this.#queries));
+    this.#apply(() => this.#queries.flush());
     // Events come after the store changed, so a listener reading the store sees what the message did.
     events.emit('message', m);
     if (m.handler === 'error') {

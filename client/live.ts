@@ -13,9 +13,9 @@
  * watched params, shared by its views; a `View` is what the application holds.
  */
 import type { ErrorCode } from '../protocol/codes.js';
-import type { ClientMessage, Params, ServerMessage } from '../protocol/messages.js';
-import { canonicalJson, isPlainObject, OPERATORS } from '../protocol/params.js';
-import { erroredWatch, isForChannel, isRefusal } from './apply.js';
+import type { ClientMessage, Params } from '../protocol/messages.js';
+import { canonicalJson, isPlainObject } from '../protocol/params.js';
+import { isRefusal, type WatchAnswers } from './apply.js';
 import { isValidParams } from './parse.js';
 import { notifyAll } from './store.js';
 
@@ -86,17 +86,6 @@ export interface LiveStore<T> {
   stop(params: Params): void;
 }
 
-/**
- * Why `params` is outside the allowlist, or undefined. The check is client/parse.ts's, the lean twin of
- * `validateParams` (protocol/params.ts) that the client already carries for the params servers echo, so such params
- * never make a round trip; it names the rules rather than the key at fault, which only the full validator does.
- */
-export function paramsProblem(params: unknown): string | undefined {
-  return isPlainObject(params) && isValidParams(params)
-    ? undefined
-    : `params outside the allowlist: a JSON object of field paths, values and ${OPERATORS.join(' ')}`;
-}
-
 /** One watched params: its status, shared by every live query showing it. */
 interface Watch {
   /** The canonical params (the store's scope); `''` for params refused locally, which are never registered. */
@@ -104,249 +93,206 @@ interface Watch {
   readonly params: Params;
   /** Views showing it or waiting for it, plus one for the seed API's `watch`. */
   refs: number;
+  /** Whether the seed API's `watch` holds it (one reference, however often it was called). */
+  seed?: boolean;
   status: LiveStatus;
   error?: LiveError | undefined;
 }
 
-/** A live query as the application holds it: shows one `Watch`, and waits for another after `setParams`. */
-class View<T> implements LiveQuery<T> {
-  readonly #owner: LiveQueries<T>;
-  /** The most records shown, the newest. */
-  readonly #limit: number;
-  #shown: Watch;
-  /** What `setParams` asked for, while its `list` has not arrived. */
-  #next: Watch | undefined;
-  #snapshot: LiveSnapshot<T> | undefined;
-  /** Undefined once closed. */
-  #listeners: Set<() => void> | undefined = new Set();
-
-  constructor(owner: LiveQueries<T>, params: Params, limit: number) {
-    this.#owner = owner;
-    this.#limit = limit;
-    this.#shown = owner.acquire(params);
-  }
-
-  get params(): Params {
-    return (this.#next ?? this.#shown).params;
-  }
-
-  get closed(): boolean {
-    return this.#listeners === undefined;
-  }
-
-  getSnapshot(): LiveSnapshot<T> {
-    const shown = this.#shown;
-    // Built when read: a burst of changes between two renders costs one array.
-    return (this.#snapshot ??= {
-      data: Object.freeze(this.#owner.held(shown.key).slice(-this.#limit)),
-      status: shown.status,
-      error: shown.error,
-      isPrevious: this.#next !== undefined,
-    });
-  }
-
-  subscribe(fn: () => void): () => void {
-    const listeners = this.#open('subscribe');
-    listeners.add(fn);
-    return () => {
-      listeners.delete(fn);
-    };
-  }
-
-  setParams(next: Params): void {
-    this.#open('setParams');
-    const owner = this.#owner;
-    // Acquired before anything is released, so that a watch asked for again is never stopped in between. The view
-    // holds one reference to what it shows and one to what it waits for.
-    const wanted = owner.acquire(next);
-    const pending = this.#next;
-    if (pending !== undefined) owner.release(pending);
-    if (wanted === this.#shown) owner.release(wanted);
-    this.#next = wanted === this.#shown ? undefined : wanted;
-    if (wanted === (pending ?? this.#shown)) return;
-    this.#settle();
-    this.#changed();
-  }
-
-  close(): void {
-    if (this.#listeners === undefined) return;
-    this.#listeners = undefined;
-    const owner = this.#owner;
-    owner.views.delete(this);
-    owner.release(this.#shown);
-    if (this.#next !== undefined) owner.release(this.#next);
-  }
-
-  /** After a message: `touched` are the watches (scopes) whose records or status changed. */
-  update(touched: Set<string>): void {
-    const shown = this.#shown;
-    this.#settle();
-    // What the awaited watch does before its `list` is not on screen.
-    if (this.#shown !== shown || touched.has(shown.key)) this.#changed();
-  }
-
-  /**
-   * Shows the awaited watch instead, in one step, once it has something to show (its `list`, or an error), or at
-   * once when what is shown has nothing worth keeping on screen (still loading, or refused).
-   */
-  #settle(): void {
-    const next = this.#next;
-    const shown = this.#shown;
-    if (next === undefined || (next.status === 'loading' && (shown.status === 'ready' || shown.status === 'stale'))) return;
-    this.#owner.release(shown);
-    this.#shown = next;
-    this.#next = undefined;
-  }
-
-  #open(call: string): Set<() => void> {
-    if (this.#listeners === undefined) throw new TypeError(`monorail-ws: ${call}() on a closed live query`);
-    return this.#listeners;
-  }
-
-  #changed(): void {
-    this.#snapshot = undefined;
-    notifyAll(this.#listeners ?? []);
-  }
+/**
+ * The live queries of one connection and the references to its watches (`Connection` holds one; client/apply.ts
+ * tells it what the server answered). A watched params is held once per view showing it or waiting for it, and
+ * once by the seed API's `watch(P)`; the store's watch (its scope) and the server's begin with the first reference
+ * and end with the last, so an application's `watch`/`stop` and a live query on the same params never end each
+ * other's watch.
+ */
+export interface LiveQueries<T> extends WatchAnswers {
+  /** A new live query (`connection.live`). */
+  open(params: Params, options?: LiveOptions): LiveQuery<T>;
+  /** The seed API's `watch(P)`: one reference, however often it is called. */
+  watch(params: Params): void;
+  /** The seed API's `stop(P)`: releases the seed's reference only; params nothing holds are stopped as before. */
+  stop(params: Params): void;
+  /** The connection is not open: what was ready is stale until its next `list`. */
+  offline(): void;
+  /** Tells every view what changed since the last flush (after every message); no records are looked at here. */
+  flush(): void;
 }
 
 /**
- * The live queries of one connection and the references to its watches. A watched params is held once per view
- * showing it or waiting for it, and once by the seed API's `watch(P)`; the store's watch (its scope) and the
- * server's begin with the first reference and end with the last, so an application's `watch`/`stop` and a live
- * query on the same params never end each other's watch.
+ * The live queries of a connection.
+ * @param write Sends a frame now if the socket is open; returns false otherwise (the open re-sends the watches).
+ * @param guard Runs a store update, reporting what its subscribers throw.
  */
-export class LiveQueries<T> {
-  /** The open live queries. */
-  readonly views = new Set<View<T>>();
-  readonly #store: LiveStore<T>;
-  readonly #channel: string;
-  readonly #write: (message: ClientMessage) => boolean;
-  /** Runs a store update whose subscribers may throw (the connection reports what they throw). */
-  readonly #guard: (update: () => void) => void;
+export function liveQueries<T>(
+  store: LiveStore<T>,
+  write: (message: ClientMessage) => boolean,
+  guard: (update: () => void) => void,
+): LiveQueries<T> {
   /** Every watched params, by canonical params. */
-  readonly #watches = new Map<string, Watch>();
-  /** The params the seed API's `watch` holds (one reference each, however often it was called). */
-  readonly #seeds = new Set<string>();
+  const watches = new Map<string, Watch>();
+  /** Each open view's `update`. */
+  const views = new Set<() => void>();
   /** The scopes whose records (the store says) or status (we say) changed since the last flush. */
-  readonly #touched: Set<string>;
-
-  /**
-   * @param write Sends a frame now if the socket is open; returns false otherwise (the open re-sends the watches).
-   * @param guard Runs a store update, reporting what its subscribers throw.
-   */
-  constructor(store: LiveStore<T>, channel: string, write: (message: ClientMessage) => boolean, guard: (update: () => void) => void) {
-    this.#store = store;
-    this.#touched = store.track();
-    this.#channel = channel;
-    this.#write = write;
-    this.#guard = guard;
-  }
-
-  /** A new live query (`connection.live`). */
-  open(params: Params, options?: LiveOptions): LiveQuery<T> {
-    // Unbounded by default: what the store keeps (an append-only store, its last `historyLimit` entries) is the bound.
-    const view = new View(this, params, options?.limit ?? Infinity);
-    this.views.add(view);
-    return view;
-  }
-
-  /** The seed API's `watch(P)`: one reference, however often it is called. */
-  watch(params: Params): void {
-    const key = canonicalJson(params);
-    if (this.#seeds.has(key)) return;
-    this.#seeds.add(key);
-    this.#hold(key, params);
-  }
-
-  /** The seed API's `stop(P)`: releases the seed's reference only; params nothing holds are stopped as before. */
-  stop(params: Params): void {
-    const key = canonicalJson(params);
-    const watch = this.#watches.get(key);
-    if (this.#seeds.delete(key)) this.release(watch!);
-    else if (watch === undefined) this.#end(params);
-  }
-
-  /** One more reference to the watch of `params`; params outside the allowlist get a refused watch of their own. */
-  acquire(params: Params): Watch {
-    const problem = paramsProblem(params);
-    if (problem === undefined) return this.#hold(canonicalJson(params), params);
-    return { key: '', params, refs: 1, status: 'error', error: { code: 'bad-params', message: problem } };
-  }
-
-  /** Drops a reference; the last one ends the watch (not a refused one, which has ended already). */
-  release(watch: Watch): void {
-    if (--watch.refs > 0 || this.#watches.get(watch.key) !== watch) return;
-    this.#watches.delete(watch.key);
-    this.#end(watch.params);
-  }
-
-  /** The records the store's scope `key` holds. */
-  held(key: string): T[] {
-    return this.#store.held(key);
-  }
-
-  /** After the store applied a server message: statuses from `list` and `error`, then the views are told. */
-  apply(m: ServerMessage): void {
-    const params =
-      m.handler === 'list'
-        ? isForChannel(this.#channel, m.resource)
-          ? m.params
-          : undefined
-        : m.handler === 'error'
-          ? erroredWatch(this.#channel, m)
-          : undefined;
-    const watch = params && this.#watches.get(canonicalJson(params));
-    if (watch === undefined) {
-      // Not a watch's list or error.
-    } else if (m.handler === 'error') {
-      const { code, message } = m.params;
-      this.#status(watch, 'error', { code, message });
-      if (isRefusal(code)) {
-        // The store has dropped the watch already (client/apply.ts), and nothing re-sends it.
-        this.#watches.delete(watch.key);
-        this.#seeds.delete(watch.key);
-      }
-    } else if (watch.status !== 'ready') this.#status(watch, 'ready');
-    this.#flush();
-  }
-
-  /** The connection is not open: what was ready is stale until its next `list`. */
-  offline(): void {
-    for (const watch of this.#watches.values()) if (watch.status === 'ready') this.#status(watch, 'stale');
-    this.#flush();
-  }
+  const touched = store.track();
 
   /** Takes a reference to `params`; the first one starts the store's watch and sends `watch`. */
-  #hold(key: string, params: Params): Watch {
-    let watch = this.#watches.get(key);
-    if (watch === undefined) {
-      this.#watches.set(key, (watch = { key, params, refs: 0, status: 'loading' }));
-      this.#store.addWatch(params);
-      this.#write({ handler: 'watch', params });
+  const hold = (key: string, params: Params): Watch => {
+    let watch = watches.get(key);
+    if (!watch) {
+      watches.set(key, (watch = { key, params, refs: 0, status: 'loading' }));
+      store.addWatch(params);
+      write({ handler: 'watch', params });
     }
     watch.refs++;
     return watch;
-  }
+  };
 
   /** Ends the watch: its scope leaves the store, and `stop` goes to the server (while closed it is only forgotten). */
-  #end(params: Params): void {
-    this.#guard(() => this.#store.stop(params));
-    this.#write({ handler: 'stop', params });
-  }
+  const end = (params: Params): void => {
+    guard(() => store.stop(params));
+    write({ handler: 'stop', params });
+  };
 
-  #status(watch: Watch, status: LiveStatus, error?: LiveError): void {
-    watch.status = status;
-    watch.error = error;
-    this.#touched.add(watch.key);
-  }
+  /** Drops a reference; the last one ends the watch (not a refused one, which has ended already). */
+  const release = (watch: Watch): void => {
+    if (--watch.refs > 0 || watches.get(watch.key) !== watch) return;
+    watches.delete(watch.key);
+    end(watch.params);
+  };
 
-  /** Tells every view what changed with this message; no records are looked at here. */
-  #flush(): void {
-    const touched = this.#touched;
-    try {
-      if (touched.size > 0) notifyAll(Array.from(this.views, (view) => () => view.update(touched)));
-    } finally {
+  /**
+   * One more reference to the watch of `params`. Params outside the allowlist get a refused watch of their own, at
+   * once: the check is client/parse.ts's, the lean twin of `validateParams` (protocol/params.ts) that the client
+   * carries anyway for the params servers echo. Its message names no key; the server's would.
+   */
+  const acquire = (params: Params): Watch =>
+    isPlainObject(params) && isValidParams(params)
+      ? hold(canonicalJson(params), params)
+      : { key: '', params, refs: 0, status: 'error', error: { code: 'bad-params', message: 'params outside the allowlist' } };
+
+  /**
+   * A live query as the application holds it: shows one watch, and waits for another after `setParams`. Its
+   * methods do not use `this`, so `useSyncExternalStore(query.subscribe, query.getSnapshot)` works as written.
+   * @param limit The most records shown, the newest.
+   */
+  const view = (params: Params, limit: number): LiveQuery<T> => {
+    let shown = acquire(params);
+    /** What `setParams` asked for, while its `list` has not arrived. */
+    let next: Watch | undefined;
+    let snapshot: LiveSnapshot<T> | undefined;
+    /** Undefined once closed. */
+    let listeners: Set<() => void> | undefined = new Set();
+
+    const open = (call: string): Set<() => void> => {
+      if (!listeners) throw new TypeError(`monorail-ws: ${call}() on a closed live query`);
+      return listeners;
+    };
+    const changed = (): void => {
+      snapshot = undefined;
+      notifyAll(listeners ?? []);
+    };
+    /**
+     * Shows the awaited watch instead, in one step, once it has something to show (its `list`, or an error), or at
+     * once when what is shown has nothing worth keeping on screen (still loading, or refused).
+     */
+    const settle = (): void => {
+      if (!next || (next.status === 'loading' && (shown.status === 'ready' || shown.status === 'stale'))) return;
+      release(shown);
+      shown = next;
+      next = undefined;
+    };
+    /** After a message: `touched` holds what changed (records or status of a watch, by key). */
+    const update = (): void => {
+      const was = shown;
+      settle();
+      // What the awaited watch does before its `list` is not on screen.
+      if (shown !== was || touched.has(shown.key)) changed();
+    };
+    views.add(update);
+
+    return {
+      get params() {
+        return (next ?? shown).params;
+      },
+      get closed() {
+        return !listeners;
+      },
+      // Built when read: a burst of changes between two renders costs one array.
+      getSnapshot: () =>
+        (snapshot ??= {
+          data: Object.freeze(store.held(shown.key).slice(-limit)),
+          status: shown.status,
+          error: shown.error,
+          isPrevious: !!next,
+        }),
+      subscribe: (fn) => {
+        open('subscribe').add(fn);
+        return () => {
+          // After close() the listeners are gone already.
+          listeners?.delete(fn);
+        };
+      },
+      setParams: (params) => {
+        open('setParams');
+        // Acquired before anything is released, so that a watch asked for again is never stopped in between. The
+        // view holds one reference to what it shows and one to what it waits for.
+        const wanted = acquire(params);
+        const pending = next;
+        if (pending) release(pending);
+        if (wanted === shown) release(wanted);
+        next = wanted === shown ? undefined : wanted;
+        if (wanted === (pending ?? shown)) return;
+        settle();
+        changed();
+      },
+      close: () => {
+        if (!listeners) return;
+        listeners = undefined;
+        views.delete(update);
+        release(shown);
+        if (next) release(next);
+      },
+    };
+  };
+
+  return {
+    // Unbounded by default: what the store keeps (an append-only store, its last `historyLimit` entries) is the bound.
+    open: (params, options) => view(params, options?.limit ?? Infinity),
+    watch(params) {
+      const key = canonicalJson(params);
+      if (!watches.get(key)?.seed) hold(key, params).seed = true;
+    },
+    stop(params) {
+      const key = canonicalJson(params);
+      const watch = watches.get(key);
+      if (watch?.seed) {
+        watch.seed = false;
+        release(watch);
+      } else if (!watch) end(params);
+    },
+    answered(params, error) {
+      const watch = watches.get(canonicalJson(params));
+      if (!watch || (!error && watch.status === 'ready')) return;
+      watch.status = error ? 'error' : 'ready';
+      watch.error = error;
+      touched.add(watch.key);
+      // A refusal ends the watch: the store has dropped it already (client/apply.ts), and nothing re-sends it.
+      if (error && isRefusal(error.code)) watches.delete(watch.key);
+    },
+    offline() {
+      for (const watch of watches.values()) {
+        if (watch.status === 'ready') {
+          watch.status = 'stale';
+          touched.add(watch.key);
+        }
+      }
+      this.flush();
+    },
+    flush() {
+      // When a listener throws (the connection reports it), what changed is told again with the next message.
+      if (touched.size > 0) notifyAll(views);
       touched.clear();
-    }
-  }
+    },
+  };
 }
