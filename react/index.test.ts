@@ -203,7 +203,7 @@ describe('useLive', () => {
 });
 
 describe('StrictMode', () => {
-  it('mounts twice but opens one socket per channel, and leaves no watch behind after unmount', async () => {
+  it('mounts twice while the sockets connect, but opens one socket per channel and leaves no watch behind after unmount', async () => {
     setup();
     const view = render(h(StrictMode, null, app(h(Screen))));
     await waitFor(() => text('status') === 'ready' && text('logs') === 'ready');
@@ -213,6 +213,17 @@ describe('StrictMode', () => {
     await waitFor(() => mock.hub.stats().watches === 0);
     expect(mock.hub.stats().connections).toBe(CHANNELS.length);
     // StrictMode's first mount is undone before the second: every watch sent has its stop.
+    for (const channel of ['nodes', 'logs']) expect(frames.of('watch', channel).length).toBe(frames.of('stop', channel).length);
+  });
+
+  it('mounted on open sockets too: the first mount’s watch is stopped, one watch per query stays, none after unmount', async () => {
+    setup();
+    await waitFor(() => Object.values(client.channels).every((c) => c.state === 'open'));
+    const view = render(h(StrictMode, null, app(h(Screen))));
+    await waitFor(() => text('status') === 'ready' && text('logs') === 'ready');
+    expect(mock.hub.stats()).toMatchObject({ connections: CHANNELS.length, watches: 2 });
+    view.unmount();
+    await waitFor(() => mock.hub.stats().watches === 0);
     for (const channel of ['nodes', 'logs']) expect(frames.of('watch', channel).length).toBe(frames.of('stop', channel).length);
   });
 });
