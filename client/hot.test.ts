@@ -3,6 +3,7 @@
  * and one client. The Vite dev server itself, with real edits: e2e/hmr.spec.ts.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { bundleSize, CLIENT_ENTRY } from '../bench/size.js';
 import { createMockServer, type MockServer } from '../mock/index.js';
 import { waitFor } from '../test/support/wait.js';
 import { createClient, type Client } from './client.js';
@@ -75,5 +76,11 @@ describe('hotKeep', () => {
     expect(hotKeep(hot, 'zero', counted(1))).toBe(0);
     expect(hotKeep(hot, 'toString', () => 'own')).toBe('own');
     expect(calls).toBe(1);
+  });
+
+  it('adds nothing to an app that does not import it: the core bundle has no byte of it', async () => {
+    const { inputs } = await bundleSize(CLIENT_ENTRY);
+    expect(inputs['client/connection.ts']).toBeGreaterThan(0);
+    expect(inputs['client/hot.ts'] ?? 0).toBe(0);
   });
 });
