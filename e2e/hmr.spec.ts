@@ -31,6 +31,8 @@ test.beforeAll(async ({ backend }) => {
     server: { host: '127.0.0.1', port: 0 },
     // Every dependency bundled up front: a dependency found later would reload the page, which is no hot update.
     optimizeDeps: { include: ['mock-socket'] },
+    // Its own cache: the default, node_modules/.vite, is the playground's, whose dev server runs beside this one.
+    cacheDir: join(APP, '.vite'),
   });
   await vite.listen();
   if (backend === 'real') server = await startServer(['--port', '0', '--debug-stats']);
