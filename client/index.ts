@@ -8,6 +8,7 @@ export type { BackoffOptions, ConnectionOptions, HeartbeatOptions, Timers } from
 export { Store, type StoreOptions } from './store.js';
 export type { LiveError, LiveOptions, LiveQuery, LiveSnapshot, LiveStatus } from './live.js';
 export { createClient, type Client, type ClientOptions } from './client.js';
+export { hotKeep, type HotContext } from './hot.js';
 export type {
   CloseInfo,
   ConnectionError,

@@ -3,7 +3,7 @@
  * and life cycle. Client-behaviour parity with the real server is the contract suite's job (test/contract.test.ts).
  */
 import { Server, WebSocket as MockSocketWebSocket } from 'mock-socket';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Connection } from '../client/index.js';
 import type { ServerMessage } from '../protocol/index.js';
 import { waitFor } from '../test/support/wait.js';
@@ -448,6 +448,23 @@ describe('control API and fixtures', () => {
     const late = raw(mock, `${mock.url}/nodes`);
     expect((await closed(late)).code).toBe(1006);
     expect(mock.hub.stats().connections).toBe(0);
+  });
+
+  it('close() resolves when a test restored real timers while a frame waited on the fake clock (it hung: the close queued behind it)', async () => {
+    const mock = mockAt('ws://localhost:9140');
+    const r = await open(mock, `${mock.url}/nodes`);
+    expect(await request(r, { handler: 'watch', params: {} })).toMatchObject({ handler: 'list' });
+    vi.useFakeTimers();
+    try {
+      mock.upsert('nodes', makeNode(70)); // its delivery is scheduled on the fake clock
+    } finally {
+      vi.useRealTimers(); // as an afterEach does, before it closes the mock
+    }
+    let done = false;
+    void mock.close().then(() => (done = true));
+    await waitFor(() => done, 2000, 'mock.close() to resolve');
+    expect(r.frames.at(-1)).toMatchObject({ handler: 'item', id: makeNode(70).id });
+    expect(r.closeEvent?.code).toBe(1001);
   });
 
   it('startDemo (exported for in-page demo data) runs the demo simulator on the mock: watchers see nodes discovered', async () => {

@@ -236,6 +236,8 @@ export function createMockServer(options: MockServerOptions): MockServer {
         hub.close(CloseCode.GoingAway, 'server shutting down');
         server.stop();
       }
+      // The closes queue behind frames whose delivery may sit on a fake clock a test has since uninstalled.
+      for (const socket of sockets) socket.rearm();
       await Promise.all([...sockets].map((s) => s.closed));
     },
   };

@@ -175,6 +175,24 @@ describe('docs/client.md', () => {
   });
 });
 
+describe('docs/client.md "React, Vue, Svelte"', () => {
+  /** The contents of every fenced code block of a page. */
+  const codeBlocks = (markdown: string): string[] => [...markdown.matchAll(/^```\w*\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
+
+  it.each(['vue-use-live.ts', 'svelte-live-store.ts'])('shows the recipe test/recipes.test.ts runs: test/support/recipes/%s', (file) => {
+    // The file as the page prints it: without its header comment (which says where it is shown), importing the package.
+    const tested = read(`test/support/recipes/${file}`)
+      .replace(/^\/\*\*[\s\S]*?\*\/\n/, '')
+      .replaceAll("'../../../client/index.js'", "'monorail-ws/client'");
+    expect(tested).toContain('monorail-ws/client');
+    expect(codeBlocks(read('docs/client.md'))).toContain(tested);
+  });
+
+  it('no longer binds the store during render (React subscribed again on every render)', () => {
+    for (const page of ['README.md', 'docs/client.md']) expect(read(page), page).not.toContain('subscribe.bind(');
+  });
+});
+
 describe('docs/rackhd.md', () => {
   it('lists every default channel', () => {
     const rackhd = read('docs/rackhd.md');
@@ -195,7 +213,7 @@ describe('bench/README.md', () => {
 });
 
 describe('source comments', () => {
-  const SOURCE_DIRS = ['protocol', 'client', 'server', 'mock', 'test', 'bench', 'e2e', 'scripts', 'playground'];
+  const SOURCE_DIRS = ['protocol', 'client', 'server', 'mock', 'react', 'test', 'bench', 'e2e', 'scripts', 'playground'];
   const sources = SOURCE_DIRS.flatMap((dir) =>
     (readdirSync(join(ROOT, dir), { recursive: true }) as string[]).filter((f) => /\.tsx?$/.test(f)).map((f) => `${dir}/${f}`),
   );

@@ -263,6 +263,33 @@ describe('a browser app: npm install monorail-ws', () => {
   });
 });
 
+describe('a React app: npm install monorail-ws react react-dom', () => {
+  it('gets react as the optional peer it is, and monorail-ws/react renders on the server (loading until an effect opens the query)', () => {
+    const app = install('react-app', [tarball, `react@${devVersion('react')}`, `react-dom@${devVersion('react-dom')}`]);
+    expect(app.packages).toEqual(['mitt', 'mock-socket', 'monorail-ws', 'react', 'react-dom', 'scheduler']);
+    expect(app.stderr).not.toMatch(/ERESOLVE|peer/);
+    writeFileSync(
+      join(app.dir, 'ssr.mjs'),
+      `import { createElement as h } from 'react';
+       import { renderToString } from 'react-dom/server';
+       import { createClient } from 'monorail-ws/client';
+       import { createMockServer } from 'monorail-ws/mock';
+       import { MonorailProvider, useChannel, useConnectionState, useLive } from 'monorail-ws/react';
+       const mock = createMockServer({ url: 'ws://localhost:9100' });
+       const client = createClient({ url: mock.url, channels: ['nodes'], WebSocket: mock.WebSocket, autoConnect: false });
+       function Nodes() {
+         const nodes = useChannel('nodes');
+         const { status, data } = useLive(nodes, { type: 'compute' });
+         return h('p', null, status + ' ' + data.length + ' ' + useConnectionState(nodes));
+       }
+       console.log(renderToString(h(MonorailProvider, { client }, h(Nodes))));
+       await mock.close();
+      `,
+    );
+    expect(run(process.execPath, ['ssr.mjs'], app.dir).trim()).toBe('<p>loading 0 closed</p>');
+  });
+});
+
 describe('a server: the documented install command', () => {
   it('gets the server’s packages', () => {
     expect(serverApp.packages).toEqual(expect.arrayContaining([...SERVER_ONLY, 'mitt', 'mock-socket', 'monorail-ws']));
@@ -270,7 +297,8 @@ describe('a server: the documented install command', () => {
   });
 
   it('every subpath export imports in plain Node, and a client watches nodes on a server started from the package', () => {
-    const subpaths = Object.keys(pkg.exports).filter((k) => k !== './package.json');
+    // monorail-ws/react needs react, which a server does not install: the React app below imports it.
+    const subpaths = Object.keys(pkg.exports).filter((k) => k !== './package.json' && k !== './react');
     const script = `
       ${subpaths.map((s, i) => `import * as m${i} from 'monorail-ws${s.slice(1)}';`).join('\n')}
       import { Connection } from 'monorail-ws/client';
