@@ -7,7 +7,7 @@
 import { act, cleanup, render } from '@testing-library/react';
 import { createElement as h, type ReactNode, StrictMode, useState } from 'react';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Client, type Connection, createClient, type Doc, type Params } from '../client/index.js';
+import { type Client, type Connection, createClient, type Doc, type Filter } from '../client/index.js';
 import { createMockServer, makeNode, type MockServer, type MockServerOptions } from '../mock/index.js';
 import { type FrameRecorder, recordFrames } from '../test/support/mock-frames.js';
 import { waitFor } from '../test/support/wait.js';
@@ -38,7 +38,7 @@ const texts = (id: string): string[] => [...document.querySelectorAll(`[data-tes
 const text = (id: string): string | undefined => texts(id)[0];
 
 /** A list of nodes from `useLive`, with the snapshot's fields as data attributes; every rendered snapshot recorded. */
-function Nodes({ params, seen }: { params: Params; seen?: Array<{ status: string; isPrevious: boolean; names: string[] }> }): ReactNode {
+function Nodes({ params, seen }: { params: Filter; seen?: Array<{ status: string; isPrevious: boolean; names: string[] }> }): ReactNode {
   const nodes = useChannel('nodes');
   const { data, status, error, isPrevious } = useLive(nodes, params);
   seen?.push({ status, isPrevious, names: data.map((n) => String(n.name)) });
@@ -195,7 +195,7 @@ describe('useLive', () => {
 
   it('a refused filter is status error with the code, without a round trip', async () => {
     setup();
-    render(app(h(Nodes, { params: { name: { $regex: '^n' } } as unknown as Params })));
+    render(app(h(Nodes, { params: { name: { $regex: '^n' } } as unknown as Filter })));
     expect(text('status')).toBe('error');
     expect(text('error')).toBe('bad-params');
     expect(frames.of('watch')).toEqual([]);

@@ -28,6 +28,7 @@ import type { Client } from '../client/client.js';
 import type { Connection } from '../client/connection.js';
 import type { ConnectionState } from '../client/events.js';
 import type { LiveOptions, LiveQuery, LiveSnapshot } from '../client/live.js';
+import type { Filter } from '../protocol/filter.js';
 import type { Doc, Params } from '../protocol/messages.js';
 import { canonicalJson } from '../protocol/params.js';
 
@@ -66,12 +67,12 @@ export function useClient<C extends AnyClient = Client>(): C {
  * One channel's connection of the provider's client.
  * @throws Error when there is no `MonorailProvider`, or its client has no such channel.
  */
-export function useChannel<T extends Doc = Doc>(name: string): Connection<T> {
+export function useChannel<T extends object = Doc>(name: string): Connection<T> {
   return useClient().channel(name) as Connection<T>;
 }
 
 /** The connection's state, re-rendering on every change. */
-export function useConnectionState<T extends Doc>(connection: Connection<T>): ConnectionState {
+export function useConnectionState<T extends object>(connection: Connection<T>): ConnectionState {
   const subscribe = useCallback((fn: () => void) => connection.events.on('state', fn), [connection]);
   const state = () => connection.state;
   return useSyncExternalStore(subscribe, state, state);
@@ -89,8 +90,8 @@ const LOADING = { data: Object.freeze([]), status: 'loading', isPrevious: false 
  * @param params The filter (docs/client.md "Reading data"). @default {}
  * @param options `limit`: on append-only channels, the most entries kept.
  */
-export function useLive<T extends Doc = Doc>(connection: Connection<T>, params: Params = {}, options?: LiveOptions): LiveSnapshot<T> {
-  const key = canonicalJson(params);
+export function useLive<T extends object = Doc>(connection: Connection<T>, params: Filter<T> = {}, options?: LiveOptions): LiveSnapshot<T> {
+  const key = canonicalJson(params as Params);
   // The query and the connection it belongs to: until the effect has opened the query of a new connection, the
   // previous connection's query must not be shown.
   const [held, setHeld] = useState<[Connection<T>, LiveQuery<T>]>();
@@ -111,7 +112,7 @@ export function useLive<T extends Doc = Doc>(connection: Connection<T>, params: 
   // A query closed by the cleanup above (a new limit) is not asked: it is being replaced, with the current params.
   // biome-ignore lint/correctness/useExhaustiveDependencies: `key` stands for `params`, compared by value.
   useLayoutEffect(() => {
-    if (behind && !query.closed) query.setParams(params);
+    if (behind && !query.closed) query.setParams(params as Params);
   }, [query, key]);
 
   // The query subscribed to is always open: it closes only in the cleanup that also replaces it in `held`.

@@ -3,7 +3,7 @@
  * compares them, with this import path written as the package's); test/recipes.test.ts runs it against the mock.
  */
 import { type Readable, readable } from 'svelte/store';
-import type { Connection, Doc, LiveOptions, LiveQuery, LiveSnapshot, Params } from '../../../client/index.js';
+import type { Connection, Doc, LiveOptions, LiveQuery, LiveSnapshot, Filter, Params } from '../../../client/index.js';
 
 /** A live query as a Svelte store (`$nodes.data`, `$nodes.status`), with `setParams` to move it. */
 export interface LiveStore<T> extends Readable<LiveSnapshot<T>> {
@@ -14,7 +14,7 @@ export interface LiveStore<T> extends Readable<LiveSnapshot<T>> {
 export function liveStore<T extends Doc>(connection: Connection<T>, params: Params = {}, options?: LiveOptions): LiveStore<T> {
   let query: LiveQuery<T> | undefined;
   const { subscribe } = readable<LiveSnapshot<T>>(undefined, (set) => {
-    const opened = connection.live(params, options);
+    const opened = connection.live(params as Filter<T>, options);
     query = opened;
     set(opened.getSnapshot());
     const unsubscribe = opened.subscribe(() => set(opened.getSnapshot()));
