@@ -51,6 +51,6 @@ export function applyToStore<T extends Doc>(store: Store<T>, channel: string, me
       if (params !== undefined) store.stop(params);
       break;
     }
-    // `session` and `pong`: nothing for the store.
+    // `session`, `pong`, `progress` and `resumed`: nothing for the store (positions are the connection's).
   }
 }

@@ -50,6 +50,11 @@ const SERVER_MESSAGES: ServerMessage[] = [
     },
   },
   { handler: 'pong' },
+  { handler: 'list', resource: 'nodes', params: {}, items: [], position: 'k2x.41' },
+  { handler: 'item', resource: 'nodes', id: 'n1', data: { id: 'n1' }, position: 'k2x.42' },
+  { handler: 'remove', resource: 'nodes', id: 'n1', position: 'k2x.43' },
+  { handler: 'progress', resource: 'nodes', position: 'k2x.44' },
+  { handler: 'resumed', resource: 'nodes', params: { type: 'compute' }, position: 'k2x.44' },
 ];
 
 describe('round trips', () => {
@@ -93,6 +98,8 @@ describe('round trips', () => {
       expect(text).toBe(stringifyMessage({ handler: 'list', resource, params, items }));
       expect(parseMessage(text, 'server')).toEqual(parseMessage(stringifyMessage({ handler: 'list', resource, params, items }), 'server'));
       expect(parseMessage(text, 'server')).toEqual({ handler: 'list', resource, params, items });
+      const positioned = stringifyList(resource, params, JSON.stringify(items), 'k2"x.7');
+      expect(positioned).toBe(stringifyMessage({ handler: 'list', resource, params, items, position: 'k2"x.7' }));
     }
   });
 
@@ -427,6 +434,14 @@ describe('server messages', () => {
     ['session without id', '{"handler":"session"}', 'bad-message'],
     ['session with a numeric id', '{"handler":"session","id":1}', 'bad-message'],
     ['session with features that are not strings', '{"handler":"session","id":"s","features":[1]}', 'bad-message'],
+    ['item whose position is not a string', '{"handler":"item","resource":"n","id":"a","data":{},"position":7}', 'bad-message'],
+    ['progress without a position', '{"handler":"progress","resource":"n"}', 'bad-message'],
+    ['resumed without params', '{"handler":"resumed","resource":"n","position":"p"}', 'bad-message'],
+    [
+      'resumed with params outside the allowlist',
+      '{"handler":"resumed","resource":"n","params":{"$where":"1"},"position":"p"}',
+      'bad-params',
+    ],
     ['session with features that are not an array', '{"handler":"session","id":"s","features":"ping"}', 'bad-message'],
     ['list without resource', '{"handler":"list","items":[]}', 'bad-message'],
     ['list without items', '{"handler":"list","resource":"nodes"}', 'bad-message'],

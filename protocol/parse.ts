@@ -112,6 +112,11 @@ function checkServerParams(obj: { [key: string]: unknown }): void {
   }
 }
 
+/** A frame's `position` (opaque to clients): a string, where `required`, else absent or a string. */
+function checkPosition(obj: { [key: string]: unknown }, required: boolean): void {
+  check(typeof obj.position === 'string' || (!required && obj.position === undefined), '"position" must be a string', obj);
+}
+
 function parseServer(obj: { [key: string]: unknown }, maxName: number): ServerMessage {
   const handler = obj.handler as string;
   if (!SERVER_SET.has(handler)) unknownHandler(handler, SERVER_HANDLERS, maxName);
@@ -130,11 +135,13 @@ function parseServer(obj: { [key: string]: unknown }, maxName: number): ServerMe
       check(isResource, '"resource" must be a string', obj);
       check(Array.isArray(obj.items) && obj.items.every(isPlainObject), '"items" must be an array of objects', obj);
       checkServerParams(obj);
+      checkPosition(obj, false);
       break;
     case 'item':
       check(isResource, '"resource" must be a string', obj);
       check(isId, '"id" must be a string or a number', obj);
       check(isPlainObject(obj.data), '"data" must be an object', obj);
+      checkPosition(obj, false);
       // Some sources use numeric ids; the store keys by string. A copy: the caller's object stays as it was.
       if (typeof obj.id === 'number') return { ...obj, id: String(obj.id) } as unknown as ServerMessage;
       break;
@@ -143,6 +150,7 @@ function parseServer(obj: { [key: string]: unknown }, maxName: number): ServerMe
       check(obj.id === undefined || isId, '"id" must be a string or a number', obj);
       checkServerParams(obj);
       check(obj.id !== undefined || obj.params !== undefined, 'needs "id" or "params"', obj);
+      checkPosition(obj, false);
       if (typeof obj.id === 'number') return { ...obj, id: String(obj.id) } as unknown as ServerMessage;
       break;
     case 'error': {
@@ -157,6 +165,16 @@ function parseServer(obj: { [key: string]: unknown }, maxName: number): ServerMe
       );
       break;
     }
+    case 'progress':
+      check(isResource, '"resource" must be a string', obj);
+      checkPosition(obj, true);
+      break;
+    case 'resumed':
+      check(isResource, '"resource" must be a string', obj);
+      check(isPlainObject(obj.params), '"params" must be an object', obj);
+      checkServerParams(obj);
+      checkPosition(obj, true);
+      break;
     case 'pong':
       break;
   }
@@ -210,11 +228,13 @@ export function stringifyMessage(message: Message): string {
  * The one fast path beside `stringifyMessage`: a `list` frame whose items are already serialised. A snapshot read
  * answers every request that joined it with the same items under each request's own resource and params, so the
  * items (most of the frame) are serialised once for all of them. The text is exactly what `stringifyMessage` makes
- * of `{handler: 'list', resource, params, items}` when `itemsJson` is `JSON.stringify(items)`.
+ * of `{handler: 'list', resource, params, items, position}` when `itemsJson` is `JSON.stringify(items)` (no
+ * `position` field when it is undefined).
  * @param itemsJson `JSON.stringify` of the items array.
  */
-export function stringifyList(resource: string, params: Params, itemsJson: string): string {
-  return `{"handler":"list","resource":${JSON.stringify(resource)},"params":${JSON.stringify(params)},"items":${itemsJson}}`;
+export function stringifyList(resource: string, params: Params, itemsJson: string, position?: string): string {
+  const head = `{"handler":"list","resource":${JSON.stringify(resource)},"params":${JSON.stringify(params)},"items":${itemsJson}`;
+  return position === undefined ? `${head}}` : `${head},"position":${JSON.stringify(position)}}`;
 }
 
 /** Human description of an error code (for logs and docs). */
