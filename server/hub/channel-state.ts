@@ -132,8 +132,9 @@ export class ChannelState {
         timeline.issue(pos);
       }
       // A change that is in no stream (the application's own write to memory, with a stream feeding the rest): the
-      // history cannot replay it to a client that resumes from before it, so those positions get a full list.
-      else history.cut(Math.max(timeline.head, timeline.issued));
+      // history cannot replay it to a client that resumes from before it, so those positions (every one given out
+      // so far) get a full list; the next offset the stream gives resumes again.
+      else history.cut(Math.max(timeline.head, timeline.issued) + 1);
     }
     return this.memory.record(change, ++this.seq, pos);
   }

@@ -180,6 +180,15 @@ export class Resumer {
     for (const d of this.deferred) if (d.sub === sub && d.canonical === canonical) this.end(d, false);
   }
 
+  /**
+   * Cuts every history at the present: positions given out so far get a full `list` (changes before now may be
+   * missing from the histories: a feed lost while RackHD kept writing). Positions from the next offset on resume.
+   */
+  cut(): void {
+    const { timeline } = this;
+    for (const state of this.states) state.history!.cut(Math.max(timeline.head, timeline.issued) + 1);
+  }
+
   /** Watches waiting for a position (tests, stats). */
   get waiting(): number {
     return this.deferred.size;
