@@ -11,7 +11,16 @@ import type { ServerMessage } from '../protocol/index.js';
 import { lineLogger } from '../server/cli/line-logger.js';
 import { createServer, type MonorailServer } from '../server/index.js';
 import { RawClient } from './support/raw-client.js';
-import { AMQP_URL, bindingsOf, deleteExchanges, deleteQueues, queuesWithPrefix, RackhdPublisher, testPrefix } from './support/rabbit.js';
+import {
+  AMQP_URL,
+  bindingsOf,
+  closeBrokerConnection,
+  deleteExchanges,
+  deleteQueues,
+  queuesWithPrefix,
+  RackhdPublisher,
+  testPrefix,
+} from './support/rabbit.js';
 import { describeRabbit } from './support/services.js';
 import { waitFor } from './support/wait.js';
 
@@ -153,5 +162,36 @@ await describeRabbit('resume through the RabbitMQ stream', () => {
     c.send({ handler: 'watch', params: { type: 'compute' }, position });
     expect((await c.next()).handler).toBe('list');
     expect(logs.some((l) => l.includes('resume refused') && /another epoch|older than every epoch/.test(l))).toBe(true);
+  });
+
+  it('after its broker connection was lost, an instance goes on from the message it handled last (same stream), cuts its histories there and re-reads open watches', async () => {
+    const { prefix, instance } = deployment();
+    const a = await instance();
+    const pub = await publisher(prefix);
+    pub.waterline('nodes', 'created', node('n1', 'compute'));
+    await waitFor(() => has(a, 'n1'), undefined, 'A to read n1');
+    const open = await client(a);
+    open.send({ handler: 'watch', params: { type: 'compute' } });
+    const position = positionOf(await open.next('list'))!;
+    const handled = a.amqp!.stream!.stats.messages;
+
+    expect(await closeBrokerConnection(`monorail-ws ${a.instanceId}`)).toBe(1);
+    await waitFor(() => a.amqp!.stream!.stats.attaches === 2 && a.amqp!.link.state === 'up', undefined, 'A to attach again');
+    expect(a.amqp!.stream!.stats.resets).toBe(0);
+    // Nothing read twice: only the new attach marker came after the message handled last.
+    expect(a.amqp!.stream!.stats.messages).toBe(handled + 1);
+    expect((await open.next('list')).items.map((i) => i.id)).toEqual(['n1']);
+    const late = await client(a);
+    late.send({ handler: 'watch', params: { type: 'compute' }, position });
+    expect((await late.next()).handler).toBe('list');
+
+    // Positions given out after the gap resume as before.
+    pub.waterline('nodes', 'created', node('n2', 'compute'));
+    const item = await open.next('item');
+    pub.waterline('nodes', 'created', node('n3', 'compute'));
+    await waitFor(() => has(a, 'n3'), undefined, 'A to read n3');
+    const resumed = await client(a);
+    resumed.send({ handler: 'watch', params: { type: 'compute' }, position: positionOf(item) });
+    expect(summary(await resumed.drain())).toEqual(['item n3', 'resumed']);
   });
 });

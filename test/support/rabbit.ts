@@ -160,6 +160,6 @@ export async function queuesWithPrefix(prefix: string): Promise<Array<{ name: st
   return out
     .split('\n')
     .map((line) => line.split('\t'))
-    .filter(([name]) => name !== undefined && name.startsWith(prefix))
+    .filter(([name]) => name?.startsWith(prefix) === true)
     .map(([name = '', type = '']) => ({ name, type }));
 }
