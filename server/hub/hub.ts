@@ -130,6 +130,10 @@ export interface HubStats {
   sourceReads: number;
   /** Snapshot requests answered by joining a read already in flight. */
   coalescedReads: number;
+  /** Watches answered by a replay and `resumed` instead of a snapshot (`resume`). */
+  resumes: number;
+  /** Watches that brought a position and got a full `list` (malformed, another epoch, trimmed, …). */
+  resumesRefused: number;
   /** Changes published. */
   changes: number;
 }
@@ -339,7 +343,8 @@ export class Hub {
     }
     const { sourceReads, coalescedReads } = this.reads.counters;
     const { changes } = this.counters;
-    return { connections: this.connections.size, watches, watchBytes, sourceReads, coalescedReads, changes };
+    const { resumes, refused: resumesRefused } = this.resume?.counters ?? { resumes: 0, refused: 0 };
+    return { connections: this.connections.size, watches, watchBytes, sourceReads, coalescedReads, changes, resumes, resumesRefused };
   }
 
   /** The routing state of a channel (tests and benchmarks inspect it). */

@@ -78,6 +78,8 @@ interface Deferred {
 /** Resume for one hub. */
 export class Resumer {
   readonly timeline: Timeline;
+  /** Watches resumed, and watches whose position got a full `list` (`HubStats`). */
+  readonly counters = { resumes: 0, refused: 0 };
   private readonly states: readonly ChannelState[];
   private readonly waitMs: number;
   private readonly progressIntervalMs: number;
@@ -136,6 +138,7 @@ export class Resumer {
 
   /** The `debug` line of a position that gets a full `list` (the position quoted, bounded: it is client input). */
   refused(conn: HubConnection, state: ChannelState, position: unknown, reason: string): void {
+    this.counters.refused++;
     const text = typeof position === 'string' ? position.slice(0, MAX_POSITION_LENGTH) : typeof position;
     this.logger.debug('resume refused, sending a full list', { session: conn.id, channel: state.spec.name, reason, position: text });
   }
@@ -147,6 +150,7 @@ export class Resumer {
   replay(sub: Subscription, from: number, params: Params): void {
     const { state } = sub;
     const history = state.history!;
+    this.counters.resumes++;
     // With other reads of this connection in flight, their held changes are not sent yet: claim no position past them.
     const heldFrom = sub.inflight > 0 ? this.reads.heldFrom(state) : Number.POSITIVE_INFINITY;
     for (const change of history.after(from)) deliver(state, sub, change, false, heldFrom);
