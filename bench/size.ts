@@ -40,7 +40,10 @@ export async function bundleSize(contents: string): Promise<BundleSize> {
   return { code: result.outputFiles[0]!.text, minified: code.length, gzip: gzipSync(code, { level: 9 }).length, inputs };
 }
 
-/** What scenario 6 and the size test measure: `Connection` + `Store`, as an app imports them. */
+/**
+ * What scenario 6 and the size test measure: `Connection` + `Store`, as an app imports them — live queries included
+ * (`connection.live`, client/live.ts, is reached through `Connection`).
+ */
 export const CLIENT_ENTRY = `export { Connection, Store } from './client/index.ts';`;
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -14,7 +14,7 @@ import type { Store } from './store.js';
 const TRANSIENT_ERRORS: readonly string[] = ['source-unavailable', 'internal'] satisfies ErrorCode[];
 
 /** Whether an `error` refuses its request for good (a source outage, say, does not). */
-function isRefusal(code: ErrorCode): boolean {
+export function isRefusal(code: ErrorCode): boolean {
   return !TRANSIENT_ERRORS.includes(code);
 }
 
@@ -23,22 +23,31 @@ export function isForChannel(channel: string, resource: string | undefined): boo
   return resource === undefined || resource === channel || canonicalChannel(resource) === canonicalChannel(channel);
 }
 
-/** The params of the watch an `error` refuses for good on `channel`, if it does. */
-function refusedWatch(channel: string, { params: { request, code } }: ErrorMessage): Params | undefined {
-  if (request?.handler !== 'watch' || !isRefusal(code)) return undefined;
-  if (!isPlainObject(request.params) || !isForChannel(channel, request.resource)) return undefined;
+/** The params of the watch on `channel` an `error` answers, if it answers one. */
+function erroredWatch(channel: string, { params: { request } }: ErrorMessage): Params | undefined {
+  if (request?.handler !== 'watch' || !isPlainObject(request.params) || !isForChannel(channel, request.resource)) return undefined;
   return request.params as Params;
 }
 
+/** What the live queries learn from a message: a watch's `list` arrived, or an `error` answered a watch. */
+export interface WatchAnswers {
+  /** `error` is undefined for a `list`. */
+  answered(params: Params, error?: { code: ErrorCode; message: string }): void;
+}
+
 /**
- * Applies one server message to the store of `channel`. Messages for another channel, `session` and `pong` leave it
- * as it is.
+ * Applies one server message to the store of `channel`, and tells `answers` (the live queries) what it says about a
+ * watch — before the store changes, so that they can announce status and records in one step. Messages for another
+ * channel, `session` and `pong` leave the store as it is.
  * @throws What a store subscriber threw (the caller reports it).
  */
-export function applyToStore<T extends Doc>(store: Store<T>, channel: string, message: ServerMessage): void {
+export function applyToStore<T extends Doc>(store: Store<T>, channel: string, message: ServerMessage, answers?: WatchAnswers): void {
   switch (message.handler) {
     case 'list':
-      if (isForChannel(channel, message.resource)) store.applyList(message.params, message.items);
+      if (isForChannel(channel, message.resource)) {
+        if (message.params !== undefined) answers?.answered(message.params);
+        store.applyList(message.params, message.items);
+      }
       break;
     case 'item':
       if (isForChannel(channel, message.resource)) store.applyItem(message.id, message.data);
@@ -47,8 +56,12 @@ export function applyToStore<T extends Doc>(store: Store<T>, channel: string, me
       if (isForChannel(channel, message.resource)) store.applyRemove(message.id, message.params);
       break;
     case 'error': {
-      const params = refusedWatch(channel, message);
-      if (params !== undefined) store.stop(params);
+      const params = erroredWatch(channel, message);
+      // The error's params are `{code, message, request}`: what a live query shows as its error.
+      if (params !== undefined) {
+        answers?.answered(params, message.params);
+        if (isRefusal(message.params.code)) store.stop(params);
+      }
       break;
     }
     // `session`, `pong`, `progress` and `resumed`: nothing for the store (positions are the connection's).

@@ -6,7 +6,7 @@
  */
 import { backoffDelay } from '../protocol/backoff.js';
 import { channelFromUrl, channelInfo } from '../protocol/channels.js';
-import { NO_RETRY_CODES, type CloseCode } from '../protocol/codes.js';
+import { NO_RETRY_CODES } from '../protocol/codes.js';
 import type { ClientMessage, Doc, Params, SessionMessage } from '../protocol/messages.js';
 import { stringifyMessage } from '../protocol/parse.js';
 import { applyToStore } from './apply.js';
@@ -20,18 +20,12 @@ import {
   type ReconnectInfo,
 } from './events.js';
 import { startHeartbeat, type Heartbeat } from './heartbeat.js';
+import { liveQueries, type LiveOptions, type LiveQueries, type LiveQuery } from './live.js';
 import { resolveOptions, type ConnectionOptions, type ResolvedOptions } from './options.js';
-import { offeredProtocols, resolveToken, type SocketCloseEvent, type WebSocketLike } from './socket.js';
+import { ABNORMAL_CLOSURE, NORMAL_CLOSURE, offeredProtocols, resolveToken, type SocketCloseEvent, type WebSocketLike } from './socket.js';
 import { Store } from './store.js';
 
 export type { ConnectionOptions, HeartbeatOptions, Timers } from './options.js';
-
-// Close codes as literals the compiler checks against `CloseCode`: esbuild does not inline `CloseCode.Normal` from
-// the `as const` object, it bundles the whole table (measured), which the client otherwise never reads.
-/** Our own `disconnect()`. */
-const NORMAL_CLOSURE: typeof CloseCode.Normal = 1000;
-/** What a socket reports when it was lost without a close frame; we report it for a socket we gave up on. */
-const ABNORMAL_CLOSURE: typeof CloseCode.Abnormal = 1006;
 
 /**
  * One reconnecting connection to one channel (`ws://host:port/<channel>`), with a live `Store` of its records.
@@ -54,6 +48,8 @@ export class Connection<T extends Doc = Doc> {
   declare readonly urls: readonly string[];
 
   readonly #o: ResolvedOptions;
+  /** The live queries, and the references to each watched params (the seed API's `watch` holds one). */
+  readonly #queries: LiveQueries<T>;
 
   #current: ConnectionState = 'closed';
   #socket: WebSocketLike | undefined;
@@ -82,6 +78,11 @@ export class Connection<T extends Doc = Doc> {
     this.#o = resolveOptions(options);
     this.store = new Store<T>({ ...channelInfo(this.channel), ...options.store });
     this.events = createEvents<ConnectionEvents>((error, source) => this.#report({ kind: 'listener', source, error }));
+    this.#queries = liveQueries<T>(
+      this.store,
+      (m) => this.#write(m),
+      (update) => this.#apply(update),
+    );
     if (options.autoConnect !== false) this.connect();
   }
 
@@ -177,13 +178,17 @@ export class Connection<T extends Doc = Doc> {
    * Not queued: while closed the watch is only remembered, and sent on open. Watching the same params twice is a no-op.
    */
   watch(params: Params = {}): void {
-    if (this.store.addWatch(params)) this.#write({ handler: 'watch', params });
+    this.#queries.watch(params);
   }
 
-  /** Ends the watch `params` (records only it held leave the store). Not queued: while closed it is only forgotten. */
+  /** Ends `watch(params)`, unless a live query holds the same params (docs/client.md "Live queries"). Not queued. */
   stop(params: Params = {}): void {
-    this.#apply(() => this.store.stop(params));
-    this.#write({ handler: 'stop', params });
+    this.#queries.stop(params);
+  }
+
+  /** A live view of the records matching `params` only, with its own status; `close()` it when done. */
+  live(params: Params = {}, options?: LiveOptions): LiveQuery<T> {
+    return this.#queries.open(params, options);
   }
 
   #open(): void {
@@ -251,7 +256,8 @@ export class Connection<T extends Doc = Doc> {
     }
     const { events } = this;
     if (m.handler === 'session') this.#startSession(m);
-    else this.#apply(() => applyToStore(this.store, this.channel, m));
+    else this.#apply(() => applyToStore(this.store, this.channel, m, this.#queries));
+    this.#apply(() => this.#queries.flush());
     // Events come after the store changed, so a listener reading the store sees what the message did.
     events.emit('message', m);
     if (m.handler === 'error') {
@@ -270,12 +276,7 @@ export class Connection<T extends Doc = Doc> {
     this.#pulse = undefined;
     const { heartbeat, timers } = this.#o;
     if (heartbeat && features?.includes('ping')) {
-      this.#pulse = startHeartbeat(
-        heartbeat,
-        timers,
-        () => this.#write({ handler: 'ping' }),
-        () => this.#abandon(),
-      );
+      this.#pulse = startHeartbeat(heartbeat, timers, this.#write.bind(this, { handler: 'ping' }), this.#abandon.bind(this));
     }
   }
 
@@ -350,6 +351,7 @@ export class Connection<T extends Doc = Doc> {
   #setState(state: ConnectionState): void {
     if (this.#current === state) return;
     this.#current = state;
+    if (state !== 'open') this.#apply(() => this.#queries.offline());
     this.events.emit('state', state);
   }
 

@@ -1,10 +1,12 @@
 /**
- * monorail-ws client SDK: `Connection` (one reconnecting socket per channel with a live `Store`), `createClient`
- * (one connection per channel), the backoff policy, and the protocol types an application needs.
+ * monorail-ws client SDK: `Connection` (one reconnecting socket per channel with a live `Store`, and live queries:
+ * `connection.live(params)`), `createClient` (one connection per channel), the backoff policy, and the protocol types
+ * an application needs.
  */
 export { Connection } from './connection.js';
 export type { BackoffOptions, ConnectionOptions, HeartbeatOptions, Timers } from './options.js';
 export { Store, type StoreOptions } from './store.js';
+export type { LiveError, LiveOptions, LiveQuery, LiveSnapshot, LiveStatus } from './live.js';
 export { createClient, type Client, type ClientOptions } from './client.js';
 export type {
   CloseInfo,

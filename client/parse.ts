@@ -87,8 +87,11 @@ function isValidCondition(condition: unknown): boolean {
   return isLiteral(condition);
 }
 
-/** `validateParams` as a predicate (the allowlist of `protocol/params.ts`, rule for rule). */
-function isValidParams(params: Obj): boolean {
+/**
+ * `validateParams` as a predicate (the allowlist of `protocol/params.ts`, rule for rule; `maxInValues` is the
+ * server's). Live queries check their params with it before anything is sent.
+ */
+export function isValidParams(params: Obj): boolean {
   return Object.entries(params).every(([path, condition]) => isValidPath(path) && isValidCondition(condition));
 }
 

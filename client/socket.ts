@@ -7,7 +7,14 @@
  * relying on). Nothing here patches a global.
  */
 import WebSocketDefault from './node-websocket.js';
-import { CLIENT_DEFAULTS as DEFAULTS } from '../protocol/codes.js';
+import { CLIENT_DEFAULTS as DEFAULTS, type CloseCode } from '../protocol/codes.js';
+
+// Close codes as literals the compiler checks against `CloseCode`: esbuild does not inline `CloseCode.Normal` from
+// the `as const` object, it bundles the whole table (measured), which the client otherwise never reads.
+/** Our own `disconnect()`. */
+export const NORMAL_CLOSURE: typeof CloseCode.Normal = 1000;
+/** What a socket reports when it was lost without a close frame; we report it for a socket we gave up on. */
+export const ABNORMAL_CLOSURE: typeof CloseCode.Abnormal = 1006;
 
 // Declared through a method so the parameter is checked bivariantly: the browser's `(ev: MessageEvent) => any`,
 // ws's and mock-socket's handler types are then all assignable, while ours stay precise.

@@ -34,24 +34,13 @@ export interface StoreOptions {
 interface Entry<T> {
   doc: T;
   /**
-   * Scopes holding the item (unused by append-only stores). An array, not a Set: an item has one scope or a few,
-   * and a 100,000-item list then costs 100,000 small arrays instead of as many hash sets.
+   * Scopes holding the item (in an append-only store they only say whose entries it is: nothing is deleted for
+   * lack of one). An array, not a Set: an item has one scope or a few, and a 100,000-item list then costs 100,000
+   * small arrays instead of as many hash sets.
    */
   readonly scopes: string[];
   /** The `list` that last listed it (see `applyList`). */
   mark: number;
-}
-
-/** Adds `scope` to `scopes` once. */
-function hold(scopes: string[], scope: string): void {
-  if (!scopes.includes(scope)) scopes.push(scope);
-}
-
-/** Takes `scope` from `scopes`; true when it was there. */
-function release(scopes: string[], scope: string): boolean {
-  const at = scopes.indexOf(scope);
-  if (at >= 0) scopes.splice(at, 1);
-  return at >= 0;
 }
 
 const EMPTY: readonly never[] = Object.freeze([]);
@@ -86,6 +75,8 @@ export class Store<T extends Doc = Doc> {
   #changed = false;
   /** Numbers the lists applied, so one can tell the items it listed from the others without a set of ids. */
   #lists = 0;
+  /** The scopes whose records changed since the live queries last looked; undefined until they `track()`. */
+  #touched: Set<string> | undefined;
 
   /** @param options See `StoreOptions`; every field is optional. */
   constructor(options: StoreOptions = {}) {
@@ -125,6 +116,21 @@ export class Store<T extends Doc = Doc> {
     };
   }
 
+  /**
+   * From now on, records in the returned set every scope whose records change (a record joins or leaves it, or a
+   * record it holds changes); the caller empties the set once it has read it. Used by live queries.
+   */
+  track(): Set<string> {
+    return (this.#touched ??= new Set());
+  }
+
+  /** The records `scope` holds, in arrival order (used by live queries). */
+  held(scope: string): T[] {
+    const held: T[] = [];
+    for (const entry of this.#items.values()) if (entry.scopes.includes(scope)) held.push(entry.doc);
+    return held;
+  }
+
   /** The params of every active watch, in the order they were added (used by `Connection`). */
   activeWatches(): Params[] {
     return Array.from(this.#watches.values());
@@ -147,24 +153,23 @@ export class Store<T extends Doc = Doc> {
    * it only upserts. Append-only stores only add. Used by `Connection`.
    */
   applyList(params: Params | undefined, items: readonly Doc[]): void {
-    if (params === undefined || this.appendOnly) {
-      for (const item of items) this.#upsertItem(item);
-      this.#commit();
-      return;
-    }
-    const scope = canonicalJson(params);
+    const scope = params === undefined ? undefined : canonicalJson(params);
     const mark = ++this.#lists;
     for (const item of items) {
       const entry = this.#upsertItem(item);
-      if (entry === undefined) continue;
-      hold(entry.scopes, scope);
+      if (entry === undefined || scope === undefined) continue;
+      this.#hold(entry, scope);
       entry.mark = mark;
+    }
+    if (params === undefined || this.appendOnly) {
+      this.#commit();
+      return;
     }
     for (const [id, entry] of this.#items) {
       if (entry.mark === mark) continue;
       // An unscoped item (from a `get` or an older server's list) matching P is something P's snapshot
       // would have listed, so its absence means it is gone.
-      const gone = release(entry.scopes, scope) ? entry.scopes.length === 0 : entry.scopes.length === 0 && matches(entry.doc, params);
+      const gone = this.#release(entry, scope!) ? entry.scopes.length === 0 : entry.scopes.length === 0 && matches(entry.doc, params);
       if (gone) this.#delete(id);
     }
     this.#commit();
@@ -176,11 +181,9 @@ export class Store<T extends Doc = Doc> {
    */
   applyItem(id: string, data: Doc): void {
     const entry = this.#upsert(id, data);
-    if (!this.appendOnly) {
-      for (const [key, params] of this.#watches) {
-        if (matches(data, params)) hold(entry.scopes, key);
-        else release(entry.scopes, key);
-      }
+    for (const [key, params] of this.#watches) {
+      if (matches(data, params)) this.#hold(entry, key);
+      else this.#release(entry, key);
     }
     this.#commit();
   }
@@ -204,8 +207,8 @@ export class Store<T extends Doc = Doc> {
   stop(params: Params): void {
     const scope = canonicalJson(params);
     this.#watches.delete(scope);
-    if (!this.appendOnly) {
-      for (const [id, entry] of this.#items) if (release(entry.scopes, scope) && entry.scopes.length === 0) this.#delete(id);
+    for (const [id, entry] of this.#items) {
+      if (this.#release(entry, scope) && entry.scopes.length === 0 && !this.appendOnly) this.#delete(id);
     }
     this.#commit();
   }
@@ -224,6 +227,7 @@ export class Store<T extends Doc = Doc> {
       if (!jsonEqual(entry.doc, doc)) {
         entry.doc = doc as T;
         this.#changed = true;
+        this.#touch(entry);
       }
       return entry;
     }
@@ -238,7 +242,33 @@ export class Store<T extends Doc = Doc> {
   }
 
   #delete(id: string): void {
-    if (this.#items.delete(id)) this.#changed = true;
+    const entry = this.#items.get(id);
+    if (entry === undefined) return;
+    this.#items.delete(id);
+    this.#changed = true;
+    this.#touch(entry);
+  }
+
+  /** Adds `scope` to the entry once. */
+  #hold(entry: Entry<T>, scope: string): void {
+    if (entry.scopes.includes(scope)) return;
+    entry.scopes.push(scope);
+    this.#touched?.add(scope);
+  }
+
+  /** Takes `scope` from the entry; true when it was there. */
+  #release(entry: Entry<T>, scope: string): boolean {
+    const at = entry.scopes.indexOf(scope);
+    if (at < 0) return false;
+    entry.scopes.splice(at, 1);
+    this.#touched?.add(scope);
+    return true;
+  }
+
+  /** The entry's record changed or left: so did every scope holding it, for whoever tracks them. */
+  #touch(entry: Entry<T>): void {
+    const touched = this.#touched;
+    if (touched !== undefined) for (const scope of entry.scopes) touched.add(scope);
   }
 
   /** Ends one applied message: at most one notification, none when nothing visible changed. */
@@ -246,14 +276,22 @@ export class Store<T extends Doc = Doc> {
     if (!this.#changed) return;
     this.#changed = false;
     this.#snapshot = undefined;
-    const errors: unknown[] = [];
-    for (const fn of this.#listeners) {
-      try {
-        fn();
-      } catch (err) {
-        errors.push(err);
-      }
-    }
-    if (errors.length > 0) throw errors[0];
+    notifyAll(this.#listeners);
   }
+}
+
+/**
+ * Calls every listener, even when one throws; the first error is rethrown afterwards (the `Connection` reports it as
+ * an `error` of kind `listener`). Shared by the store and the live queries.
+ */
+export function notifyAll(listeners: Iterable<() => void>): void {
+  const errors: unknown[] = [];
+  for (const fn of listeners) {
+    try {
+      fn();
+    } catch (err) {
+      errors.push(err);
+    }
+  }
+  if (errors.length > 0) throw errors[0];
 }
