@@ -237,8 +237,10 @@ export class Connection<T extends Doc = Doc> {
     this.#stableTimer = this.#o.timers.setTimeout(() => {
       this.#attempt = 0;
     }, this.#o.backoff.resetAfterMs);
-    this.#write({ handler: 'init' });
-    for (const params of this.store.activeWatches()) this.#write({ handler: 'watch', params });
+    // "resume": this client takes `progress` frames; each watch goes with its last position, which only a server
+    // that announced "resume" gave (PROTOCOL.md "Positions and resume").
+    this.#write({ handler: 'init', features: ['resume'] });
+    for (const params of this.store.activeWatches()) this.#write({ handler: 'watch', params, position: this.#queries.position(params) });
     for (const message of this.#queue.splice(0)) this.#send(message);
     const { events } = this;
     events.emit('state', 'open');

@@ -109,39 +109,28 @@ function isErrorParams(params: unknown): boolean {
   return request === undefined || (isPlainObject(request) && isString(request.handler));
 }
 
-/** Whether a frame's `position` is well typed: a string, or absent where it is optional. */
-function isPosition(frame: Obj, required: boolean): boolean {
-  return isString(frame.position) || (!required && frame.position === undefined);
-}
-
 /** What is wrong with a frame whose handler is a server handler, if anything; checked in the protocol parser's order. */
 function frameFault(frame: Obj, handler: string): ErrorCode | undefined {
   const { resource, id, params } = frame;
-  const positioned = (fault: ErrorCode | undefined): ErrorCode | undefined =>
-    fault ?? (isPosition(frame, handler === 'progress' || handler === 'resumed') ? undefined : 'bad-message');
   switch (handler) {
     case 'session':
       if (!isString(id)) return 'bad-message';
       return frame.features === undefined || isListOf(frame.features, isString) ? undefined : 'bad-message';
     case 'list':
       if (!isString(resource) || !isListOf(frame.items, isPlainObject)) return 'bad-message';
-      return positioned(paramsFault(params));
+      return paramsFault(params);
     case 'item':
-      return positioned(isString(resource) && isId(id) && isPlainObject(frame.data) ? undefined : 'bad-message');
+      return isString(resource) && isId(id) && isPlainObject(frame.data) ? undefined : 'bad-message';
     case 'remove':
       if (!isString(resource) || (id !== undefined && !isId(id))) return 'bad-message';
       // Without an id, params say what to remove: one of the two must be there.
       if (id === undefined && params === undefined) return 'bad-message';
-      return positioned(paramsFault(params));
-    case 'progress':
-      return positioned(isString(resource) ? undefined : 'bad-message');
-    case 'resumed':
-      if (!isString(resource) || !isPlainObject(params)) return 'bad-message';
-      return positioned(paramsFault(params));
+      return paramsFault(params);
     case 'error':
       return (resource === undefined || isString(resource)) && isErrorParams(params) ? undefined : 'bad-message';
     default:
-      // `pong`: nothing to check.
+      // `pong`, and `progress` and `resumed`, whose position is opaque (sent back as it came) and whose params only
+      // name a watch: nothing to check.
       return undefined;
   }
 }

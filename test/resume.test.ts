@@ -4,10 +4,13 @@
  * `resumed`, with no snapshot read. A restarted server (another epoch) and a position it cannot use get a full
  * `list`; a quiet watch's `progress` keeps its position current; the 1.x dialect sees none of it.
  */
+import WebSocket from 'isomorphic-ws';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Connection } from '../client/index.js';
 import type { ServerMessage } from '../protocol/index.js';
 import { createServer, type MonorailServer, type ServerOptions } from '../server/index.js';
 import { RawClient } from './support/raw-client.js';
+import { byId } from './support/records.js';
 import { waitFor } from './support/wait.js';
 
 const cleanup: Array<() => unknown> = [];
@@ -120,5 +123,28 @@ describe('resume on the embedded backend', () => {
     server.backend!.upsert('nodes', node('n4', 'compute'));
     const frame = await legacy.next('item');
     expect(positionOf(frame)).toBeUndefined();
+  });
+
+  it('the client SDK resumes by itself: a dropped connection comes back with its positions, its live view ready via resume, its store equal to the server’s', async () => {
+    const server = await serve();
+    const c = new Connection(`${server.url}/nodes`, { WebSocket, backoff: { baseMs: 5, maxMs: 20 }, heartbeat: false });
+    cleanup.push(() => c.disconnect());
+    const view = c.live({ type: 'compute' });
+    await waitFor(() => view.getSnapshot().status === 'ready', undefined, 'the view to be ready');
+    expect(view.getSnapshot().via).toBe('list');
+    server.backend!.upsert('nodes', node('n4', 'compute'));
+    await waitFor(() => view.getSnapshot().data.length === 3, undefined, 'n4 to arrive');
+    const reads = server.hub.stats().sourceReads;
+
+    // The server drops it (as a restarting proxy would); changes happen before it is back.
+    const reopened = new Promise((resolve) => c.events.once('resumed', resolve));
+    for (const conn of server.hub.connections.values()) conn.close(1012, 'dropped by the test');
+    server.backend!.upsert('nodes', node('n5', 'compute'));
+    server.backend!.upsert('nodes', node('n1', 'switch'));
+    await reopened;
+    await waitFor(() => view.getSnapshot().status === 'ready', undefined, 'the view to be ready again');
+    expect(view.getSnapshot().via).toBe('resume');
+    expect(byId([...view.getSnapshot().data])).toEqual(byId(server.backend!.read('nodes', { type: 'compute' }, 100)));
+    expect(server.hub.stats()).toMatchObject({ sourceReads: reads, resumes: 1 });
   });
 });
