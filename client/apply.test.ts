@@ -116,6 +116,35 @@ describe('applyToStore: error', () => {
   });
 });
 
+describe('applyToStore: what a message says about a watch (answers, for live queries)', () => {
+  it("tells the list of a watch's params, and an error answering a watch, before the store changes", () => {
+    const store = nodesStore();
+    const told: unknown[] = [];
+    const answers = { answered: (params: unknown, error?: unknown) => told.push([params, error, ids(store)]) };
+    applyToStore(store, 'nodes', { handler: 'list', resource: 'nodes', params: { type: 'compute' }, items: [node('a')] }, answers);
+    const refused = refusal('bad-params', { handler: 'watch', params: { type: 'compute' } });
+    applyToStore(store, 'nodes', refused, answers);
+    expect(told).toEqual([
+      [{ type: 'compute' }, undefined, ['a', 'b']],
+      [{ type: 'compute' }, refused.params, ['a']],
+    ]);
+  });
+
+  it('tells nothing of lists without params, of another channel, or of errors answering something else', () => {
+    const store = nodesStore();
+    const told: unknown[] = [];
+    const answers = { answered: (params: unknown) => told.push(params) };
+    const messages: ServerMessage[] = [
+      { handler: 'list', resource: 'nodes', items: [] },
+      { handler: 'list', resource: 'skus', params: {}, items: [] },
+      refusal('bad-params', { handler: 'query', params: { type: 'compute' } }),
+      refusal('bad-json', undefined),
+    ];
+    for (const message of messages) applyToStore(store, 'nodes', message, answers);
+    expect(told).toEqual([]);
+  });
+});
+
 describe('applyToStore: subscribers', () => {
   it('lets what a subscriber throws reach the caller (Connection reports it), after the store changed', () => {
     const store = nodesStore();

@@ -8,9 +8,9 @@
  * copy of its own. The store reports which scopes a message touched (`Store.track`), and only the views of those
  * scopes are told; a view builds its array when it is read (`Store.held`), like the store's own snapshot.
  *
- * The parts: `LiveQueries` (one per connection) counts the references to each watched params, so identical queries
+ * The parts: `liveQueries()` (one per connection) counts the references to each watched params, so identical queries
  * share one server watch and the seed API's `watch(P)` is one reference among them; a `Watch` is the status of one
- * watched params, shared by its views; a `View` is what the application holds.
+ * watched params, shared by its views; a view (`LiveQuery`) is what the application holds.
  */
 import type { ErrorCode } from '../protocol/codes.js';
 import type { ClientMessage, Params } from '../protocol/messages.js';
@@ -26,7 +26,10 @@ import { notifyAll } from './store.js';
  */
 export type LiveStatus = 'loading' | 'ready' | 'stale' | 'error';
 
-/** Why a live query is in status `error`: the server's code and message (`bad-params` when refused locally). */
+/**
+ * Why a live query is in status `error`: the server's code and message (`bad-params` when refused locally). An error
+ * from the server is its `error` frame's params, so it also carries the `request` it answers.
+ */
 export interface LiveError {
   readonly code: ErrorCode;
   readonly message: string;
@@ -83,8 +86,6 @@ export interface LiveQuery<T> {
 
 /** What live queries need of the channel's `Store`. */
 export interface LiveStore<T> {
-  readonly appendOnly: boolean;
-  readonly historyLimit: number;
   track(): Set<string>;
   held(scope: string): T[];
   addWatch(params: Params): boolean;
@@ -213,18 +214,17 @@ export function liveQueries<T>(
      * Shows the awaited watch instead, in one step, once it has something to show (its `list`, or an error), or at
      * once when what is shown has nothing worth keeping on screen (still loading, or refused).
      */
-    const settle = (): void => {
-      if (!next || (next.status === 'loading' && (shown.status === 'ready' || shown.status === 'stale'))) return;
+    const settle = (): boolean => {
+      if (!next || (next.status === 'loading' && (shown.status === 'ready' || shown.status === 'stale'))) return false;
       release(shown);
       shown = next;
       next = undefined;
+      return true;
     };
     /** After a message: `touched` holds what changed (records or status of a watch, by key). */
     const update = (): void => {
-      const was = shown;
-      settle();
       // What the awaited watch does before its `list` is not on screen.
-      if (shown !== was || touched.has(shown.key)) changed();
+      if (settle() || touched.has(shown.key)) changed();
     };
     views.add(update);
 
@@ -319,9 +319,11 @@ export function liveQueries<T>(
       return last;
     },
     flush() {
-      // When a listener throws (the connection reports it), what changed is told again with the next message.
-      if (touched.size > 0) notifyAll(views);
-      touched.clear();
+      try {
+        if (touched.size > 0) notifyAll(views);
+      } finally {
+        touched.clear();
+      }
     },
   };
 }

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { matches } from '../protocol/matches.js';
 import type { Doc, Params } from '../protocol/messages.js';
+import { canonicalJson } from '../protocol/params.js';
 import { Store } from './store.js';
 
 const ids = (store: Store) => store.getSnapshot().map((d) => d.id);
@@ -223,6 +224,59 @@ describe('Store: append-only', () => {
     );
     expect(s.size).toBe(1000);
     expect(s.getSnapshot()[0]?.id).toBe('5');
+  });
+});
+
+describe('Store: scopes for live queries (track, held)', () => {
+  it('held(P) is what the scope P holds, in arrival order: not what other lists or gets brought', () => {
+    const s = new Store();
+    s.addWatch({ type: 'compute' });
+    s.applyList({ type: 'compute' }, [node('a'), node('b')]);
+    s.applyList({ type: 'switch' }, [node('s', 'switch')]);
+    s.applyItem('p', node('p', 'pdu'));
+    s.applyItem('c', node('c'));
+    expect(s.held(canonicalJson({ type: 'compute' }))).toEqual([node('a'), node('b'), node('c')]);
+    s.applyItem('a', node('a', 'switch'));
+    expect(s.held(canonicalJson({ type: 'compute' }))).toEqual([node('b'), node('c')]);
+  });
+
+  it('track() collects every scope whose records changed: joined, left, updated or deleted', () => {
+    const s = new Store();
+    const compute = canonicalJson({ type: 'compute' });
+    const named = canonicalJson({ name: 'x' });
+    s.addWatch({ type: 'compute' });
+    s.addWatch({ name: 'x' });
+    const touched = s.track();
+    expect(s.track()).toBe(touched);
+    s.applyList({ type: 'compute' }, [node('a', 'compute', { name: 'x' }), node('b')]);
+    expect([...touched]).toEqual([compute]);
+    touched.clear();
+    s.applyList({ type: 'compute' }, [node('a', 'compute', { name: 'x' }), node('b')]);
+    s.applyItem('z', node('z', 'pdu'));
+    expect([...touched]).toEqual([]);
+    s.applyItem('a', node('a', 'compute', { name: 'x', v: 2 }));
+    expect([...touched].sort()).toEqual([compute, named].sort());
+    touched.clear();
+    s.applyRemove('b');
+    expect([...touched]).toEqual([compute]);
+    touched.clear();
+    s.stop({ name: 'x' });
+    expect([...touched]).toEqual([named]);
+  });
+
+  it('an append-only store keeps scopes too, without ever deleting for lack of one', () => {
+    const s = new Store({ appendOnly: true, historyLimit: 3 });
+    const a = canonicalJson({ graph: 'A' });
+    s.addWatch({ graph: 'A' });
+    s.applyList({ graph: 'A' }, [{ id: '1', graph: 'A' }]);
+    s.applyItem('2', { id: '2', graph: 'B' });
+    s.applyItem('3', { id: '3', graph: 'A' });
+    expect(s.held(a).map((d) => d.id)).toEqual(['1', '3']);
+    s.applyItem('4', { id: '4', graph: 'B' });
+    expect(s.held(a).map((d) => d.id)).toEqual(['3']);
+    s.stop({ graph: 'A' });
+    expect(s.held(a)).toEqual([]);
+    expect(ids(s)).toEqual(['2', '3', '4']);
   });
 });
 
