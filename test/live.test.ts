@@ -85,8 +85,8 @@ describe.each(TARGETS)('live queries against $name', (target) => {
     const t = await start({ latencyMs: 20 });
     const c = t.connect('nodes');
     const q = c.conn.live({ type: 'router' });
-    expect(q.getSnapshot()).toEqual({ data: [], status: 'loading', error: undefined, isPrevious: false });
-    expect(await ready(q)).toEqual({ data: [], status: 'ready', error: undefined, isPrevious: false });
+    expect(q.getSnapshot()).toEqual({ data: [], status: 'loading', error: undefined, isPrevious: false, via: undefined });
+    expect(await ready(q)).toEqual({ data: [], status: 'ready', error: undefined, isPrevious: false, via: 'list' });
   });
 
   it('setParams at 100 ms latency keeps showing the previous records, never an empty list, then swaps in one step', async () => {
