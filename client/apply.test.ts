@@ -163,7 +163,7 @@ describe('applyToStore: positions and resumed (PROTOCOL.md "Positions and resume
     const store = nodesStore();
     const told: unknown[] = [];
     const answers = {
-      answered: (params: unknown, error?: unknown, resumed?: boolean) => told.push(['answered', params, resumed]),
+      answered: (params: unknown, _error?: unknown, resumed?: boolean) => told.push(['answered', params, resumed]),
       moved: (position: string) => told.push(['moved', position]),
     };
     const before = store.getSnapshot();
