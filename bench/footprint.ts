@@ -9,7 +9,7 @@ import { type Bench, log, OUT, PROFILES, round, split, startLoads, startServer, 
 import { startChild } from './ipc.js';
 import { bundleSize, CLIENT_ENTRY } from './size.js';
 
-/** Scenario 5: the client store alone. */
+/** Scenario 5: the client store alone, and with two live queries on it. */
 export async function store(bench: Bench, run: number): Promise<void> {
   const { cfg, emitRow } = bench;
   const child = await startChild('store bench', `${OUT}/store-bench.mjs`, ['--expose-gc']);
@@ -39,6 +39,12 @@ export async function store(bench: Bench, run: number): Promise<void> {
       snapshotNs: round(r.snapshotNs as number, 2),
       snapshotGcs: r.snapshotGcs,
       snapshotHeapDeltaBytes: r.snapshotHeapDeltaBytes,
+      viewsListItems: r.viewsListItems,
+      aloneListMs: round(r.aloneListMs as number, 1),
+      viewsListMs: round(r.viewsListMs as number, 1),
+      aloneUpdatesPerSec: Math.round(r.aloneUpdatesPerSec as number),
+      viewsUpdatesPerSec: Math.round(r.viewsUpdatesPerSec as number),
+      viewsCostRatio: round(r.viewsCostRatio as number, 2),
     });
   } finally {
     await child.request('exit').catch(() => undefined);

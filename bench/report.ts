@@ -99,6 +99,8 @@ export function printTable(rows: Row[], cfg: BenchConfig): void {
     out.push(
       `5-store run ${r.run}: ${fmt(r.listItems)}-item list ${fmt(r.listMs, 1)} ms; ${fmt(r.updatesPerSec)} item updates/s; ` +
         `getSnapshot unchanged: same array ${String(r.snapshotSameArray)}, ${fmt(r.snapshotNs)} ns/call, ${fmt(r.snapshotGcs)} GCs and ${fmt(r.snapshotHeapDeltaBytes)} B heap growth over 1,000,000 calls`,
+      `  live views, ${fmt(r.viewsListItems)}-item list under two watches: store alone ${fmt(r.aloneUpdatesPerSec)} item updates/s (list ${fmt(r.aloneListMs, 1)} ms), ` +
+        `with two live queries ${fmt(r.viewsUpdatesPerSec)}/s (list ${fmt(r.viewsListMs, 1)} ms): the views cost ${fmt(r.viewsCostRatio)}×`,
     );
   }
   for (const r of rows.filter((x) => x.scenario === '6-size')) {
@@ -165,6 +167,10 @@ export function printTable(rows: Row[], cfg: BenchConfig): void {
       verdict(
         so.snapshotSameArray === true && so.snapshotGcs === 0,
         `run ${run} store: getSnapshot() unchanged is O(1) with no allocation`,
+      );
+      verdict(
+        (so.viewsCostRatio as number) <= 1.5,
+        `run ${run} store: two live queries cost ≤ 1.5× the store alone (item updates): ${fmt(so.viewsCostRatio)}×`,
       );
     }
     const sz = find('6-size', 'monorail-ws', run);

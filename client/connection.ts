@@ -240,8 +240,12 @@ export class Connection<T extends object = Doc> {
     this.#stableTimer = this.#o.timers.setTimeout(() => {
       this.#attempt = 0;
     }, this.#o.backoff.resetAfterMs);
-    this.#write({ handler: 'init' });
-    for (const params of this.store.activeWatches()) this.#write({ handler: 'watch', params: params as Params });
+    // "resume": this client takes `progress` frames; each watch goes with its last position, which only a server
+    // that announced "resume" gave (PROTOCOL.md "Positions and resume").
+    this.#write({ handler: 'init', features: ['resume'] });
+    for (const params of this.store.activeWatches()) {
+      this.#write({ handler: 'watch', params: params as Params, position: this.#queries.position(params as Params) });
+    }
     for (const message of this.#queue.splice(0)) this.#send(message);
     const { events } = this;
     events.emit('state', 'open');

@@ -14,7 +14,7 @@ import { Server, WebSocket as MockSocketClient, type Client } from 'mock-socket'
 import { CloseCode, DEFAULTS, channelFromUrl, type Doc } from '../protocol/index.js';
 import { ChannelRegistry, DEFAULT_CHANNELS, type ChannelSpec } from '../server/hub/channels.js';
 import { isLegacyPath } from '../server/hub/dialect-1x.js';
-import { Hub } from '../server/hub/hub.js';
+import { Hub, type ResumeOptions } from '../server/hub/hub.js';
 import { mqFromChange } from '../server/hub/mq.js';
 import { MemoryBackend } from '../server/sources/memory.js';
 import { defaultFixtures } from './fixtures.js';
@@ -53,6 +53,13 @@ export interface MockServerOptions {
    * @default DEFAULTS.maxPayload (1 MiB)
    */
   maxPayload?: number;
+  /**
+   * Positions and resume, as the server's `resume` option (PROTOCOL.md "Positions and resume"): frames carry
+   * positions, and a client that re-watches with its last one after `dropAll` gets what it missed and `resumed`
+   * instead of a new `list`.
+   * @default false
+   */
+  resume?: boolean | Omit<ResumeOptions, 'timeline'>;
   /**
    * Receives what a client's WebSocket event listener threw. The other listeners and clients are unaffected.
    * @default rethrown on a later task, so it is reported like an uncaught error in a browser event handler
@@ -140,7 +147,7 @@ export function createMockServer(options: MockServerOptions): MockServer {
   const channels = options.channels ?? DEFAULT_CHANNELS;
 
   const backend = new MemoryBackend({ channels, seed: seedFor(channels, options.fixtures) });
-  const hub = new Hub({ source: backend, feed: backend, channels });
+  const hub = new Hub({ source: backend, feed: backend, channels, ...(options.resume ? { resume: options.resume } : {}) });
   // mq streams the mock's own logs and events in RackHD's formats, as the server does without a broker.
   backend.onChange((change) => {
     for (const message of mqFromChange(change)) hub.mq.publish(message);

@@ -65,8 +65,17 @@ export interface AmqpLinkOptions {
   logger?: Logger;
 }
 
-/** A handler of one exchange's messages; the message is acknowledged when the returned promise settles. */
-export type MessageHandler = (routingKey: string, content: Buffer) => void | Promise<void>;
+/**
+ * A handler of one exchange's messages; the message is acknowledged when the returned promise settles. `offset`: the
+ * message came from the shared RabbitMQ stream (`amqp-stream.ts`), at that offset; undefined from the instance's queue.
+ */
+export type MessageHandler = (routingKey: string, content: Buffer, offset?: number) => void | Promise<void>;
+
+/**
+ * Something more a connection sets up once it is made (the stream consumer, `amqp-stream.ts`): run after the queue
+ * is consumed and before the link is up; a setup that throws fails the attempt, which is retried.
+ */
+export type SessionSetup = (conn: ChannelModel) => Promise<void>;
 
 interface Declared {
   readonly type: 'topic' | 'fanout';
@@ -100,6 +109,7 @@ export class AmqpLink {
   private readonly desired = new Map<string, { binding: BindingKey; refs: number }>();
   private readonly boundListeners = new Set<(bindings: BindingKey[]) => void>();
   private readonly upListeners = new Set<() => void>();
+  private readonly setups: SessionSetup[] = [];
   private readonly logger: Logger;
   /** Messages from exchanges nobody declared: counted, logged once per exchange per minute. */
   private readonly unplaceable: UnplaceableLog;
@@ -123,6 +133,24 @@ export class AmqpLink {
   /** Declares an exchange (before `start`) and the handler of the messages that reach the queue through it. */
   declare(exchange: string, type: 'topic' | 'fanout', handler: MessageHandler): void {
     this.exchanges.set(exchange, { type, handler });
+  }
+
+  /** Adds a step to every connection's setup (before `start`). */
+  addSetup(setup: SessionSetup): void {
+    this.setups.push(setup);
+  }
+
+  /** The handler of a declared exchange's messages, if any. */
+  handlerOf(exchange: string): MessageHandler | undefined {
+    return this.exchanges.get(exchange)?.handler;
+  }
+
+  /**
+   * Runs `task` after every message handled so far and before the next, so that messages from another consumer (the
+   * stream) are handled one at a time with the queue's. A task that throws is logged.
+   */
+  enqueue(task: () => void | Promise<void>): void {
+    this.handling = this.handling.then(task).catch((err: unknown) => this.logger.error('amqp message handling failed', { err }));
   }
 
   /** Wants a binding (reference-counted); bound as soon as the link is up. */
@@ -233,6 +261,7 @@ export class AmqpLink {
       await ch.prefetch(this.options.prefetch ?? DEFAULTS.amqpPrefetch);
       const session: Session = { conn: c, ch, bound: new Set() };
       await ch.consume(this.options.queue, (msg) => this.deliver(session, msg), { noAck: false });
+      for (const setup of this.setups) await setup(c);
       if (this.state !== 'connecting') {
         // Closed while connecting.
         await c.close().catch(() => undefined);

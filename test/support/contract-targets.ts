@@ -5,12 +5,20 @@
  * tests share on a client's frames and store are at the end.
  */
 import WebSocket from 'isomorphic-ws';
-import { Connection, type CloseInfo, type ConnectionError, type ConnectionOptions } from '../../client/index.js';
+import {
+  Connection,
+  type CloseInfo,
+  type ConnectionError,
+  type ConnectionOptions,
+  type WebSocketConstructor,
+  type WebSocketLike,
+} from '../../client/index.js';
 import { createMockServer } from '../../mock/index.js';
-import type { Doc, Params, ServerMessage } from '../../protocol/index.js';
+import type { ClientMessage, Doc, Params, ServerMessage } from '../../protocol/index.js';
 import { createServer, MemoryBackend, type HubStats, type MonorailServer } from '../../server/index.js';
 import { expect } from 'vitest';
 import { byId } from './records.js';
+import { TcpProxy } from './tcp-proxy.js';
 import { holdableTimers, type HoldableTimers } from './timers.js';
 import { WAIT_TIMEOUT_MS, waitFor } from './wait.js';
 
@@ -20,6 +28,11 @@ export interface StartOptions {
   fixtures: Record<string, Doc[]>;
   /** Largest accepted client frame. @default the server's default (1 MiB) */
   maxPayload?: number;
+  /**
+   * Every frame of the server reaches a client this much later (the mock's `latencyMs`; in front of the ws server,
+   * a delaying TCP proxy). @default 0
+   */
+  latencyMs?: number;
 }
 
 /** A client of the suite: the connection plus what it saw, recorded from its creation. */
@@ -27,6 +40,8 @@ export interface TestClient {
   readonly conn: Connection;
   /** Every frame received (`message` events), in order. */
   readonly frames: ServerMessage[];
+  /** Every frame the client sent, in order (its WebSocket's `send`). */
+  readonly sent: ClientMessage[];
   readonly closes: CloseInfo[];
   readonly errors: ConnectionError[];
   /** Number of `init` events (one per session exchanged). */
@@ -67,24 +82,37 @@ export interface Target {
   start(options: StartOptions): Promise<Running>;
 }
 
+/** A WebSocket class like `Impl` that records every frame its instances send. */
+function recording(Impl: WebSocketConstructor, sent: ClientMessage[]): WebSocketConstructor {
+  const Base = Impl as new (url: string, protocols?: string[]) => WebSocketLike;
+  return class extends Base {
+    override send(data: string): void {
+      sent.push(JSON.parse(data) as ClientMessage);
+      super.send(data);
+    }
+  };
+}
+
 /** Creates clients for a target and closes them all with it. */
-function clients(base: () => string, WebSocketImpl: ConnectionOptions['WebSocket']) {
+function clients(base: () => string, WebSocketImpl: WebSocketConstructor) {
   const all: Array<{ client: TestClient; timers: HoldableTimers }> = [];
   return {
     all,
     connect(path: string, options: ConnectionOptions = {}): TestClient {
       const timers = holdableTimers();
+      const sent: ClientMessage[] = [];
       const conn = new Connection(`${base()}/${path}`, {
-        WebSocket: WebSocketImpl,
         timers,
         backoff: { baseMs: 5, maxMs: 50 },
         heartbeat: false,
         ...options,
+        WebSocket: recording(options.WebSocket ?? WebSocketImpl, sent),
       });
       let inits = 0;
       const client: TestClient = {
         conn,
         frames: [],
+        sent,
         closes: [],
         errors: [],
         inits: () => inits,
@@ -106,9 +134,9 @@ function clients(base: () => string, WebSocketImpl: ConnectionOptions['WebSocket
 /** `monorail-ws/mock`: outage = `refuse(true)` + `dropAll()`; clients keep retrying and are refused until `end`. */
 export const mockTarget: Target = {
   name: 'mock',
-  async start({ fixtures, maxPayload }) {
+  async start({ fixtures, maxPayload, latencyMs }) {
     // A URL of its own per start: a mock left over by a failed test could never answer the next one.
-    const mock = createMockServer({ url: `ws://localhost:${nextMockPort++}`, fixtures, ...(maxPayload ? { maxPayload } : {}) });
+    const mock = createMockServer({ url: `ws://localhost:${nextMockPort++}`, fixtures, latencyMs, ...(maxPayload ? { maxPayload } : {}) });
     const made = clients(() => mock.url, mock.WebSocket);
     return {
       url: mock.url,
@@ -146,14 +174,16 @@ let nextMockPort = 19_100;
  */
 export const serverTarget: Target = {
   name: 'ws server',
-  async start({ fixtures, maxPayload }) {
+  async start({ fixtures, maxPayload, latencyMs }) {
     const backend = new MemoryBackend({ seed: fixtures });
     const serve = (port: number): Promise<MonorailServer> => createServer({ port, backend, ...(maxPayload ? { maxPayload } : {}) });
     let server = await serve(0);
     let down = false;
-    const made = clients(() => server.url, WebSocket);
+    const proxy = latencyMs ? await TcpProxy.start(server.port, { delayMs: latencyMs }) : undefined;
+    const url = proxy ? `ws://127.0.0.1:${proxy.port}` : server.url;
+    const made = clients(() => url, WebSocket);
     return {
-      url: server.url,
+      url,
       connect: made.connect,
       upsert: (channel, doc) => void server.backend!.upsert(channel, doc),
       remove: (channel, id) => void server.backend!.remove(channel, id),
@@ -184,6 +214,7 @@ export const serverTarget: Target = {
       },
       async close() {
         made.disconnectAll();
+        await proxy?.close();
         if (!down) await server.close();
       },
     };
