@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
-const dirs = '{protocol,client,server,mock,test}';
+const dirs = '{protocol,client,server,mock,react,test}';
 
 // Vitest gets its own config: vite.config.ts belongs to the playground.
 //

@@ -2,7 +2,7 @@
  * Deterministic bench data (seeded with the shared `prng`): RackHD-shaped records padded to a fixed JSON size, and the change
  * schedules of the scenarios. Every process (orchestrator, servers, load) derives the same data from the same seed.
  */
-import type { Doc } from '../protocol/index.js';
+import type { Doc, Filter } from '../protocol/index.js';
 import { prng } from '../server/demo/random.js';
 
 /** A 24-hex, ObjectId-shaped id for record `n` of a namespace. */
@@ -43,7 +43,7 @@ export function stormNodes(count: number, bytes: number, version = 0, seed = 7):
 }
 
 /** The two watches of storm client `i`: one of the 4 types and one of the 16 SKUs (20 distinct params). */
-export function stormWatches(i: number): [Doc, Doc] {
+export function stormWatches(i: number): [Filter, Filter] {
   return [{ type: STORM_TYPES[i % STORM_TYPES.length]! }, { sku: STORM_SKUS[Math.floor(i / STORM_TYPES.length) % STORM_SKUS.length]! }];
 }
 

@@ -177,7 +177,7 @@ async function monorail(): Promise<Target> {
   let mongo: MongoSource | undefined;
   let source: Source | undefined;
   if (spec.scenario === 'storm' && spec.mongoUrl) {
-    mongo = new MongoSource({ url: spec.mongoUrl });
+    mongo = await MongoSource.create({ url: spec.mongoUrl });
     await mongo.connect();
     source = loggedSource(mongo);
   }
@@ -198,6 +198,8 @@ async function monorail(): Promise<Target> {
     ...(source ? { source } : {}),
     ...(spec.coalesceWindowMs !== undefined ? { coalesceWindowMs: spec.coalesceWindowMs } : {}),
     ...(spec.amqp ? { amqp: { url: spec.amqp.url, exchangePrefix: spec.amqp.prefix } } : {}),
+    // BENCH_RESUME=1: positions on every frame (resume, issue 14), to measure what they cost the fan-out.
+    ...(process.env.BENCH_RESUME === '1' ? { resume: true } : {}),
   });
   if (spec.scenario === 'storm') {
     if (!source) {

@@ -18,8 +18,11 @@ export interface BundleSize {
   inputs: Record<string, number>;
 }
 
-/** Bundles `contents` (an ES module importing from the repository root) and measures it. */
-export async function bundleSize(contents: string): Promise<BundleSize> {
+/**
+ * Bundles `contents` (an ES module importing from the repository root) and measures it. `external` import paths
+ * stay imports (esbuild's `external`: `react`, or `../client/*` for what a binding shares with the core).
+ */
+export async function bundleSize(contents: string, external: readonly string[] = []): Promise<BundleSize> {
   const result = await build({
     stdin: { contents, resolveDir: ROOT, loader: 'ts', sourcefile: 'size-entry.ts' },
     bundle: true,
@@ -31,6 +34,7 @@ export async function bundleSize(contents: string): Promise<BundleSize> {
     metafile: true,
     legalComments: 'none',
     logLevel: 'silent',
+    external: [...external],
   });
   const code = result.outputFiles[0]!.contents;
   const inputs: Record<string, number> = {};
@@ -46,8 +50,16 @@ export async function bundleSize(contents: string): Promise<BundleSize> {
  */
 export const CLIENT_ENTRY = `export { Connection, Store } from './client/index.ts';`;
 
+/**
+ * The React binding as it adds to an app that has the core: `monorail-ws/react` bundled with React and the client and
+ * protocol modules left as imports (the app ships those anyway, once).
+ */
+export const REACT_ENTRY = `export * from './react/index.ts';`;
+export const REACT_EXTERNAL = ['react', '../client/*', '../protocol/*'] as const;
+
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const { gzip, minified, inputs } = await bundleSize(CLIENT_ENTRY);
   const byInput = Object.fromEntries(Object.entries(inputs).sort(([, a], [, b]) => b - a));
-  console.log(JSON.stringify({ gzip, minified, inputs: byInput }, null, 2));
+  const react = await bundleSize(REACT_ENTRY, REACT_EXTERNAL);
+  console.log(JSON.stringify({ gzip, minified, inputs: byInput, react: { gzip: react.gzip, minified: react.minified } }, null, 2));
 }

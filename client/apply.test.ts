@@ -120,7 +120,7 @@ describe('applyToStore: what a message says about a watch (answers, for live que
   it("tells the list of a watch's params, and an error answering a watch, before the store changes", () => {
     const store = nodesStore();
     const told: unknown[] = [];
-    const answers = { answered: (params: unknown, error?: unknown) => told.push([params, error, ids(store)]) };
+    const answers = { answered: (params: unknown, error?: unknown) => told.push([params, error, ids(store)]), moved: () => undefined };
     applyToStore(store, 'nodes', { handler: 'list', resource: 'nodes', params: { type: 'compute' }, items: [node('a')] }, answers);
     const refused = refusal('bad-params', { handler: 'watch', params: { type: 'compute' } });
     applyToStore(store, 'nodes', refused, answers);
@@ -133,7 +133,7 @@ describe('applyToStore: what a message says about a watch (answers, for live que
   it('tells nothing of lists without params, of another channel, or of errors answering something else', () => {
     const store = nodesStore();
     const told: unknown[] = [];
-    const answers = { answered: (params: unknown) => told.push(params) };
+    const answers = { answered: (params: unknown) => told.push(params), moved: () => undefined };
     const messages: ServerMessage[] = [
       { handler: 'list', resource: 'nodes', items: [] },
       { handler: 'list', resource: 'skus', params: {}, items: [] },
@@ -155,5 +155,32 @@ describe('applyToStore: subscribers', () => {
       'subscriber failed',
     );
     expect(ids(store)).toEqual(['a', 'b', 'c']);
+  });
+});
+
+describe('applyToStore: positions and resumed (PROTOCOL.md "Positions and resume")', () => {
+  it('resumed answers its watch (resumed: true) and touches no record; every positioned frame of the channel moves the connection', () => {
+    const store = nodesStore();
+    const told: unknown[] = [];
+    const answers = {
+      answered: (params: unknown, _error?: unknown, resumed?: boolean) => told.push(['answered', params, resumed]),
+      moved: (position: string) => told.push(['moved', position]),
+    };
+    const before = store.getSnapshot();
+    applyToStore(store, 'nodes', { handler: 'resumed', resource: 'nodes', params: { type: 'compute' }, position: 'e.4' }, answers);
+    expect(store.getSnapshot()).toBe(before);
+    applyToStore(store, 'nodes', { handler: 'list', resource: 'nodes', params: {}, items: [], position: 'e.5' }, answers);
+    applyToStore(store, 'nodes', { handler: 'item', resource: 'nodes', id: 'c', data: node('c'), position: 'e.6' }, answers);
+    applyToStore(store, 'nodes', { handler: 'progress', resource: 'nodes', position: 'e.7' }, answers);
+    applyToStore(store, 'nodes', { handler: 'item', resource: 'skus', id: 'k', data: { id: 'k' }, position: 'x.1' }, answers);
+    applyToStore(store, 'nodes', { handler: 'item', resource: 'nodes', id: 'd', data: node('d') }, answers);
+    expect(told).toEqual([
+      ['answered', { type: 'compute' }, true],
+      ['moved', 'e.4'],
+      ['answered', {}, undefined],
+      ['moved', 'e.5'],
+      ['moved', 'e.6'],
+      ['moved', 'e.7'],
+    ]);
   });
 });

@@ -6,7 +6,7 @@
  */
 import { canonicalChannel } from '../protocol/channels.js';
 import type { ErrorCode } from '../protocol/codes.js';
-import type { Doc, ErrorMessage, Params, ServerMessage } from '../protocol/messages.js';
+import type { ErrorMessage, Params, ServerMessage } from '../protocol/messages.js';
 import { isPlainObject } from '../protocol/params.js';
 import type { Store } from './store.js';
 
@@ -29,10 +29,15 @@ function erroredWatch(channel: string, { params: { request } }: ErrorMessage): P
   return request.params as Params;
 }
 
-/** What the live queries learn from a message: a watch's `list` arrived, or an `error` answered a watch. */
+/**
+ * What the live queries learn from a message: a watch's `list` (or `resumed`) arrived, or an `error` answered a watch;
+ * and where on the channel's history the connection is (PROTOCOL.md "Positions and resume").
+ */
 export interface WatchAnswers {
-  /** `error` is undefined for a `list`. */
-  answered(params: Params, error?: { code: ErrorCode; message: string }): void;
+  /** `error` is undefined for a `list`; `resumed`: the answer was a replay and `resumed`, not a `list`. */
+  answered(params: Params, error?: { code: ErrorCode; message: string }, resumed?: boolean): void;
+  /** A frame with a position arrived for the channel: the connection is there, for every watch answered. */
+  moved(position: string): void;
 }
 
 /**
@@ -41,7 +46,7 @@ export interface WatchAnswers {
  * channel, `session` and `pong` leave the store as it is.
  * @throws What a store subscriber threw (the caller reports it).
  */
-export function applyToStore<T extends Doc>(store: Store<T>, channel: string, message: ServerMessage, answers?: WatchAnswers): void {
+export function applyToStore<T extends object>(store: Store<T>, channel: string, message: ServerMessage, answers?: WatchAnswers): void {
   switch (message.handler) {
     case 'list':
       if (isForChannel(channel, message.resource)) {
@@ -51,6 +56,9 @@ export function applyToStore<T extends Doc>(store: Store<T>, channel: string, me
       break;
     case 'item':
       if (isForChannel(channel, message.resource)) store.applyItem(message.id, message.data);
+      break;
+    case 'resumed':
+      if (isForChannel(channel, message.resource)) answers?.answered(message.params, undefined, true);
       break;
     case 'remove':
       if (isForChannel(channel, message.resource)) store.applyRemove(message.id, message.params);
@@ -64,6 +72,9 @@ export function applyToStore<T extends Doc>(store: Store<T>, channel: string, me
       }
       break;
     }
-    // `session` and `pong`: nothing for the store.
+    // `session`, `pong` and `progress`: nothing for the store.
   }
+  // The position says the connection has everything up to there that concerns its watches.
+  const { position, resource } = message as { position?: string; resource?: string };
+  if (position !== undefined && isForChannel(channel, resource)) answers?.moved(position);
 }

@@ -46,7 +46,7 @@ describe('Connection: session and callbacks', () => {
     const sc = await s.connection(0);
     expect(sc.path).toBe('/nodes');
     expect(sc.protocols).toEqual([]);
-    expect(sc.received[0]).toEqual({ handler: 'init' });
+    expect(sc.received[0]).toEqual({ handler: 'init', features: ['resume'] });
 
     let now = 0;
     c.ready(() => now++);
@@ -247,7 +247,7 @@ describe('Connection: watches and queue', () => {
     c.watch({ bad: true });
     const sc0 = await s.connection(0);
     expect(await sc0.messages(3)).toEqual([
-      { handler: 'init' },
+      { handler: 'init', features: ['resume'] },
       { handler: 'watch', params: { type: 'compute' } },
       { handler: 'watch', params: { bad: true } },
     ]);
@@ -261,7 +261,11 @@ describe('Connection: watches and queue', () => {
     await next(c, 'open');
     c.query({ marker: 1 });
     const sc1 = await s.connection(1);
-    expect(await sc1.messages(3)).toEqual([{ handler: 'init' }, { handler: 'watch', params: { type: 'compute' } }, marker(1)]);
+    expect(await sc1.messages(3)).toEqual([
+      { handler: 'init', features: ['resume'] },
+      { handler: 'watch', params: { type: 'compute' } },
+      marker(1),
+    ]);
     expect(errors).toHaveLength(1);
   });
 
@@ -293,7 +297,7 @@ describe('Connection: watches and queue', () => {
     c.stop({ b: 1 });
     const sc = await s.connection(0);
     expect(await sc.messages(5)).toEqual([
-      { handler: 'init' },
+      { handler: 'init', features: ['resume'] },
       { handler: 'watch', params: { b: 1 } },
       marker(1),
       { handler: 'watch', params: { c: 1 } },
@@ -313,7 +317,7 @@ describe('Connection: watches and queue', () => {
     c.connect();
     const sc = await s.connection(0);
     expect(await sc.messages(5)).toEqual([
-      { handler: 'init' },
+      { handler: 'init', features: ['resume'] },
       { handler: 'watch', params: { w: 1 } },
       { handler: 'query', params: { n: 1 } },
       { handler: 'all' },
@@ -332,7 +336,7 @@ describe('Connection: watches and queue', () => {
     c.connect();
     const sc = await s.connection(0);
     expect(await sc.messages(3)).toEqual([
-      { handler: 'init' },
+      { handler: 'init', features: ['resume'] },
       { handler: 'query', params: { n: 2 } },
       { handler: 'query', params: { n: 3 } },
     ]);
@@ -347,7 +351,7 @@ describe('Connection: watches and queue', () => {
     c.connect();
     const sc = await s.connection(0);
     expect(await sc.messages(4)).toEqual([
-      { handler: 'init' },
+      { handler: 'init', features: ['resume'] },
       { handler: 'all' },
       { handler: 'query', params: { from: 'state' } },
       { handler: 'query', params: { from: 'ready' } },
@@ -622,5 +626,59 @@ describe('Connection: robustness', () => {
     await next(c, 'init');
     expect(errors).toEqual([{ kind: 'socket', event: boom }]);
     expect(() => new Connection([])).toThrow(/at least one URL/);
+  });
+});
+
+describe('Connection: positions and resume (PROTOCOL.md "Positions and resume")', () => {
+  const watchOf = (type: string, position?: string) => ({ handler: 'watch', params: { type }, ...(position ? { position } : {}) });
+
+  it('re-sends each watch answered in the session with the last position the channel gave, once', async () => {
+    const s = await server({ session: { features: ['ping', 'resume'] } });
+    const c = connection(`${s.url}/nodes`, { heartbeat: false });
+    c.watch({ type: 'a' });
+    c.watch({ type: 'b' });
+    const sc0 = await s.connection(0);
+    expect(await sc0.messages(3)).toEqual([{ handler: 'init', features: ['resume'] }, watchOf('a'), watchOf('b')]);
+    // a is answered, b never is; later frames move a's position, frames of another resource do not.
+    sc0.send({ handler: 'list', resource: 'nodes', params: { type: 'a' }, items: [], position: 'e.5' });
+    sc0.send({ handler: 'item', resource: 'nodes', id: 'n1', data: { id: 'n1', type: 'b' }, position: 'e.7' });
+    sc0.send({ handler: 'progress', resource: 'nodes', position: 'e.9' });
+    sc0.send({ handler: 'item', resource: 'skus', id: 'k1', data: { id: 'k1' }, position: 'x.99' });
+    await next(c, 'progress');
+    sc0.close(1001);
+    const sc1 = await s.connection(1);
+    expect(await sc1.messages(3)).toEqual([{ handler: 'init', features: ['resume'] }, watchOf('a', 'e.9'), watchOf('b')]);
+    // Not answered in this session: the next reconnect sends no position (the first one may be outdated by then).
+    sc1.close(1001);
+    const sc2 = await s.connection(2);
+    expect(await sc2.messages(3)).toEqual([{ handler: 'init', features: ['resume'] }, watchOf('a'), watchOf('b')]);
+  });
+
+  it('a resumed frame answers a watch like its list: the resumed event, and a live view ready again, via resume', async () => {
+    const s = await server({ session: { features: ['resume'] } });
+    const c = connection(`${s.url}/nodes`, { heartbeat: false });
+    const view = c.live({ type: 'a' });
+    const sc0 = await s.connection(0);
+    await sc0.messages(2);
+    sc0.send({ handler: 'list', resource: 'nodes', params: { type: 'a' }, items: [{ id: 'n1', type: 'a' }], position: 'e.3' });
+    await next(c, 'list');
+    expect(view.getSnapshot()).toMatchObject({ status: 'ready', via: 'list' });
+    sc0.close(1001);
+    await next(c, 'reconnecting');
+    expect(view.getSnapshot()).toMatchObject({ status: 'stale', via: 'list' });
+    const sc1 = await s.connection(1);
+    expect((await sc1.messages(2))[1]).toEqual(watchOf('a', 'e.3'));
+    const resumed = next(c, 'resumed');
+    sc1.send({ handler: 'item', resource: 'nodes', id: 'n2', data: { id: 'n2', type: 'a' }, position: 'e.4' });
+    sc1.send({ handler: 'resumed', resource: 'nodes', params: { type: 'a' }, position: 'e.4' });
+    expect(await resumed).toEqual({ handler: 'resumed', resource: 'nodes', params: { type: 'a' }, position: 'e.4' });
+    expect(view.getSnapshot()).toMatchObject({
+      status: 'ready',
+      via: 'resume',
+      data: [
+        { id: 'n1', type: 'a' },
+        { id: 'n2', type: 'a' },
+      ],
+    });
   });
 });

@@ -7,6 +7,7 @@
 import { backoffDelay } from '../protocol/backoff.js';
 import { channelFromUrl, channelInfo } from '../protocol/channels.js';
 import { NO_RETRY_CODES } from '../protocol/codes.js';
+import type { Filter } from '../protocol/filter.js';
 import type { ClientMessage, Doc, Params, SessionMessage } from '../protocol/messages.js';
 import { stringifyMessage } from '../protocol/parse.js';
 import { applyToStore } from './apply.js';
@@ -34,9 +35,10 @@ export type { ConnectionOptions, HeartbeatOptions, Timers } from './options.js';
  * active watch, then the messages queued while closed. It reconnects after every close except its own
  * `disconnect()`, 4401 and 4403, with full-jitter backoff, moving to the next URL of a list.
  *
- * @typeParam T The record type of this channel (not checked).
+ * @typeParam T The record type of this channel (not checked at run time): `Node`, `LogEvent` … (`protocol/records.ts`),
+ *   any interface or object type; `createClient` picks it per channel. It types the store and the `Filter<T>` params.
  */
-export class Connection<T extends Doc = Doc> {
+export class Connection<T extends object = Doc> {
   // `declare`: assigned in the constructor, so no field declarations are emitted (bytes in every browser bundle).
   /** Typed events (mitt's `on/off/emit` plus `once`); listeners that throw are reported, never break the connection. */
   declare readonly events: Events<ConnectionEvents>;
@@ -164,31 +166,32 @@ export class Connection<T extends Doc = Doc> {
   }
 
   /** Asks once for the records matching `params` (answered with a `list`). Queued while not open. */
-  query(params: Params = {}): void {
-    this.#send({ handler: 'query', params });
+  query(params: Filter<T> = {}): void {
+    this.#send({ handler: 'query', params: params as Params });
   }
 
   /** Asks for the first record matching `params` (answered with `item`, or `remove` when none). Queued while not open. */
-  get(params: Params = {}): void {
-    this.#send({ handler: 'get', params });
+  get(params: Filter<T> = {}): void {
+    this.#send({ handler: 'get', params: params as Params });
   }
 
   /**
    * Watches the records matching `params`: a snapshot, then every change, re-established after every reconnect.
    * Not queued: while closed the watch is only remembered, and sent on open. Watching the same params twice is a no-op.
    */
-  watch(params: Params = {}): void {
-    this.#queries.watch(params);
+  watch(params: Filter<T> = {}): void {
+    // A typed filter is the JSON params it spells: `Filter<T>` only narrows what compiles.
+    this.#queries.watch(params as Params);
   }
 
   /** Ends `watch(params)`, unless a live query holds the same params (docs/client.md "Live queries"). Not queued. */
-  stop(params: Params = {}): void {
-    this.#queries.stop(params);
+  stop(params: Filter<T> = {}): void {
+    this.#queries.stop(params as Params);
   }
 
   /** A live view of the records matching `params` only, with its own status; `close()` it when done. */
-  live(params: Params = {}, options?: LiveOptions): LiveQuery<T> {
-    return this.#queries.open(params, options);
+  live(params: Filter<T> = {}, options?: LiveOptions): LiveQuery<T> {
+    return this.#queries.open(params as Params, options);
   }
 
   #open(): void {
@@ -237,8 +240,12 @@ export class Connection<T extends Doc = Doc> {
     this.#stableTimer = this.#o.timers.setTimeout(() => {
       this.#attempt = 0;
     }, this.#o.backoff.resetAfterMs);
-    this.#write({ handler: 'init' });
-    for (const params of this.store.activeWatches()) this.#write({ handler: 'watch', params });
+    // "resume": this client takes `progress` frames; each watch goes with its last position, which only a server
+    // that announced "resume" gave (PROTOCOL.md "Positions and resume").
+    this.#write({ handler: 'init', features: ['resume'] });
+    for (const params of this.store.activeWatches()) {
+      this.#write({ handler: 'watch', params: params as Params, position: this.#queries.position(params as Params) });
+    }
     for (const message of this.#queue.splice(0)) this.#send(message);
     const { events } = this;
     events.emit('state', 'open');

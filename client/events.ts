@@ -11,7 +11,9 @@ import type {
   ItemMessage,
   ListMessage,
   PongMessage,
+  ProgressMessage,
   RemoveMessage,
+  ResumedMessage,
   ServerMessage,
   SessionMessage,
 } from '../protocol/messages.js';
@@ -74,6 +76,10 @@ export type ConnectionEvents = {
   item: ItemMessage;
   remove: RemoveMessage;
   pong: PongMessage;
+  /** A quiet watch's bookmark (a server with `"resume"`). */
+  progress: ProgressMessage;
+  /** The server replayed what a re-sent watch missed instead of a new `list`: the watch is live again. */
+  resumed: ResumedMessage;
   error: ConnectionError;
 };
 

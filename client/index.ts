@@ -8,6 +8,7 @@ export type { BackoffOptions, ConnectionOptions, HeartbeatOptions, Timers } from
 export { Store, type StoreOptions } from './store.js';
 export type { LiveError, LiveOptions, LiveQuery, LiveSnapshot, LiveStatus } from './live.js';
 export { createClient, type Client, type ClientOptions } from './client.js';
+export { hotKeep, type HotContext } from './hot.js';
 export type {
   CloseInfo,
   ConnectionError,
@@ -43,3 +44,36 @@ export type {
   ServerMessage,
   SessionMessage,
 } from '../protocol/messages.js';
+export type { Filter, FilterCondition, FilterOperators, FilterValue } from '../protocol/filter.js';
+export type {
+  Catalog,
+  ChannelRecords,
+  File,
+  GraphDefinition,
+  GraphDefinitionTask,
+  IsoDate,
+  JsonObject,
+  LogContext,
+  LogEvent,
+  LogLevel,
+  Lookup,
+  MqEntry,
+  Node,
+  NodeRelation,
+  NodeType,
+  Obm,
+  ObjectId,
+  Poller,
+  Profile,
+  RackHDEvent,
+  RecordOf,
+  Renderable,
+  Sku,
+  SkuRule,
+  TaskDefinition,
+  TaskState,
+  Template,
+  Workflow,
+  WorkflowProgress,
+  WorkflowTask,
+} from '../protocol/records.js';

@@ -81,14 +81,14 @@ describe('live queries: status', () => {
   it('is loading until its own list — distinguishable from ready and empty — then ready', async () => {
     const { c, sc } = await open();
     const q = c.live({ type: 'compute' });
-    expect(q.getSnapshot()).toEqual({ data: [], status: 'loading', error: undefined, isPrevious: false });
+    expect(q.getSnapshot()).toEqual({ data: [], status: 'loading', error: undefined, isPrevious: false, via: undefined });
     expect(await sc.first('watch')).toEqual({ handler: 'watch', params: { type: 'compute' } });
     // Another watch's list does not make it ready.
     c.watch({ type: 'switch' });
     await send(c, sc, list({ type: 'switch' }, [node('s1', 'switch')]));
     expect(q.getSnapshot().status).toBe('loading');
     await send(c, sc, list({ type: 'compute' }, []));
-    expect(q.getSnapshot()).toEqual({ data: [], status: 'ready', error: undefined, isPrevious: false });
+    expect(q.getSnapshot()).toEqual({ data: [], status: 'ready', error: undefined, isPrevious: false, via: 'list' });
   });
 
   it('is stale while the connection is not open and after a reconnect until its new list; the records stay', async () => {
@@ -136,7 +136,10 @@ describe('live queries: status', () => {
     sc.close(1001);
     await next(c, 'init');
     const sc1 = await s.connection(1);
-    expect(await sentSince(c, sc1, 0)).toEqual([{ handler: 'init' }, { handler: 'watch', params: { type: 'compute' } }]);
+    expect(await sentSince(c, sc1, 0)).toEqual([
+      { handler: 'init', features: ['resume'] },
+      { handler: 'watch', params: { type: 'compute' } },
+    ]);
     // Closing the refused query sends nothing: the server holds no such watch.
     refused.close();
     expect(await sentSince(c, sc1, await mark(c, sc1))).toEqual([]);
@@ -329,7 +332,10 @@ describe('live queries: one server watch per params', () => {
     expect(a.getSnapshot().status).toBe('loading');
     c.connect();
     const sc = await s.connection(0);
-    expect(await sentSince(c, sc, 0)).toEqual([{ handler: 'init' }, { handler: 'watch', params: { type: 'compute' } }]);
+    expect(await sentSince(c, sc, 0)).toEqual([
+      { handler: 'init', features: ['resume'] },
+      { handler: 'watch', params: { type: 'compute' } },
+    ]);
   });
 });
 

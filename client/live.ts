@@ -44,6 +44,11 @@ export interface LiveSnapshot<T> {
   readonly error: LiveError | undefined;
   /** True while `setParams(next)` waits for next's `list`: `data` and `status` are still the previous params'. */
   readonly isPrevious: boolean;
+  /**
+   * How it became `ready` in the current session: from a `list` (a snapshot), or from `resume` — after a reconnect
+   * the server replayed only what it missed (a server with `"resume"`). Undefined before that.
+   */
+  readonly via: 'list' | 'resume' | undefined;
 }
 
 /** Options of `connection.live(params, options)`. */
@@ -98,6 +103,11 @@ interface Watch {
   seed?: boolean;
   status: LiveStatus;
   error?: LiveError | undefined;
+  /**
+   * How it became ready in this session. Set, the connection's last position holds for it (PROTOCOL.md "Positions
+   * and resume"), and goes with the watch when the connection opens again.
+   */
+  via?: 'list' | 'resume' | undefined;
 }
 
 /**
@@ -118,6 +128,8 @@ export interface LiveQueries<T> extends WatchAnswers {
   offline(): void;
   /** Tells every view what changed since the last flush (after every message); no records are looked at here. */
   flush(): void;
+  /** The position to re-send `params`' watch with: the last one, if the watch was answered since the last open. */
+  position(params: Params): string | undefined;
 }
 
 /**
@@ -136,6 +148,11 @@ export function liveQueries<T>(
   const views = new Set<() => void>();
   /** The scopes whose records (the store says) or status (we say) changed since the last flush. */
   const touched = store.track();
+  /**
+   * The last position the server gave on the channel: every watch answered since the last open is there (frames
+   * arrive in order, so what holds for one holds for all; PROTOCOL.md "Positions and resume").
+   */
+  let last: string | undefined;
 
   /** Takes a reference to `params`; the first one starts the store's watch and sends `watch`. */
   const hold = (key: string, params: Params): Watch => {
@@ -225,6 +242,7 @@ export function liveQueries<T>(
           status: shown.status,
           error: shown.error,
           isPrevious: !!next,
+          via: shown.via,
         }),
       subscribe: (fn) => {
         open('subscribe').add(fn);
@@ -271,11 +289,12 @@ export function liveQueries<T>(
         release(watch);
       } else if (!watch) end(params);
     },
-    answered(params, error) {
+    answered(params, error, resumed) {
       const watch = watches.get(canonicalJson(params));
       if (!watch || (!error && watch.status === 'ready')) return;
       watch.status = error ? 'error' : 'ready';
       watch.error = error;
+      if (!error) watch.via = resumed ? 'resume' : 'list';
       touched.push(watch.key);
       // A refusal ends the watch: the store has dropped it already (client/apply.ts), and nothing re-sends it.
       if (error && isRefusal(error.code)) watches.delete(watch.key);
@@ -288,6 +307,16 @@ export function liveQueries<T>(
         }
       }
       this.flush();
+    },
+    moved(position) {
+      last = position;
+    },
+    position(params) {
+      const watch = watches.get(canonicalJson(params));
+      // Sent once: until its answer in the new session, the watch has no position to come back with.
+      if (!watch?.via) return undefined;
+      watch.via = undefined;
+      return last;
     },
     flush() {
       try {

@@ -38,7 +38,7 @@ export interface BackoffOptions extends BackoffPolicy {
 export interface ConnectionOptions {
   /**
    * The WebSocket class to use.
-   * @default globalThis.WebSocket, else the default export of `isomorphic-ws`
+   * @default globalThis.WebSocket, else `ws` when installed (Node 20 and 21)
    */
   WebSocket?: WebSocketConstructor;
   /**

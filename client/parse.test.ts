@@ -72,7 +72,7 @@ const deep = fc.integer({ min: 12, max: 20 }).map((n) => {
 const longPath = fc.integer({ min: 30, max: 34 }).map((n) => ({ [Array.from({ length: n }, () => 's').join('.')]: 1 }));
 const params = fc.oneof(fc.dictionary(key, fc.oneof(value, deep), { maxKeys: 3 }), longPath, value, fc.constant(undefined));
 const id = fc.oneof(fc.string({ maxLength: 4 }), fc.integer(), fc.constant(undefined), fc.constant(null), fc.constant({}));
-const handler = fc.constantFrom('session', 'list', 'item', 'remove', 'error', 'pong', 'init', 'nope', 1, undefined);
+const handler = fc.constantFrom('session', 'list', 'item', 'remove', 'error', 'pong', 'progress', 'resumed', 'init', 'nope', 1, undefined);
 const maybe = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
 
 const frame = fc.record(
@@ -91,6 +91,7 @@ const frame = fc.record(
     items: maybe(fc.oneof(fc.array(fc.oneof(fc.dictionary(fc.string({ maxLength: 2 }), value), scalar), { maxLength: 3 }), value)),
     data: maybe(value),
     features: maybe(fc.oneof(fc.array(fc.string()), fc.array(value))),
+    position: maybe(fc.oneof(fc.string({ maxLength: 6 }), value)),
   },
   { requiredKeys: [] },
 );
@@ -167,6 +168,15 @@ describe('parseServerFrame', () => {
       '{"handler":"error","params":{"code":"x","message":"m","request":{"params":{}}}}',
       '{"handler":"pong"}',
       '{"handler":"pong","id":5}',
+      '{"handler":"item","resource":"nodes","id":"a","data":{"id":"a"},"position":"k2.7"}',
+      '{"handler":"item","resource":"nodes","id":"a","data":{"id":"a"},"position":7}',
+      '{"handler":"list","resource":"nodes","params":{},"items":[],"position":"k2.7"}',
+      '{"handler":"remove","resource":"nodes","id":"a","position":null}',
+      '{"handler":"progress","resource":"nodes","position":"k2.9"}',
+      '{"handler":"progress","resource":"nodes"}',
+      '{"handler":"resumed","resource":"nodes","params":{"type":"compute"},"position":"k2.9"}',
+      '{"handler":"resumed","resource":"nodes","params":{"$where":"1"},"position":"k2.9"}',
+      '{"handler":"resumed","resource":"nodes","position":"k2.9"}',
       'not json',
       '[1,2]',
       '{"handler":5}',

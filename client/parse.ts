@@ -129,7 +129,8 @@ function frameFault(frame: Obj, handler: string): ErrorCode | undefined {
     case 'error':
       return (resource === undefined || isString(resource)) && isErrorParams(params) ? undefined : 'bad-message';
     default:
-      // `pong`: nothing to check.
+      // `pong`, and `progress` and `resumed`, whose position is opaque (sent back as it came) and whose params only
+      // name a watch: nothing to check.
       return undefined;
   }
 }

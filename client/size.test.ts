@@ -23,12 +23,17 @@
  * 6,132 B gzip (16,487 minified). To fit, a live query keeps no records of its own — it reads the store's scope
  * (`Store.held`), and the store says which scopes a message touched — and it checks params with client/parse.ts's
  * `isValidParams` rather than a validator of its own (one that named the key at fault cost ~200 B).
+ * Issue 14 then put resume in the core — `progress` and `resumed` frames known to the parser, the last position
+ * re-sent with each watch that was answered in the session, `resumed` answering a watch as its `list` would, and
+ * the live snapshot's `via` — for 120 B: 6,264 B gzip. Written plainly and golfed no further (a shared branch for
+ * `list` and `resumed` measured larger), it does not fit issue 13's 6,144 B; the bound is 6 KiB + 128 B, and
+ * whoever trims the core below 6,144 B again should lower it back.
  */
 import { describe, expect, it } from 'vitest';
 import { bundleSize, CLIENT_ENTRY } from '../bench/size.js';
 
-/** Bytes, gzip -9: issue 13's bound for the core with live queries. Raise it only with a reason in the commit message. */
-const MAX_GZIP_BYTES = 6_144;
+/** Bytes, gzip -9: issue 13's bound for the core with live queries (6,144), plus issue 14's resume. Raise it only with a reason in the commit message. */
+const MAX_GZIP_BYTES = 6_272;
 
 describe('client bundle size', () => {
   it(`Connection + Store + live queries, minified and gzipped, stay within ${MAX_GZIP_BYTES} bytes`, async () => {

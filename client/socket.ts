@@ -39,7 +39,7 @@ export interface WebSocketLike {
 }
 
 /**
- * A WebSocket class: the browser's `WebSocket`, `ws`/`isomorphic-ws`, undici's, or mock-socket's.
+ * A WebSocket class: the browser's `WebSocket`, `ws`'s, undici's, or mock-socket's.
  * Protocols are passed as an array, or left out when there are none.
  */
 export type WebSocketConstructor = new (url: string, protocols?: string[]) => WebSocketLike;
@@ -51,9 +51,9 @@ export type WebSocketConstructor = new (url: string, protocols?: string[]) => We
 export type TokenOption = string | (() => string | Promise<string>);
 
 /**
- * The injected implementation, else `globalThis.WebSocket` (browsers, Node 22+), else `isomorphic-ws` (which is
- * `ws` in Node and the global in browser bundles).
- * @throws Error with a usage example when none is available.
+ * The injected implementation, else `globalThis.WebSocket` (browsers, Node 22+), else `ws` when it is installed
+ * (Node 20 and 21; an optional peer dependency, see node-websocket.ts).
+ * @throws TypeError saying what to install or pass when none is available.
  */
 export function resolveWebSocket(injected?: WebSocketConstructor): WebSocketConstructor {
   const found =
@@ -62,8 +62,8 @@ export function resolveWebSocket(injected?: WebSocketConstructor): WebSocketCons
     (WebSocketDefault as unknown as WebSocketConstructor | null);
   if (typeof found !== 'function') {
     throw new TypeError(
-      'monorail-ws: no WebSocket implementation found. Pass one, e.g. ' +
-        "`import WebSocket from 'ws'; new Connection(url, { WebSocket })`.",
+      'monorail-ws: no WebSocket implementation found (Node 20 and 21 have no global WebSocket): ' +
+        '`npm install ws`, or pass one, e.g. `new Connection(url, { WebSocket: mock.WebSocket })`.',
     );
   }
   return found;

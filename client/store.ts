@@ -8,6 +8,7 @@
  */
 import { CLIENT_DEFAULTS as DEFAULTS } from '../protocol/codes.js';
 import { jsonEqual, matches } from '../protocol/matches.js';
+import type { Filter } from '../protocol/filter.js';
 import type { Doc, Params } from '../protocol/messages.js';
 import { canonicalJson } from '../protocol/params.js';
 
@@ -55,9 +56,10 @@ const EMPTY: readonly never[] = Object.freeze([]);
  * Every applied message changes the store in one step and notifies at most once, so a subscriber never sees a
  * store that was emptied and refilled. Treat returned records as read-only: the store hands out what it keeps.
  *
- * @typeParam T The record type; the store does not check it.
+ * @typeParam T The record type; the store does not check it. Any object type, interfaces included (see
+ * `protocol/records.ts`): what the store holds is the JSON the server sent, `T` is how the application reads it.
  */
-export class Store<T extends Doc = Doc> {
+export class Store<T extends object = Doc> {
   // `declare`: assigned in the constructor, so no field declarations are emitted (bytes in every browser bundle).
   /** Field that holds a record's id. */
   declare readonly idField: string;
@@ -132,9 +134,12 @@ export class Store<T extends Doc = Doc> {
     return held;
   }
 
-  /** The params of every active watch, in the order they were added (used by `Connection`). */
-  activeWatches(): Params[] {
-    return Array.from(this.#watches.values());
+  /**
+   * The params of every active watch, in the order they were added (used by `Connection`); typed as the filters the
+   * connection watched with, so they can be passed back (`connection.stop(params)`).
+   */
+  activeWatches(): Filter<T>[] {
+    return Array.from(this.#watches.values()) as Filter<T>[];
   }
 
   /**
@@ -170,7 +175,9 @@ export class Store<T extends Doc = Doc> {
       if (entry.mark === mark) continue;
       // An unscoped item (from a `get` or an older server's list) matching P is something P's snapshot
       // would have listed, so its absence means it is gone.
-      const gone = this.#release(entry, scope!) ? entry.scopes.length === 0 : entry.scopes.length === 0 && matches(entry.doc, params);
+      const gone = this.#release(entry, scope!)
+        ? entry.scopes.length === 0
+        : entry.scopes.length === 0 && matches(entry.doc as Doc, params);
       if (gone) this.#delete(id);
     }
     this.#commit();
@@ -196,7 +203,7 @@ export class Store<T extends Doc = Doc> {
   applyRemove(id?: string, params?: Params): void {
     if (id !== undefined) this.#delete(id);
     else if (params !== undefined) {
-      for (const [key, entry] of this.#items) if (matches(entry.doc, params)) this.#delete(key);
+      for (const [key, entry] of this.#items) if (matches(entry.doc as Doc, params)) this.#delete(key);
     }
     this.#commit();
   }
@@ -225,7 +232,7 @@ export class Store<T extends Doc = Doc> {
     if (entry !== undefined) {
       // Keeping the old object when nothing changed lets a re-snapshot after a reconnect leave the snapshot
       // (and every memoised row in a UI) untouched.
-      if (!jsonEqual(entry.doc, doc)) {
+      if (!jsonEqual(entry.doc as Doc, doc)) {
         entry.doc = doc as T;
         this.#changed = true;
         this.#touch(entry);

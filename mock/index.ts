@@ -7,6 +7,7 @@ export { createMockServer, installGlobalWebSocket, type MockServer, type MockSer
 export {
   MockWebSocket,
   type MockCloseEvent,
+  type MockErrorEvent,
   type MockEvent,
   type MockListener,
   type MockMessageEvent,
@@ -24,6 +25,7 @@ export {
   SKUS,
   uuid,
 } from './fixtures.js';
+export { startDemo, type Demo, type DemoOptions, type DemoTarget } from '../server/demo/simulator.js';
 export type { Doc, Params } from '../protocol/index.js';
 export type { ChannelSpec } from '../server/hub/channels.js';
 export type { Hub, HubStats } from '../server/hub/hub.js';

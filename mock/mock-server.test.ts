@@ -3,12 +3,21 @@
  * and life cycle. Client-behaviour parity with the real server is the contract suite's job (test/contract.test.ts).
  */
 import { Server, WebSocket as MockSocketWebSocket } from 'mock-socket';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Connection } from '../client/index.js';
 import type { ServerMessage } from '../protocol/index.js';
 import { waitFor } from '../test/support/wait.js';
-import { createMockServer, defaultFixtures, installGlobalWebSocket, makeNode, type MockServer, type MockServerOptions } from './index.js';
-import type { MockCloseEvent, MockWebSocket } from './websocket.js';
+import { record } from '../test/support/client-events.js';
+import {
+  createMockServer,
+  defaultFixtures,
+  installGlobalWebSocket,
+  makeNode,
+  startDemo,
+  type MockServer,
+  type MockServerOptions,
+} from './index.js';
+import type { MockCloseEvent, MockErrorEvent, MockWebSocket } from './websocket.js';
 
 const cleanup: Array<() => unknown> = [];
 afterEach(async () => {
@@ -27,13 +36,17 @@ interface Raw {
   log: string[];
   frames: ServerMessage[];
   closeEvent?: MockCloseEvent;
+  errorEvent?: MockErrorEvent;
 }
 
 function raw(mock: MockServer, url: string, protocols?: string[]): Raw {
   const ws = new mock.WebSocket(url, protocols);
   const r: Raw = { ws, log: [], frames: [] };
   ws.onopen = () => r.log.push('open');
-  ws.onerror = () => r.log.push('error');
+  ws.onerror = (e) => {
+    r.log.push('error');
+    r.errorEvent = e;
+  };
   ws.onmessage = (e) => r.frames.push(JSON.parse(e.data as string) as ServerMessage);
   ws.onclose = (e) => {
     r.log.push(`close ${e.code}`);
@@ -302,6 +315,56 @@ describe('mock-socket gaps the mock hides', () => {
     await open(second, `${second.url}/nodes`);
   });
 
+  it('a URL outside mock.url says why on its first failure (the URL asked for and the mock’s), then fails quietly', async () => {
+    const mock = mockAt('ws://127.0.0.1:9130');
+    const first = raw(mock, 'ws://localhost:9130/nodes');
+    expect(await closed(first)).toMatchObject({ code: 1006, wasClean: false });
+    expect(first.log).toEqual(['error', 'close 1006']);
+    expect(first.errorEvent?.message).toBe(
+      'monorail-ws/mock: nothing serves ws://localhost:9130/nodes: this mock serves ws://127.0.0.1:9130/<channel> only ' +
+        '(scheme, host and port as written: localhost and 127.0.0.1 differ). Later retries of this URL fail without an error event.',
+    );
+    // The same URL again (a client's retry): the close alone. Another URL: its own message.
+    const again = raw(mock, 'ws://localhost:9130/nodes');
+    expect((await closed(again)).code).toBe(1006);
+    expect(again.log).toEqual(['close 1006']);
+    const port = raw(mock, 'ws://127.0.0.1:9131/nodes');
+    await closed(port);
+    expect(port.errorEvent?.message).toMatch(/nothing serves ws:\/\/127\.0\.0\.1:9131\/nodes: this mock serves ws:\/\/127\.0\.0\.1:9130\//);
+    // An outage the application asked for stays as silent as a real one.
+    mock.refuse(true);
+    const refused = raw(mock, `${mock.url}/nodes`);
+    await closed(refused);
+    expect(refused.log).toEqual(['error', 'close 1006']);
+    expect(refused.errorEvent?.message).toBeUndefined();
+    mock.refuse(false);
+    await mock.close();
+    const late = raw(mock, `${mock.url}/nodes`);
+    await closed(late);
+    expect(late.errorEvent?.message).toMatch(
+      /nothing serves ws:\/\/127\.0\.0\.1:9130\/nodes: the mock server at ws:\/\/127\.0\.0\.1:9130 is closed/,
+    );
+  });
+
+  it('a client on the wrong host gets one error event naming both URLs, and keeps retrying (close 1006, reconnecting)', async () => {
+    const mock = mockAt('ws://127.0.0.1:9132');
+    const nodes = new Connection('ws://localhost:9132/nodes', {
+      WebSocket: mock.WebSocket,
+      heartbeat: false,
+      backoff: { baseMs: 1, maxMs: 5 },
+    });
+    cleanup.push(() => nodes.disconnect());
+    const errors = record(nodes, 'error');
+    const retries = record(nodes, 'reconnecting');
+    await waitFor(() => retries.length >= 5, 5000, 'five reconnects');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ kind: 'socket' });
+    const { message } = (errors[0] as { event: MockErrorEvent }).event;
+    expect(message).toContain('ws://localhost:9132/nodes');
+    expect(message).toContain('ws://127.0.0.1:9132');
+    expect(nodes.state).toBe('reconnecting');
+  });
+
   it('selects monorail-ws when offered and never echoes the bearer token, like the real server', async () => {
     const mock = mockAt('ws://localhost:9117');
     expect((await open(mock, `${mock.url}/nodes`, ['monorail-ws', 'bearer.secret'])).ws.protocol).toBe('monorail-ws');
@@ -385,6 +448,48 @@ describe('control API and fixtures', () => {
     const late = raw(mock, `${mock.url}/nodes`);
     expect((await closed(late)).code).toBe(1006);
     expect(mock.hub.stats().connections).toBe(0);
+  });
+
+  it('close() resolves when a test restored real timers while a frame waited on the fake clock (it hung: the close queued behind it)', async () => {
+    const mock = mockAt('ws://localhost:9140');
+    const r = await open(mock, `${mock.url}/nodes`);
+    expect(await request(r, { handler: 'watch', params: {} })).toMatchObject({ handler: 'list' });
+    vi.useFakeTimers();
+    try {
+      mock.upsert('nodes', makeNode(70)); // its delivery is scheduled on the fake clock
+    } finally {
+      vi.useRealTimers(); // as an afterEach does, before it closes the mock
+    }
+    let done = false;
+    void mock.close().then(() => (done = true));
+    await waitFor(() => done, 2000, 'mock.close() to resolve');
+    expect(r.frames.at(-1)).toMatchObject({ handler: 'item', id: makeNode(70).id });
+    expect(r.closeEvent?.code).toBe(1001);
+  });
+
+  it('startDemo (exported for in-page demo data) runs the demo simulator on the mock: watchers see nodes discovered', async () => {
+    const mock = mockAt('ws://localhost:9127', { fixtures: { nodes: [], workflows: [], logs: [] } });
+    const nodes = new Connection(`${mock.url}/nodes`, { WebSocket: mock.WebSocket, heartbeat: false });
+    const logs = new Connection(`${mock.url}/logs`, { WebSocket: mock.WebSocket, heartbeat: false });
+    cleanup.push(
+      () => nodes.disconnect(),
+      () => logs.disconnect(),
+    );
+    nodes.watch({});
+    logs.watch({});
+    await waitFor(() => nodes.state === 'open' && logs.state === 'open', 2000, 'both open');
+    // Stepped by hand (no timer): `intervalMs` drives it in a page.
+    const demo = startDemo(mock.backend, { timers: { setInterval: () => 0, clearInterval: () => undefined } });
+    cleanup.push(() => demo.stop());
+    for (let i = 0; i < 10; i++) demo.step();
+    const ids = (docs: readonly { id?: unknown }[]) => docs.map((d) => String(d.id)).sort();
+    const simulated = ids(mock.backend.all('nodes'));
+    expect(simulated.length).toBeGreaterThan(0);
+    await waitFor(
+      () => ids(nodes.store.getSnapshot()).join() === simulated.join() && logs.store.size > 0,
+      2000,
+      'the simulated nodes and log lines in the client’s stores',
+    );
   });
 
   it('rejects a URL that is not ws:// or wss:// and a negative latency, with a usage hint', () => {

@@ -6,18 +6,23 @@
  * What the mock accepts: every URL with the scheme, host and port of `mock.url` whose path starts with `mock.url`'s
  * path; the channel is the last path segment, as on the real server. Hosts are compared as written (after URL
  * normalisation: case, default port), so a mock at `ws://localhost:9100` does not answer `ws://127.0.0.1:9100` —
- * a connection there fails as an unreachable host would (error, then close 1006).
+ * a connection there fails as an unreachable host would (error, then close 1006), except that the `error` event
+ * says why: the URL asked for and the mock's URL. Only the first failure of each URL says so; the client's retries
+ * of it fail with the close alone, so a mistyped host is one clear message rather than one per reconnect.
  */
 import { Server, WebSocket as MockSocketClient, type Client } from 'mock-socket';
 import { CloseCode, DEFAULTS, channelFromUrl, type Doc } from '../protocol/index.js';
 import { ChannelRegistry, DEFAULT_CHANNELS, type ChannelSpec } from '../server/hub/channels.js';
 import { isLegacyPath } from '../server/hub/dialect-1x.js';
-import { Hub } from '../server/hub/hub.js';
+import { Hub, type ResumeOptions } from '../server/hub/hub.js';
 import { mqFromChange } from '../server/hub/mq.js';
 import { MemoryBackend } from '../server/sources/memory.js';
 import { defaultFixtures } from './fixtures.js';
 import { mockSocketAdapter, type MockHubSocket } from './mock-socket-adapter.js';
-import { createWebSocketClass, type MockWebSocketConstructor } from './websocket.js';
+import { createWebSocketClass, type DialFailure, type MockWebSocketConstructor } from './websocket.js';
+
+/** Most URLs whose failure a mock remembers having explained; beyond it, a new URL is explained on every attempt. */
+const MAX_EXPLAINED = 64;
 
 /** Options of `createMockServer`. */
 export interface MockServerOptions {
@@ -48,6 +53,13 @@ export interface MockServerOptions {
    * @default DEFAULTS.maxPayload (1 MiB)
    */
   maxPayload?: number;
+  /**
+   * Positions and resume, as the server's `resume` option (PROTOCOL.md "Positions and resume"): frames carry
+   * positions, and a client that re-watches with its last one after `dropAll` gets what it missed and `resumed`
+   * instead of a new `list`.
+   * @default false
+   */
+  resume?: boolean | Omit<ResumeOptions, 'timeline'>;
   /**
    * Receives what a client's WebSocket event listener threw. The other listeners and clients are unaffected.
    * @default rethrown on a later task, so it is reported like an uncaught error in a browser event handler
@@ -135,7 +147,7 @@ export function createMockServer(options: MockServerOptions): MockServer {
   const channels = options.channels ?? DEFAULT_CHANNELS;
 
   const backend = new MemoryBackend({ channels, seed: seedFor(channels, options.fixtures) });
-  const hub = new Hub({ source: backend, feed: backend, channels });
+  const hub = new Hub({ source: backend, feed: backend, channels, ...(options.resume ? { resume: options.resume } : {}) });
   // mq streams the mock's own logs and events in RackHD's formats, as the server does without a broker.
   backend.onChange((change) => {
     for (const message of mqFromChange(change)) hub.mq.publish(message);
@@ -174,11 +186,25 @@ export function createMockServer(options: MockServerOptions): MockServer {
     });
   });
 
+  /** URLs whose failure was explained (the application's own URLs; bounded all the same). */
+  const explained = new Set<string>();
+  /** Why `target` cannot connect, said once per URL (the reconnects of a client that asked for it stay quiet). */
+  const unreachable = (target: URL): DialFailure => {
+    if (explained.has(target.href)) return { silent: true };
+    if (explained.size < MAX_EXPLAINED) explained.add(target.href);
+    const why = closed
+      ? `the mock server at ${url} is closed`
+      : `this mock serves ${url}/<channel> only (scheme, host and port as written: localhost and 127.0.0.1 differ)`;
+    return { message: `monorail-ws/mock: nothing serves ${target.href}: ${why}. Later retries of this URL fail without an error event.` };
+  };
+
   const WebSocket = createWebSocketClass({
     dial(target, protocols) {
       // Refused here rather than only in verifyClient: mock-socket would log a misleading "HTTP Authentication
       // failed" for every attempt of a reconnect loop. verifyClient still catches a refusal that starts mid-handshake.
-      if (closed || refusing || !serves(target)) return undefined;
+      if (closed || !serves(target)) return unreachable(target);
+      // An outage the application asked for (`refuse`): fails as a real one does, without a word.
+      if (refusing) return undefined;
       const inner = new MockSocketClient(innerUrl, [...protocols]);
       dialled.set(inner, target.href);
       return inner;
@@ -217,6 +243,8 @@ export function createMockServer(options: MockServerOptions): MockServer {
         hub.close(CloseCode.GoingAway, 'server shutting down');
         server.stop();
       }
+      // The closes queue behind frames whose delivery may sit on a fake clock a test has since uninstalled.
+      for (const socket of sockets) socket.rearm();
       await Promise.all([...sockets].map((s) => s.closed));
     },
   };

@@ -35,6 +35,12 @@ export interface MockHubSocket extends HubSocket {
   drop(code: number, reason?: string): void;
   /** Resolves once both ends saw the close. */
   readonly closed: Promise<void>;
+  /**
+   * Schedules the pending delivery again on the `setTimeout` installed now. A test that scheduled it under fake
+   * timers and then restored the real ones would otherwise wait forever for it (docs/client.md "Testing your
+   * components with the mock").
+   */
+  rearm(): void;
 }
 
 /** mock-socket's ready state of an open socket. */
@@ -134,5 +140,10 @@ export function mockSocketAdapter(client: Client, options: MockSocketAdapterOpti
       return buffered;
     },
     closed,
+    rearm() {
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+      schedule();
+    },
   };
 }

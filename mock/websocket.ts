@@ -3,7 +3,8 @@
  * client socket that hides where mock-socket 9.3 differs from a real browser socket.
  *
  * - Reachability is decided by the mock (`MockNetwork.dial`), so every path under `mock.url` connects, while a URL
- *   outside it fails like an unreachable host.
+ *   outside it fails like an unreachable host — with a `message` on the `error` event that says why, where a browser
+ *   says nothing (the mock can tell a mistyped host from an outage).
  * - A connection that never opened reports `error`, then `close` with 1006 and `wasClean: false`, as browsers do;
  *   mock-socket reports 1000 for a refused or unserved connect.
  * - Offering subprotocols of which the server selects none fails the handshake, as browsers and `ws` do.
@@ -24,11 +25,19 @@ const CLOSED = 3;
 export interface MockNetwork {
   /**
    * Starts a connection to `url` offering `protocols`.
-   * @returns mock-socket's client socket, or undefined when nothing listens at `url` (the connect then fails).
+   * @returns mock-socket's client socket, or why the connect fails (undefined: as when nothing listens at `url`).
    */
-  dial(url: URL, protocols: readonly string[]): MockSocketClient | undefined;
+  dial(url: URL, protocols: readonly string[]): MockSocketClient | DialFailure | undefined;
   /** Receives what an event listener threw. */
   reportError(error: unknown): void;
+}
+
+/** Why a dial failed. The connect fails either way: `error` (unless `silent`), then `close` 1006. */
+export interface DialFailure {
+  /** Goes on the `error` event as its `message`. */
+  readonly message?: string;
+  /** No `error` event, only the close: the reason was already reported (a client retrying the same URL). */
+  readonly silent?: boolean;
 }
 
 /** The fields every event of a `MockWebSocket` carries. */
@@ -45,6 +54,14 @@ export interface MockMessageEvent extends MockEvent {
   readonly origin: string;
 }
 
+/**
+ * An `error` event. A browser's carries no detail; the mock's has a `message` when it knows why a connect failed
+ * (no mock serves that URL, the mock was closed), and the client passes the event on as `{kind: 'socket', event}`.
+ */
+export interface MockErrorEvent extends MockEvent {
+  readonly message?: string;
+}
+
 /** A `close` event, as a browser reports it. */
 export interface MockCloseEvent extends MockEvent {
   readonly code: number;
@@ -52,7 +69,7 @@ export interface MockCloseEvent extends MockEvent {
   readonly wasClean: boolean;
 }
 
-type EventMap = { open: MockEvent; message: MockMessageEvent; error: MockEvent; close: MockCloseEvent };
+type EventMap = { open: MockEvent; message: MockMessageEvent; error: MockErrorEvent; close: MockCloseEvent };
 type EventName = keyof EventMap;
 type Callback = (event: never) => void;
 /** A listener function or an object with `handleEvent`, as `addEventListener` accepts. */
@@ -148,9 +165,9 @@ export class MockWebSocket {
     this.#network = network;
     this.url = parsed.href;
     const inner = network.dial(parsed, this.#offered);
-    if (inner === undefined) {
+    if (inner === undefined || !('send' in inner)) {
       // Nothing listens there: fail on a later task, after the caller attached its handlers, like a browser.
-      setTimeout(() => this.#fail(), 0);
+      setTimeout(() => this.#fail(inner), 0);
       return;
     }
     this.#inner = inner;
@@ -177,10 +194,10 @@ export class MockWebSocket {
   set onmessage(fn: ((event: MockMessageEvent) => void) | null) {
     this.#setAttribute('message', fn);
   }
-  get onerror(): ((event: MockEvent) => void) | null {
+  get onerror(): ((event: MockErrorEvent) => void) | null {
     return this.#attribute('error');
   }
-  set onerror(fn: ((event: MockEvent) => void) | null) {
+  set onerror(fn: ((event: MockErrorEvent) => void) | null) {
     this.#setAttribute('error', fn);
   }
   get onclose(): ((event: MockCloseEvent) => void) | null {
@@ -268,14 +285,17 @@ export class MockWebSocket {
     this.#dispatch('close', { code, reason, wasClean: code !== 1006 });
   }
 
-  /** The connection could not be established: `error` (once), then `close` 1006 — what every browser reports. */
-  #fail(): void {
+  /**
+   * The connection could not be established: `error` (once; with the mock's `message` when it knows why, none when
+   * `silent`), then `close` 1006 — what every browser reports.
+   */
+  #fail(why: DialFailure = {}): void {
     if (this.#state === CLOSED) return;
     this.#state = CLOSED;
     this.#inner = undefined;
-    if (!this.#errored) {
+    if (!this.#errored && why.silent !== true) {
       this.#errored = true;
-      this.#dispatch('error', {});
+      this.#dispatch('error', why.message === undefined ? {} : { message: why.message });
     }
     this.#dispatch('close', { code: 1006, reason: '', wasClean: false });
   }

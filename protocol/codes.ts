@@ -204,4 +204,29 @@ export const DEFAULTS = /* @__PURE__ */ (() =>
     legacyPath: '/rackhd',
     /** Longest `routingKey` an `mq` watch may give (AMQP's short-string limit); longer: `error` `bad-params`. */
     maxRoutingKeyLength: 255,
+    /**
+     * Resume (`resume: true`): what the server keeps so that a client re-watching with a position gets only what it
+     * missed. `historyEntries` and `historyBytes` bound each resumable channel's history of changes (the JSON of
+     * their records, estimated); past either the oldest go, and a position older than what is left gets a full
+     * `list`. `progressIntervalMs`: how often a quiet watch gets a `progress` bookmark. `waitMs`: how long a `watch`
+     * whose position this instance has not reached yet (another instance read further into the RabbitMQ stream)
+     * waits before it is answered with a full `list`. `maxMarkers`: epoch boundaries remembered (below).
+     */
+    resume: { historyEntries: 10_000, historyBytes: 8 * 1024 * 1024, progressIntervalMs: 15_000, waitMs: 5_000, maxMarkers: 1_000 },
+    /**
+     * The RabbitMQ stream that carries resumable channels' changes with `amqp` and `resume` (one per broker and exchange
+     * prefix, shared by every instance). `maxAge`, `maxLengthBytes` and `maxSegmentSizeBytes` are its retention, as
+     * the stream's `x-max-age`, `x-max-length-bytes` and `x-stream-max-segment-size-bytes` (the broker drops whole
+     * segments, so a segment much smaller than `maxLengthBytes` keeps retention close to what is asked). An instance
+     * that starts reads the last `readBackMs` of it into its history; `markerIntervalMs` bounds how long the stream
+     * goes without an epoch marker.
+     */
+    stream: {
+      name: 'monorail-ws.changes',
+      maxAge: '1h',
+      maxLengthBytes: 256 * 1024 * 1024,
+      maxSegmentSizeBytes: 8 * 1024 * 1024,
+      readBackMs: 300_000,
+      markerIntervalMs: 60_000,
+    },
   }) as const)();

@@ -12,3 +12,5 @@ export * from './parse.js';
 export * from './channels.js';
 export * from './backoff.js';
 export * from './timers.js';
+export type * from './filter.js';
+export type * from './records.js';

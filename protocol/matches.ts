@@ -33,6 +33,7 @@
  * `params` must have passed `validateParams`; `matches` does not re-check it (an unknown operator or a
  * malformed operand makes the condition false rather than throwing).
  */
+import type { Filter } from './filter.js';
 import type { Doc, JsonValue, Params } from './messages.js';
 import { isOperatorObject, isPlainObject } from './params.js';
 
@@ -233,6 +234,12 @@ function operatorMatches(elements: readonly Element[], op: string, operand: Json
 }
 
 /** True when `doc` satisfies every condition of `params` (an empty filter matches everything). */
+export function matches(doc: Doc, params: Params): boolean;
+/**
+ * True when `record` satisfies every condition of `filter`: the typed form, for a record type such as `Node` and
+ * the `Filter<Node>` a connection watches with. Second, so that the server's untyped calls never instantiate it.
+ */
+export function matches<T extends object>(record: T, filter: Filter<T>): boolean;
 export function matches(doc: Doc, params: Params): boolean {
   for (const path of Object.keys(params)) {
     const condition = params[path]!;

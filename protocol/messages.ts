@@ -21,9 +21,14 @@ interface ClientBase {
   resource?: string;
 }
 
-/** Asks for a session id; the client sends it on every open. */
+/**
+ * Asks for a session id; the client sends it on every open. `features` lists the protocol extensions the client
+ * understands beyond what a `watch` shows (`"resume"`: it takes `progress` frames), so a server sends those only to
+ * clients that asked.
+ */
 export interface InitMessage extends ClientBase {
   handler: 'init';
+  features?: string[];
 }
 /** One-off read of the records matching `params`; answered with `list`. */
 export interface QueryMessage extends ClientBase {
@@ -39,10 +44,15 @@ export interface GetMessage extends ClientBase {
   handler: 'get';
   params: Params;
 }
-/** Snapshot (`list`) of what matches, then `item`/`remove` on every change until `stop` or close. */
+/**
+ * Snapshot (`list`) of what matches, then `item`/`remove` on every change until `stop` or close. With `position` (the
+ * last one the client applied for this watch, from a server that announced `"resume"`), the server may instead
+ * replay only what changed since, then `resumed`; a position it cannot use gets a full `list`, never an error.
+ */
 export interface WatchMessage extends ClientBase {
   handler: 'watch';
   params: Params;
+  position?: string;
 }
 /** Ends the watch whose params are canonically equal; unknown params are a no-op. */
 export interface StopMessage extends ClientBase {
@@ -62,19 +72,24 @@ export interface SessionMessage {
   id: string;
   features?: string[];
 }
-/** A snapshot. `params` is absent only from older servers; then the client deletes nothing. */
+/**
+ * A snapshot. `params` is absent only from older servers; then the client deletes nothing. `position` (servers that
+ * announce `"resume"`): where on the channel's history the snapshot was read, opaque to clients.
+ */
 export interface ListMessage {
   handler: 'list';
   resource: string;
   params?: Params;
   items: Doc[];
+  position?: string;
 }
-/** One record, created or changed. */
+/** One record, created or changed; `position`: this change's place on the channel's history (opaque). */
 export interface ItemMessage {
   handler: 'item';
   resource: string;
   id: string;
   data: Doc;
+  position?: string;
 }
 /** A record left (deleted, or no longer matches any watch); without `id`, everything matching `params`. */
 export interface RemoveMessage {
@@ -82,6 +97,26 @@ export interface RemoveMessage {
   resource: string;
   id?: string;
   params?: Params;
+  position?: string;
+}
+/**
+ * A quiet watch's bookmark (servers that announce `"resume"`, to clients that asked for it): everything up to
+ * `position` that concerns this connection's watches on `resource` has been sent.
+ */
+export interface ProgressMessage {
+  handler: 'progress';
+  resource: string;
+  position: string;
+}
+/**
+ * The answer to a `watch` with a usable `position`, after the changes since it that concern the connection were
+ * replayed (as `item`/`remove`): the watch is live again, at `position`, without a new `list`.
+ */
+export interface ResumedMessage {
+  handler: 'resumed';
+  resource: string;
+  params: Params;
+  position: string;
 }
 /** The request that caused an `error`, echoed when it could be parsed. */
 export interface ErrorRequest {
@@ -100,7 +135,15 @@ export interface PongMessage {
   handler: 'pong';
 }
 
-export type ServerMessage = SessionMessage | ListMessage | ItemMessage | RemoveMessage | ErrorMessage | PongMessage;
+export type ServerMessage =
+  | SessionMessage
+  | ListMessage
+  | ItemMessage
+  | RemoveMessage
+  | ErrorMessage
+  | PongMessage
+  | ProgressMessage
+  | ResumedMessage;
 
 export type Message = ClientMessage | ServerMessage;
 
@@ -110,4 +153,4 @@ export type ServerHandler = ServerMessage['handler'];
 /** Client handlers in one list (validation, docs). */
 export const CLIENT_HANDLERS: readonly ClientHandler[] = ['init', 'query', 'all', 'get', 'watch', 'stop', 'ping'];
 /** Server handlers in one list (validation, docs). */
-export const SERVER_HANDLERS: readonly ServerHandler[] = ['session', 'list', 'item', 'remove', 'error', 'pong'];
+export const SERVER_HANDLERS: readonly ServerHandler[] = ['session', 'list', 'item', 'remove', 'error', 'pong', 'progress', 'resumed'];

@@ -157,6 +157,10 @@ function parseServer(obj: { [key: string]: unknown }, maxName: number): ServerMe
       );
       break;
     }
+    // `position` is opaque to clients, which send it back as it came (a server refuses a malformed one with a full
+    // `list`); `resumed` params only name a watch. Nothing here is checked, as in `pong`.
+    case 'progress':
+    case 'resumed':
     case 'pong':
       break;
   }
@@ -210,11 +214,13 @@ export function stringifyMessage(message: Message): string {
  * The one fast path beside `stringifyMessage`: a `list` frame whose items are already serialised. A snapshot read
  * answers every request that joined it with the same items under each request's own resource and params, so the
  * items (most of the frame) are serialised once for all of them. The text is exactly what `stringifyMessage` makes
- * of `{handler: 'list', resource, params, items}` when `itemsJson` is `JSON.stringify(items)`.
+ * of `{handler: 'list', resource, params, items, position}` when `itemsJson` is `JSON.stringify(items)` (no
+ * `position` field when it is undefined).
  * @param itemsJson `JSON.stringify` of the items array.
  */
-export function stringifyList(resource: string, params: Params, itemsJson: string): string {
-  return `{"handler":"list","resource":${JSON.stringify(resource)},"params":${JSON.stringify(params)},"items":${itemsJson}}`;
+export function stringifyList(resource: string, params: Params, itemsJson: string, position?: string): string {
+  const head = `{"handler":"list","resource":${JSON.stringify(resource)},"params":${JSON.stringify(params)},"items":${itemsJson}`;
+  return position === undefined ? `${head}}` : `${head},"position":${JSON.stringify(position)}}`;
 }
 
 /** Human description of an error code (for logs and docs). */

@@ -1,26 +1,33 @@
 /**
  * `createServer`: an HTTP server with a `ws` WebSocketServer in front of the hub, on the embedded memory
  * backend by default. The seed's API: `server.on('connection')`, `server.broadcast(data, skip)`, `server.close()`.
+ *
+ * `ws`, `mongodb`, `amqplib` and `jose` are optional peer dependencies (a browser app installs none of them), so
+ * nothing here imports them, or a module that does, statically: `createServer` loads what its options need first,
+ * and a missing package fails the start with the command that installs it (`server/hub/optional-packages.ts`).
  */
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DEFAULTS, resolveInputBudget, type Doc, type InputBudget } from '../protocol/index.js';
 import { AmqpFeed } from './feeds/amqp-feed.js';
-import { AmqpLink, type ReconnectOptions } from './feeds/amqp-link.js';
+import { AmqpLink, loadAmqplib, type ReconnectOptions } from './feeds/amqp-link.js';
+import { AmqpStream, type StreamOptions } from './feeds/amqp-stream.js';
 import { Broadcaster } from './feeds/broadcast.js';
 import { ChannelRegistry, DEFAULT_CHANNELS, type ChannelSpec } from './hub/channels.js';
 import type { TransportStats } from './ws/debug-stats.js';
 import { demoFixtures } from './demo/fixtures.js';
-import { Hub, type Authorize, type BroadcastSkip, type CostLimits } from './hub/hub.js';
+import { Hub, type Authorize, type BroadcastSkip, type CostLimits, type ResumeOptions } from './hub/hub.js';
+import { Timeline } from './hub/positions.js';
 import type { HubConnection } from './hub/hub-connection.js';
 import { randomId } from './hub/ids.js';
 import { silentLogger, type Logger } from './hub/logger.js';
 import { mqFromChange, type MqOptions } from './hub/mq.js';
 import { MemoryBackend } from './sources/memory.js';
-import { MongoSource, type MongoOptions } from './sources/mongo.js';
+import { loadMongoDriver, MongoSource, type MongoOptions } from './sources/mongo.js';
+import { loadAll, loadOptional } from './hub/optional-packages.js';
 import type { Change, ChangeFeed, Source } from './hub/source.js';
+import { prepareAuthenticate } from './security/auth.js';
 import type { TransportOptions } from './ws/options.js';
-import { attachWebSockets, httpServerOptions, resolveTransport } from './ws/transport.js';
 
 /** The RabbitMQ settings of `createServer({amqp})` and `--amqp`. */
 export interface AmqpOptions {
@@ -41,7 +48,17 @@ export interface AmqpOptions {
    * @default 256
    */
   prefetch?: number;
+  /**
+   * With `resume`: the RabbitMQ stream every instance shares, whose offsets are the positions (its name and
+   * retention: `StreamOptions`). `false`: no stream; each instance then numbers positions itself, and a client that
+   * fails over to another instance gets a full `list`.
+   * @default {} (`DEFAULTS.stream`)
+   */
+  stream?: StreamOptions | false;
 }
+
+/** `createServer({resume})`: the history's bounds, the progress interval and the wait (the timeline is the server's). */
+export type ServerResumeOptions = Omit<ResumeOptions, 'timeline'>;
 
 /**
  * Options of `createServer`; the security and robustness ones are documented on `TransportOptions`, the bounds on
@@ -136,6 +153,14 @@ export interface ServerOptions extends TransportOptions, CostLimits {
    * @default {exchanges: DEFAULTS.mqExchanges, historyLimit: DEFAULTS.historyLimit}
    */
   mq?: MqOptions;
+  /**
+   * Positions and resume (PROTOCOL.md "Positions and resume"): frames carry positions, a quiet watch gets `progress`,
+   * and a client that re-watches with its last position gets what it missed instead of a new `list` — from this
+   * instance's history, or with `amqp`, from the RabbitMQ stream every instance shares (`amqp.stream`), so on any
+   * instance. Channels whose spec says `resume: false` (pollers, lookups) always re-snapshot.
+   * @default false
+   */
+  resume?: boolean | ServerResumeOptions;
   /** Structured logger. @default silent */
   logger?: Logger;
 }
@@ -153,8 +178,8 @@ export interface MonorailServer {
   readonly instanceId: string;
   /** The MongoDB source, when `mongo` was given. */
   readonly mongo: MongoSource | undefined;
-  /** The RabbitMQ link and feed, when `amqp` was given. */
-  readonly amqp: { readonly link: AmqpLink; readonly feed: AmqpFeed } | undefined;
+  /** The RabbitMQ link and feed, when `amqp` was given, and the stream with `resume`. */
+  readonly amqp: { readonly link: AmqpLink; readonly feed: AmqpFeed; readonly stream: AmqpStream | undefined } | undefined;
   /**
    * The transport's counters: sockets waiting for their upgrade, WebSocket connections, bytes queued to clients,
    * and what each bound closed (`/debug/stats` serves them with the hub's).
@@ -172,11 +197,33 @@ export interface MonorailServer {
   close(): Promise<void>;
 }
 
-/** Starts a server and resolves once it listens. */
+/**
+ * The ws transport, loaded when a server starts: it imports `ws`, so `ws` is looked for first, by name, for an
+ * error that says how to install it.
+ */
+async function loadTransport(): Promise<typeof import('./ws/transport.js')> {
+  await loadOptional('ws', () => import('ws'));
+  return import('./ws/transport.js');
+}
+
+/**
+ * Starts a server and resolves once it listens.
+ * @throws MissingPackageError naming every package the options need that is not installed (`ws` always, `mongodb`
+ *   with `mongo`, `amqplib` with `amqp`, `jose` with a `jwtVerifier`), with one command, before anything is created.
+ */
 export async function createServer(options: ServerOptions = {}): Promise<MonorailServer> {
   const logger = options.logger ?? silentLogger;
   const host = options.host ?? '127.0.0.1';
-  // First: an unsafe configuration (another host without an Origin allowlist) fails before anything is created.
+  // First: a missing package, or an unsafe configuration (another host without an Origin allowlist), fails before
+  // anything is created.
+  let wsTransport: typeof import('./ws/transport.js') | undefined;
+  await loadAll([
+    async () => (wsTransport = await loadTransport()),
+    ...(options.mongo && !options.source ? [loadMongoDriver] : []),
+    ...(options.amqp ? [loadAmqplib] : []),
+    () => prepareAuthenticate(options.authenticate),
+  ]);
+  const { attachWebSockets, httpServerOptions, resolveTransport } = wsTransport!;
   const security = resolveTransport(host, options, logger);
   const inputBudget = resolveInputBudget(options.inputBudget);
   const channels = options.resources ?? DEFAULT_CHANNELS;
@@ -191,6 +238,10 @@ export async function createServer(options: ServerOptions = {}): Promise<Monorai
   const inMemory = (channel: string) => backend !== undefined && !options.source && !mongo?.serves(channel);
   const source: Source = options.source ?? (mongo ? routedSource((c) => (mongo.serves(c) ? mongo : backend!)) : backend!);
   if (mongo) await mongo.connect();
+  const resume = options.resume === true ? {} : options.resume || undefined;
+  // With a broker, the positions are the shared stream's offsets (the same on every instance).
+  const streamOptions = resume && options.amqp && options.amqp.stream !== false ? (options.amqp.stream ?? {}) : undefined;
+  const timeline = streamOptions ? new Timeline({ external: true, maxMarkers: DEFAULTS.resume.maxMarkers }) : undefined;
   const hub = new Hub({
     source,
     channels,
@@ -203,6 +254,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Monorai
     ...(options.authorize ? { authorize: options.authorize } : {}),
     ...(options.mq ? { mq: options.mq } : {}),
     coalesceWindowMs: options.coalesceWindowMs ?? DEFAULTS.coalesceWindowMs,
+    ...(resume ? { resume: { ...resume, ...(timeline ? { timeline } : {}) } } : {}),
   });
   const unsubscribers = (options.feeds ?? []).map((feed) => feed.onChange((change) => hub.publish(change)));
   if (mongo)
@@ -212,7 +264,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Monorai
       }),
     );
 
-  let amqp: { link: AmqpLink; feed: AmqpFeed } | undefined;
+  let amqp: { link: AmqpLink; feed: AmqpFeed; stream: AmqpStream | undefined } | undefined;
   let broadcaster: Broadcaster | undefined;
   if (options.amqp) {
     const prefix = options.amqp.exchangePrefix ?? '';
@@ -224,10 +276,13 @@ export async function createServer(options: ServerOptions = {}): Promise<Monorai
       ...(options.amqp.reconnect ? { reconnect: options.amqp.reconnect } : {}),
       ...(options.amqp.prefetch !== undefined ? { prefetch: options.amqp.prefetch } : {}),
     });
+    // The resumable channels come through the stream (docs/architecture.md "Positions and resume").
+    const streamed = timeline ? registry.specs.filter((s) => hub.channelState(s.name)?.history).map((s) => s.name) : [];
     const feed = new AmqpFeed({
       link,
       registry,
       exchangePrefix: prefix,
+      streamed,
       retained: registry.specs.map((s) => s.name).filter(inMemory),
       lookup: (channel, id) => source.get(channel, { [registry.get(channel)!.idField]: id }),
       mqExchanges: hub.mq.exchanges,
@@ -239,8 +294,27 @@ export async function createServer(options: ServerOptions = {}): Promise<Monorai
       feed.onChange((change) => (inMemory(change.channel) ? applyToMemory(backend!, registry, change) : hub.publish(change))),
     );
     unsubscribers.push(feed.attach(hub));
+    let stream: AmqpStream | undefined;
+    if (timeline && streamOptions) {
+      // After a lost connection the broker may have missed RackHD's writes (never published): positions from before
+      // cannot be trusted, and watches are re-read.
+      const resync = () => {
+        hub.resume?.cut();
+        for (const channel of streamed) hub.resnapshot(channel);
+      };
+      stream = new AmqpStream({
+        ...streamOptions,
+        link,
+        timeline,
+        bindings: feed.streamBindings(),
+        exchangePrefix: prefix,
+        onGap: resync,
+        logger,
+      });
+      unsubscribers.push(timeline.onReset(() => resync()));
+    }
     broadcaster = new Broadcaster({ link, hub, instanceId, exchangePrefix: prefix, logger });
-    amqp = { link, feed };
+    amqp = { link, feed, stream };
     await link.start();
   } else if (backend) {
     // No broker: mq streams the memory backend's own logs and events, in RackHD's formats.
@@ -303,6 +377,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Monorai
         http.closeAllConnections();
         await stopped;
         // The backends last: clients were told to go first, and nothing new can arrive for them any more.
+        amqp?.stream?.close();
         await amqp?.link.close();
         await mongo?.close();
       })();
@@ -329,10 +404,14 @@ function routedSource(pick: (channel: string) => Source): Source {
   };
 }
 
-/** Applies a broker change to the memory backend, which then notifies the hub like any of its own writes. */
+/**
+ * Applies a broker change to the memory backend, which then notifies the hub like any of its own writes (with the
+ * change's stream offset, when it came through the stream).
+ */
 function applyToMemory(backend: MemoryBackend, registry: ChannelRegistry, change: Change): void {
   const spec = registry.get(change.channel)!;
-  if (change.data === null) backend.remove(spec.name, change.id);
-  else if (spec.appendOnly) backend.append(spec.name, change.data);
-  else backend.upsert(spec.name, change.data);
+  const at = { offset: change.offset };
+  if (change.data === null) backend.remove(spec.name, change.id, at);
+  else if (spec.appendOnly) backend.append(spec.name, change.data, at);
+  else backend.upsert(spec.name, change.data, at);
 }

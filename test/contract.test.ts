@@ -5,7 +5,7 @@
  * later request on the same connection (frames of one connection arrive in order).
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Doc, Params } from '../protocol/index.js';
+import type { Doc, Filter, Params } from '../protocol/index.js';
 import { demoFixtures, makeLog, makeNode, makeWorkflow } from '../server/demo/fixtures.js';
 import {
   converged,
@@ -154,7 +154,7 @@ describe.each(TARGETS)('contract against $name', (target) => {
     ];
     const clients = filters.map((params) => {
       const c = t.connect('nodes');
-      c.conn.watch(params);
+      c.conn.watch(params as Filter);
       return { c, params };
     });
     for (const { c, params } of clients) await converged(c, () => t.source('nodes', params));
@@ -306,8 +306,9 @@ describe.each(TARGETS)('contract against $name', (target) => {
   it('error replies reach the error event with the request; a refused watch is dropped and the connection stays open', async () => {
     const t = await start();
     const c = t.connect('nodes');
-    const bad: Params = { name: { $regex: 'x' } };
-    const [frame] = await framesAfter(c, 2, () => c.conn.watch(bad)).then((f) => f.filter((m) => m.handler === 'error'));
+    // Untyped params, as from plain JavaScript: the typed filter would not compile it.
+    const bad = { name: { $regex: 'x' } } as Params;
+    const [frame] = await framesAfter(c, 2, () => c.conn.watch(bad as Filter)).then((f) => f.filter((m) => m.handler === 'error'));
     expect(frame).toEqual({
       handler: 'error',
       resource: 'nodes',
@@ -323,8 +324,9 @@ describe.each(TARGETS)('contract against $name', (target) => {
       },
     ]);
     expect(c.conn.store.activeWatches()).toEqual([]);
+    // @ts-expect-error an operator outside the allowlist does not compile either
     c.conn.query({ $where: 'true' });
-    c.conn.get(JSON.parse('{"__proto__": {"polluted": true}}') as Params);
+    c.conn.get(JSON.parse('{"__proto__": {"polluted": true}}') as Filter);
     await waitFor(() => c.errors.length === 3);
     expect(c.errors.map((e) => e.kind === 'server' && [e.code, e.request?.handler])).toEqual([
       ['bad-params', 'watch'],

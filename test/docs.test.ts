@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { markdownTable, readFigures, renderChart, CHART_FILE } from '../bench/chart.js';
 import { CLOSE_CODES, CLIENT_HANDLERS, DEFAULTS, ERROR_CODES, SERVER_HANDLERS } from '../protocol/index.js';
 import { DEFAULT_CHANNELS } from '../server/hub/channels.js';
+import { OPTIONAL_PACKAGES, SERVER_INSTALL } from '../server/hub/optional-packages.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
@@ -113,6 +114,22 @@ describe('README.md', () => {
   });
 });
 
+describe('install commands', () => {
+  it.each(['README.md', 'docs/client.md', 'docs/server.md'])(
+    '%s gives the browser app’s and the server’s, the latter as server/hub/optional-packages.ts builds it',
+    (page) => {
+      const text = read(page);
+      expect(text).toMatch(/^npm install monorail-ws +# a browser app/m);
+      expect(text).toContain(SERVER_INSTALL);
+    },
+  );
+
+  it('docs/server.md lists every optional package with what needs it', () => {
+    const section = read('docs/server.md').split('## Install')[1]!.split('\n## ')[0]!;
+    for (const name of Object.keys(OPTIONAL_PACKAGES)) expect(section).toMatch(new RegExp(`^\\| \`${name}\` \\|`, 'm'));
+  });
+});
+
 describe('links between the docs', () => {
   it.each(PAGES)('every relative link in %s names an existing file, and a heading where it names an anchor', (page) => {
     const links = relativeLinks(read(page));
@@ -144,6 +161,36 @@ describe('docs/client.md', () => {
     expect(client).toContain(`| \`maxQueue\` | ${DEFAULTS.maxQueue} |`);
     expect(client).toContain(`{pingAfterMs: ${DEFAULTS.clientPingAfterMs}, timeoutMs: ${DEFAULTS.clientPongTimeoutMs}}`);
   });
+
+  it('"Typed records and filters" gives every channel a row with its aliases and id field', () => {
+    const client = read('docs/client.md');
+    const section = client.slice(client.indexOf('## Typed records and filters'), client.indexOf('## State and events'));
+    const rows = section.split('\n').filter((line) => line.startsWith('| `'));
+    for (const spec of DEFAULT_CHANNELS) {
+      const row = rows.find((line) => line.split('|')[1]!.includes(`\`${spec.name}\``));
+      expect(row, `row for ${spec.name}`).toBeDefined();
+      for (const alias of spec.aliases ?? []) expect(row).toContain(`\`${alias}\``);
+      expect(row!.split('|')[3]!.trim()).toMatch(new RegExp(`^\`${spec.idField}\``));
+    }
+  });
+});
+
+describe('docs/client.md "React, Vue, Svelte"', () => {
+  /** The contents of every fenced code block of a page. */
+  const codeBlocks = (markdown: string): string[] => [...markdown.matchAll(/^```\w*\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
+
+  it.each(['vue-use-live.ts', 'svelte-live-store.ts'])('shows the recipe test/recipes.test.ts runs: test/support/recipes/%s', (file) => {
+    // The file as the page prints it: without its header comment (which says where it is shown), importing the package.
+    const tested = read(`test/support/recipes/${file}`)
+      .replace(/^\/\*\*[\s\S]*?\*\/\n/, '')
+      .replaceAll("'../../../client/index.js'", "'monorail-ws/client'");
+    expect(tested).toContain('monorail-ws/client');
+    expect(codeBlocks(read('docs/client.md'))).toContain(tested);
+  });
+
+  it('no longer binds the store during render (React subscribed again on every render)', () => {
+    for (const page of ['README.md', 'docs/client.md']) expect(read(page), page).not.toContain('subscribe.bind(');
+  });
 });
 
 describe('docs/rackhd.md', () => {
@@ -166,7 +213,7 @@ describe('bench/README.md', () => {
 });
 
 describe('source comments', () => {
-  const SOURCE_DIRS = ['protocol', 'client', 'server', 'mock', 'test', 'bench', 'e2e', 'scripts', 'playground'];
+  const SOURCE_DIRS = ['protocol', 'client', 'server', 'mock', 'react', 'test', 'bench', 'e2e', 'scripts', 'playground'];
   const sources = SOURCE_DIRS.flatMap((dir) =>
     (readdirSync(join(ROOT, dir), { recursive: true }) as string[]).filter((f) => /\.tsx?$/.test(f)).map((f) => `${dir}/${f}`),
   );

@@ -50,6 +50,8 @@ const ALLOWED: Record<string, string> = {
     "import { MongoClient } from 'mongodb';\nimport { h } from '../hub/hub.js';\n\nexport const g = [MongoClient, h];\n",
   'mock/mock-server.ts':
     "import { h } from '../server/hub/hub.js';\nimport { m } from '../server/sources/memory.js';\nimport { d } from '../server/demo/simulator.js';\n\nexport const x = [h, m, d];\n",
+  'react/index.ts':
+    "import { useState } from 'react';\nimport { s } from '../client/store.js';\nimport { p } from '../protocol/index.js';\n\nexport const r = [useState, s, p];\n",
 };
 
 function expectViolation(extra: Record<string, string>, file: string, rule: string): void {
@@ -81,6 +83,8 @@ describe('npm run lint: the layout rule', () => {
     ['server/ws/bad.ts', "import { f } from '../feeds/feed.js';\n\nexport const b = f;\n"],
     ['server/bad.ts', "import type { x } from '../mock/mock-server.js';\n\nexport type B = typeof x;\n"],
     ['server/ws/bad.ts', "import { waitFor } from '../../test/support/wait.js';\n\nexport const b = waitFor;\n"],
+    ['react/bad.ts', "import { h } from '../server/hub/hub.js';\n\nexport const b = h;\n"],
+    ['react/bad.ts', "import { x } from '../mock/mock-server.js';\n\nexport const b = x;\n"],
   ])('fails on a planted import that crosses the wrong way: %s', (file, source) => {
     expectViolation({ [file]: source }, file, 'noRestrictedImports');
   });

@@ -5,7 +5,7 @@
  * workflow, identical views share one watch, and an application's own watch and a view never end each other's.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { LiveQuery, LiveSnapshot } from '../client/index.js';
+import type { Filter, LiveQuery, LiveSnapshot } from '../client/index.js';
 import type { Doc, Params } from '../protocol/index.js';
 import { demoFixtures, makeLog, makeNode } from '../server/demo/fixtures.js';
 import {
@@ -85,8 +85,8 @@ describe.each(TARGETS)('live queries against $name', (target) => {
     const t = await start({ latencyMs: 20 });
     const c = t.connect('nodes');
     const q = c.conn.live({ type: 'router' });
-    expect(q.getSnapshot()).toEqual({ data: [], status: 'loading', error: undefined, isPrevious: false });
-    expect(await ready(q)).toEqual({ data: [], status: 'ready', error: undefined, isPrevious: false });
+    expect(q.getSnapshot()).toEqual({ data: [], status: 'loading', error: undefined, isPrevious: false, via: undefined });
+    expect(await ready(q)).toEqual({ data: [], status: 'ready', error: undefined, isPrevious: false, via: 'list' });
   });
 
   it('setParams at 100 ms latency keeps showing the previous records, never an empty list, then swaps in one step', async () => {
@@ -181,7 +181,7 @@ describe.each(TARGETS)('live queries against $name', (target) => {
     const t = await start();
     const c = t.connect('nodes');
     await opened(c);
-    const q = c.conn.live({ name: { $regex: '^node' } } as unknown as Params);
+    const q = c.conn.live({ name: { $regex: '^node' } } as unknown as Filter);
     expect(q.getSnapshot()).toMatchObject({ status: 'error', error: { code: 'bad-params' } });
     expect(await framesUntilBarrier(c)).toEqual([]);
     expect(c.sent.filter((m) => m.handler === 'watch')).toEqual([]);

@@ -7,6 +7,7 @@
 import { parseArgs } from 'node:util';
 import { createServer, type MonorailServer } from '../server.js';
 import { OPERATING_FLAGS, OPERATING_USAGE, operatingConfig } from './options.js';
+import { RESUME_FLAGS, RESUME_USAGE, resumeConfig } from './resume-flags.js';
 import type { Logger } from '../hub/logger.js';
 import { lineLogger } from './line-logger.js';
 import { startDemo } from '../demo/simulator.js';
@@ -22,7 +23,7 @@ const USAGE = `usage: monorail-ws serve [options]
   --demo          simulate RackHD activity (nodes discovered, workflows running, logs)
   --log-level L   debug | info | warn | error               default info
   -h, --help      this text
-${OPERATING_USAGE}`;
+${OPERATING_USAGE}${RESUME_USAGE}`;
 
 /** Parses argv and runs the command; resolves with the running server (for tests) or undefined. */
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env, logger?: Logger): Promise<MonorailServer | undefined> {
@@ -39,6 +40,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
       demo: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       ...OPERATING_FLAGS,
+      ...RESUME_FLAGS,
     },
   });
   const command = positionals[0] ?? 'serve';
@@ -55,6 +57,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
   const host = values.host ?? env.HOST ?? '127.0.0.1';
 
   const operating = operatingConfig(values, env);
+  const resuming = resumeConfig(values);
   const mongoUrl = values.mongo ?? env.MONGODB_URL;
   const amqpUrl = values.amqp ?? env.AMQP_URL;
   const server = await createServer({
@@ -63,7 +66,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
     logger: log,
     ...operating.server,
     ...(mongoUrl ? { mongo: { url: mongoUrl } } : {}),
-    ...(amqpUrl ? { amqp: { url: amqpUrl, exchangePrefix: values['exchange-prefix'] ?? '' } } : {}),
+    ...(amqpUrl ? { amqp: { url: amqpUrl, exchangePrefix: values['exchange-prefix'] ?? '', stream: resuming.stream } } : {}),
+    ...(resuming.resume ? { resume: resuming.resume } : {}),
   });
   const demo = values.demo && server.backend ? startDemo(server.backend) : undefined;
 
@@ -81,6 +85,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
   log.info(`listening on ${server.url}`, {
     backend: server.mongo ? `mongodb (db ${server.mongo.dbName})` : 'memory',
     amqp: server.amqp ? server.amqp.link.state : 'off',
+    resume: server.hub.resume ? (server.amqp?.stream ? `stream ${server.amqp.stream.name}` : 'this instance') : 'off',
     instance: server.instanceId,
     demo: Boolean(demo),
     channels: server.hub.registry.specs.map((s) => s.name),
@@ -89,6 +94,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env,
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
-  process.stderr.write(`monorail-ws: ${(err as Error).message}\n`);
+  // Some messages name the package already (a missing optional package: "monorail-ws: … npm install mongodb@7.9").
+  const message = String((err as Error).message).replace(/^monorail-ws: /, '');
+  process.stderr.write(`monorail-ws: ${message}\n`);
   process.exit(1);
 });

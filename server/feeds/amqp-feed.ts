@@ -41,6 +41,14 @@ export interface AmqpFeedOptions {
    */
   retained?: readonly string[];
   /**
+   * Channels whose changes come from the shared RabbitMQ stream (`amqp-stream.ts`: the resumable ones, with `resume`)
+   * rather than from this instance's queue: always followed, watched or not (a client may fail over to this instance
+   * with a position), never bound to the queue, and their changes carry the stream's offset. The stream is bound to
+   * `streamBindings()`.
+   * @default [] (every channel through the queue)
+   */
+  streamed?: readonly string[];
+  /**
    * Reads a record by id. A graph event carries a workflow's new `_status` but not the workflow, and the task-graph
    * store's partial `graphobjects` updates carry only `_status` and `error`, so the feed reads the record and
    * publishes it with those fields merged. Without a lookup, neither reaches the record's channel (they are counted
@@ -85,6 +93,7 @@ export class AmqpFeed implements ChangeFeed {
   private readonly registry: ChannelRegistry;
   private readonly prefix: string;
   private readonly retained: ReadonlySet<string>;
+  private readonly streamed: ReadonlySet<string>;
   private readonly lookup: AmqpFeedOptions['lookup'];
   private readonly logger: Logger;
   /** Channels whose bindings are wanted: retained ones and watched ones. */
@@ -104,9 +113,10 @@ export class AmqpFeed implements ChangeFeed {
     this.mqExchanges = new Set(options.mqExchanges ?? []);
     const rackhd = new Set<string>(Object.values(RACKHD_EXCHANGES));
     for (const exchange of Object.keys(RACKHD_EXCHANGES) as RackhdExchange[]) {
-      this.link.declare(this.exchangeName(exchange), 'topic', (key, content) => {
-        this.tap(RACKHD_EXCHANGES[exchange], key, content);
-        return this.handle(exchange, key, content);
+      this.link.declare(this.exchangeName(exchange), 'topic', (key, content, offset) => {
+        // mq follows what the queue is bound to; the stream's copy of a message is for the streamed channels.
+        if (offset === undefined) this.tap(RACKHD_EXCHANGES[exchange], key, content);
+        return this.handle(exchange, key, content, offset);
       });
     }
     // Other exchanges opened to mq carry nothing the channels map: their messages only go to mq.
@@ -114,7 +124,10 @@ export class AmqpFeed implements ChangeFeed {
       if (!rackhd.has(exchange)) this.link.declare(this.prefix + exchange, 'topic', (key, content) => this.tap(exchange, key, content));
     }
     this.link.onBound((bindings) => this.bound(bindings));
-    this.retained = new Set((options.retained ?? []).map((c) => this.registry.get(c)?.name ?? c));
+    const names = (list: readonly string[] | undefined) => new Set((list ?? []).map((c) => this.registry.get(c)?.name ?? c));
+    this.streamed = names(options.streamed);
+    for (const channel of this.streamed) this.active.add(channel);
+    this.retained = new Set([...names(options.retained)].filter((c) => !this.streamed.has(c)));
     for (const channel of this.retained) this.bindChannel(channel);
   }
 
@@ -140,10 +153,20 @@ export class AmqpFeed implements ChangeFeed {
     return () => this.resyncListeners.delete(listener);
   }
 
-  /** A channel got its first watcher (`true`) or lost its last (`false`). Retained channels stay bound. */
+  /** The bindings of the streamed channels, exchange names with the prefix: what the stream is bound to. */
+  streamBindings(): Array<{ exchange: string; pattern: string }> {
+    const out = new Map<string, { exchange: string; pattern: string }>();
+    for (const channel of this.streamed) {
+      for (const b of this.bindingsOf(channel))
+        out.set(`${b.exchange}\u0000${b.pattern}`, { exchange: this.exchangeName(b.exchange), pattern: b.pattern });
+    }
+    return [...out.values()];
+  }
+
+  /** A channel got its first watcher (`true`) or lost its last (`false`). Retained and streamed channels stay followed. */
   setActive(channel: string, active: boolean): void {
     const name = this.registry.get(channel)?.name;
-    if (!name || this.retained.has(name)) return;
+    if (!name || this.retained.has(name) || this.streamed.has(name)) return;
     if (active && !this.active.has(name)) this.bindChannel(name);
     else if (!active && this.active.has(name)) {
       this.active.delete(name);
@@ -199,6 +222,8 @@ export class AmqpFeed implements ChangeFeed {
   private bound(bindings: ReadonlyArray<{ exchange: string; pattern: string }>): void {
     const channels: string[] = [];
     for (const channel of this.active) {
+      // A streamed channel's bindings are the stream's; the queue's (an mq watch's, say) say nothing about it.
+      if (this.streamed.has(channel)) continue;
       const mine = this.bindingsOf(channel);
       if (bindings.some((x) => mine.some((b) => this.exchangeName(b.exchange) === x.exchange && b.pattern === x.pattern))) {
         channels.push(channel);
@@ -232,9 +257,19 @@ export class AmqpFeed implements ChangeFeed {
     for (const listener of this.messageListeners) listener({ exchange, routingKey, payload });
   }
 
+  /**
+   * Whether a message that arrived through the queue (`offset` undefined) or the stream feeds `channel`: the channel
+   * is followed, and this is the path its changes take (a message can come both ways: a streamed channel's binding
+   * and an mq watch's on the queue).
+   */
+  private feeds(channel: string, offset: number | undefined): boolean {
+    return this.active.has(channel) && this.streamed.has(channel) === (offset !== undefined);
+  }
+
   /** Handles one message; never throws (the link acknowledges it either way). */
-  private async handle(exchange: RackhdExchange, routingKey: string, content: Buffer): Promise<void> {
+  private async handle(exchange: RackhdExchange, routingKey: string, content: Buffer, offset?: number): Promise<void> {
     const where = { exchange: this.exchangeName(exchange), routingKey };
+    const at = offset === undefined ? {} : { offset };
     let msg: RackhdMessage;
     try {
       msg = parseRackhdMessage(exchange, routingKey, content.toString('utf8'), this.registry);
@@ -255,8 +290,8 @@ export class AmqpFeed implements ChangeFeed {
         return;
       case 'waterline':
         // A message can arrive for a channel nobody watches any more (it was queued before the unbind).
-        if (!this.active.has(msg.channel)) return;
-        if (msg.partial) await this.merge(msg.channel, msg.id, msg.record, where, true);
+        if (!this.feeds(msg.channel, offset)) return;
+        if (msg.partial) await this.merge(msg.channel, msg.id, msg.record, where, offset, true);
         // A created record did not exist before (`prev: null`): the 1.x dialect words it `created`, not `updated`.
         else
           this.emit({
@@ -264,18 +299,19 @@ export class AmqpFeed implements ChangeFeed {
             id: msg.id,
             data: msg.event === 'destroyed' ? null : msg.record,
             ...(msg.event === 'created' ? { prev: null } : {}),
+            ...at,
           });
         return;
       case 'log':
-        if (this.active.has('logs')) this.emit({ channel: 'logs', id: msg.entry.id as string, data: msg.entry, prev: null });
+        if (this.feeds('logs', offset)) this.emit({ channel: 'logs', id: msg.entry.id as string, data: msg.entry, prev: null, ...at });
         return;
       case 'event':
-        if (this.active.has('events')) this.emit({ channel: 'events', id: msg.entry.id as string, data: msg.entry, prev: null });
-        if (msg.graphStatus && this.active.has('workflows'))
-          await this.merge('workflows', msg.graphStatus.instanceId, { _status: msg.graphStatus.status }, where);
+        if (this.feeds('events', offset)) this.emit({ channel: 'events', id: msg.entry.id as string, data: msg.entry, prev: null, ...at });
+        if (msg.graphStatus && this.feeds('workflows', offset))
+          await this.merge('workflows', msg.graphStatus.instanceId, { _status: msg.graphStatus.status }, where, offset);
         return;
       case 'status':
-        if (this.active.has('workflows')) await this.merge('workflows', msg.instanceId, { _status: msg.status }, where);
+        if (this.feeds('workflows', offset)) await this.merge('workflows', msg.instanceId, { _status: msg.status }, where, offset);
         return;
     }
   }
@@ -291,6 +327,7 @@ export class AmqpFeed implements ChangeFeed {
     id: string,
     fields: Doc,
     where: { exchange: string; routingKey: string },
+    offset: number | undefined,
     always = false,
   ): Promise<void> {
     const spec = this.registry.get(channel)!;
@@ -314,6 +351,6 @@ export class AmqpFeed implements ChangeFeed {
       ([k, v]) => (k !== 'id' || spec.idField === 'id') && JSON.stringify(known[k]) !== JSON.stringify(v),
     );
     if (changed.length === 0 && !always) return;
-    this.emit({ channel: spec.name, id, data: { ...known, ...Object.fromEntries(changed) } });
+    this.emit({ channel: spec.name, id, data: { ...known, ...Object.fromEntries(changed) }, ...(offset === undefined ? {} : { offset }) });
   }
 }

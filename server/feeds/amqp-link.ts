@@ -7,12 +7,24 @@
  * Messages are handled one at a time, in delivery order, and acknowledged after their handler settles, whatever
  * it did: a message that cannot be handled is the handler's to log, never a reason to redeliver it forever.
  */
-import { connect as amqpConnect, type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
+import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { backoffDelay, type BackoffPolicy } from '../../protocol/backoff.js';
 import { DEFAULTS } from '../../protocol/codes.js';
 import { GLOBAL_TIMERS, type Timers } from '../../protocol/timers.js';
 import { silentLogger, type Logger } from '../hub/logger.js';
+import { loadOptional } from '../hub/optional-packages.js';
 import { UnplaceableLog } from './unplaceable.js';
+
+type Amqplib = typeof import('amqplib');
+
+/**
+ * Loads amqplib (once): an optional package, absent from a browser app's install. `AmqpLink.start` and
+ * `createServer({amqp})` call it before anything connects.
+ * @throws MissingPackageError naming `npm install amqplib@…` when it is not installed.
+ */
+export function loadAmqplib(): Promise<Amqplib> {
+  return loadOptional('amqplib', () => import('amqplib'));
+}
 
 /**
  * Reconnect delays, the shared `backoffDelay` policy: missing fields take `DEFAULTS.amqpBackoff`
@@ -53,8 +65,17 @@ export interface AmqpLinkOptions {
   logger?: Logger;
 }
 
-/** A handler of one exchange's messages; the message is acknowledged when the returned promise settles. */
-export type MessageHandler = (routingKey: string, content: Buffer) => void | Promise<void>;
+/**
+ * A handler of one exchange's messages; the message is acknowledged when the returned promise settles. `offset`: the
+ * message came from the shared RabbitMQ stream (`amqp-stream.ts`), at that offset; undefined from the instance's queue.
+ */
+export type MessageHandler = (routingKey: string, content: Buffer, offset?: number) => void | Promise<void>;
+
+/**
+ * Something more a connection sets up once it is made (the stream consumer, `amqp-stream.ts`): run after the queue
+ * is consumed and before the link is up; a setup that throws fails the attempt, which is retried.
+ */
+export type SessionSetup = (conn: ChannelModel) => Promise<void>;
 
 interface Declared {
   readonly type: 'topic' | 'fanout';
@@ -88,10 +109,13 @@ export class AmqpLink {
   private readonly desired = new Map<string, { binding: BindingKey; refs: number }>();
   private readonly boundListeners = new Set<(bindings: BindingKey[]) => void>();
   private readonly upListeners = new Set<() => void>();
+  private readonly setups: SessionSetup[] = [];
   private readonly logger: Logger;
   /** Messages from exchanges nobody declared: counted, logged once per exchange per minute. */
   private readonly unplaceable: UnplaceableLog;
   private session: Session | undefined;
+  /** amqplib, loaded by `start`. */
+  private amqplib: Amqplib | undefined;
   private attempt = 0;
   private readonly timers: Timers;
   private timer: unknown;
@@ -109,6 +133,24 @@ export class AmqpLink {
   /** Declares an exchange (before `start`) and the handler of the messages that reach the queue through it. */
   declare(exchange: string, type: 'topic' | 'fanout', handler: MessageHandler): void {
     this.exchanges.set(exchange, { type, handler });
+  }
+
+  /** Adds a step to every connection's setup (before `start`). */
+  addSetup(setup: SessionSetup): void {
+    this.setups.push(setup);
+  }
+
+  /** The handler of a declared exchange's messages, if any. */
+  handlerOf(exchange: string): MessageHandler | undefined {
+    return this.exchanges.get(exchange)?.handler;
+  }
+
+  /**
+   * Runs `task` after every message handled so far and before the next, so that messages from another consumer (the
+   * stream) are handled one at a time with the queue's. A task that throws is logged.
+   */
+  enqueue(task: () => void | Promise<void>): void {
+    this.handling = this.handling.then(task).catch((err: unknown) => this.logger.error('amqp message handling failed', { err }));
   }
 
   /** Wants a binding (reference-counted); bound as soon as the link is up. */
@@ -153,8 +195,11 @@ export class AmqpLink {
   /**
    * Connects for the first time. Resolves when the link is up, or after the first attempt failed; in that case it
    * keeps retrying in the background (the broker may simply start later than this server).
+   * @throws MissingPackageError when the `amqplib` package is not installed (nothing is retried then).
    */
   async start(): Promise<void> {
+    if (this.state !== 'idle') return;
+    this.amqplib ??= await loadAmqplib();
     if (this.state !== 'idle') return;
     await this.connect();
   }
@@ -195,11 +240,12 @@ export class AmqpLink {
   }
 
   private async connect(): Promise<void> {
-    if (this.state === 'closed') return;
+    const amqplib = this.amqplib;
+    if (this.state === 'closed' || amqplib === undefined) return;
     this.state = 'connecting';
     let conn: ChannelModel | undefined;
     try {
-      conn = await amqpConnect(this.options.url, {
+      conn = await amqplib.connect(this.options.url, {
         clientProperties: { connection_name: this.options.connectionName },
         timeout: DEFAULTS.amqpConnectTimeoutMs,
       });
@@ -215,6 +261,7 @@ export class AmqpLink {
       await ch.prefetch(this.options.prefetch ?? DEFAULTS.amqpPrefetch);
       const session: Session = { conn: c, ch, bound: new Set() };
       await ch.consume(this.options.queue, (msg) => this.deliver(session, msg), { noAck: false });
+      for (const setup of this.setups) await setup(c);
       if (this.state !== 'connecting') {
         // Closed while connecting.
         await c.close().catch(() => undefined);

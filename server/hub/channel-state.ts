@@ -6,6 +6,7 @@
  */
 import type { Params } from '../../protocol/index.js';
 import type { ChannelSpec } from './channels.js';
+import type { ChannelHistory } from './history.js';
 import { RecordMemory, type LoggedChange } from './record-memory.js';
 import type { SharedFrame } from './socket.js';
 import type { Change } from './source.js';
@@ -21,6 +22,8 @@ export interface Subscriber {
     | undefined;
   /** Watches held on every channel (`maxWatches`), kept by `addWatch` and `removeWatch`. */
   watchCount: number;
+  /** Whether the client takes `progress` frames (it said so in `init`, or sent a `watch` with a position). */
+  readonly resumeAware?: boolean;
   /** What they hold, as `Filter.bytes` estimates it (`maxWatchBytes`), kept with `watchCount`. */
   watchBytes: number;
 }
@@ -31,13 +34,18 @@ export interface Subscription extends Watcher {
   readonly state: ChannelState;
   /** Snapshot reads of this connection on this channel still in flight: live changes wait for them (`reads.ts`). */
   inflight: number;
+  /**
+   * The last position (an offset) this subscription was sent, on a channel with positions; -1 before any. A quiet
+   * watch gets a `progress` when the timeline has moved past it (`resume.ts`).
+   */
+  sent: number;
   /** The connection: frames go to its `sendFrame` (the same frame object to every connection it concerns). */
   readonly conn: Subscriber;
 }
 
 /** A new subscription of `conn` to `state` under `resource`, with no watches. */
 export function subscription(resource: string, state: ChannelState, conn: Subscriber): Subscription {
-  return { resource, state, watches: NO_WATCHES, inflight: 0, conn };
+  return { resource, state, watches: NO_WATCHES, inflight: 0, sent: -1, conn };
 }
 
 /** Routing state of one channel. */
@@ -48,6 +56,8 @@ export class ChannelState {
   readonly memory: RecordMemory;
   /** Sequence number of the last change. */
   seq = 0;
+  /** Its positions and recent changes, when the channel is resumable (the hub's `resume` and the spec's `resume`). */
+  history: ChannelHistory | undefined = undefined;
 
   /**
    * @param onActivity Called when the channel gets its first watching connection (`true`) and when the last one
@@ -107,8 +117,25 @@ export class ChannelState {
     this.memory.forget();
   }
 
-  /** Numbers a change and logs it with what the record was before (from the change, or remembered). */
+  /**
+   * Numbers a change, positions it (a resumable channel), and logs it with what the record was before (from the
+   * change, or remembered).
+   */
   record(change: Change): LoggedChange {
-    return this.memory.record(change, ++this.seq);
+    let pos = -1;
+    const history = this.history;
+    if (history) {
+      const timeline = history.timeline;
+      if (!timeline.external) pos = timeline.next();
+      else if (change.offset !== undefined) {
+        pos = change.offset;
+        timeline.issue(pos);
+      }
+      // A change that is in no stream (the application's own write to memory, with a stream feeding the rest): the
+      // history cannot replay it to a client that resumes from before it, so those positions (every one given out
+      // so far) get a full list; the next offset the stream gives resumes again.
+      else history.cut(Math.max(timeline.head, timeline.issued) + 1);
+    }
+    return this.memory.record(change, ++this.seq, pos);
   }
 }

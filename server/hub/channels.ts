@@ -25,6 +25,14 @@ export interface ChannelSpec {
    * @default DEFAULTS.historyLimit (1000)
    */
   readonly historyLimit?: number;
+  /**
+   * Whether a client that re-watches with a position may resume here (when the server's `resume` is on); `false`:
+   * every watch gets a full `list`. Off for channels whose source changes without telling the feeds — RackHD writes
+   * `workitems` (pollers) and `lookups` without publishing anything (docs/rackhd.md "Channels"), so only a fresh read
+   * sees those changes, and a resume would keep a client wrong until its next reconnect.
+   * @default true
+   */
+  readonly resume?: boolean;
 }
 
 function spec(name: ChannelName, extra: Omit<ChannelSpec, 'name' | 'idField' | 'appendOnly'>): ChannelSpec {
@@ -37,13 +45,15 @@ export const DEFAULT_CHANNELS: readonly ChannelSpec[] = [
   spec('catalogs', { collection: 'catalogs', waterline: 'catalogs' }),
   spec('skus', { collection: 'skus', waterline: 'skus' }),
   spec('workflows', { collection: 'graphobjects', waterline: 'graphobjects', aliases: ['graphObjs'] }),
-  spec('pollers', { collection: 'workitems', waterline: 'workitems' }),
+  // RackHD changes these without publishing (the task-graph store's checkoutTimer and updatePollerStatus, lookups'
+  // setIpMongo): only a fresh read is right, so they re-snapshot on every watch.
+  spec('pollers', { collection: 'workitems', waterline: 'workitems', resume: false }),
   spec('graphdefinitions', { collection: 'graphdefinitions', waterline: 'graphdefinitions', aliases: ['graphDefs'] }),
   spec('taskdefinitions', { collection: 'taskdefinitions', waterline: 'taskdefinitions', aliases: ['taskDefs'] }),
   spec('templates', { collection: 'templates', waterline: 'templates' }),
   spec('profiles', { collection: 'profiles', waterline: 'profiles' }),
   spec('files', { collection: 'files', waterline: 'files' }),
-  spec('lookups', { collection: 'lookups', waterline: 'lookups' }),
+  spec('lookups', { collection: 'lookups', waterline: 'lookups', resume: false }),
   spec('logs', { historyKey: 'subject' }),
   spec('events', {}),
   // Served by the hub's MqService (mq.ts), not by a source: a live view of RabbitMQ topics.

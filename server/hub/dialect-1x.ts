@@ -126,6 +126,7 @@ export class LegacyDialect implements ConnectionDialect {
     const frames = change.frames;
     const key = `\u00001.x\u0000${resource}`;
     for (const f of frames) if (f.kind === kind && f.resource === key) return f.frame;
+    // Never positioned: the 1.x dialect has no positions (nor resume).
     let text: string;
     if (kind === 'item') {
       const event = change.prev.kind === 'absent' ? 'created' : 'updated';
@@ -136,7 +137,7 @@ export class LegacyDialect implements ConnectionDialect {
       text = JSON.stringify({ handler: 'remove', resource, id: change.id, data: prev });
     }
     const frame = new SharedFrame(text);
-    frames.push({ resource: key, kind, frame });
+    frames.push({ resource: key, kind, positioned: false, frame });
     return frame;
   }
 

@@ -25,6 +25,7 @@ import type { Logger } from './logger.js';
 import type { MqService } from './mq.js';
 import { readKey, type SnapshotReads } from './reads.js';
 import { echo, sendError } from './replies.js';
+import type { Resumer } from './resume.js';
 import { watchOf, type Filter } from './watch-index.js';
 
 /** Decides whether a principal may run `handler` with `params` on `channel`. */
@@ -53,6 +54,8 @@ export interface DispatcherOptions {
   readonly logger: Logger;
   /** The `mq` channel, which streams messages instead of serving records (`mq.ts`). */
   readonly mq?: MqService;
+  /** Resume (`HubOptions.resume`), when it is on. */
+  readonly resume?: Resumer | undefined;
 }
 
 /** Answers the client messages of every connection of a hub. */
@@ -69,6 +72,7 @@ export class Dispatcher {
   private readonly limits: ParseLimits;
   private readonly logger: Logger;
   private readonly mq: MqService | undefined;
+  private readonly resume: Resumer | undefined;
 
   constructor(options: DispatcherOptions) {
     this.registry = options.registry;
@@ -83,6 +87,7 @@ export class Dispatcher {
     this.limits = options.limits;
     this.logger = options.logger;
     this.mq = options.mq;
+    this.resume = options.resume;
   }
 
   /**
@@ -112,16 +117,22 @@ export class Dispatcher {
       return;
     }
     conn.emit('message', msg);
+    this.run(conn, msg, false);
+  }
+
+  /** Handles a parsed message (`waited`: a `watch` that waited for its position); a handler that throws is `internal`. */
+  private run(conn: HubConnection, msg: ClientMessage, waited: boolean): void {
     try {
-      this.handle(conn, msg);
+      this.handle(conn, msg, waited);
     } catch (err) {
       this.logger.error('handler failed', { err, handler: msg.handler, session: conn.id });
       sendError(conn, 'internal', 'the server failed to answer this message', echo(msg));
     }
   }
 
-  private handle(conn: HubConnection, msg: ClientMessage): void {
+  private handle(conn: HubConnection, msg: ClientMessage, waited: boolean): void {
     if (msg.handler === 'init') {
+      if (Array.isArray(msg.features) && msg.features.includes('resume')) conn.resumeAware = true;
       conn.send(stringifyMessage({ handler: 'session', id: conn.id, features: [...this.features] }));
       return;
     }
@@ -151,6 +162,7 @@ export class Dispatcher {
     if (!sub) addSubscription(conn, (sub = subscription(resource, state, conn)));
     // One canonical form per request: the watch's key and the shared read's key both derive from it.
     const canonical = canonicalJson(params);
+    if (msg.handler === 'stop' || msg.handler === 'watch') this.resume?.cancel(sub, canonical);
     if (msg.handler === 'stop') {
       const filter = watchOf(sub, canonical);
       if (filter) {
@@ -163,15 +175,54 @@ export class Dispatcher {
     const key = readKey(state, kind, canonical);
     let watch: Filter | undefined;
     if (msg.handler === 'watch') {
+      const from = 'position' in msg ? this.resumeFrom(conn, sub, msg, canonical, waited) : undefined;
+      if (from === null) return;
       // A watch the connection already holds is re-snapshotted without the checks: refusing it would end it (a client
       // drops a refused watch), and it has at most one read in flight anyway (identical reads are shared).
-      watch = watchOf(sub, canonical) ?? this.newWatch(conn, sub, canonical, params, key, request);
+      watch = watchOf(sub, canonical) ?? this.newWatch(conn, sub, canonical, params, key, request, from === undefined);
       if (!watch) return;
+      if (from !== undefined) {
+        this.resume!.replay(sub, from, params);
+        return;
+      }
     } else if (!this.mayRead(conn, key, params, request, resource)) return;
     this.reads.snapshot(conn, sub, key, kind, params, request, watch);
   }
 
-  /** A watch `sub` does not hold yet, within `maxWatches`, `maxWatchBytes`, `maxReadsInFlight` and `maxReadBytes`; undefined if refused. */
+  /**
+   * Where a `watch` with a position resumes from: the offset to replay from, undefined for a full `list` (a position
+   * resume cannot use: logged at `debug`, never an error), or null when it waits for this instance to read up to its
+   * position (it runs again then, as waited).
+   */
+  private resumeFrom(
+    conn: HubConnection,
+    sub: Subscription,
+    msg: ClientMessage,
+    canonical: string,
+    waited: boolean,
+  ): number | null | undefined {
+    conn.resumeAware = true;
+    const position = (msg as { position?: unknown }).position;
+    const { state } = sub;
+    if (!this.resume) {
+      this.logger.debug('resume refused, sending a full list', { session: conn.id, channel: state.spec.name, reason: 'resume is off' });
+      return undefined;
+    }
+    const verdict = this.resume.check(state, position, waited);
+    if (verdict.kind === 'resume') return verdict.from;
+    if (
+      verdict.kind === 'wait' &&
+      this.resume.defer(conn, sub, canonical, verdict.offset, this.maxWatches, () => this.run(conn, msg, true))
+    )
+      return null;
+    this.resume.refused(conn, state, position, verdict.kind === 'list' ? verdict.reason : 'too many watches waiting for their position');
+    return undefined;
+  }
+
+  /**
+   * A watch `sub` does not hold yet, within `maxWatches`, `maxWatchBytes`, and, when it `reads` a snapshot (a resumed
+   * watch does not), `maxReadsInFlight` and `maxReadBytes`; undefined if refused.
+   */
   private newWatch(
     conn: HubConnection,
     sub: Subscription,
@@ -179,6 +230,7 @@ export class Dispatcher {
     params: Params,
     key: string,
     request: ErrorRequest,
+    reads: boolean,
   ): Filter | undefined {
     const { resource, state } = sub;
     if (conn.watchCount >= this.maxWatches) {
@@ -193,7 +245,7 @@ export class Dispatcher {
       sendError(conn, 'too-many-watches', message, request, resource);
       return undefined;
     }
-    if (!this.mayRead(conn, key, params, request, resource)) return undefined;
+    if (reads && !this.mayRead(conn, key, params, request, resource)) return undefined;
     return state.addWatch(sub, filter);
   }
 

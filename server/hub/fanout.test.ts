@@ -13,17 +13,18 @@ import type { SharedFrame } from './socket.js';
 import { FrameSocket, GatedSource, n, setup, specOf, TableBackend, tick } from '../../test/support/hub-doubles.js';
 
 describe('frames', () => {
-  const change = (): LoggedChange => ({ seq: 1, id: 'w1', data: { instanceId: 'w1' }, prev: { kind: 'unknown' } });
+  const change = (): LoggedChange => ({ seq: 1, pos: -1, id: 'w1', data: { instanceId: 'w1' }, prev: { kind: 'unknown' } });
+  const state = new ChannelState(specOf('workflows'));
 
   it('one frame per resource name and kind, serialised once and then shared', () => {
     const c = change();
-    const item = frameOf(c, 'item', 'workflows');
-    expect(frameOf(c, 'item', 'workflows')).toBe(item);
-    expect(frameOf(c, 'item', 'graphObjs')).not.toBe(item);
-    expect(frameOf(c, 'remove', 'workflows')).not.toBe(item);
+    const item = frameOf(state, c, 'item', 'workflows');
+    expect(frameOf(state, c, 'item', 'workflows')).toBe(item);
+    expect(frameOf(state, c, 'item', 'graphObjs')).not.toBe(item);
+    expect(frameOf(state, c, 'remove', 'workflows')).not.toBe(item);
     expect(c.frames).toHaveLength(3);
     expect(item.text).toBe(stringifyMessage({ handler: 'item', resource: 'workflows', id: 'w1', data: { instanceId: 'w1' } }));
-    expect(frameOf(c, 'remove', 'graphObjs').text).toBe(stringifyMessage({ handler: 'remove', resource: 'graphObjs', id: 'w1' }));
+    expect(frameOf(state, c, 'remove', 'graphObjs').text).toBe(stringifyMessage({ handler: 'remove', resource: 'graphObjs', id: 'w1' }));
   });
 });
 

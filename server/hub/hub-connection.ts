@@ -121,6 +121,11 @@ export class HubConnection implements SocketEvents {
   dialect: ConnectionDialect | undefined = undefined;
   /** @internal What those reads hold, as `readBytes` estimates it (for `maxReadBytes`). */
   readBytesInFlight = 0;
+  /**
+   * @internal The client takes `progress` frames: it listed `"resume"` in its `init` features, or sent a `watch`
+   * with a position (an older client would report an unknown frame).
+   */
+  resumeAware = false;
 
   constructor(
     /** Session id (random, 128 bits). */

@@ -88,7 +88,16 @@ describe('broadcast, publish, stats, close', () => {
     hub.publish({ channel: 'nodes', id: 'a', data: n('a', 'switch') });
     // Both watches are `{}`: on two channels, two filters of the same size, each charged to the connection.
     const { bytes } = hub.channelState('nodes')!.filterFor('{}', {});
-    expect(hub.stats()).toEqual({ connections: 2, watches: 2, watchBytes: 2 * bytes, sourceReads: 2, coalescedReads: 0, changes: 1 });
+    expect(hub.stats()).toEqual({
+      connections: 2,
+      watches: 2,
+      watchBytes: 2 * bytes,
+      sourceReads: 2,
+      coalescedReads: 0,
+      changes: 1,
+      resumes: 0,
+      resumesRefused: 0,
+    });
   });
 
   it('close closes every connection with 1001 and stops listening to the feed', () => {

@@ -11,6 +11,7 @@
  * Browser-safe: no `node:*`, `ws`, `mongodb` or `amqplib`; imports nothing outside `protocol/` and this folder.
  */
 import { canonicalJson, CloseCode, DEFAULTS, resolveInputBudget, type InputBudget } from '../../protocol/index.js';
+import type { CostLimits } from './cost-limits.js';
 import { ChannelRegistry, DEFAULT_CHANNELS, type ChannelSpec } from './channels.js';
 import { ChannelState } from './channel-state.js';
 import { Dispatcher, type Authorize } from './dispatch.js';
@@ -21,60 +22,19 @@ import { silentLogger, type Logger } from './logger.js';
 import { LegacyDialect } from './dialect-1x.js';
 import { MqService, type MqOptions } from './mq.js';
 import { readKey, SnapshotReads } from './reads.js';
+import { Resumer, type ResumeOptions } from './resume.js';
 import { GLOBAL_TIMERS, type HubTimers } from './timers.js';
+import { Timeline } from './positions.js';
 import { SharedFrame, type HubSocket } from './socket.js';
 import type { Change, ChangeFeed, Source } from './source.js';
 
 export type { Authorize } from './dispatch.js';
+export type { CostLimits } from './cost-limits.js';
+export type { ResumeOptions } from './resume.js';
 export type { HubTimers } from './timers.js';
 
 /** Who `broadcast` leaves out: a session id, several, or a predicate over connections. */
 export type BroadcastSkip = string | readonly string[] | ((conn: HubConnection) => boolean);
-
-/**
- * What one connection's requests may cost (issue 10): the size of a filter's lists, the bytes its watches hold, its
- * snapshot reads in flight and the size of one snapshot. Options of `Hub` and `createServer`; every refusal is an
- * `error` frame and the connection stays open.
- */
-export interface CostLimits {
-  /**
-   * Most values in one `$in` or `$nin` list; a request with more is refused with `too-large` (checked when the frame
-   * is parsed, before the watch index sees the list).
-   * @default DEFAULTS.maxInValues (1,000)
-   */
-  maxInValues?: number;
-  /**
-   * Bytes the watches of one connection may hold in the hub, as estimated from what they say (canonical params,
-   * parsed params, index entries; a filter shared with other connections counts in full for each); a watch that
-   * would pass it is refused with `too-many-watches`.
-   * @default DEFAULTS.maxWatchBytes (4 MiB)
-   */
-  maxWatchBytes?: number;
-  /**
-   * Snapshot reads one connection may have started and not yet answered; a request that would start another is
-   * refused with `too-many-reads`. A request that joins an identical read already in flight (anyone's) starts none
-   * and is never refused. Covers a reconnect (every watch and a full client queue, 1,100 reads), which must not be
-   * refused: the client drops a refused watch.
-   * @default DEFAULTS.maxReadsInFlight (1,200)
-   */
-  maxReadsInFlight?: number;
-  /**
-   * Bytes the snapshot reads one connection started and has not had answered may hold, as the hub estimates them (a
-   * multiple of each read's key, above the heap a read holds while the source has not answered); a request that would
-   * start a read past it is refused with `too-many-reads`. Joining an identical read already in flight and
-   * re-snapshotting a watch the connection holds are never refused. Bounds what a stalled source lets one connection
-   * pile up, which `maxReadsInFlight` (a count) does not.
-   * @default DEFAULTS.maxReadBytes (16 MiB)
-   */
-  maxReadBytes?: number;
-  /**
-   * Most characters of records' JSON one `list` may carry (bytes, for ASCII records); a larger snapshot is refused
-   * with `too-large` — never cut short, because a client's store deletes what a `list` leaves out. A refused watch
-   * is dropped, as the client drops it.
-   * @default DEFAULTS.maxListBytes (64 MiB)
-   */
-  maxListBytes?: number;
-}
 
 /** Options of `Hub`. */
 export interface HubOptions extends CostLimits {
@@ -110,10 +70,18 @@ export interface HubOptions extends CostLimits {
    */
   authorize?: Authorize;
   /**
-   * Protocol extensions announced in `session.features`.
+   * Protocol extensions announced in `session.features` (`"resume"` is added when `resume` is on).
    * @default ['ping']
    */
   features?: readonly string[];
+  /**
+   * Positions and resume (docs/architecture.md "Positions and resume"): `list`, `item` and `remove` frames carry a
+   * position, a quiet watch gets `progress`, and a `watch` that brings the last position it applied is answered with
+   * what it missed and `resumed` instead of a full `list`, on every channel whose spec does not turn it off. `true`
+   * takes `DEFAULTS.resume`; an object sets the history's bounds, the progress interval, the wait and the timeline.
+   * @default false (frames are what they were before resume existed)
+   */
+  resume?: boolean | ResumeOptions;
   /**
    * Identical snapshot reads (same channel, kind and canonical params) start at most once per this many ms: a
    * request that comes within the window after such a read began waits for the next one, and every identical
@@ -162,6 +130,10 @@ export interface HubStats {
   sourceReads: number;
   /** Snapshot requests answered by joining a read already in flight. */
   coalescedReads: number;
+  /** Watches answered by a replay and `resumed` instead of a snapshot (`resume`). */
+  resumes: number;
+  /** Watches that brought a position and got a full `list` (malformed, another epoch, trimmed, …). */
+  resumesRefused: number;
   /** Changes published. */
   changes: number;
 }
@@ -174,6 +146,8 @@ export class Hub {
   readonly mq: MqService;
   /** @internal Snapshot reads and the change logs kept for them (tests inspect them). */
   readonly reads: SnapshotReads;
+  /** Resume, when `resume` is on: its `timeline` is what a stream feed drives. */
+  readonly resume: Resumer | undefined;
   private readonly states = new Map<string, ChannelState>();
   private readonly dispatcher: Dispatcher;
   private readonly legacy: LegacyDialect;
@@ -198,14 +172,19 @@ export class Hub {
     for (const spec of this.registry.specs) {
       this.states.set(spec.name, new ChannelState(spec, (active) => this.channelActivity(spec.name, active)));
     }
+    const timers = options.timers ?? GLOBAL_TIMERS;
+    const resume = options.resume === true ? {} : options.resume || undefined;
+    const timeline = resume && (resume.timeline ?? new Timeline({ external: false, maxMarkers: DEFAULTS.resume.maxMarkers }));
     this.reads = new SnapshotReads({
       source: options.source,
       maxListItems: options.maxListItems ?? DEFAULTS.maxListItems,
       maxListBytes: options.maxListBytes ?? DEFAULTS.maxListBytes,
       coalesceWindowMs: options.coalesceWindowMs ?? 0,
-      timers: options.timers ?? GLOBAL_TIMERS,
+      timers,
       logger: this.logger,
+      timeline,
     });
+    this.resume = resume && new Resumer({ ...resume, timeline }, this.states.values(), this.reads, timers, this.logger);
     const maxWatches = options.maxWatches ?? DEFAULTS.maxWatches;
     const maxWatchBytes = options.maxWatchBytes ?? DEFAULTS.maxWatchBytes;
     const maxReadsInFlight = options.maxReadsInFlight ?? DEFAULTS.maxReadsInFlight;
@@ -229,7 +208,12 @@ export class Hub {
       limits,
       logger: this.logger,
     };
-    this.dispatcher = new Dispatcher({ ...shared, features: options.features ?? ['ping'] });
+    const features = options.features ?? ['ping'];
+    this.dispatcher = new Dispatcher({
+      ...shared,
+      features: this.resume && !features.includes('resume') ? [...features, 'resume'] : features,
+      resume: this.resume,
+    });
     this.legacy = new LegacyDialect(shared);
     this.unsubscribeFeed = options.feed?.onChange((change) => this.publish(change));
   }
@@ -359,7 +343,8 @@ export class Hub {
     }
     const { sourceReads, coalescedReads } = this.reads.counters;
     const { changes } = this.counters;
-    return { connections: this.connections.size, watches, watchBytes, sourceReads, coalescedReads, changes };
+    const { resumes, refused: resumesRefused } = this.resume?.counters ?? { resumes: 0, refused: 0 };
+    return { connections: this.connections.size, watches, watchBytes, sourceReads, coalescedReads, changes, resumes, resumesRefused };
   }
 
   /** The routing state of a channel (tests and benchmarks inspect it). */
@@ -372,6 +357,7 @@ export class Hub {
   close(code = 1001, reason = 'server shutting down'): void {
     this.unsubscribeFeed?.();
     this.reads.cancelWaiting();
+    this.resume?.close();
     for (const conn of [...this.connections.values()]) conn.close(code, reason);
   }
 

@@ -29,7 +29,7 @@ import {
   tick,
 } from '../../test/support/hub-doubles.js';
 
-const change = (seq: number): LoggedChange => ({ seq, id: `c${seq}`, data: { id: `c${seq}` }, prev: { kind: 'unknown' } });
+const change = (seq: number): LoggedChange => ({ seq, pos: -1, id: `c${seq}`, data: { id: `c${seq}` }, prev: { kind: 'unknown' } });
 
 describe('change log', () => {
   it('keeps nothing while no read is in flight', () => {

@@ -20,64 +20,15 @@ import { deliver, type HeldChanges } from './fanout.js';
 import { readBytes, type HubConnection } from './hub-connection.js';
 import type { Logger } from './logger.js';
 import { RecentReads } from './recent-reads.js';
+import { ChangeLog } from './change-log.js';
 import type { LoggedChange } from './record-memory.js';
 import { sendError, sendGetAnswer } from './replies.js';
 import { SourceUnavailableError, type Source } from './source.js';
+import type { Timeline } from './positions.js';
 import type { HubTimers } from './timers.js';
 import type { Filter } from './watch-index.js';
 
-/**
- * The changes of one channel kept while snapshot reads are in flight, oldest first, each read holding on to those
- * after the sequence number its read began at.
- */
-export class ChangeLog {
-  private log: LoggedChange[] = [];
-  /** Start sequence numbers of in-flight reads (with counts). */
-  private readonly readStarts = new Map<number, number>();
-
-  /** Number of changes kept. */
-  get size(): number {
-    return this.log.length;
-  }
-
-  /** A change of the channel: kept if a read is in flight. */
-  hold(change: LoggedChange): void {
-    if (this.readStarts.size > 0) this.log.push(change);
-  }
-
-  /** A snapshot read begins (or joins a shared read that began at `startSeq`): keep the changes after `startSeq` until it ends. */
-  beginRead(startSeq: number): number {
-    this.readStarts.set(startSeq, (this.readStarts.get(startSeq) ?? 0) + 1);
-    return startSeq;
-  }
-
-  /** Changes since `startSeq` (exclusive of older ones), oldest first. */
-  changesSince(startSeq: number): LoggedChange[] {
-    let lo = 0;
-    let hi = this.log.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.log[mid]!.seq <= startSeq) lo = mid + 1;
-      else hi = mid;
-    }
-    return this.log.slice(lo);
-  }
-
-  /** A snapshot read ended: drop the changes no in-flight read needs any more. */
-  endRead(startSeq: number): void {
-    const n = (this.readStarts.get(startSeq) ?? 1) - 1;
-    if (n === 0) this.readStarts.delete(startSeq);
-    else this.readStarts.set(startSeq, n);
-    if (this.readStarts.size === 0) {
-      this.log = [];
-      return;
-    }
-    const oldest = Math.min(...this.readStarts.keys());
-    let drop = 0;
-    while (drop < this.log.length && this.log[drop]!.seq <= oldest) drop++;
-    if (drop > 0) this.log = this.log.slice(drop);
-  }
-}
+export { ChangeLog } from './change-log.js';
 
 /** One request waiting for a shared read. */
 interface Joiner {
@@ -106,6 +57,8 @@ interface SharedRead {
   readonly log: ChangeLog;
   readonly params: Params;
   readonly startSeq: number;
+  /** The timeline's head when it began (-1 without positions): the position its `list` carries. */
+  readonly startPos: number;
   readonly joiners: Joiner[];
   /** Set while the read waits for the coalescing window of the previous identical read to end. */
   timer?: unknown;
@@ -122,6 +75,8 @@ export interface SnapshotReadsOptions {
   readonly coalesceWindowMs: number;
   readonly timers: HubTimers;
   readonly logger: Logger;
+  /** The hub's positions (`resume`): where a read begins. */
+  readonly timeline?: Timeline | undefined;
 }
 
 /** The snapshot reads of one hub, and the change logs kept for them. */
@@ -134,6 +89,7 @@ export class SnapshotReads implements HeldChanges {
   private readonly coalesceWindowMs: number;
   private readonly timers: HubTimers;
   private readonly logger: Logger;
+  private readonly timeline: Timeline | undefined;
   /** Reads that have not answered yet, by channel, kind and canonical params. */
   private readonly shared = new Map<string, SharedRead>();
   /** When the last read of each key started, for keys whose coalescing window may not have ended (bounded). */
@@ -153,12 +109,21 @@ export class SnapshotReads implements HeldChanges {
     this.coalesceWindowMs = options.coalesceWindowMs;
     this.timers = options.timers;
     this.logger = options.logger;
+    this.timeline = options.timeline;
     this.recentReads = new RecentReads(this.coalesceWindowMs, this.timers);
   }
 
   /** A change of `state`'s channel, kept for the reads in flight there (fan-out, step 2). */
   hold(state: ChannelState, change: LoggedChange): void {
     this.logs.get(state)?.hold(change);
+  }
+
+  /**
+   * The position the oldest read in flight on `state`'s channel began at (+Infinity: none): a connection with a read
+   * in flight there may not have been sent the changes after it yet.
+   */
+  heldFrom(state: ChannelState): number {
+    return this.logs.get(state)?.heldFrom(-1) ?? Number.POSITIVE_INFINITY;
   }
 
   /** Number of changes kept for reads in flight on `state`'s channel. */
@@ -197,7 +162,8 @@ export class SnapshotReads implements HeldChanges {
       if (!log) this.logs.set(state, (log = new ChangeLog()));
       // The changes since now are kept for this read even if it starts later: replaying a few it already saw is
       // harmless (every change carries the whole record), missing one would not be.
-      read = { key, starter: conn, kind, state, log, params, startSeq: log.beginRead(state.seq), joiners: [] };
+      const startPos = this.timeline?.head ?? -1;
+      read = { key, starter: conn, kind, state, log, params, startSeq: log.beginRead(state.seq, startPos), startPos, joiners: [] };
       conn.startedRead(readBytes(key, params));
       this.shared.set(key, read);
       this.startWhenDue(read);
@@ -316,7 +282,7 @@ export class SnapshotReads implements HeldChanges {
           else if (!j.watch || (!j.cancelled && this.latest.get(j.sub)?.get(j.watch) === read)) {
             if (itemsJson === undefined) itemsJson = this.listJson(state, items);
             if (itemsJson === null) this.refuseList(j, state);
-            else j.conn.send(stringifyList(j.sub.resource, j.params, itemsJson));
+            else j.conn.send(stringifyList(j.sub.resource, j.params, itemsJson, this.listPosition(read, j)));
           }
         }
       } catch (err) {
@@ -357,13 +323,29 @@ export class SnapshotReads implements HeldChanges {
     }
   }
 
+  /**
+   * The position a joiner's `list` carries: where the read began, or, while the connection has older reads in flight
+   * on the channel (their changes not sent yet), no later than where the oldest read in flight began — a position
+   * tells the client it has everything up to there. None without positions, nor in the 1.x dialect.
+   */
+  private listPosition(read: SharedRead, j: Joiner): string | undefined {
+    const history = read.state.history;
+    if (!history || j.conn.dialect || read.startPos < 0) return undefined;
+    const pos = j.sub.inflight > 1 ? Math.min(read.startPos, read.log.heldFrom(read.startSeq)) : read.startPos;
+    if (pos > j.sub.sent) j.sub.sent = pos;
+    return history.text(pos);
+  }
+
   /** A joiner's read is done: replay what it held, then let live changes flow again. Never throws (see `finish`). */
   private release(read: SharedRead, j: Joiner): void {
     const { state, log } = read;
     j.sub.inflight--;
     try {
       if (!j.conn.closed) {
-        for (const change of log.changesSince(read.startSeq)) deliver(state, j.sub, change, true);
+        const changes = log.changesSince(read.startSeq);
+        // Frames sent while other reads of the connection still hold changes back claim no position past them.
+        const heldFrom = j.sub.inflight > 0 && changes.length > 0 ? log.heldFrom(read.startSeq) : Number.POSITIVE_INFINITY;
+        for (const change of changes) deliver(state, j.sub, change, true, heldFrom);
       }
     } catch (err) {
       j.conn.abandon('a change held during a snapshot could not be sent', err);

@@ -15,7 +15,7 @@ import { makeFilter } from './watch-index.js';
 const filter = (params: Params) => makeFilter(canonicalJson(params), params);
 let seq = 0;
 /** A change of record `a` (a new sequence number each, as the channel numbers them). */
-const change = (data: Doc | null, prev: Prev): LoggedChange => ({ seq: ++seq, id: 'a', data, prev });
+const change = (data: Doc | null, prev: Prev): LoggedChange => ({ seq: ++seq, pos: -1, id: 'a', data, prev });
 const was = (doc: Doc, fields?: string[]): Prev => (fields ? { kind: 'doc', doc, fields: new Set(fields) } : { kind: 'doc', doc });
 const ABSENT: Prev = { kind: 'absent' };
 const UNKNOWN: Prev = { kind: 'unknown' };

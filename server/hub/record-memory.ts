@@ -31,6 +31,8 @@ const UNKNOWN: Prev = { kind: 'unknown' };
 /** A change as the channel keeps it: what it became and what it was. */
 export interface LoggedChange {
   readonly seq: number;
+  /** Its offset on the hub's timeline (`positions.ts`); -1 on a channel without positions, or a change outside the stream. */
+  readonly pos: number;
   readonly id: string;
   readonly data: Doc | null;
   readonly prev: Prev;
@@ -38,7 +40,12 @@ export interface LoggedChange {
    * Its frames, one per distinct resource name and kind, each serialised once for every connection it goes to
    * (the fan-out's cache, kept on the change so that finding it costs no lookup).
    */
-  frames?: Array<{ readonly resource: string; readonly kind: 'item' | 'remove'; readonly frame: SharedFrame }>;
+  frames?: Array<{
+    readonly resource: string;
+    readonly kind: 'item' | 'remove';
+    readonly positioned: boolean;
+    readonly frame: SharedFrame;
+  }>;
 }
 
 /**
@@ -152,8 +159,8 @@ export class RecordMemory {
     return this.generation;
   }
 
-  /** Turns a change (the channel's `seq`-th) into a logged change, updating what is remembered of the record. */
-  record(change: Change, seq: number): LoggedChange {
+  /** Turns a change (the channel's `seq`-th, at `pos`) into a logged change, updating what is remembered of the record. */
+  record(change: Change, seq: number, pos = -1): LoggedChange {
     let prev: Prev;
     if (change.prev === null) prev = ABSENT;
     else if (change.prev !== undefined) prev = { kind: 'doc', doc: change.prev };
@@ -166,7 +173,7 @@ export class RecordMemory {
       if (change.data) this.cache.set(change.id, { doc: project(change.data, this.fieldSet), gen: this.currentGeneration(), seq });
       else this.cache.delete(change.id);
     }
-    return { seq, id: change.id, data: change.data, prev };
+    return { seq, pos, id: change.id, data: change.data, prev };
   }
 
   /**

@@ -24,6 +24,12 @@ export interface Change {
    * Left out when unknown (a RabbitMQ `updated` event): the hub then uses what it remembers.
    */
   readonly prev?: Doc | null;
+  /**
+   * Where the change is in the feed's own log, when it has one that every instance shares (a RabbitMQ stream's
+   * offset): a hub whose timeline is that log (`resume` with a stream) positions the change there. Left out by
+   * feeds without such a log; the hub then numbers changes itself.
+   */
+  readonly offset?: number;
 }
 
 /** Something that emits changes (memory backend, AMQP feed). */

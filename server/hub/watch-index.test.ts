@@ -32,7 +32,7 @@ const unwatch = (index: WatchIndex<Sub>, sub: Sub, params: Params): void => inde
 const holderCount = (f: Filter) => (f.holders instanceof Set ? f.holders.size : f.holders ? 1 : 0);
 
 let seq = 0;
-const change = (data: Doc | null, prev: Prev): LoggedChange => ({ seq: ++seq, id: 'a', data, prev });
+const change = (data: Doc | null, prev: Prev): LoggedChange => ({ seq: ++seq, pos: -1, id: 'a', data, prev });
 const names = (subs: Iterable<Sub>) => [...subs].map((s) => s.name).sort();
 
 describe('filters', () => {
@@ -206,7 +206,7 @@ describe('through the hub', () => {
     for (const s of sockets) s.take();
     const state = hub.channelState('logs')!;
     const entry = backend.append('logs', { subject: 'node-7', message: 'm' });
-    const candidates = [...state.index.candidates({ seq: 0, id: entry.id as string, data: entry, prev: { kind: 'absent' } })];
+    const candidates = [...state.index.candidates({ seq: 0, pos: -1, id: entry.id as string, data: entry, prev: { kind: 'absent' } })];
     expect(candidates).toHaveLength(1);
     expect(sockets.map((s) => s.take().length)).toEqual(sockets.map((_, i) => (i === 7 ? 1 : 0)));
   });

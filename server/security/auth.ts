@@ -8,7 +8,8 @@
  * (RackHD-style: ask whatever issued it).
  */
 import type { IncomingMessage } from 'node:http';
-import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import type { JWTPayload } from 'jose';
+import { loadOptional } from '../hub/optional-packages.js';
 
 /**
  * Decides who is connecting. Returns the principal (anything but `null`/`undefined`: a user object, a claims set,
@@ -17,6 +18,20 @@ import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
  * the connection with 1011 instead, so clients retry rather than give up.
  */
 export type Authenticate = (request: IncomingMessage) => unknown;
+
+/**
+ * Where an `Authenticate` keeps what it must load before it can answer (`jwtVerifier`: the `jose` package), so
+ * that `createServer` loads it before it listens and a missing package fails the start, not every connection.
+ */
+const PREPARE = Symbol('monorail-ws.authenticate.prepare');
+
+/**
+ * Loads what `authenticate` needs before it can answer; `createServer` awaits it before listening.
+ * @throws MissingPackageError when `authenticate` is a `jwtVerifier` and the `jose` package is not installed.
+ */
+export async function prepareAuthenticate(authenticate: Authenticate | undefined): Promise<void> {
+  await (authenticate as { [PREPARE]?: () => Promise<unknown> } | undefined)?.[PREPARE]?.();
+}
 
 const BEARER_PROTOCOL = 'bearer.';
 
@@ -87,18 +102,23 @@ export function jwtVerifier(options: JwtVerifierOptions): Authenticate {
     ...(options.requireExpiry === false ? {} : { requiredClaims: ['exp'] }),
   };
   const toPrincipal = options.principal ?? ((claims: JWTPayload) => claims);
-  return async (request) => {
+  // jose is an optional package: loaded on first use, which `createServer` makes its start (`prepareAuthenticate`).
+  let jose: Promise<typeof import('jose')> | undefined;
+  const load = () => (jose ??= loadOptional('jose', () => import('jose')));
+  const verify: Authenticate = async (request) => {
     const token = bearerToken(request);
     if (token === undefined) return null;
+    const { errors, jwtVerify } = await load();
     try {
       const { payload } = await jwtVerify(token, key, verifyOptions);
       return toPrincipal(payload);
     } catch (err) {
       // A bad token is a refusal; anything else (a bug, an exhausted resource) must not look like one.
-      if (err instanceof joseErrors.JOSEError) return null;
+      if (err instanceof errors.JOSEError) return null;
       throw err;
     }
   };
+  return Object.assign(verify, { [PREPARE]: load });
 }
 
 /**

@@ -17,6 +17,19 @@ describe('MemoryBackend', () => {
     ]);
   });
 
+  it('passes a write’s stream offset on with its change (upsert, append, remove), and none for its own writes', () => {
+    const backend = new MemoryBackend({ seed: {} });
+    const changes: Change[] = [];
+    backend.onChange((c) => changes.push(c));
+    backend.upsert('nodes', makeNode(1), { offset: 7 });
+    backend.append('logs', { subject: 'n', message: 'm' }, { offset: 8 });
+    backend.remove('nodes', makeNode(1).id as string, { offset: 9 });
+    backend.upsert('nodes', makeNode(2));
+    backend.upsert('nodes', makeNode(3), { offset: undefined });
+    expect(changes.map((c) => c.offset)).toEqual([7, 8, 9, undefined, undefined]);
+    expect('offset' in changes[3]!).toBe(false);
+  });
+
   it('keeps its own copy: mutating the caller’s object changes nothing', () => {
     const backend = new MemoryBackend({ seed: {} });
     const node = makeNode(1);

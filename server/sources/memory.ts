@@ -18,6 +18,15 @@ export interface MemoryBackendOptions {
   seed?: Readonly<Record<string, readonly Doc[]>>;
 }
 
+/** Options of a write to the backend. */
+export interface WriteOptions {
+  /**
+   * The change's offset in a log every instance shares (a RabbitMQ stream's): passed on with the change, so that a hub
+   * whose positions are that log's can place it (`Change.offset`). Left out by the application's own writes.
+   */
+  offset?: number;
+}
+
 interface Table {
   spec: ChannelSpec;
   /** Records by id, in insertion order. */
@@ -60,8 +69,9 @@ export class MemoryBackend implements Source, ChangeFeed {
     return () => this.listeners.delete(listener);
   }
 
-  private emit(change: Change): void {
-    for (const listener of this.listeners) listener(change);
+  private emit(change: Change, options: WriteOptions | undefined): void {
+    const c = options?.offset === undefined ? change : { ...change, offset: options.offset };
+    for (const listener of this.listeners) listener(c);
   }
 
   read(channel: string, params: Params, limit: number = DEFAULTS.maxListItems): Doc[] {
@@ -93,9 +103,9 @@ export class MemoryBackend implements Source, ChangeFeed {
    * Creates or replaces a record (keyed by the channel's id field) and notifies watchers.
    * @returns the stored record.
    */
-  upsert(channel: string, doc: Doc): Doc {
+  upsert(channel: string, doc: Doc, options?: WriteOptions): Doc {
     const { rows, spec } = this.table(channel);
-    if (spec.appendOnly) return this.append(channel, doc);
+    if (spec.appendOnly) return this.append(channel, doc, options);
     const raw = doc[spec.idField];
     if (typeof raw !== 'string' && typeof raw !== 'number') {
       throw new TypeError(`${spec.name} records need a string "${spec.idField}"`);
@@ -104,7 +114,7 @@ export class MemoryBackend implements Source, ChangeFeed {
     const data = copy(doc);
     const prev = rows.get(id) ?? null;
     rows.set(id, data);
-    this.emit({ channel: spec.name, id, data, prev });
+    this.emit({ channel: spec.name, id, data, prev }, options);
     return data;
   }
 
@@ -112,7 +122,7 @@ export class MemoryBackend implements Source, ChangeFeed {
    * Deletes a record and notifies watchers.
    * @returns whether it existed.
    */
-  remove(channel: string, id: string): boolean {
+  remove(channel: string, id: string, options?: WriteOptions): boolean {
     const { rows, spec, history } = this.table(channel);
     const prev = rows.get(id);
     if (prev === undefined) return false;
@@ -125,7 +135,7 @@ export class MemoryBackend implements Source, ChangeFeed {
         if (at !== -1) ids.splice(at, 1);
       }
     }
-    this.emit({ channel: spec.name, id, data: null, prev });
+    this.emit({ channel: spec.name, id, data: null, prev }, options);
     return true;
   }
 
@@ -134,9 +144,9 @@ export class MemoryBackend implements Source, ChangeFeed {
    * so the same entry appended twice (e.g. received by two instances) is one entry.
    * @returns the stored record (with its id).
    */
-  append(channel: string, entry: Doc): Doc {
+  append(channel: string, entry: Doc, options?: WriteOptions): Doc {
     const { rows, spec, history } = this.table(channel);
-    if (!spec.appendOnly) return this.upsert(channel, entry);
+    if (!spec.appendOnly) return this.upsert(channel, entry, options);
     const id = contentId(entry, spec.idField);
     const data = copy(entry);
     data[spec.idField] = id;
@@ -148,7 +158,7 @@ export class MemoryBackend implements Source, ChangeFeed {
     ids.push(id);
     const limit = spec.historyLimit ?? DEFAULTS.historyLimit;
     while (ids.length > limit) rows.delete(ids.shift()!);
-    this.emit({ channel: spec.name, id, data, prev: null });
+    this.emit({ channel: spec.name, id, data, prev: null }, options);
     return data;
   }
 }

@@ -26,7 +26,7 @@ import { RawClient } from '../../test/support/raw-client.js';
 import { EXTERNAL_MONGODB_URL as external, mongoUnderTest, type MongoUnderTest } from '../../test/support/services.js';
 import { waitFor } from '../../test/support/wait.js';
 import { randomId } from '../hub/ids.js';
-import { dbNameFromUrl, MongoSource, normaliseDocument, toMongoFilter } from './mongo.js';
+import { dbNameFromUrl, loadMongoDriver, MongoSource, normaliseDocument, toMongoFilter } from './mongo.js';
 import { createServer, type MonorailServer } from '../server.js';
 
 let mongo: MongoUnderTest;
@@ -34,6 +34,8 @@ let mongo: MongoUnderTest;
 let wire: MongoUnderTest['wire'];
 
 beforeAll(async () => {
+  // The driver is an optional package, loaded before a source is made (createServer and MongoSource.create do this).
+  await loadMongoDriver();
   mongo = await mongoUnderTest();
   wire = mongo.wire;
 });

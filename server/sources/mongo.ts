@@ -13,7 +13,7 @@
  * - Any driver error is a `SourceUnavailableError` (clients get `source-unavailable`); the source then pings
  *   MongoDB with backoff until it answers and reports the affected channels, which the server re-snapshots.
  */
-import { MongoClient, MongoError, MongoServerError, ObjectId, type Document, type MongoClientOptions } from 'mongodb';
+import type { Document, MongoClient, MongoClientOptions } from 'mongodb';
 import {
   DEFAULTS,
   isOperatorObject,
@@ -27,6 +27,26 @@ import {
 import { ChannelRegistry, DEFAULT_CHANNELS, type ChannelSpec } from '../hub/channels.js';
 import { silentLogger, type Logger } from '../hub/logger.js';
 import { SourceUnavailableError, type Source } from '../hub/source.js';
+import { loadOptional } from '../hub/optional-packages.js';
+
+type MongoDriver = typeof import('mongodb');
+/** The driver, once `loadMongoDriver` has loaded it: an optional package, absent from a browser app's install. */
+let driver: MongoDriver | undefined;
+
+/**
+ * Loads the MongoDB driver (once). `createServer({mongo})` and `MongoSource.create` call it.
+ * @throws MissingPackageError naming `npm install mongodb@…` when the driver is not installed.
+ */
+export async function loadMongoDriver(): Promise<MongoDriver> {
+  driver ??= await loadOptional('mongodb', () => import('mongodb'));
+  return driver;
+}
+
+/** The loaded driver; what needs it synchronously runs only after `loadMongoDriver`. */
+function mongodb(): MongoDriver {
+  if (driver === undefined) throw new Error('monorail-ws: the MongoDB driver is not loaded yet: await MongoSource.create(options)');
+  return driver;
+}
 
 /** The MongoDB settings of `createServer({mongo})` and `--mongo`. */
 export interface MongoOptions {
@@ -56,6 +76,9 @@ export interface MongoOptions {
   clientOptions?: MongoClientOptions;
 }
 
+/** What `MongoSource` takes: the MongoDB settings, the channel table and a logger. */
+export type MongoSourceOptions = MongoOptions & { channels?: readonly ChannelSpec[]; logger?: Logger };
+
 /** The database named by a MongoDB URL's path, or undefined when it names none. */
 export function dbNameFromUrl(url: string): string | undefined {
   const rest = url.replace(/^mongodb(\+srv)?:\/\//, '');
@@ -70,16 +93,17 @@ const HEX24 = /^[0-9a-f]{24}$/;
 const isHex24 = (v: unknown): v is string => typeof v === 'string' && HEX24.test(v);
 
 function both(value: JsonValue): unknown[] {
-  return isHex24(value) ? [value, ObjectId.createFromHexString(value)] : [value];
+  return isHex24(value) ? [value, mongodb().ObjectId.createFromHexString(value)] : [value];
 }
 
 function asId(value: JsonValue): unknown {
-  return isHex24(value) ? ObjectId.createFromHexString(value) : value;
+  return isHex24(value) ? mongodb().ObjectId.createFromHexString(value) : value;
 }
 
 /**
  * Translates validated params into a MongoDB filter (see the module comment for the `id` and ObjectId rules).
- * @throws ProtocolError (`bad-params`) for params outside the allowlist — they never reach the driver.
+ * @throws ProtocolError (`bad-params`) for params outside the allowlist — they never reach the driver; Error when
+ *   the driver is not loaded yet (`loadMongoDriver`: ObjectIds are the driver's).
  */
 export function toMongoFilter(params: Params): Document {
   // The allowlist again, as a last line before the driver; the size limits are the hub's, applied on arrival.
@@ -185,7 +209,10 @@ export function normaliseDocument(doc: Document): Doc {
   return out;
 }
 
-/** Snapshot reads from MongoDB. */
+/**
+ * Snapshot reads from MongoDB. Create one with `await MongoSource.create(options)`, which loads the driver first;
+ * `new MongoSource(options)` works once the driver is loaded (`loadMongoDriver`).
+ */
 export class MongoSource implements Source {
   readonly client: MongoClient;
   readonly dbName: string;
@@ -202,13 +229,23 @@ export class MongoSource implements Source {
   /** The first successful connect; until then every operation tries again (see `ensureConnected`). */
   private connecting: Promise<void> | undefined;
 
-  constructor(options: MongoOptions & { channels?: readonly ChannelSpec[]; logger?: Logger }) {
+  /**
+   * Loads the driver, then creates the source (not connected yet: `connect()`).
+   * @throws MissingPackageError when the `mongodb` package is not installed.
+   */
+  static async create(options: MongoSourceOptions): Promise<MongoSource> {
+    await loadMongoDriver();
+    return new MongoSource(options);
+  }
+
+  /** @throws Error when the driver is not loaded yet (use `MongoSource.create`). */
+  constructor(options: MongoSourceOptions) {
     this.registry = new ChannelRegistry(options.channels ?? DEFAULT_CHANNELS);
     this.logger = options.logger ?? silentLogger;
     this.dbName = options.db ?? dbNameFromUrl(options.url) ?? 'pxe';
     this.maxListItems = options.maxListItems ?? DEFAULTS.maxListItems;
     this.recovery = { baseMs: 250, maxMs: 5000, ...options.recovery };
-    this.client = new MongoClient(options.url, {
+    this.client = new (mongodb().MongoClient)(options.url, {
       serverSelectionTimeoutMS: options.serverSelectionTimeoutMS ?? 5000,
       appName: 'monorail-ws',
       ...options.clientOptions,
@@ -296,6 +333,7 @@ export class MongoSource implements Source {
   }
 
   private failed(channel: string, err: unknown): unknown {
+    const { MongoError, MongoServerError } = mongodb();
     if (!(err instanceof MongoError)) return err;
     this.logger.warn('mongodb read failed', { channel, err });
     this.affected.add(channel);

@@ -11,7 +11,16 @@ import { httpEndpoints, type HttpEndpointsDeps } from './http-endpoints.js';
 import type { Hub, HubStats } from '../hub/hub.js';
 import { silentLogger, type Logger } from '../hub/logger.js';
 
-const HUB_STATS: HubStats = { connections: 2, watches: 3, watchBytes: 3_000, sourceReads: 4, coalescedReads: 0, changes: 5 };
+const HUB_STATS: HubStats = {
+  connections: 2,
+  watches: 3,
+  watchBytes: 3_000,
+  sourceReads: 4,
+  coalescedReads: 0,
+  changes: 5,
+  resumes: 0,
+  resumesRefused: 0,
+};
 const TRANSPORT_STATS: TransportStats = {
   pendingUpgrades: 1,
   refusedSockets: 0,

@@ -137,3 +137,29 @@ export async function deleteExchanges(prefix: string): Promise<void> {
     await conn.close().catch(() => undefined);
   }
 }
+
+/** Deletes queues (a test's streams, which outlive every connection), ignoring ones already gone. */
+export async function deleteQueues(...names: string[]): Promise<void> {
+  const conn = await connect(AMQP_URL);
+  conn.on('error', () => undefined);
+  try {
+    for (const name of names) {
+      const ch = await conn.createChannel();
+      ch.on('error', () => undefined);
+      await ch.deleteQueue(name).catch(() => undefined);
+      await ch.close().catch(() => undefined);
+    }
+  } finally {
+    await conn.close().catch(() => undefined);
+  }
+}
+
+/** Queues whose names start with `prefix`, as the broker lists them (with their type: classic, stream …). */
+export async function queuesWithPrefix(prefix: string): Promise<Array<{ name: string; type: string }>> {
+  const out = await rabbitmqctl('list_queues', '--no-table-headers', 'name', 'type');
+  return out
+    .split('\n')
+    .map((line) => line.split('\t'))
+    .filter(([name]) => name?.startsWith(prefix) === true)
+    .map(([name = '', type = '']) => ({ name, type }));
+}

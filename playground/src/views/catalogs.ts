@@ -1,10 +1,10 @@
 /** Catalogs of the selected node: a watch `{node: id}` replaced whenever the selection changes. */
-import type { Connection, Params } from '../../../client/index.js';
+import type { Connection, Filter } from '../../../client/index.js';
 import { ago, h, mount, scheduler } from '../dom.js';
 import type { SelectionState } from '../state.js';
 
 export function catalogsView(root: HTMLElement, catalogs: Connection, selection: SelectionState): void {
-  let watching: Params | undefined;
+  let watching: Filter | undefined;
   let open: string | undefined;
   const follow = () => {
     const nodeId = selection.value.nodeId;

@@ -2,7 +2,7 @@
  * Live log pane for the selected node (`{subject: nodeId}`) or workflow (`{'context.graphInstance': id}`):
  * filtered server-side by the watch, by level on screen; auto-scrolls while at the bottom; bounded.
  */
-import type { Connection, Doc, Params } from '../../../client/index.js';
+import type { Connection, Doc, Filter } from '../../../client/index.js';
 import { h, mount, scheduler } from '../dom.js';
 import type { SelectionState } from '../state.js';
 
@@ -11,7 +11,7 @@ const LEVELS = ['emerg', 'alert', 'crit', 'error', 'warning', 'notice', 'info', 
 const SHOWN = 300;
 
 export function logsView(root: HTMLElement, logs: Connection, selection: SelectionState): void {
-  let watching: Params | undefined;
+  let watching: Filter | undefined;
   let minLevel = 'debug';
   const list = h('ol', { class: 'log', 'data-testid': 'log-lines' });
   const scroller = h('div', { class: 'scroll log-scroll' }, list);
@@ -29,7 +29,7 @@ export function logsView(root: HTMLElement, logs: Connection, selection: Selecti
   );
   mount(root, h('header', {}, h('h2', {}, 'Logs'), title, select), scroller);
 
-  const scopeOf = (): Params | undefined => {
+  const scopeOf = (): Filter | undefined => {
     const { nodeId, workflowId } = selection.value;
     if (workflowId) return { 'context.graphInstance': workflowId };
     if (nodeId) return { subject: nodeId };

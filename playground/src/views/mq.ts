@@ -3,7 +3,7 @@
  * default every `on.logging` line (`routingKey: '#'`), or one exchange and topic pattern chosen here. On the mock and
  * on a server without a broker, the stream is the backend's own logs and events in RackHD's formats.
  */
-import type { Connection, Params } from '../../../client/index.js';
+import type { Connection, Filter } from '../../../client/index.js';
 import { h, mount, scheduler } from '../dom.js';
 
 const SHOWN = 200;
@@ -16,7 +16,7 @@ const TOPICS: ReadonlyArray<readonly [string, string]> = [
 ];
 
 export function mqView(root: HTMLElement, mq: Connection): void {
-  let watching: Params = { exchange: TOPICS[0]![0], routingKey: TOPICS[0]![1] };
+  let watching: Filter = { exchange: TOPICS[0]![0], routingKey: TOPICS[0]![1] };
   const list = h('ol', { class: 'log', 'data-testid': 'mq-lines' });
   const scroller = h('div', { class: 'scroll log-scroll' }, list);
   const select = h(

@@ -13,7 +13,7 @@
 import type { ChildProcess } from 'node:child_process';
 import WebSocket from 'isomorphic-ws';
 import { Connection } from '../../../client/index.js';
-import { canonicalJson, channelInfo, matches, type Doc, type Params } from '../../../protocol/index.js';
+import { canonicalJson, channelInfo, matches, type Doc, type Filter, type Params } from '../../../protocol/index.js';
 import { waitFor } from '../wait.js';
 import { TcpProxy } from '../tcp-proxy.js';
 
@@ -264,7 +264,7 @@ export async function startFaultRun<T extends TruthSource>(
     });
     const received = { lists: 0 };
     connection.events.on('list', () => received.lists++);
-    for (const p of spec.watches) connection.watch(p);
+    for (const p of spec.watches) connection.watch(p as Filter);
     watchers.push({ ...spec, connection, proxy, serverErrors, received });
   }
   const writer = new Writer(truth, next);
