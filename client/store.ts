@@ -275,7 +275,7 @@ export class Store<T extends object = Doc> {
 
   /** The entry's record changed or left: so did every scope holding it, for whoever tracks them. */
   #touch(entry: Entry<T>): void {
-    if (this.#touched !== undefined) for (const scope of entry.scopes) this.#mark(scope);
+    for (const scope of entry.scopes) this.#mark(scope);
   }
 
   /** Notes that the records of `scope` changed, for whoever tracks them. */
