@@ -5,7 +5,7 @@
  * that throws would unwind into the transport (and in the mock, into the server's fan-out).
  */
 import { backoffDelay } from '../protocol/backoff.js';
-import { channelFromUrl, channelInfo } from '../protocol/channels.js';
+import { channelFromUrl, storeDefaults } from '../protocol/channels.js';
 import { NO_RETRY_CODES } from '../protocol/codes.js';
 import type { Filter } from '../protocol/filter.js';
 import type { ClientMessage, Doc, Params, SessionMessage } from '../protocol/messages.js';
@@ -79,7 +79,7 @@ export class Connection<T extends object = Doc> {
     if (this.urls.length === 0) throw new TypeError('monorail-ws: new Connection(url) needs at least one URL');
     this.channel = channelFromUrl(this.urls[0]!);
     this.#o = resolveOptions(options);
-    this.store = new Store<T>({ ...channelInfo(this.channel), ...options.store });
+    this.store = new Store<T>({ ...storeDefaults(this.channel), ...options.store });
     this.events = createEvents<ConnectionEvents>((error, source) => this.#report({ kind: 'listener', source, error }));
     this.#queries = liveQueries<T>(this.store, this.#write.bind(this), this.#apply.bind(this));
     if (options.autoConnect !== false) this.connect();

@@ -12,7 +12,7 @@ import type { Filter } from '../protocol/filter.js';
 import type { Doc, Params } from '../protocol/messages.js';
 import { canonicalJson } from '../protocol/params.js';
 
-/** How a store identifies and keeps records. `Connection` fills these from `channelInfo(channel)`. */
+/** How a store identifies and keeps records. `Connection` fills these from `storeDefaults(channel)` (as `channelInfo` would). */
 export interface StoreOptions {
   /**
    * Field of a record that holds its id; ids are compared as strings.

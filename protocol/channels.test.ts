@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CHANNELS, CHANNEL_ALIASES, channelFromUrl, channelInfo } from './channels.js';
+import { CHANNELS, CHANNEL_ALIASES, channelFromUrl, channelInfo, storeDefaults } from './channels.js';
 
 describe('CHANNELS', () => {
   it('lists RackHD’s channels with their id fields (docs/rackhd.md, Channels)', () => {
@@ -54,6 +54,23 @@ describe('channelInfo', () => {
     for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf']) {
       expect(channelInfo(name)).toEqual({ idField: 'id', appendOnly: false });
     }
+  });
+});
+
+describe('storeDefaults', () => {
+  it('answers as channelInfo does for every channel, alias, custom channel and Object.prototype name', () => {
+    const names = [
+      ...Object.keys(CHANNELS),
+      ...Object.keys(CHANNEL_ALIASES),
+      'racks',
+      '',
+      'Workflows',
+      'constructor',
+      'toString',
+      '__proto__',
+      'hasOwnProperty',
+    ];
+    for (const name of names) expect([name, storeDefaults(name)]).toEqual([name, channelInfo(name)]);
   });
 });
 

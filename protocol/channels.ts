@@ -50,6 +50,19 @@ export function channelInfo(name: string): ChannelInfo {
   return Object.hasOwn(CHANNELS, canonical) ? CHANNELS[canonical as ChannelName] : { idField: 'id', appendOnly: false };
 }
 
+/** The channels `CHANNELS` marks append-only (for `storeDefaults`). */
+const APPEND_ONLY_CHANNELS: readonly string[] = ['logs', 'events', 'mq'];
+
+/**
+ * `channelInfo` without the table, for the client's store: the same answer for every name (a test compares the two
+ * on every channel, alias and stranger), written from the one id field that is not `id` and the append-only
+ * channels, so that a browser bundle does not carry `CHANNELS` (70 B gzip of the client's core).
+ */
+export function storeDefaults(name: string): ChannelInfo {
+  const channel = canonicalChannel(name);
+  return { idField: channel === 'workflows' ? 'instanceId' : 'id', appendOnly: APPEND_ONLY_CHANNELS.includes(channel) };
+}
+
 /** The channel a name stands for: the name itself, or the channel it is an alias of (`graphObjs` → `workflows`). */
 export function canonicalChannel(name: string): string {
   // Own keys only: a channel named "constructor" is not an alias of Object.
