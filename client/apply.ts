@@ -47,34 +47,34 @@ export interface WatchAnswers {
  * @throws What a store subscriber threw (the caller reports it).
  */
 export function applyToStore<T extends object>(store: Store<T>, channel: string, message: ServerMessage, answers?: WatchAnswers): void {
+  if (message.handler === 'error') {
+    const params = erroredWatch(channel, message);
+    // The error's params are `{code, message, request}`: what a live query shows as its error.
+    if (params !== undefined) {
+      answers?.answered(params, message.params);
+      if (isRefusal(message.params.code)) store.stop(params);
+    }
+    return;
+  }
+  // Every other frame is for the resource it names (`session` and `pong` name none, and nothing below concerns them).
+  const { resource, position } = message as { resource?: string; position?: string };
+  if (!isForChannel(channel, resource)) return;
   switch (message.handler) {
     case 'list':
-      if (isForChannel(channel, message.resource)) {
-        if (message.params !== undefined) answers?.answered(message.params);
-        store.applyList(message.params, message.items);
-      }
+      if (message.params !== undefined) answers?.answered(message.params);
+      store.applyList(message.params, message.items);
       break;
     case 'item':
-      if (isForChannel(channel, message.resource)) store.applyItem(message.id, message.data);
+      store.applyItem(message.id, message.data);
       break;
     case 'resumed':
-      if (isForChannel(channel, message.resource)) answers?.answered(message.params, undefined, true);
+      answers?.answered(message.params, undefined, true);
       break;
     case 'remove':
-      if (isForChannel(channel, message.resource)) store.applyRemove(message.id, message.params);
+      store.applyRemove(message.id, message.params);
       break;
-    case 'error': {
-      const params = erroredWatch(channel, message);
-      // The error's params are `{code, message, request}`: what a live query shows as its error.
-      if (params !== undefined) {
-        answers?.answered(params, message.params);
-        if (isRefusal(message.params.code)) store.stop(params);
-      }
-      break;
-    }
     // `session`, `pong` and `progress`: nothing for the store.
   }
   // The position says the connection has everything up to there that concerns its watches.
-  const { position, resource } = message as { position?: string; resource?: string };
-  if (position !== undefined && isForChannel(channel, resource)) answers?.moved(position);
+  if (position !== undefined) answers?.moved(position);
 }
