@@ -6,8 +6,8 @@
  * a browser downloaded with `Connection`.
  */
 import type { ErrorCode } from '../protocol/codes.js';
-import { SERVER_HANDLERS, type ServerMessage } from '../protocol/messages.js';
-import { isPlainObject, OPERATORS } from '../protocol/params.js';
+import type { ServerHandler, ServerMessage } from '../protocol/messages.js';
+import { isPlainObject, type Operator } from '../protocol/params.js';
 
 /** Why a frame was refused: the error code and a short message (the protocol parser has the descriptive ones). */
 export interface Refusal {
@@ -63,10 +63,12 @@ function isValidPath(path: string): boolean {
   return segments.length <= MAX_PATH_SEGMENTS && segments.every((s) => s !== '' && !isOperatorKey(s) && !isBadKey(s));
 }
 
-/** One `operator: operand` pair of a condition. */
+/**
+ * One `operator: operand` pair of a condition. The cases are `OPERATORS` (the compiler holds them to `Operator`), and
+ * any other key is refused; a switch rather than a lookup in the list, which the bundle would then carry.
+ */
 function isValidOperator(op: string, operand: unknown): boolean {
-  if (!(OPERATORS as readonly string[]).includes(op)) return false;
-  switch (op) {
+  switch (op as Operator) {
     case '$exists':
       return typeof operand === 'boolean';
     case '$in':
@@ -74,8 +76,13 @@ function isValidOperator(op: string, operand: unknown): boolean {
       return Array.isArray(operand) && isLiteral(operand);
     case '$ne':
       return isLiteral(operand);
-    default:
+    case '$gt':
+    case '$gte':
+    case '$lt':
+    case '$lte':
       return isComparable(operand) && isLiteral(operand);
+    default:
+      return false;
   }
 }
 
@@ -109,10 +116,11 @@ function isErrorParams(params: unknown): boolean {
   return request === undefined || (isPlainObject(request) && isString(request.handler));
 }
 
-/** What is wrong with a frame whose handler is a server handler, if anything; checked in the protocol parser's order. */
+/** What is wrong with a frame, if anything (`unknown-handler` for a handler no server sends); in the protocol parser's order. */
 function frameFault(frame: Obj, handler: string): ErrorCode | undefined {
   const { resource, id, params } = frame;
-  switch (handler) {
+  // The cases are `SERVER_HANDLERS` (the compiler holds them to `ServerHandler`); any other handler is unknown.
+  switch (handler as ServerHandler) {
     case 'session':
       if (!isString(id)) return 'bad-message';
       return frame.features === undefined || isListOf(frame.features, isString) ? undefined : 'bad-message';
@@ -128,10 +136,14 @@ function frameFault(frame: Obj, handler: string): ErrorCode | undefined {
       return paramsFault(params);
     case 'error':
       return (resource === undefined || isString(resource)) && isErrorParams(params) ? undefined : 'bad-message';
-    default:
-      // `pong`, and `progress` and `resumed`, whose position is opaque (sent back as it came) and whose params only
-      // name a watch: nothing to check.
+    case 'pong':
+    case 'progress':
+    case 'resumed':
+      // `progress` and `resumed`: their position is opaque (sent back as it came) and their params only name a
+      // watch, so there is nothing to check.
       return undefined;
+    default:
+      return 'unknown-handler';
   }
 }
 
@@ -147,7 +159,6 @@ export function parseServerFrame(data: unknown): ServerMessage | Refusal {
   }
   if (!isPlainObject(frame) || !isString(frame.handler)) return { refused: 'bad-message', message: 'no handler' };
   const { handler, id } = frame;
-  if (!(SERVER_HANDLERS as readonly string[]).includes(handler)) return { refused: 'unknown-handler', message: `"${handler}" frame` };
   const fault = frameFault(frame, handler);
   if (fault !== undefined) return { refused: fault, message: `"${handler}" frame` };
   // Some sources use numeric ids; the store keys by string. A copy: the caller's object stays as it was.
