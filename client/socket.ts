@@ -61,10 +61,8 @@ export function resolveWebSocket(injected?: WebSocketConstructor): WebSocketCons
     (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket ??
     (WebSocketDefault as unknown as WebSocketConstructor | null);
   if (typeof found !== 'function') {
-    throw new TypeError(
-      'monorail-ws: no WebSocket implementation found (Node 20 and 21 have no global WebSocket): ' +
-        '`npm install ws`, or pass one, e.g. `new Connection(url, { WebSocket: mock.WebSocket })`.',
-    );
+    // Node 20 and 21 have no global WebSocket. One short line: every browser bundle carries it.
+    throw new TypeError('monorail-ws: no WebSocket implementation: `npm install ws`, or pass one: `new Connection(url, { WebSocket })`');
   }
   return found;
 }
