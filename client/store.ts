@@ -44,8 +44,6 @@ interface Entry<T> {
   mark: number;
 }
 
-const EMPTY: readonly never[] = Object.freeze([]);
-
 /**
  * Records of one channel, kept by id, in arrival order.
  *
@@ -73,7 +71,7 @@ export class Store<T extends object = Doc> {
   readonly #items = new Map<string, Entry<T>>();
   readonly #watches = new Map<string, Params>();
   readonly #listeners = new Set<() => void>();
-  #snapshot: readonly T[] | undefined = EMPTY;
+  #snapshot: readonly T[] | undefined;
   #changed = false;
   /** Numbers the lists applied, so one can tell the items it listed from the others without a set of ids. */
   #lists = 0;
