@@ -275,11 +275,11 @@ export class Connection<T extends object = Doc> {
   #startSession({ id, features }: SessionMessage): void {
     this.#session = id;
     this.#pulse?.stop();
-    this.#pulse = undefined;
     const { heartbeat, timers } = this.#o;
-    if (heartbeat && features?.includes('ping')) {
-      this.#pulse = startHeartbeat(heartbeat, timers, this.#write.bind(this, { handler: 'ping' }), this.#abandon.bind(this));
-    }
+    this.#pulse =
+      heartbeat && features?.includes('ping')
+        ? startHeartbeat(heartbeat, timers, this.#write.bind(this, { handler: 'ping' }), this.#abandon.bind(this))
+        : undefined;
   }
 
   #handleClose(event: SocketCloseEvent): void {
