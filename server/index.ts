@@ -3,7 +3,8 @@
  * backend, what `server.mongo`/`server.amqp`/`server.hub` hold, the demo data, and the types those use. Modules
  * that only tests need are imported by the tests from their own files.
  */
-export { createServer, type AmqpOptions, type MonorailServer, type ServerOptions, type ServerResumeOptions } from './server.js';
+export { createServer, type MonorailServer } from './server.js';
+export type { AmqpOptions, ServerOptions, ServerResumeOptions } from './options.js';
 export { bearerToken, bearerVerifier, jwtVerifier, type Authenticate, type JwtVerifierOptions } from './security/auth.js';
 export type { RateLimit } from './security/limits.js';
 export type { OriginCheck } from './security/origin.js';

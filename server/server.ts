@@ -8,162 +8,28 @@
  */
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DEFAULTS, resolveInputBudget, type Doc, type InputBudget } from '../protocol/index.js';
+import { DEFAULTS, resolveInputBudget } from '../protocol/index.js';
 import { AmqpFeed } from './feeds/amqp-feed.js';
-import { AmqpLink, loadAmqplib, type ReconnectOptions } from './feeds/amqp-link.js';
-import { AmqpStream, type StreamOptions } from './feeds/amqp-stream.js';
+import { AmqpLink, loadAmqplib } from './feeds/amqp-link.js';
+import { AmqpStream } from './feeds/amqp-stream.js';
 import { Broadcaster } from './feeds/broadcast.js';
-import { ChannelRegistry, DEFAULT_CHANNELS, type ChannelSpec } from './hub/channels.js';
+import { ChannelRegistry, DEFAULT_CHANNELS } from './hub/channels.js';
 import type { TransportStats } from './ws/debug-stats.js';
 import { demoFixtures } from './demo/fixtures.js';
-import { Hub, type Authorize, type BroadcastSkip, type CostLimits, type ResumeOptions } from './hub/hub.js';
+import { Hub, type BroadcastSkip } from './hub/hub.js';
 import { Timeline } from './hub/positions.js';
 import type { HubConnection } from './hub/hub-connection.js';
 import { randomId } from './hub/ids.js';
-import { silentLogger, type Logger } from './hub/logger.js';
-import { mqFromChange, type MqOptions } from './hub/mq.js';
+import { silentLogger } from './hub/logger.js';
+import { mqFromChange } from './hub/mq.js';
 import { MemoryBackend } from './sources/memory.js';
-import { loadMongoDriver, MongoSource, type MongoOptions } from './sources/mongo.js';
+import { loadMongoDriver, MongoSource } from './sources/mongo.js';
 import { loadAll, loadOptional } from './hub/optional-packages.js';
-import type { Change, ChangeFeed, Source } from './hub/source.js';
+import type { Change, Source } from './hub/source.js';
 import { prepareAuthenticate } from './security/auth.js';
-import type { TransportOptions } from './ws/options.js';
+import { hubOptions, type ServerOptions } from './options.js';
 
-/** The RabbitMQ settings of `createServer({amqp})` and `--amqp`. */
-export interface AmqpOptions {
-  /** `amqp://user:pass@host:5672/vhost`. */
-  url: string;
-  /**
-   * Prefixed to every exchange name, so several deployments or test runs share one broker.
-   * @default '' (RackHD's own `on.waterline`, `on.events`, `on.logging`)
-   */
-  exchangePrefix?: string;
-  /**
-   * Reconnect delays after the broker was lost.
-   * @default { baseMs: 500, maxMs: 10000 }
-   */
-  reconnect?: ReconnectOptions;
-  /**
-   * Unacknowledged messages the broker may push ahead of the server.
-   * @default 256
-   */
-  prefetch?: number;
-  /**
-   * With `resume`: the RabbitMQ stream every instance shares, whose offsets are the positions (its name and
-   * retention: `StreamOptions`). `false`: no stream; each instance then numbers positions itself, and a client that
-   * fails over to another instance gets a full `list`.
-   * @default {} (`DEFAULTS.stream`)
-   */
-  stream?: StreamOptions | false;
-}
-
-/** `createServer({resume})`: the history's bounds, the progress interval and the wait (the timeline is the server's). */
-export type ServerResumeOptions = Omit<ResumeOptions, 'timeline'>;
-
-/**
- * Options of `createServer`; the security and robustness ones are documented on `TransportOptions`, the bounds on
- * what one connection's requests cost (`maxInValues`, `maxWatchBytes`, `maxReadsInFlight`, `maxReadBytes`, `maxListBytes`) on
- * `CostLimits`.
- */
-export interface ServerOptions extends TransportOptions, CostLimits {
-  /**
-   * TCP port; 0 picks a free one.
-   * @default 9100
-   */
-  port?: number;
-  /**
-   * Interface to bind. The default accepts only local connections.
-   * @default '127.0.0.1'
-   */
-  host?: string;
-  /**
-   * Channels served (RackHD's by default).
-   * @default DEFAULT_CHANNELS
-   */
-  resources?: readonly ChannelSpec[];
-  /**
-   * The embedded memory backend to use; one is created (seeded with `seed`) when no `source` is given.
-   */
-  backend?: MemoryBackend;
-  /**
-   * Initial records for the created memory backend.
-   * @default demoFixtures() (RackHD-shaped demo nodes, workflows, SKUs, catalogs, pollers, logs, events)
-   */
-  seed?: Readonly<Record<string, readonly Doc[]>>;
-  /** Snapshot source other than the memory backend and MongoDB (then `mongo` is ignored). */
-  source?: Source;
-  /**
-   * Read RackHD's collections from MongoDB: every channel with a `collection` (nodes, catalogs, skus, workflows
-   * = `graphobjects`, pollers = `workitems`, graph and task definitions, templates, profiles, files, lookups).
-   * `logs` and `events` stay in memory (the last N per subject), filled from RabbitMQ.
-   * @default none: everything from the memory backend
-   */
-  mongo?: MongoOptions;
-  /**
-   * Follow RackHD's RabbitMQ exchanges (`on.waterline`, `on.events`, `on.logging`) and broadcast across instances.
-   * @default none: changes come only from the memory backend's own writes
-   */
-  amqp?: AmqpOptions;
-  /**
-   * This instance's id: names its RabbitMQ connection (`monorail-ws <id>`) and queue.
-   * @default 12 random hex digits
-   */
-  instanceId?: string;
-  /** Change feeds besides the backend's own writes (RabbitMQ). */
-  feeds?: readonly ChangeFeed[];
-  /**
-   * Largest accepted frame in bytes; larger frames close the connection with 1009.
-   * @default DEFAULTS.maxPayload (1 MiB)
-   */
-  maxPayload?: number;
-  /**
-   * The parse-time budget of every client frame: nesting depth, keys plus array elements, string and key
-   * lengths. Checked right after `JSON.parse`, before anything else reads the frame; over it: `error` `too-large`,
-   * the connection stays open. Fields left out keep their default.
-   * @default DEFAULTS.inputBudget (`{maxDepth: 32, maxNodes: 20,000, maxStringLength: 65,536, maxKeyLength: 1,024}`)
-   */
-  inputBudget?: Partial<InputBudget>;
-  /**
-   * Most items per `list`.
-   * @default DEFAULTS.maxListItems (10,000)
-   */
-  maxListItems?: number;
-  /**
-   * Most watches per connection.
-   * @default DEFAULTS.maxWatches (100)
-   */
-  maxWatches?: number;
-  /**
-   * Identical snapshot reads (same channel and params) reach the source at most once per this many ms; requests
-   * in between wait for and share the next read (a reconnect storm costs one read per distinct params per
-   * window). 0 shares only reads already in flight.
-   * @default DEFAULTS.coalesceWindowMs (50)
-   */
-  coalesceWindowMs?: number;
-  /**
-   * Authorization: `authorize(principal, channel, handler, params)` for every request (a refusal is an `error`
-   * with code `forbidden`), and once per connection with handler `'connect'` and params `{}` for the channel in
-   * the URL (a refusal closes it with 4403).
-   * @default allow everything
-   */
-  authorize?: Authorize;
-  /**
-   * The `mq` channel: `exchanges` open to it (RackHD's names; any other is `forbidden`), `historyLimit` recent
-   * messages listed to a new watch.
-   * @default {exchanges: DEFAULTS.mqExchanges, historyLimit: DEFAULTS.historyLimit}
-   */
-  mq?: MqOptions;
-  /**
-   * Positions and resume (PROTOCOL.md "Positions and resume"): frames carry positions, a quiet watch gets `progress`,
-   * and a client that re-watches with its last position gets what it missed instead of a new `list` — from this
-   * instance's history, or with `amqp`, from the RabbitMQ stream every instance shares (`amqp.stream`), so on any
-   * instance. Channels whose spec says `resume: false` (pollers, lookups) always re-snapshot.
-   * @default false
-   */
-  resume?: boolean | ServerResumeOptions;
-  /** Structured logger. @default silent */
-  logger?: Logger;
-}
+export type { AmqpOptions, ServerOptions, ServerResumeOptions } from './options.js';
 
 /** A running server. */
 export interface MonorailServer {
@@ -247,13 +113,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Monorai
     channels,
     logger,
     ...(backend ? { feed: backend } : {}),
-    ...(options.maxListItems !== undefined ? { maxListItems: options.maxListItems } : {}),
-    ...(options.maxWatches !== undefined ? { maxWatches: options.maxWatches } : {}),
     inputBudget,
-    ...costLimits(options),
-    ...(options.authorize ? { authorize: options.authorize } : {}),
-    ...(options.mq ? { mq: options.mq } : {}),
-    coalesceWindowMs: options.coalesceWindowMs ?? DEFAULTS.coalesceWindowMs,
+    ...hubOptions(options),
     ...(resume ? { resume: { ...resume, ...(timeline ? { timeline } : {}) } } : {}),
   });
   const unsubscribers = (options.feeds ?? []).map((feed) => feed.onChange((change) => hub.publish(change)));
@@ -385,15 +246,6 @@ export async function createServer(options: ServerOptions = {}): Promise<Monorai
     },
   };
   return server;
-}
-
-/** The `CostLimits` among `options` that are set (the hub applies `DEFAULTS` to the others). */
-function costLimits(options: CostLimits): CostLimits {
-  const out: CostLimits = {};
-  for (const name of ['maxInValues', 'maxWatchBytes', 'maxReadsInFlight', 'maxReadBytes', 'maxListBytes'] as const) {
-    if (options[name] !== undefined) out[name] = options[name];
-  }
-  return out;
 }
 
 /** A source that answers each channel from the source `pick` names for it. */

@@ -4,7 +4,7 @@
  */
 import { DEFAULTS } from '../../protocol/index.js';
 import type { StreamOptions } from '../feeds/amqp-stream.js';
-import type { ServerResumeOptions } from '../server.js';
+import type { ServerResumeOptions } from '../options.js';
 
 /** `parseArgs` specs of the resume flags. */
 export const RESUME_FLAGS = {
