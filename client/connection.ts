@@ -36,7 +36,8 @@ export type { ConnectionOptions, HeartbeatOptions, Timers } from './options.js';
  * `disconnect()`, 4401 and 4403, with full-jitter backoff, moving to the next URL of a list.
  *
  * @typeParam T The record type of this channel (not checked at run time): `Node`, `LogEvent` … (`protocol/records.ts`),
- *   any interface or object type; `createClient` picks it per channel. It types the store and the `Filter<T>` params.
+ *   any interface or object type; `createClient` picks it per channel. It types the store and the `Filter<T>` params
+ *   (a typed filter is the JSON params it spells: `Filter<T>` only narrows what compiles).
  */
 export class Connection<T extends object = Doc> {
   // `declare`: assigned in the constructor, so no field declarations are emitted (bytes in every browser bundle).
@@ -80,11 +81,7 @@ export class Connection<T extends object = Doc> {
     this.#o = resolveOptions(options);
     this.store = new Store<T>({ ...channelInfo(this.channel), ...options.store });
     this.events = createEvents<ConnectionEvents>((error, source) => this.#report({ kind: 'listener', source, error }));
-    this.#queries = liveQueries<T>(
-      this.store,
-      (m) => this.#write(m),
-      (update) => this.#apply(update),
-    );
+    this.#queries = liveQueries<T>(this.store, this.#write.bind(this), this.#apply.bind(this));
     if (options.autoConnect !== false) this.connect();
   }
 
@@ -180,7 +177,6 @@ export class Connection<T extends object = Doc> {
    * Not queued: while closed the watch is only remembered, and sent on open. Watching the same params twice is a no-op.
    */
   watch(params: Filter<T> = {}): void {
-    // A typed filter is the JSON params it spells: `Filter<T>` only narrows what compiles.
     this.#queries.watch(params as Params);
   }
 
@@ -243,9 +239,8 @@ export class Connection<T extends object = Doc> {
     // "resume": this client takes `progress` frames; each watch goes with its last position, which only a server
     // that announced "resume" gave (PROTOCOL.md "Positions and resume").
     this.#write({ handler: 'init', features: ['resume'] });
-    for (const params of this.store.activeWatches()) {
-      this.#write({ handler: 'watch', params: params as Params, position: this.#queries.position(params as Params) });
-    }
+    for (const params of this.store.activeWatches() as Params[])
+      this.#write({ handler: 'watch', params, position: this.#queries.position(params) });
     for (const message of this.#queue.splice(0)) this.#send(message);
     const { events } = this;
     events.emit('state', 'open');

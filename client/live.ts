@@ -86,7 +86,7 @@ export interface LiveQuery<T> {
 
 /** What live queries need of the channel's `Store`. */
 export interface LiveStore<T> {
-  track(): Set<string>;
+  track(): string[];
   held(scope: string): T[];
   addWatch(params: Params): boolean;
   stop(params: Params): void;
@@ -224,7 +224,7 @@ export function liveQueries<T>(
     /** After a message: `touched` holds what changed (records or status of a watch, by key). */
     const update = (): void => {
       // What the awaited watch does before its `list` is not on screen.
-      if (settle() || touched.has(shown.key)) changed();
+      if (settle() || touched.includes(shown.key)) changed();
     };
     views.add(update);
 
@@ -295,7 +295,7 @@ export function liveQueries<T>(
       watch.status = error ? 'error' : 'ready';
       watch.error = error;
       if (!error) watch.via = resumed ? 'resume' : 'list';
-      touched.add(watch.key);
+      touched.push(watch.key);
       // A refusal ends the watch: the store has dropped it already (client/apply.ts), and nothing re-sends it.
       if (error && isRefusal(error.code)) watches.delete(watch.key);
     },
@@ -303,7 +303,7 @@ export function liveQueries<T>(
       for (const watch of watches.values()) {
         if (watch.status === 'ready') {
           watch.status = 'stale';
-          touched.add(watch.key);
+          touched.push(watch.key);
         }
       }
       this.flush();
@@ -320,9 +320,9 @@ export function liveQueries<T>(
     },
     flush() {
       try {
-        if (touched.size > 0) notifyAll(views);
+        if (touched.length > 0) notifyAll(views);
       } finally {
-        touched.clear();
+        touched.length = 0;
       }
     },
   };

@@ -19,8 +19,8 @@
  * Then the bound on `matches`' path memo (issue 10: a memo fed by client filters is bounded in entries and length,
  * with eviction) added 80 B: 5,206 B gzip (14,062 minified).
  *
- * Issue 13 set the core, live queries included, at 6,144 B. The core measured 5,272 B before them; they cost 861 B:
- * 6,133 B gzip (16,443 minified). To fit, a live query keeps no records of its own — it reads the store's scope
+ * Issue 13 set the core, live queries included, at 6,144 B. The core measured 5,272 B before them; they cost 860 B:
+ * 6,132 B gzip (16,487 minified). To fit, a live query keeps no records of its own — it reads the store's scope
  * (`Store.held`), and the store says which scopes a message touched — and it checks params with client/parse.ts's
  * `isValidParams` rather than a validator of its own (one that named the key at fault cost ~200 B).
  * Issue 14 then put resume in the core — `progress` and `resumed` frames known to the parser, the last position

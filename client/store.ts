@@ -78,7 +78,7 @@ export class Store<T extends object = Doc> {
   /** Numbers the lists applied, so one can tell the items it listed from the others without a set of ids. */
   #lists = 0;
   /** The scopes whose records changed since the live queries last looked; undefined until they `track()`. */
-  #touched: Set<string> | undefined;
+  #touched: string[] | undefined;
 
   /** @param options See `StoreOptions`; every field is optional. */
   constructor(options: StoreOptions = {}) {
@@ -119,11 +119,12 @@ export class Store<T extends object = Doc> {
   }
 
   /**
-   * From now on, records in the returned set every scope whose records change (a record joins or leaves it, or a
-   * record it holds changes); the caller empties the set once it has read it. Used by live queries.
+   * From now on, lists in the returned array, once each, every scope whose records change (a record joins or leaves
+   * it, or a record it holds changes); the caller empties it (`length = 0`) once it has read it. Used by live queries.
+   * An array, not a Set: it holds a scope or two per message, and a Set's clear() allocates every time.
    */
-  track(): Set<string> {
-    return (this.#touched ??= new Set());
+  track(): string[] {
+    return (this.#touched ??= []);
   }
 
   /** The records `scope` holds, in arrival order (used by live queries). */
@@ -260,7 +261,7 @@ export class Store<T extends object = Doc> {
   #hold(entry: Entry<T>, scope: string): void {
     if (entry.scopes.includes(scope)) return;
     entry.scopes.push(scope);
-    this.#touched?.add(scope);
+    this.#mark(scope);
   }
 
   /** Takes `scope` from the entry; true when it was there. */
@@ -268,14 +269,19 @@ export class Store<T extends object = Doc> {
     const at = entry.scopes.indexOf(scope);
     if (at < 0) return false;
     entry.scopes.splice(at, 1);
-    this.#touched?.add(scope);
+    this.#mark(scope);
     return true;
   }
 
   /** The entry's record changed or left: so did every scope holding it, for whoever tracks them. */
   #touch(entry: Entry<T>): void {
+    for (const scope of entry.scopes) this.#mark(scope);
+  }
+
+  /** Notes that the records of `scope` changed, for whoever tracks them. */
+  #mark(scope: string): void {
     const touched = this.#touched;
-    if (touched !== undefined) for (const scope of entry.scopes) touched.add(scope);
+    if (touched !== undefined && !touched.includes(scope)) touched.push(scope);
   }
 
   /** Ends one applied message: at most one notification, none when nothing visible changed. */
@@ -292,13 +298,14 @@ export class Store<T extends object = Doc> {
  * an `error` of kind `listener`). Shared by the store and the live queries.
  */
 export function notifyAll(listeners: Iterable<() => void>): void {
-  const errors: unknown[] = [];
+  // Nothing is allocated unless a listener throws: this runs for every message, once per live query too.
+  let failed: { error: unknown } | undefined;
   for (const fn of listeners) {
     try {
       fn();
-    } catch (err) {
-      errors.push(err);
+    } catch (error) {
+      failed ??= { error };
     }
   }
-  if (errors.length > 0) throw errors[0];
+  if (failed) throw failed.error;
 }
