@@ -11,10 +11,6 @@ export class Lifetime {
   #cleanups: Array<() => void> = [];
   #disposed = false;
 
-  get disposed(): boolean {
-    return this.#disposed;
-  }
-
   /** Runs `cleanup` on dispose (at once when disposed already). */
   add(cleanup: () => void): void {
     if (this.#disposed) cleanup();
@@ -39,8 +35,10 @@ export class Lifetime {
     this.add(() => clearInterval(timer));
   }
 
-  /** A render batched to one per frame (`scheduler`), which does nothing once disposed: a hot update's new run owns
-   * the pane then, and a frame the old run had queued must not paint over it. */
+  /**
+   * A render batched to one per frame (`scheduler`) that does nothing once disposed: a hot update's new run owns the
+   * pane then, and a frame the old run had queued must not paint over it.
+   */
   renderer(render: () => void): () => void {
     return scheduler(() => {
       if (!this.#disposed) render();
