@@ -24,9 +24,12 @@ const browser = await chromium.launch({
 try {
   const page = await browser.newPage({ viewport: { width: 1440, height: 960 }, deviceScaleFactor: 1 });
   await page.goto(`${base}?demo=1&interval=250`);
-  // Let the simulator discover nodes and run a few workflows, then pick a node with logs.
+  // Let the simulator discover nodes and run a few workflows, then pick the newest compute node (its workflow is
+  // running) and that workflow, so the log pane shows its lines.
   await page.waitForTimeout(5000);
+  await page.locator('[data-testid="node-row"][data-type="compute"]').last().click();
   await page.locator('[data-testid="workflow-row"]').first().click();
+  await page.locator('[data-testid="log-line"]').first().waitFor();
   await page.locator('[data-testid="frame"][data-handler="item"]').first().click();
   await page.waitForTimeout(500);
   await page.screenshot({ path: `${root}docs/playground.png`, fullPage: true });

@@ -4,8 +4,8 @@
  * implementation and the base URL differ.
  */
 import type { WebSocketConstructor } from '../../client/index.js';
-import { createMockServer, type MockServer } from '../../mock/index.js';
-import { startDemo } from '../../server/demo/simulator.js';
+// The mock's public entry (`monorail-ws/mock`), as an app imports it: the demo simulator comes from there too.
+import { createMockServer, startDemo, type MockServer } from '../../mock/index.js';
 
 /** The chosen backend. */
 export interface Backend {

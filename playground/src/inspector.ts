@@ -4,7 +4,8 @@
  * same seam the mock uses — no global is patched.
  */
 import { channelFromUrl, type WebSocketConstructor, type WebSocketLike } from '../../client/index.js';
-import { byteSize, h, mount, scheduler } from './dom.js';
+import { byteSize, h, mount } from './dom.js';
+import type { Lifetime } from './live.js';
 
 /** One recorded frame. */
 export interface Frame {
@@ -109,10 +110,10 @@ export function inspecting(Base: WebSocketConstructor, log: FrameLog): WebSocket
 }
 
 /** Renders the inspector: the last frames, newest first, with a detail view of the selected one. */
-export function inspectorView(root: HTMLElement, log: FrameLog): void {
+export function inspectorView(root: HTMLElement, log: FrameLog, life: Lifetime): void {
   let selected: number | undefined;
   let paused = false;
-  const render = scheduler(() => {
+  const render = life.renderer(() => {
     const rows = [...log.frames].reverse().slice(0, 150);
     const detail = log.frames.find((f) => f.seq === selected);
     mount(
@@ -182,7 +183,7 @@ export function inspectorView(root: HTMLElement, log: FrameLog): void {
       detail ? h('pre', { class: 'frame-detail', 'data-testid': 'frame-detail' }, pretty(detail.text)) : null,
     );
   });
-  log.subscribe(() => !paused && render());
+  life.add(log.subscribe(() => !paused && render()));
   render();
 }
 

@@ -1,53 +1,66 @@
-/** Catalogs of the selected node: a watch `{node: id}` replaced whenever the selection changes. */
-import type { Connection, Filter } from '../../../client/index.js';
-import { ago, h, mount, scheduler } from '../dom.js';
+/** Catalogs of the selected node: one live query `{node: id}`, moved with `setParams` when the selection changes. */
+import type { Catalog, Connection, LiveQuery } from '../../../client/index.js';
+import { ago, h, mount } from '../dom.js';
+import { type Lifetime, moveTo, rowsAttrs, statusBadge, updatingNote } from '../live.js';
 import type { SelectionState } from '../state.js';
 
-export function catalogsView(root: HTMLElement, catalogs: Connection, selection: SelectionState): void {
-  let watching: Filter | undefined;
+export function catalogsView(root: HTMLElement, catalogs: Connection<Catalog>, selection: SelectionState, life: Lifetime): void {
+  /** Opened on the first selected node, then moved. */
+  let query: LiveQuery<Catalog> | undefined;
   let open: string | undefined;
-  const follow = () => {
+  const follow = (): void => {
     const nodeId = selection.value.nodeId;
-    if (watching && watching.node === nodeId) return;
-    if (watching) catalogs.stop(watching);
-    watching = nodeId ? { node: nodeId } : undefined;
-    if (watching) catalogs.watch(watching);
+    if (nodeId === undefined) return;
+    if (query) moveTo(query, { node: nodeId });
+    else {
+      query = life.live(catalogs, { node: nodeId });
+      life.subscribe(query, render);
+    }
     render();
   };
-  const render = scheduler(() => {
-    const nodeId = selection.value.nodeId;
-    const rows = nodeId ? catalogs.store.getSnapshot().filter((c) => c.node === nodeId) : [];
+  const render = life.renderer(() => {
+    if (!query) {
+      mount(root, h('header', {}, h('h2', {}, 'Catalogs')), h('p', { class: 'muted' }, 'Select a node to see its catalogs.'));
+      return;
+    }
+    const snapshot = query.getSnapshot();
+    const rows = snapshot.data;
     mount(
       root,
-      h('header', {}, h('h2', {}, 'Catalogs'), h('span', { class: 'count' }, rows.length)),
-      nodeId
-        ? h(
-            'ul',
-            { class: 'list', 'data-testid': 'catalogs-list' },
-            ...rows.map((c) =>
-              h(
-                'li',
-                { 'data-testid': 'catalog', 'data-source': String(c.source) },
-                h(
-                  'button',
-                  {
-                    class: 'link',
-                    onclick: () => {
-                      open = open === c.id ? undefined : String(c.id);
-                      return render();
-                    },
-                  },
-                  String(c.source),
-                ),
-                h('span', { class: 'muted small' }, ago(c.updatedAt)),
-                open === c.id ? h('pre', {}, JSON.stringify(c.data, null, 2)) : null,
-              ),
+      h(
+        'header',
+        {},
+        h('h2', {}, 'Catalogs'),
+        updatingNote('catalogs', snapshot),
+        statusBadge('catalogs', snapshot),
+        h('span', { class: 'count' }, rows.length),
+      ),
+      h(
+        'ul',
+        { 'data-testid': 'catalogs-list', ...rowsAttrs(snapshot, 'list') },
+        ...rows.map((c) =>
+          h(
+            'li',
+            { 'data-testid': 'catalog', 'data-source': c.source, 'data-node': c.node },
+            h(
+              'button',
+              {
+                class: 'link',
+                onclick: () => {
+                  open = open === c.id ? undefined : c.id;
+                  return render();
+                },
+              },
+              c.source,
             ),
-          )
-        : h('p', { class: 'muted' }, 'Select a node to see its catalogs.'),
+            h('span', { class: 'muted small' }, ago(c.updatedAt)),
+            open === c.id ? h('pre', {}, JSON.stringify(c.data, null, 2)) : null,
+          ),
+        ),
+      ),
     );
   });
-  catalogs.store.subscribe(render);
-  selection.subscribe(follow);
+  life.add(selection.subscribe(follow));
   follow();
+  render();
 }

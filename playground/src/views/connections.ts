@@ -4,16 +4,17 @@
  */
 import type { Client, Connection, ConnectionState } from '../../../client/index.js';
 import type { Backend } from '../backend.js';
-import { h, mount, scheduler } from '../dom.js';
+import { h, mount } from '../dom.js';
+import type { Lifetime } from '../live.js';
 
 interface ChannelStatus {
   lastClose?: number;
   retryAt?: number;
 }
 
-export function connectionsView(root: HTMLElement, backendRoot: HTMLElement, backend: Backend, client: Client): void {
+export function connectionsView(root: HTMLElement, backendRoot: HTMLElement, backend: Backend, client: Client, life: Lifetime): void {
   const status = new Map<string, ChannelStatus>();
-  const render = scheduler(() => mount(root, header(), table()));
+  const render = life.renderer(() => mount(root, header(), table()));
 
   function describe(name: string, c: Connection): string {
     const s = status.get(name) ?? {};
@@ -72,19 +73,24 @@ export function connectionsView(root: HTMLElement, backendRoot: HTMLElement, bac
 
   for (const [name, c] of Object.entries(client.channels)) {
     status.set(name, {});
-    c.events.on('state', render);
-    c.events.on('init', render);
-    c.events.on('close', (e) => {
-      status.get(name)!.lastClose = e.code;
-      render();
-    });
-    c.events.on('reconnecting', (r) => {
-      status.get(name)!.retryAt = Date.now() + r.delayMs;
-      render();
-    });
-    c.store.subscribe(render);
+    // The connections outlive a hot update of the playground (hotKeep); what listens to them here does not.
+    life.add(c.events.on('state', render));
+    life.add(c.events.on('init', render));
+    life.add(
+      c.events.on('close', (e) => {
+        status.get(name)!.lastClose = e.code;
+        render();
+      }),
+    );
+    life.add(
+      c.events.on('reconnecting', (r) => {
+        status.get(name)!.retryAt = Date.now() + r.delayMs;
+        render();
+      }),
+    );
+    life.add(c.store.subscribe(render));
   }
-  setInterval(render, 500); // the countdown
+  life.every(500, render); // the countdown
   render();
   backendChooser(backendRoot, backend);
 }

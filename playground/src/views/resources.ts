@@ -1,44 +1,70 @@
 /**
  * RackHD's other resources — graph and task definitions, templates, profiles, files, lookups — one tab each, with
- * its live record count; the selected tab lists its records by the field RackHD shows them by.
+ * its live record count; the selected tab lists its records by the field RackHD shows them by. One live query per
+ * channel (`{}`), so every tab's count stays current.
  */
-import type { Connection } from '../../../client/index.js';
-import type { Doc } from '../../../protocol/index.js';
-import { h, mount, scheduler } from '../dom.js';
+import type { Connection, LiveQuery, RecordOf } from '../../../client/index.js';
+import { h, mount } from '../dom.js';
+import { type Lifetime, rowsAttrs, statusBadge } from '../live.js';
 
-/** The channels this pane shows, with the field that names a record of each. */
-export const RESOURCE_TABS = {
-  graphdefinitions: 'injectableName',
-  taskdefinitions: 'injectableName',
-  templates: 'name',
-  profiles: 'name',
-  files: 'basename',
-  lookups: 'macAddress',
-} as const;
-
-export type ResourceTab = keyof typeof RESOURCE_TABS;
-
-function detail(tab: ResourceTab, doc: Doc): string {
-  if (tab === 'graphdefinitions') return `${Array.isArray(doc.tasks) ? doc.tasks.length : 0} tasks`;
-  if (tab === 'taskdefinitions') return String(doc.implementsTask ?? '');
-  if (tab === 'lookups') return `${String(doc.ipAddress ?? '')}${doc.node ? '' : ' · undiscovered'}`;
-  if (tab === 'files') return `v${String(doc.version ?? 0)}`;
-  return String(doc.scope ?? '');
+/** How a tab shows one of its records: the field RackHD names it by, and a detail. */
+interface Shown<T> {
+  name(doc: T): string;
+  detail(doc: T): string;
 }
 
-export function resourcesView(root: HTMLElement, channels: Readonly<Record<ResourceTab, Connection>>): void {
+/** The channels this pane shows, in tab order, each with how its records are shown. */
+const TABS: { readonly [K in ResourceTab]: Shown<RecordOf<K>> } = {
+  graphdefinitions: { name: (d) => d.injectableName, detail: (d) => `${d.tasks.length} tasks` },
+  taskdefinitions: { name: (d) => d.injectableName, detail: (d) => d.implementsTask },
+  templates: { name: (d) => d.name, detail: (d) => d.scope },
+  profiles: { name: (d) => d.name, detail: (d) => d.scope },
+  files: { name: (d) => d.basename, detail: (d) => `v${d.version}` },
+  lookups: { name: (d) => d.macAddress, detail: (d) => `${d.ipAddress ?? ''}${d.node ? '' : ' · undiscovered'}` },
+};
+
+export type ResourceTab = 'graphdefinitions' | 'taskdefinitions' | 'templates' | 'profiles' | 'files' | 'lookups';
+type Channels = { readonly [K in ResourceTab]: Connection<RecordOf<K>> };
+type Queries = { readonly [K in ResourceTab]: LiveQuery<RecordOf<K>> };
+
+/** The selected tab's records (generic, so that each record meets its own tab's `Shown`). */
+function list<K extends ResourceTab>(tab: K, query: Queries[K]): HTMLElement {
+  const snapshot = query.getSnapshot();
+  const shown = TABS[tab];
+  return h(
+    'ul',
+    { 'data-testid': 'resource-list', 'data-resource': tab, ...rowsAttrs(snapshot, 'list') },
+    ...snapshot.data.map((doc) =>
+      h(
+        'li',
+        { 'data-testid': 'resource', 'data-id': doc.id },
+        h('strong', {}, shown.name(doc) || doc.id),
+        ' ',
+        h('span', { class: 'muted small' }, shown.detail(doc)),
+      ),
+    ),
+  );
+}
+
+export function resourcesView(root: HTMLElement, channels: Channels, life: Lifetime): void {
   let selected: ResourceTab = 'graphdefinitions';
-  const tabs = Object.keys(RESOURCE_TABS) as ResourceTab[];
+  const queries: Queries = {
+    graphdefinitions: life.live(channels.graphdefinitions, {}),
+    taskdefinitions: life.live(channels.taskdefinitions, {}),
+    templates: life.live(channels.templates, {}),
+    profiles: life.live(channels.profiles, {}),
+    files: life.live(channels.files, {}),
+    lookups: life.live(channels.lookups, {}),
+  };
+  const tabs = Object.keys(TABS) as ResourceTab[];
   const select = (tab: ResourceTab): void => {
     selected = tab;
     render();
   };
-  const render = scheduler(() => {
-    const rows = channels[selected].store.getSnapshot();
-    const field = RESOURCE_TABS[selected];
+  const render = life.renderer(() => {
     mount(
       root,
-      h('header', {}, h('h2', {}, 'RackHD resources')),
+      h('header', {}, h('h2', {}, 'RackHD resources'), statusBadge('resources', queries[selected].getSnapshot())),
       h(
         'div',
         { class: 'tabs', 'data-testid': 'resource-tabs' },
@@ -48,28 +74,13 @@ export function resourcesView(root: HTMLElement, channels: Readonly<Record<Resou
             { 'data-testid': `tab-${tab}`, 'aria-pressed': tab === selected ? 'true' : 'false', onclick: () => select(tab) },
             tab,
             ' ',
-            h('span', { class: 'count', 'data-testid': `count-${tab}` }, channels[tab].store.size),
+            h('span', { class: 'count', 'data-testid': `count-${tab}` }, queries[tab].getSnapshot().data.length),
           ),
         ),
       ),
-      h(
-        'ul',
-        { class: 'list', 'data-testid': 'resource-list', 'data-resource': selected },
-        ...rows.map((doc) =>
-          h(
-            'li',
-            { 'data-testid': 'resource', 'data-id': String(doc.id) },
-            h('strong', {}, String(doc[field] ?? doc.id)),
-            ' ',
-            h('span', { class: 'muted small' }, detail(selected, doc)),
-          ),
-        ),
-      ),
+      list(selected, queries[selected]),
     );
   });
-  for (const tab of tabs) {
-    channels[tab].watch({});
-    channels[tab].store.subscribe(render);
-  }
+  for (const tab of tabs) life.subscribe(queries[tab], render);
   render();
 }
