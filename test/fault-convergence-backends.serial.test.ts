@@ -7,11 +7,23 @@
  *
  * Faults, in rounds, while the writer writes: (1) the server process SIGKILLed and restarted on its port, (2) its
  * RabbitMQ connection closed by the broker (`rabbitmqctl close_connection` of `monorail-ws <instance>`), (3) one
- * client's socket reset without a close frame, (4) MongoDB stopped while every client reconnects (each must get
- * `source-unavailable`) and resumed. After each round the writer pauses and every client's store must equal what
+ * client's socket reset without a close frame, (4) MongoDB stopped while every client reconnects, and resumed. After each round the writer pauses and every client's store must equal what
  * the driver reads from MongoDB: 0 divergent items, the same item count and bytes. Serial (runs alone, after every
  * other file): it closes broker connections. The default run does each kind once; FAULT_ROUNDS runs more,
  * FAULT_SEED replays a run, FAULT_REPORT=1 prints the figures. Counts and bytes are asserted, never durations.
+ *
+ * The whole run is made twice: server processes without and with `--resume` (positions from this run's RabbitMQ
+ * stream, `<prefix>monorail-ws.changes`, deleted at the end). Convergence is the invariant in both; the path differs,
+ * and each round asserts it (`expectPath`):
+ * - resume off: (1), (3) and (4) re-list every watch of the clients that reconnected, (4) after `source-unavailable`
+ *   for every client;
+ * - resume on, (1) server killed: the new process reads the stream back before it listens, so every watch resumes
+ *   from its position on the new process — no list;
+ * - resume on, (2) broker connection closed: as without resume, every watch is re-listed: the stream was read on
+ *   that connection, RackHD's writes while it was away may never have been published, so histories are cut there;
+ * - resume on, (3) one socket dropped: that client's watches resume, no list;
+ * - resume on, (4) MongoDB stopped: a client that resumes needs no snapshot, so MongoDB being down refuses nothing —
+ *   no `source-unavailable`, no list, every watch resumed while MongoDB is still down.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Doc } from '../protocol/index.js';
@@ -29,7 +41,8 @@ import {
 import { brokerConnectionClosed, mongoStopped, MongoTruth } from './support/faults/mongo-truth.js';
 import { describeRabbit } from './support/services.js';
 
-const FAULTS: readonly Fault<MongoTruth>[] = [serverKilled, brokerConnectionClosed, clientSocketsDropped('one'), mongoStopped];
+const oneSocketDropped = clientSocketsDropped('one');
+const FAULTS: readonly Fault<MongoTruth>[] = [serverKilled, brokerConnectionClosed, oneSocketDropped, mongoStopped];
 const ROUNDS = Number(process.env.FAULT_ROUNDS ?? FAULTS.length);
 const SEED = Number(process.env.FAULT_SEED ?? 20_261_127);
 /** Writes made after each fault before the writer pauses, so changes land while clients and links recover. */
@@ -89,58 +102,76 @@ function changes(random: () => number): () => Write {
   };
 }
 
-await describeRabbit('fault convergence on MongoDB and RabbitMQ (serial)', () => {
-  let run: FaultRun<MongoTruth>;
+for (const resume of [false, true]) {
+  await describeRabbit(`fault convergence on MongoDB and RabbitMQ (serial, resume ${resume ? 'on' : 'off'})`, () => {
+    let run: FaultRun<MongoTruth>;
 
-  beforeAll(async () => {
-    run = await startFaultRun(await MongoTruth.start(seedData()), WATCHERS, changes(prng(SEED)));
-  }, 30_000);
+    beforeAll(async () => {
+      run = await startFaultRun(await MongoTruth.start(seedData(), { resume }), WATCHERS, changes(prng(SEED)));
+    }, 30_000);
 
-  afterAll(async () => {
-    await run?.dispose();
+    afterAll(async () => {
+      await run?.dispose();
+    });
+
+    it(
+      `after each of ${ROUNDS} rounds of faults under continuous writes, every client's store equals MongoDB`,
+      async () => {
+        await run.converged(15_000, 'initial convergence');
+        const report: RoundReport[] = [];
+        for (let round = 0; round < ROUNDS; round++) {
+          const fault = FAULTS[round % FAULTS.length]!;
+          const r = await run.runRound(fault, { writesAfterFault: WRITES_PER_ROUND, convergeTimeoutMs: 20_000 });
+          report.push(r);
+          expect(
+            { divergent: r.divergent, notOpen: r.notOpen, reconnected: r.reconnected, unexpectedReconnects: r.unexpectedReconnects },
+            `round ${round}: ${fault.name}: ${JSON.stringify(r.clients)}`,
+          ).toEqual({ divergent: 0, notOpen: 0, reconnected: r.expectedReconnects, unexpectedReconnects: 0 });
+          expect({ items: r.items, bytes: r.bytes }).toEqual({ items: r.expectedItems, bytes: r.expectedBytes });
+          expect(r.writes).toBeGreaterThanOrEqual(WRITES_PER_ROUND);
+          // The server process survived every fault but its own killing.
+          expect(run.server.proc.exitCode).toBeNull();
+          expectPath(resume, fault, r);
+        }
+
+        // Every fault kind ran (unless FAULT_ROUNDS asked for fewer rounds than kinds).
+        for (const f of FAULTS.slice(0, ROUNDS)) expect(report.filter((r) => r.fault === f.name).length, f.name).toBeGreaterThanOrEqual(1);
+        // The writer created, updated and destroyed records, and the truth is not trivial.
+        const { created, updated, destroyed } = run.truth.published;
+        expect(Math.min(created, updated, destroyed)).toBeGreaterThan(0);
+        expect((await run.truth.docs('nodes')).length).toBeGreaterThan(10);
+        if (process.env.FAULT_REPORT) {
+          process.stdout.write(
+            `faults: ${JSON.stringify({ resume, seed: SEED, published: run.truth.published, rounds: report.map(({ clients: _c, ...r }) => r) })}\n`,
+          );
+        }
+      },
+      60_000 + ROUNDS * 40_000,
+    );
   });
+}
 
-  it(
-    `after each of ${ROUNDS} rounds of faults under continuous writes, every client's store equals MongoDB`,
-    async () => {
-      await run.converged(15_000, 'initial convergence');
-      const report: RoundReport[] = [];
-      for (let round = 0; round < ROUNDS; round++) {
-        const fault = FAULTS[round % FAULTS.length]!;
-        const r = await run.runRound(fault, { writesAfterFault: WRITES_PER_ROUND, convergeTimeoutMs: 20_000 });
-        report.push(r);
-        expect(
-          { divergent: r.divergent, notOpen: r.notOpen, reconnected: r.reconnected, unexpectedReconnects: r.unexpectedReconnects },
-          `round ${round}: ${fault.name}: ${JSON.stringify(r.clients)}`,
-        ).toEqual({ divergent: 0, notOpen: 0, reconnected: r.expectedReconnects, unexpectedReconnects: 0 });
-        expect({ items: r.items, bytes: r.bytes }).toEqual({ items: r.expectedItems, bytes: r.expectedBytes });
-        expect(r.writes).toBeGreaterThanOrEqual(WRITES_PER_ROUND);
-        // The server process survived every fault but its own killing.
-        expect(run.server.proc.exitCode).toBeNull();
-        if (fault === brokerConnectionClosed) {
-          // Changes were published while the server had no queue, and every watch was re-snapshotted after the rebind.
-          expect(r.evidence.writesWhileDisconnected).toBeGreaterThan(0);
-          expect(r.lists).toBeGreaterThanOrEqual(WATCHES);
-        }
-        if (fault === mongoStopped) {
-          // Every client's reconnect snapshot was refused; each watch got a list once MongoDB answered again.
-          expect(r.evidence.sourceUnavailable).toBeGreaterThanOrEqual(run.watchers.length);
-          expect(r.lists).toBeGreaterThanOrEqual(WATCHES);
-        }
-      }
-
-      // Every fault kind ran (unless FAULT_ROUNDS asked for fewer rounds than kinds).
-      for (const f of FAULTS.slice(0, ROUNDS)) expect(report.filter((r) => r.fault === f.name).length, f.name).toBeGreaterThanOrEqual(1);
-      // The writer created, updated and destroyed records, and the truth is not trivial.
-      const { created, updated, destroyed } = run.truth.published;
-      expect(Math.min(created, updated, destroyed)).toBeGreaterThan(0);
-      expect((await run.truth.docs('nodes')).length).toBeGreaterThan(10);
-      if (process.env.FAULT_REPORT) {
-        process.stdout.write(
-          `faults: ${JSON.stringify({ seed: SEED, published: run.truth.published, rounds: report.map(({ clients: _c, ...r }) => r) })}\n`,
-        );
-      }
-    },
-    60_000 + ROUNDS * 40_000,
-  );
-});
+/** What each round must have taken as its path, besides converging (see the module comment). */
+function expectPath(resume: boolean, fault: Fault<MongoTruth>, r: RoundReport): void {
+  const path = { lists: r.lists, resumed: r.resumed, ...r.evidence };
+  if (fault === brokerConnectionClosed) {
+    // Changes were published while the server had no queue, and every watch was re-snapshotted after the rebind
+    // (with resume too: the stream was read on that connection, and positions from before the gap are cut).
+    expect(r.evidence.writesWhileDisconnected, fault.name).toBeGreaterThan(0);
+    expect(r.lists, fault.name).toBeGreaterThanOrEqual(WATCHES);
+  } else if (!resume) {
+    // Every reconnect costs a list per watch; with MongoDB down, each client's reconnect snapshot was refused first.
+    expect(r.lists, fault.name).toBeGreaterThanOrEqual(fault === oneSocketDropped ? 1 : WATCHES);
+    expect(r.resumed, fault.name).toBe(0);
+    if (fault === mongoStopped) expect(r.evidence.sourceUnavailable).toBeGreaterThanOrEqual(WATCHERS.length);
+  } else if (fault === serverKilled) {
+    // A new process resumes from the shared stream: it read it back before listening, at the same offsets.
+    expect(path, fault.name).toMatchObject({ lists: 0, resumed: WATCHES });
+  } else if (fault === mongoStopped) {
+    // No snapshot is needed, so MongoDB being down refuses nothing: every watch resumes, no list, no error.
+    expect(path, fault.name).toMatchObject({ lists: 0, resumed: WATCHES, sourceUnavailable: 0 });
+  } else {
+    // The one client whose socket dropped (a different one each round) resumed each of its watches.
+    expect(path, fault.name).toMatchObject({ lists: 0, resumed: WATCHERS[r.round % WATCHERS.length]!.watches.length });
+  }
+}

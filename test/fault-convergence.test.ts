@@ -5,6 +5,14 @@
  * Faults: the server process killed (SIGKILL) and restarted on its port, and every client's socket dropped without
  * a close frame. The same harness on MongoDB and RabbitMQ, with broker and database faults too, is
  * fault-convergence-backends.serial.test.ts.
+ *
+ * The whole run is made twice, with the server's `resume` off and on. Convergence (0 divergent items, the same
+ * bytes) is the invariant in both; the path each round takes is asserted too:
+ * - resume off: every fault re-lists every watch (at least one `list` per watch), nothing is resumed;
+ * - resume on, server killed: the new process has another epoch (the history died with the old one), so every
+ *   position gets a full `list` — the same path as without resume;
+ * - resume on, sockets dropped: the clients come back to the same process, and every watch resumes from its last
+ *   position — one `resumed` per watch and not a single `list`, although writes went on during the drop.
  * The default run does each kind twice; FAULT_ROUNDS runs more, FAULT_SEED replays a run. Counts are asserted,
  * never durations.
  */
@@ -18,6 +26,7 @@ import {
   type Fault,
   type FaultRun,
   type RoundReport,
+  type WatcherSpec,
   type Write,
 } from './support/faults/harness.js';
 import { MemoryTruth } from './support/faults/memory-truth.js';
@@ -54,27 +63,29 @@ function changes(random: () => number): () => Write {
   };
 }
 
-let run: FaultRun<MemoryTruth>;
+const WATCHERS: readonly WatcherSpec[] = [
+  { name: 'all nodes', channel: 'nodes', watches: [{}] },
+  { name: 'compute nodes', channel: 'nodes', watches: [{ type: 'compute' }] },
+  { name: 'switches and a few names', channel: 'nodes', watches: [{ type: 'switch' }, { name: { $in: ['n1', 'n2', 'n3'] } }] },
+  { name: 'all workflows', channel: 'workflows', watches: [{}] },
+  { name: 'running workflows', channel: 'workflows', watches: [{ _status: 'running' }] },
+];
+const WATCHES = WATCHERS.reduce((n, w) => n + w.watches.length, 0);
 
-beforeAll(async () => {
-  run = await startFaultRun(
-    new MemoryTruth(seedData()),
-    [
-      { name: 'all nodes', channel: 'nodes', watches: [{}] },
-      { name: 'compute nodes', channel: 'nodes', watches: [{ type: 'compute' }] },
-      { name: 'switches and a few names', channel: 'nodes', watches: [{ type: 'switch' }, { name: { $in: ['n1', 'n2', 'n3'] } }] },
-      { name: 'all workflows', channel: 'workflows', watches: [{}] },
-      { name: 'running workflows', channel: 'workflows', watches: [{ _status: 'running' }] },
-    ],
-    changes(prng(SEED)),
-  );
-}, 30_000);
+describe.each([
+  { resume: false, label: 'resume off' },
+  { resume: true, label: 'resume on' },
+])('fault convergence (memory backend, $label)', ({ resume }) => {
+  let run: FaultRun<MemoryTruth>;
 
-afterAll(async () => {
-  await run?.dispose();
-});
+  beforeAll(async () => {
+    run = await startFaultRun(new MemoryTruth(seedData(), resume ? { resume: true } : {}), WATCHERS, changes(prng(SEED)));
+  }, 30_000);
 
-describe('fault convergence (memory backend)', () => {
+  afterAll(async () => {
+    await run?.dispose();
+  });
+
   it(
     `after each of ${ROUNDS} rounds of faults under continuous writes, every client's store equals the truth`,
     async () => {
@@ -89,6 +100,12 @@ describe('fault convergence (memory backend)', () => {
           `round ${round}: ${fault.name}: ${JSON.stringify(r.clients)}`,
         ).toEqual({ divergent: 0, notOpen: 0, reconnected: r.expectedReconnects, unexpectedReconnects: 0 });
         expect(r.bytes).toBe(r.expectedBytes);
+        // The path: without resume every watch is re-listed. With it, a killed process is another epoch (its
+        // history died with it), so every watch is re-listed too; a dropped socket comes back to the same process,
+        // and every watch resumes from its position — no list at all.
+        if (resume && fault !== serverKilled)
+          expect({ lists: r.lists, resumed: r.resumed }, fault.name).toEqual({ lists: 0, resumed: WATCHES });
+        else expect({ relisted: r.lists >= WATCHES, resumed: r.resumed }, fault.name).toEqual({ relisted: true, resumed: 0 });
       }
 
       // Every fault kind ran, changes landed in every round, and every client went through every fault.
@@ -99,7 +116,10 @@ describe('fault convergence (memory backend)', () => {
       }
       // The truth is not trivial: records were created, moved between watches and removed.
       expect((await run.truth.docs('nodes')).length).toBeGreaterThan(5);
-      if (process.env.FAULT_REPORT) process.stdout.write(`faults: ${JSON.stringify(report.map(({ clients: _c, ...r }) => r))}\n`);
+      if (process.env.FAULT_REPORT)
+        process.stdout.write(
+          `faults (${resume ? 'resume on' : 'resume off'}): ${JSON.stringify(report.map(({ clients: _c, ...r }) => r))}\n`,
+        );
     },
     60_000 + ROUNDS * 30_000,
   );

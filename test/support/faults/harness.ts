@@ -106,8 +106,11 @@ export interface Watcher {
   readonly proxy: TcpProxy;
   /** Codes of the `error` frames it received, with counts. */
   readonly serverErrors: Map<string, number>;
-  /** `list` frames it received (snapshots and re-snapshots). */
-  readonly received: { lists: number };
+  /**
+   * `list` frames it received (snapshots and re-snapshots), and `resumed` frames (watches answered by a replay of
+   * what they missed, with `resume` on).
+   */
+  readonly received: { lists: number; resumed: number };
 }
 
 /** What a client watches. */
@@ -218,6 +221,8 @@ export interface RoundReport {
   readonly unexpectedReconnects: number;
   /** `list` frames clients received during the round (snapshots after reconnects, re-snapshots). */
   readonly lists: number;
+  /** `resumed` frames clients received during the round (watches resumed after reconnects, with `resume` on). */
+  readonly resumed: number;
   /** Clients not open after the round. */
   readonly notOpen: number;
   /** Divergent items summed over every client (missing + extra + different); must be 0. */
@@ -262,8 +267,9 @@ export async function startFaultRun<T extends TruthSource>(
     connection.events.on('error', (e) => {
       if (e.kind === 'server') serverErrors.set(e.code, (serverErrors.get(e.code) ?? 0) + 1);
     });
-    const received = { lists: 0 };
+    const received = { lists: 0, resumed: 0 };
     connection.events.on('list', () => received.lists++);
+    connection.events.on('resumed', () => received.resumed++);
     for (const p of spec.watches) connection.watch(p as Filter);
     watchers.push({ ...spec, connection, proxy, serverErrors, received });
   }
@@ -303,7 +309,10 @@ export async function startFaultRun<T extends TruthSource>(
     async runRound(fault, { writesAfterFault, convergeTimeoutMs }) {
       const sessions = watchers.map((w) => w.connection.sessionId);
       const lists = () => watchers.reduce((n, w) => n + w.received.lists, 0);
+      const resumed = () => watchers.reduce((n, w) => n + w.received.resumed, 0);
       const listsBefore = lists();
+      const resumedBefore = resumed();
+      const answersBefore = watchers.map((w) => w.received.lists + w.received.resumed);
       const writesBefore = writer.writes;
       writer.start();
       const outcome = await fault.inject(run);
@@ -321,10 +330,13 @@ export async function startFaultRun<T extends TruthSource>(
       const expected = new Set(outcome.reconnect);
       const back = (w: Watcher, i: number) =>
         w.connection.state === 'open' && w.connection.sessionId !== undefined && w.connection.sessionId !== sessions[i];
+      // A client that came back has had each of its watches answered (a list or resumed) in its new session: its
+      // store can equal the truth a little earlier by chance, and the next round's path depends on this.
+      const answered = (w: Watcher, i: number) => w.received.lists + w.received.resumed - answersBefore[i]! >= w.watches.length;
       try {
         await waitFor(
           async () =>
-            watchers.every((w, i) => !expected.has(w) || back(w, i)) &&
+            watchers.every((w, i) => !expected.has(w) || (back(w, i) && answered(w, i))) &&
             (outcome.settled?.() ?? true) &&
             (await measure()).divergent === 0 &&
             watchers.every((w) => w.connection.state === 'open'),
@@ -343,6 +355,7 @@ export async function startFaultRun<T extends TruthSource>(
         expectedReconnects: expected.size,
         unexpectedReconnects: watchers.filter((w, i) => !expected.has(w) && w.connection.sessionId !== sessions[i]).length,
         lists: lists() - listsBefore,
+        resumed: resumed() - resumedBefore,
         evidence: outcome.evidence ?? {},
         ...m,
       };

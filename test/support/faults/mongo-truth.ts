@@ -15,7 +15,7 @@ import type { WaterlineEvent } from '../../../server/feeds/rackhd.js';
 import type { Fault, ServerHandle, TruthSource, Watcher, Write } from './harness.js';
 import { waitFor } from '../wait.js';
 import { controlMongoWireServer, startMongoWireServer, startServer, type ServerProcess } from '../processes.js';
-import { AMQP_URL, brokerConnections, deleteExchanges, rabbitmqctl, RackhdPublisher, testPrefix } from '../rabbit.js';
+import { AMQP_URL, brokerConnections, deleteExchanges, deleteQueues, rabbitmqctl, RackhdPublisher, testPrefix } from '../rabbit.js';
 
 const HEX24 = /^[0-9a-f]{24}$/;
 
@@ -67,16 +67,21 @@ export class MongoTruth implements TruthSource {
     private readonly publisher: RackhdPublisher,
     /** This run's exchange prefix. */
     readonly prefix: string,
+    /** Whether server processes run with `--resume` (positions from this run's RabbitMQ stream). */
+    readonly resume: boolean,
   ) {}
 
-  /** Starts the wire server, stores the seed (no events: nothing watches yet) and opens the publisher. */
-  static async start(seed: Readonly<Record<string, readonly Doc[]>>): Promise<MongoTruth> {
+  /**
+   * Starts the wire server, stores the seed (no events: nothing watches yet) and opens the publisher. With `resume`,
+   * server processes run with `--resume`, and share the stream `<prefix>monorail-ws.changes`, deleted by `dispose`.
+   */
+  static async start(seed: Readonly<Record<string, readonly Doc[]>>, options: { resume?: boolean } = {}): Promise<MongoTruth> {
     const wire = await startMongoWireServer([], { ipc: true });
     // Long server selection: while MongoDB is stopped the writer waits for it, as RackHD would.
     const client = new MongoClient(`${wire.url}/pxe`, { serverSelectionTimeoutMS: 60_000 });
     const prefix = testPrefix();
     const publisher = await RackhdPublisher.open(prefix);
-    const truth = new MongoTruth(wire, client, publisher, prefix);
+    const truth = new MongoTruth(wire, client, publisher, prefix, options.resume ?? false);
     for (const [channel, docs] of Object.entries(seed)) {
       const spec = specOf(channel);
       if (docs.length > 0)
@@ -133,6 +138,7 @@ export class MongoTruth implements TruthSource {
       AMQP_URL,
       '--exchange-prefix',
       this.prefix,
+      ...(this.resume ? ['--resume'] : []),
     ]);
     this.servers.add(server);
     return {
@@ -163,6 +169,8 @@ export class MongoTruth implements TruthSource {
     await this.client.close();
     await this.wire.stop('SIGKILL');
     await deleteExchanges(this.prefix);
+    // The stream outlives every connection: the run deletes its own.
+    if (this.resume) await deleteQueues(`${this.prefix}monorail-ws.changes`);
   }
 
   private collection(spec: ChannelSpec): Collection {
@@ -231,19 +239,36 @@ export const brokerConnectionClosed: Fault<MongoTruth> = {
 };
 
 /**
- * MongoDB stops (listener closed, connections dropped) and every client's socket drops meanwhile, so their
- * reconnects need snapshots that cannot be read: each must get `source-unavailable`, then MongoDB resumes. The
- * writer, blocked while MongoDB is down, carries on after.
+ * MongoDB stops (listener closed, connections dropped) and every client's socket drops meanwhile, then MongoDB
+ * resumes. The writer, blocked while MongoDB is down, carries on after.
+ * - Without resume, the reconnects need snapshots that cannot be read: each client must get `source-unavailable`,
+ *   and every watch a `list` once MongoDB answers again.
+ * - With resume, a client that comes back with its positions needs no snapshot: every watch must be answered
+ *   (`resumed`, or a `list` or an error if its position could not be used — the test then says which) while MongoDB
+ *   is still down; `evidence.sourceUnavailable` counts the refusals, which the test expects to be 0.
  */
 export const mongoStopped: Fault<MongoTruth> = {
   name: 'MongoDB stopped and resumed',
   async inject(ctx) {
     const unavailable = (i: number) => ctx.watchers[i]!.serverErrors.get('source-unavailable') ?? 0;
     const before = ctx.watchers.map((_, i) => unavailable(i));
+    const refusals = () => before.reduce((sum, n, i) => sum + unavailable(i) - n, 0);
     await ctx.truth.stopMongo();
+    if (ctx.truth.resume) {
+      const answers = ctx.watchers.map((w, i) => w.received.lists + w.received.resumed + unavailable(i));
+      for (const w of ctx.watchers) w.proxy.dropAll();
+      await waitFor(
+        () => ctx.watchers.every((w, i) => w.received.lists + w.received.resumed + unavailable(i) - answers[i]! >= w.watches.length),
+        30_000,
+        'every watch answered while MongoDB is down (resumed, with resume on)',
+      );
+      const sourceUnavailable = refusals();
+      await ctx.truth.resumeMongo();
+      return { reconnect: ctx.watchers, evidence: { sourceUnavailable } };
+    }
     for (const w of ctx.watchers) w.proxy.dropAll();
     await waitFor(() => before.every((n, i) => unavailable(i) > n), 30_000, 'source-unavailable for every client while MongoDB is down');
-    const sourceUnavailable = before.reduce((sum, n, i) => sum + unavailable(i) - n, 0);
+    const sourceUnavailable = refusals();
     const lists = ctx.watchers.map((w) => w.received.lists);
     await ctx.truth.resumeMongo();
     // Every watch must get a list once MongoDB answers: the re-snapshot after the server's probe (or a read that
