@@ -161,7 +161,21 @@ describe('resume against a fresh snapshot (property, real server)', () => {
             await server.close();
           }
         }),
-        { numRuns: RUNS },
+        {
+          numRuns: RUNS,
+          examples: [
+            // Found by this property: a watch resumed after another sent only the changes where it altered their
+            // decision, so an older change of a record went after a newer one, and the store kept the older.
+            [
+              {
+                seed: [],
+                watches: [4, 0],
+                ops: [{ kind: 'upsert', id: 0, type: 0, rack: 0 }, { kind: 'drop' }, { kind: 'upsert', id: 0, type: 0, rack: 1 }],
+                historyEntries: 10_000,
+              },
+            ],
+          ],
+        },
       );
       if (process.env.RESUME_PROPERTY_REPORT) process.stdout.write(`resume property: ${JSON.stringify(totals)}\n`);
       // The runs exercised resume itself, not only the full-list fallback (and the fallback too).

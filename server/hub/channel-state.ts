@@ -39,6 +39,13 @@ export interface Subscription extends Watcher {
    * watch gets a `progress` when the timeline has moved past it (`resume.ts`).
    */
   sent: number;
+  /**
+   * The offset every watch of this subscription resumed from, while that holds (`resume.ts`): each change after it
+   * was then sent to the subscription as frames, decided with those watches. Undefined once a watch came another way
+   * (a snapshot read, another offset) or went. A client re-sends all its watches with one position, so a watch
+   * resumed from the same offset need only send what it changes in that decision.
+   */
+  resumedFrom?: number | undefined;
   /** The connection: frames go to its `sendFrame` (the same frame object to every connection it concerns). */
   readonly conn: Subscriber;
 }
@@ -99,6 +106,8 @@ export class ChannelState {
 
   /** Removes the watch `filter` of `sub` (one of `sub.watches`), and gives back what it cost the connection. */
   removeWatch(sub: Subscription, filter: Filter): void {
+    // What was sent for the watch that goes is no longer what the remaining ones would decide (`resume.ts`).
+    sub.resumedFrom = undefined;
     this.index.remove(sub, filter);
     this.memory.unwatch(filter.fields);
     sub.conn.watchCount--;

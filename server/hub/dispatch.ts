@@ -179,10 +179,11 @@ export class Dispatcher {
       if (from === null) return;
       // A watch the connection already holds is re-snapshotted without the checks: refusing it would end it (a client
       // drops a refused watch), and it has at most one read in flight anyway (identical reads are shared).
-      watch = watchOf(sub, canonical) ?? this.newWatch(conn, sub, canonical, params, key, request, from === undefined);
+      const held = watchOf(sub, canonical);
+      watch = held ?? this.newWatch(conn, sub, canonical, params, key, request, from === undefined);
       if (!watch) return;
       if (from !== undefined) {
-        this.resume!.replay(sub, from, params);
+        this.resume!.replay(sub, from, params, held ? undefined : watch);
         return;
       }
     } else if (!this.mayRead(conn, key, params, request, resource)) return;

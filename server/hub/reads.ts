@@ -169,6 +169,8 @@ export class SnapshotReads implements HeldChanges {
       this.startWhenDue(read);
     }
     sub.inflight++;
+    // Its snapshot, not frames, brings this subscription up to date: a later resume replays in full (`resume.ts`).
+    sub.resumedFrom = undefined;
     // A joiner holds the read's params (canonically equal to its own), so what a join keeps is small whatever the
     // filter's size: the frame that asked is not kept, and joins need no byte budget of their own.
     const shared = read.params;

@@ -1,7 +1,7 @@
 /**
  * Resume through the hub: positions on frames (and none in the 1.x dialect, nor on channels that re-snapshot), the
  * history's bounds, a replay that decides item/remove per connection as live fan-out does (a record that left the
- * watch included), `resumed`, bad positions answered with a full list and a debug line, progress for quiet watches
+ * watch included) and once per change for overlapping watches resumed together, `resumed`, bad positions answered with a full list and a debug line, progress for quiet watches
  * (never while a read is in flight), positions that claim nothing not sent while older reads hold changes back, and
  * on an external timeline the wait for a position this instance has not reached.
  */
@@ -137,6 +137,35 @@ describe('resume', () => {
     expect(kinds(socket.take())).toEqual(['item n2']);
     socket.deliver({ handler: 'watch', params: { type: 'compute' }, position });
     expect(kinds(socket.take())).toEqual(['item n2', 'resumed']);
+  });
+
+  it('a connection that resumes overlapping watches from one position is sent each change once: a watch resumed after another adds only what it changes', async () => {
+    const seed = { nodes: [n('n1', 'compute'), n('n5', 'switch', { rack: 'r1' }), n('n6', 'compute', { rack: 'r2' })] };
+    const { open, backend } = hubWith({}, seed);
+    const first = open();
+    first.deliver({ handler: 'watch', params: { type: 'compute' } });
+    first.deliver({ handler: 'watch', params: { rack: 'r1' } });
+    await settle();
+    const position = positionOf(first.take().at(-1))!;
+    backend.upsert('nodes', n('n2', 'compute', { rack: 'r1' })); // both watches: one item
+    backend.upsert('nodes', n('n3', 'switch', { rack: 'r1' })); // the rack watch only
+    backend.upsert('nodes', n('n1', 'switch')); // left the type watch, never in the rack watch: one remove
+    backend.upsert('nodes', n('n5', 'switch', { rack: 'r2' })); // left the rack watch only
+    backend.upsert('nodes', n('n6', 'compute', { rack: 'r1' })); // in the type watch, now in the rack watch too: one item
+
+    const again = open();
+    again.deliver({ handler: 'watch', params: { type: 'compute' }, position });
+    again.deliver({ handler: 'watch', params: { rack: 'r1' }, position });
+    expect(kinds(again.take())).toEqual(['item n2', 'remove n1', 'item n6', 'resumed', 'item n3', 'remove n5', 'resumed']);
+
+    // A watch that came by a snapshot read is not known to have been sent those frames: a watch resumed after it
+    // replays in full.
+    const mixed = open();
+    mixed.deliver({ handler: 'watch', params: { type: 'compute' } });
+    await settle();
+    mixed.take();
+    mixed.deliver({ handler: 'watch', params: { rack: 'r1' }, position });
+    expect(kinds(mixed.take())).toEqual(['item n2', 'item n3', 'remove n1', 'remove n5', 'item n6', 'resumed']);
   });
 
   it('append-only channels replay the entries they missed', async () => {

@@ -19,6 +19,7 @@
 import { DEFAULTS, stringifyMessage, type Params } from '../../protocol/index.js';
 import type { ChannelState, Subscription } from './channel-state.js';
 import { deliver } from './fanout.js';
+import { decide } from './record-memory.js';
 import { ChannelHistory } from './history.js';
 import type { HubConnection } from './hub-connection.js';
 import type { Logger } from './logger.js';
@@ -26,6 +27,7 @@ import { channelEpoch, MAX_POSITION_LENGTH, parsePosition, Timeline } from './po
 import type { SnapshotReads } from './reads.js';
 import { SharedFrame } from './socket.js';
 import type { HubTimers } from './timers.js';
+import type { Filter } from './watch-index.js';
 
 /** Options of resume (`HubOptions.resume`); fields left out take `DEFAULTS.resume`. */
 export interface ResumeOptions {
@@ -145,15 +147,32 @@ export class Resumer {
 
   /**
    * Replays to `sub` every kept change after `from`, each decided for the connection as live fan-out decides it,
-   * then sends `resumed` with `params` (as the client sent them).
+   * then sends `resumed` with `params` (as the client sent them). `added`: the watch this resume added to `sub`
+   * (undefined when `sub` held it already).
    */
-  replay(sub: Subscription, from: number, params: Params): void {
+  replay(sub: Subscription, from: number, params: Params, added?: Filter): void {
     const { state } = sub;
     const history = state.history!;
     this.counters.resumes++;
     // With other reads of this connection in flight, their held changes are not sent yet: claim no position past them.
     const heldFrom = sub.inflight > 0 ? this.reads.heldFrom(state) : Number.POSITIVE_INFINITY;
-    for (const change of history.after(from)) deliver(state, sub, change, false, heldFrom);
+    const others = added && sub.watches.length > 1 && sub.resumedFrom === from && sub.inflight === 0;
+    const sentWith = others ? sub.watches.filter((w) => w !== added) : undefined;
+    const { appendOnly } = state.spec;
+    /** Records this replay sent a frame for: every later change of theirs goes too, so the last one sent is the newest. */
+    const sent = new Set<string>();
+    for (const change of history.after(from)) {
+      // A client re-sends every watch with the same position. When the subscription's other watches all resumed from
+      // it (and no read is in flight since), every change after it was sent as they decided it: this watch sends only
+      // where it changes that decision — not every change of the others' records again (bench/README.md "Resume after
+      // a drop and a restart") — and from there on every change of that record, in order.
+      if (sentWith && !sent.has(change.id)) {
+        if (decide(sub.watches, change, appendOnly) === decide(sentWith, change, appendOnly)) continue;
+        sent.add(change.id);
+      }
+      deliver(state, sub, change, false, heldFrom);
+    }
+    sub.resumedFrom = added && (sub.watches.length === 1 || others) ? from : undefined;
     const head = Math.min(this.timeline.head, heldFrom);
     const at = Math.max(from, head);
     if (at > sub.sent) sub.sent = at;
