@@ -1,6 +1,9 @@
 /**
- * `npm start`: the server on the embedded memory backend with the demo simulator, plus the playground (Vite)
- * pointed at it. Prints the URL to open; Ctrl-C stops both.
+ * `npm start`: the server on the embedded memory backend with the demo simulator and resume on, plus the playground
+ * (Vite) pointed at it. Prints the URL to open; Ctrl-C stops both.
+ *
+ * Resume is on here (the server's default is off, docs/server.md "Resume" says why): the playground's clients then
+ * come back from a dropped connection with only what they missed, and the server's log says so at `debug` level.
  *
  * Env: PORT (server, default 9100), HOST (default 127.0.0.1), PLAYGROUND_PORT (default 5173).
  */
@@ -12,7 +15,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const host = process.env.HOST ?? '127.0.0.1';
 const port = process.env.PORT ?? '9100';
 
-const server = spawn(process.execPath, ['--import', 'tsx', 'server/cli/cli.ts', 'serve', '--demo', '--host', host, '--port', port], {
+const server = spawn(process.execPath, ['--import', 'tsx', 'server/cli/cli.ts', 'serve', '--demo', '--resume', '--host', host, '--port', port], {
   cwd: root,
   stdio: ['ignore', 'inherit', 'pipe'],
 });
@@ -36,7 +39,7 @@ const vite = await createVite({
 await vite.listen();
 const page = `${vite.resolvedUrls?.local[0] ?? `http://${host}:5173/`}?backend=${encodeURIComponent(serverUrl)}`;
 process.stdout.write(
-  `\n  monorail-ws server  ${serverUrl}  (memory backend, demo simulator)\n  playground          ${page}\n\n  open the playground URL in a browser; Ctrl-C stops both\n\n`,
+  `\n  monorail-ws server  ${serverUrl}  (memory backend, demo simulator, resume on)\n  playground          ${page}\n\n  open the playground URL in a browser; Ctrl-C stops both\n\n`,
 );
 
 let stopping = false;
