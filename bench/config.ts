@@ -17,7 +17,7 @@ function list(name: string, fallback: number[]): number[] {
 }
 
 export interface BenchConfig {
-  /** Scenarios to run (BENCH_SCENARIOS=fanout,filtered,storm,amqp,store,size,memory). */
+  /** Scenarios to run (BENCH_SCENARIOS=fanout,filtered,storm,resume,amqp,store,size,memory). */
   scenarios: string[];
   /** Targets of the comparative scenarios (BENCH_TARGETS=monorail-ws,raw-ws,socket.io). */
   targets: string[];
@@ -43,6 +43,12 @@ export interface BenchConfig {
   stormSource: string;
   /** Scenario 3: the server's coalescing windows to compare (ms; 0 = only reads in flight are shared). */
   stormWindows: number[];
+  /** Scenario 3b/3c (resume): clients (2 watches each, on `stormNodes` records). */
+  resumeClients: number;
+  /** Scenario 3b: percentages of the records changed during each drop (3c uses the first). */
+  resumeShares: number[];
+  /** Scenario 3b: how long the network is away (ms). */
+  resumeDropMs: number;
   /** Scenario 5: list size, item updates. */
   storeList: number;
   storeUpdates: number;
@@ -58,7 +64,7 @@ export interface BenchConfig {
 
 export function benchConfig(): BenchConfig {
   return {
-    scenarios: (process.env.BENCH_SCENARIOS ?? 'fanout,filtered,storm,amqp,store,size,memory').split(',').map((s) => s.trim()),
+    scenarios: (process.env.BENCH_SCENARIOS ?? 'fanout,filtered,storm,resume,amqp,store,size,memory').split(',').map((s) => s.trim()),
     targets: (process.env.BENCH_TARGETS ?? 'monorail-ws,raw-ws,socket.io').split(',').map((s) => s.trim()),
     repeat: int('BENCH_REPEAT', 1),
     loadProcs: int('BENCH_LOAD_PROCS', 2),
@@ -74,6 +80,9 @@ export function benchConfig(): BenchConfig {
     stormNodes: int('BENCH_STORM_NODES', 400),
     stormSource: process.env.BENCH_STORM_SOURCE ?? 'mongo',
     stormWindows: list('BENCH_STORM_WINDOWS', [50, 0]),
+    resumeClients: int('BENCH_RESUME_CLIENTS', 2000),
+    resumeShares: list('BENCH_RESUME_SHARES', [1, 10, 50]),
+    resumeDropMs: int('BENCH_RESUME_DROP_MS', 1000),
     storeList: int('BENCH_STORE_LIST', 100_000),
     storeUpdates: int('BENCH_STORE_UPDATES', 1_000_000),
     idleConnections: int('BENCH_IDLE', 2000),

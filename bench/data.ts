@@ -105,3 +105,59 @@ export function stormNodesAfter(count: number, bytes: number): Doc[] {
   const fresh = stormNodes(added, bytes, 1, 17).map((d, i) => ({ ...d, id: hexId(0x5108, i), name: `new-node-${i}` }));
   return [...out, ...fresh];
 }
+
+/** What `changeNodes` did: the truth after, and the writes that make it (upserts, then removes by id). */
+export interface NodeChanges {
+  readonly next: Doc[];
+  readonly upserts: Doc[];
+  readonly removes: Doc[];
+}
+
+/**
+ * The resume scenario's changes while clients are away: `share` of the records change (at least one), as RackHD
+ * changes nodes — of those, a tenth deleted, a tenth replaced by newly discovered nodes, three tenths re-typed (they
+ * move from one watch to another) and the rest updated in place. Round `round` (from 1) always makes the same changes
+ * to the same truth. Every changed record gets a version no other change gives, so a store holding each record at the
+ * truth's version holds exactly the truth's records.
+ */
+export function changeNodes(truth: readonly Doc[], share: number, round: number, bytes: number): NodeChanges {
+  const random = prng(1000 + round);
+  const order = truth.map((_, i) => i);
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  const k = Math.max(1, Math.round(share * truth.length));
+  const deletes = Math.round(k * 0.1);
+  const creates = Math.round(k * 0.1);
+  const moves = Math.round(k * 0.3);
+  const changed = new Map<number, Doc | null>();
+  const upserts: Doc[] = [];
+  const removes: Doc[] = [];
+  order.slice(0, k).forEach((index, j) => {
+    const doc = truth[index]!;
+    const version = round * 100_000 + j + 1;
+    if (j < deletes) {
+      changed.set(index, null);
+      removes.push(doc);
+      return;
+    }
+    let type = doc.type as string;
+    if (j < deletes + moves) type = STORM_TYPES[(STORM_TYPES.indexOf(type as (typeof STORM_TYPES)[number]) + 1) % STORM_TYPES.length]!;
+    const after = padTo({ ...doc, type, version, pad: '' }, bytes);
+    changed.set(index, after);
+    upserts.push(after);
+  });
+  const fresh = stormNodes(creates, bytes, 0, 100 + round).map((d, j) =>
+    padTo(
+      { ...d, id: hexId(0x5109, round * 10_000 + j), name: `found-${round}-${j}`, version: round * 100_000 + k + j + 1, pad: '' },
+      bytes,
+    ),
+  );
+  upserts.push(...fresh);
+  const next = truth.flatMap((doc, i) => {
+    const c = changed.get(i);
+    return c === undefined ? [doc] : c === null ? [] : [c];
+  });
+  return { next: [...next, ...fresh], upserts, removes };
+}

@@ -1,7 +1,7 @@
 /**
  * What every scenario of `npm run bench` shares: the run's context (configuration, run id, where rows go), the
  * bundled child scripts, and starting and stopping the server and load processes. The scenarios live in
- * fanout.ts, filtered.ts, storm.ts and footprint.ts; bench/run.ts runs them in order.
+ * fanout.ts, filtered.ts, storm.ts, resume.ts and footprint.ts; bench/run.ts runs them in order.
  */
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +12,7 @@ import type { Row } from './report.js';
 import type { ServerSpec } from './server.js';
 
 const HERE = fileURLToPath(new URL('.', import.meta.url));
-/** Where `bundle` writes the child scripts (server, load, store-bench, mongo-truth) as `.mjs`. */
+/** Where `bundle` writes the child scripts (server, load, store-bench, mongo-truth, proxy) as `.mjs`. */
 export const OUT = `${HERE}.build`;
 /** Where CPU profiles and heap snapshots go (BENCH_PROFILE, BENCH_HEAPSNAPSHOT). */
 export const PROFILES = `${HERE}.profiles`;
@@ -35,7 +35,7 @@ export function log(text: string): void {
 export async function bundle(): Promise<void> {
   rmSync(OUT, { recursive: true, force: true });
   await build({
-    entryPoints: ['server', 'load', 'store-bench', 'mongo-truth'].map((n) => `${HERE}${n}.ts`),
+    entryPoints: ['server', 'load', 'store-bench', 'mongo-truth', 'proxy'].map((n) => `${HERE}${n}.ts`),
     outdir: OUT,
     outExtension: { '.js': '.mjs' },
     bundle: true,

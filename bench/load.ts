@@ -168,6 +168,11 @@ interface StormClient {
   convergedAt: number;
   reopenedAt: number;
   armedAt: number;
+  /** Armed with `answers`: both watches must be answered (a `list` or `resumed`) since the arming to count as converged. */
+  needAnswers: boolean;
+  /** `list` and `resumed` frames since the arming. */
+  lists: number;
+  resumed: number;
 }
 const storm: StormClient[] = [];
 
@@ -186,7 +191,11 @@ function converged(c: StormClient): boolean {
 }
 
 function check(c: StormClient): void {
-  if (c.convergedAt === 0 && converged(c)) c.convergedAt = nowUs();
+  if (c.convergedAt !== 0) return;
+  // A client none of whose records changed equals the truth all along: it has converged once it is back and both
+  // of its watches were answered in the new session.
+  if (c.needAnswers && c.lists + c.resumed < 2) return;
+  if (converged(c)) c.convergedAt = nowUs();
 }
 
 serveRequests({
@@ -200,9 +209,26 @@ serveRequests({
       const nodes = stormNodes(m.nodes as number, m.bytes as number);
       for (let i = lo; i < hi; i++) {
         const conn = new Connection(`${url}/nodes`, { WebSocket: WebSocket as never });
-        const c: StormClient = { conn, expected: expectedFor(nodes, i), convergedAt: 0, reopenedAt: 0, armedAt: 0 };
+        const c: StormClient = {
+          conn,
+          expected: expectedFor(nodes, i),
+          convergedAt: 0,
+          reopenedAt: 0,
+          armedAt: 0,
+          needAnswers: false,
+          lists: 0,
+          resumed: 0,
+        };
         for (const params of stormWatches(i)) conn.watch(params);
         conn.store.subscribe(() => check(c));
+        conn.events.on('list', () => {
+          c.lists++;
+          check(c);
+        });
+        conn.events.on('resumed', () => {
+          c.resumed++;
+          check(c);
+        });
         conn.events.on('open', () => {
           if (c.armedAt !== 0 && c.reopenedAt === 0) c.reopenedAt = nowUs();
         });
@@ -268,18 +294,24 @@ serveRequests({
     const cpu = process.cpuUsage(cpuStart);
     return { deliveries: p.received, expected: p.expected, lost, disorder, lastUs, hist: data, cpuUs: cpu.user + cpu.system };
   },
+  /** The truth to converge on: `truth` when given (the resume scenario), else the storm's. `answers`: see StormClient. */
   'storm-arm': (m) => {
-    const after = stormNodesAfter(m.nodes as number, m.bytes as number);
+    const after = (m.truth as Doc[] | undefined) ?? stormNodesAfter(m.nodes as number, m.bytes as number);
     const t0 = nowUs();
     storm.forEach((c, k) => {
       c.expected = expectedFor(after, (m.lo as number) + k);
       c.convergedAt = 0;
       c.reopenedAt = 0;
       c.armedAt = t0;
+      c.needAnswers = m.answers === true;
+      c.lists = 0;
+      c.resumed = 0;
     });
   },
   'storm-report': () => ({
     converged: storm.filter((c) => c.convergedAt !== 0).length,
+    lists: storm.reduce((n, c) => n + c.lists, 0),
+    resumed: storm.reduce((n, c) => n + c.resumed, 0),
     reopenedUs: storm.map((c) => c.reopenedAt),
     convergedUs: storm.map((c) => c.convergedAt),
     states: storm.filter((c) => c.conn.state !== 'open').length,

@@ -26,6 +26,14 @@ serveRequests({
     server.delete('pxe', 'nodes', {});
     server.insert('pxe', 'nodes', stormNodesAfter(m.nodes as number, m.bytes as number).map(toMongo));
   },
+  /** The resume scenario's writes (RackHD's; the orchestrator publishes their waterline events). */
+  apply: (m) => {
+    for (const doc of m.upserts as Doc[]) {
+      server.delete('pxe', 'nodes', { _id: ObjectId.createFromHexString(doc.id as string) });
+      server.insert('pxe', 'nodes', [toMongo(doc)]);
+    }
+    for (const doc of m.removes as Doc[]) server.delete('pxe', 'nodes', { _id: ObjectId.createFromHexString(doc.id as string) });
+  },
   finds: () => ({ finds: server.filtersSent('nodes').length }),
   exit: async () => {
     await server.close();

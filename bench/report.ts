@@ -38,6 +38,21 @@ function pad(cells: string[], widths: number[]): string {
   return cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
 }
 
+const isResumeRow = (r: Row): boolean => r.scenario === '3b-resume-drop' || r.scenario === '3c-resume-restart';
+
+/** The resume rows as [on, off] pairs of the same run, scenario and share, in the order they ran. */
+function resumePairs(rows: Row[]): Array<[Row, Row]> {
+  const out: Array<[Row, Row]> = [];
+  for (const on of rows.filter((r) => isResumeRow(r) && r.resume === true)) {
+    const off = rows.find((r) => r.scenario === on.scenario && r.run === on.run && r.sharePct === on.sharePct && r.resume === false);
+    if (off) out.push([on, off]);
+  }
+  return out;
+}
+
+const pct = (a: unknown, b: unknown): string =>
+  typeof a === 'number' && typeof b === 'number' && b > 0 ? `${((100 * a) / b).toFixed(1)} %` : '–';
+
 /** Prints the table and the target verdicts to stdout. */
 export function printTable(rows: Row[], cfg: BenchConfig): void {
   const out: string[] = [];
@@ -93,6 +108,19 @@ export function printTable(rows: Row[], cfg: BenchConfig): void {
         `${fmt(r.snapshotRequests)} snapshot requests, ${fmt(r.sourceReads)} source reads (${fmt(r.coalescedReads)} coalesced), ${fmt(r.distinctParams)} distinct params; ` +
         `50 ms windows with a channel+params read twice: ${fmt(r.windowsOverTarget)}/${fmt(r.windows50ms)} (smallest gap between identical reads ${fmt(r.minGapBetweenIdenticalReadsMs)} ms); not converged: ${fmt(r.lost)}`,
       `  reconnects per 250 ms after the restart began: ${JSON.stringify(r.reconnectHistogram250ms)}`,
+    );
+  }
+  for (const r of rows.filter(isResumeRow)) {
+    out.push(
+      `${r.scenario} run ${r.run}: resume ${r.resume ? 'on ' : 'off'}, ${fmt(r.sharePct)} % of the records changed: ${fmt(r.bytesFromServer)} B from the server ` +
+        `(${fmt(r.bytesPerClient)} per client), ${fmt(r.sourceReads)} snapshot reads, ${fmt(r.resumes)} watches resumed, ${fmt(r.resumesRefused)} refused; ` +
+        `all ${fmt(r.clients)} converged ${fmt(r.allConvergedMs, 0)} ms after the fault (p50 ${fmt(r.p50Ms, 0)}), every store equal to the truth: ${String(r.everyStoreEqualsTruth)}`,
+    );
+  }
+  for (const [on, off] of resumePairs(rows)) {
+    out.push(
+      `${on.scenario} run ${on.run}, ${fmt(on.sharePct)} % changed: resume on ÷ off = ${pct(on.bytesFromServer, off.bytesFromServer)} of the bytes, ` +
+        `${fmt(on.sourceReads)} vs ${fmt(off.sourceReads)} snapshot reads, converged after ${fmt(on.allConvergedMs, 0)} vs ${fmt(off.allConvergedMs, 0)} ms`,
     );
   }
   for (const r of rows.filter((x) => x.scenario === '5-store')) {
@@ -160,6 +188,17 @@ export function printTable(rows: Row[], cfg: BenchConfig): void {
         st.windowsOverTarget === 0 && st.lost === 0,
         `run ${run} storm: source reads ≤ distinct params in every 50 ms window (${fmt(st.windowsOverTarget)} over), every store converged`,
       );
+    const drop1 = resumePairs(rows).find(([on]) => on.run === run && on.scenario === '3b-resume-drop');
+    if (drop1) {
+      const [on, off] = drop1;
+      verdict(
+        (on.bytesFromServer as number) <= 0.05 * (off.bytesFromServer as number) &&
+          on.sourceReads === 0 &&
+          on.everyStoreEqualsTruth === true,
+        `run ${run} resume after a ${fmt(on.dropMs)} ms drop, ${fmt(on.sharePct)} % changed: ≤ 5 % of the bytes of re-snapshotting and 0 snapshot reads: ` +
+          `${pct(on.bytesFromServer, off.bytesFromServer)}, ${fmt(on.sourceReads)} reads (off: ${fmt(off.sourceReads)}), every store equal to the truth`,
+      );
+    }
     const so = find('5-store', 'monorail-ws', run);
     if (so) {
       verdict((so.listMs as number) <= 100, `run ${run} store: ${fmt(so.listItems)}-item list ≤ 100 ms: ${fmt(so.listMs, 1)} ms`);

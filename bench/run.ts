@@ -4,7 +4,7 @@
  * per scenario and target as it finishes, then a table. Sizes come from environment variables (bench/config.ts).
  *
  * This file reads the configuration and runs the scenarios in order: fan-out and RabbitMQ in fanout.ts, filtered
- * watches in filtered.ts, the reconnect storm in storm.ts, store, bundle size and memory in footprint.ts; what they
+ * watches in filtered.ts, the reconnect storm in storm.ts, resume after a drop and a restart in resume.ts, store, bundle size and memory in footprint.ts; what they
  * share (child processes, measured rounds) is in harness.ts and deliveries.ts.
  */
 import { readdirSync } from 'node:fs';
@@ -15,6 +15,7 @@ import { filtered } from './filtered.js';
 import { memory, size, store } from './footprint.js';
 import { type Bench, bundle, log, PROFILES, type Target } from './harness.js';
 import { printTable, type Row } from './report.js';
+import { resumeStorm } from './resume.js';
 import { storm } from './storm.js';
 
 const cfg: BenchConfig = benchConfig();
@@ -49,6 +50,9 @@ for (let run = 1; run <= cfg.repeat; run++) {
         break;
       case 'storm':
         for (const w of cfg.stormWindows) await storm(bench, run, w);
+        break;
+      case 'resume':
+        await resumeStorm(bench, run);
         break;
       case 'amqp':
         for (const t of TARGETS) await fanout(bench, run, t, 'amqp', cfg.rates[0]!);

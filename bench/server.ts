@@ -20,7 +20,7 @@ import { emit, serveRequests } from './ipc.js';
 /** What the orchestrator asks for. */
 export interface ServerSpec {
   target: 'monorail-ws' | 'raw-ws' | 'socket.io';
-  scenario: 'fanout' | 'filtered' | 'storm' | 'amqp' | 'memory';
+  scenario: 'fanout' | 'filtered' | 'storm' | 'amqp' | 'memory' | 'resume';
   port?: number;
   payloadBytes: number;
   /** fanout: records the changes rotate over. */
@@ -33,8 +33,10 @@ export interface ServerSpec {
   seed?: Record<string, Doc[]>;
   /** storm: the server's coalescing window (ms). */
   coalesceWindowMs?: number;
-  /** amqp: broker and exchange prefix. */
+  /** amqp, resume: broker and exchange prefix. */
   amqp?: { url: string; prefix: string };
+  /** resume: the server's `resume` (positions; with `amqp`, from the RabbitMQ stream `<prefix>monorail-ws.changes`). */
+  resume?: boolean;
 }
 
 const spec = JSON.parse(process.env.BENCH_SERVER ?? '{}') as ServerSpec;
@@ -45,6 +47,8 @@ interface Target {
   port: number;
   /** Injects change number `seq` (1-based) through the target's own path. */
   inject(seq: number): void;
+  /** resume, on the memory backend: writes `nodes` records and deletes others (the server's own writes). */
+  apply?(upserts: Doc[], removes: Doc[]): void;
   connections(): number;
   stats(): Record<string, unknown>;
   close(): Promise<void>;
@@ -176,7 +180,7 @@ async function monorail(): Promise<Target> {
   const feed = new PushFeed();
   let mongo: MongoSource | undefined;
   let source: Source | undefined;
-  if (spec.scenario === 'storm' && spec.mongoUrl) {
+  if ((spec.scenario === 'storm' || spec.scenario === 'resume') && spec.mongoUrl) {
     mongo = await MongoSource.create({ url: spec.mongoUrl });
     await mongo.connect();
     source = loggedSource(mongo);
@@ -199,7 +203,7 @@ async function monorail(): Promise<Target> {
     ...(spec.coalesceWindowMs !== undefined ? { coalesceWindowMs: spec.coalesceWindowMs } : {}),
     ...(spec.amqp ? { amqp: { url: spec.amqp.url, exchangePrefix: spec.amqp.prefix } } : {}),
     // BENCH_RESUME=1: positions on every frame (resume, issue 14), to measure what they cost the fan-out.
-    ...(process.env.BENCH_RESUME === '1' ? { resume: true } : {}),
+    ...(process.env.BENCH_RESUME === '1' || spec.resume ? { resume: true } : {}),
   });
   if (spec.scenario === 'storm') {
     if (!source) {
@@ -233,6 +237,10 @@ async function monorail(): Promise<Target> {
       }
       const id = FANOUT_IDS[seq % FANOUT_IDS.length]!;
       server.backend!.upsert('nodes', fanoutRecord(id, seq, nowUs(), bytes));
+    },
+    apply(upserts, removes) {
+      for (const doc of upserts) server.backend!.upsert('nodes', doc);
+      for (const doc of removes) server.backend!.remove('nodes', doc.id as string);
     },
     connections: () => server.hub.connections.size,
     stats: () => ({ ...server.hub.stats() }),
@@ -310,6 +318,7 @@ serveRequests({
   /** Writes a heap snapshot (V8 collects garbage first) to `path`. */
   'heap-snapshot': (m) => ({ path: writeHeapSnapshot(m.path as string) }),
   'storm-log': () => ({ reads, requests, stats: target.stats() }),
+  apply: (m) => target.apply!(m.upserts as Doc[], m.removes as Doc[]),
   'storm-reset': () => {
     reads.length = 0;
     requests.length = 0;

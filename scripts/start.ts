@@ -15,10 +15,14 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const host = process.env.HOST ?? '127.0.0.1';
 const port = process.env.PORT ?? '9100';
 
-const server = spawn(process.execPath, ['--import', 'tsx', 'server/cli/cli.ts', 'serve', '--demo', '--resume', '--host', host, '--port', port], {
-  cwd: root,
-  stdio: ['ignore', 'inherit', 'pipe'],
-});
+const server = spawn(
+  process.execPath,
+  ['--import', 'tsx', 'server/cli/cli.ts', 'serve', '--demo', '--resume', '--host', host, '--port', port],
+  {
+    cwd: root,
+    stdio: ['ignore', 'inherit', 'pipe'],
+  },
+);
 
 const serverUrl = await new Promise<string>((resolve, reject) => {
   let out = '';
