@@ -14,7 +14,7 @@
  */
 import type { ErrorCode } from '../protocol/codes.js';
 import type { ClientMessage, Params } from '../protocol/messages.js';
-import { canonicalJson, isPlainObject } from '../protocol/params.js';
+import { canonicalJson } from '../protocol/params.js';
 import { isRefusal, type WatchAnswers } from './apply.js';
 import { isValidParams } from './parse.js';
 import { notifyAll } from './store.js';
@@ -128,8 +128,11 @@ export interface LiveQueries<T> extends WatchAnswers {
   offline(): void;
   /** Tells every view what changed since the last flush (after every message); no records are looked at here. */
   flush(): void;
-  /** The position to re-send `params`' watch with: the last one, if the watch was answered since the last open. */
-  position(params: Params): string | undefined;
+  /**
+   * The connection opened: sends every watch again, each with the last position if it was answered since the last
+   * open (the store's active watches are these).
+   */
+  resend(): void;
 }
 
 /**
@@ -185,7 +188,7 @@ export function liveQueries<T>(
    * carries anyway for the params servers echo. Its message names no key; the server's would.
    */
   const acquire = (params: Params): Watch =>
-    isPlainObject(params) && isValidParams(params)
+    isValidParams(params)
       ? hold(canonicalJson(params), params)
       : { key: '', params, refs: 0, status: 'error', error: { code: 'bad-params', message: 'params outside the allowlist' } };
 
@@ -311,12 +314,12 @@ export function liveQueries<T>(
     moved(position) {
       last = position;
     },
-    position(params) {
-      const watch = watches.get(canonicalJson(params));
-      // Sent once: until its answer in the new session, the watch has no position to come back with.
-      if (!watch?.via) return undefined;
-      watch.via = undefined;
-      return last;
+    resend() {
+      for (const watch of watches.values()) {
+        write({ handler: 'watch', params: watch.params, position: watch.via && last });
+        // Sent once: until its answer in the new session, the watch has no position to come back with.
+        watch.via = undefined;
+      }
     },
     flush() {
       try {
