@@ -7,7 +7,6 @@
 import { canonicalChannel } from '../protocol/channels.js';
 import type { ErrorCode } from '../protocol/codes.js';
 import type { ErrorMessage, Params, ServerMessage } from '../protocol/messages.js';
-import { isPlainObject } from '../protocol/params.js';
 import type { Store } from './store.js';
 
 /** Error codes that do not refuse a watch for good: the server keeps the watch and re-snapshots it later. */
@@ -20,12 +19,12 @@ export function isRefusal(code: ErrorCode): boolean {
 
 /** Whether a message addressed to `resource` is for `channel`: no resource, the channel itself, or an alias of it. */
 export function isForChannel(channel: string, resource: string | undefined): boolean {
-  return resource === undefined || resource === channel || canonicalChannel(resource) === canonicalChannel(channel);
+  return resource === undefined || canonicalChannel(resource) === canonicalChannel(channel);
 }
 
 /** The params of the watch on `channel` an `error` answers, if it answers one. */
 function erroredWatch(channel: string, { params: { request } }: ErrorMessage): Params | undefined {
-  if (request?.handler !== 'watch' || !isPlainObject(request.params) || !isForChannel(channel, request.resource)) return undefined;
+  if (request?.handler !== 'watch' || !isForChannel(channel, request.resource)) return undefined;
   return request.params as Params;
 }
 

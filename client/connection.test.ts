@@ -625,7 +625,7 @@ describe('Connection: robustness', () => {
     c.connect();
     await next(c, 'init');
     expect(errors).toEqual([{ kind: 'socket', event: boom }]);
-    expect(() => new Connection([])).toThrow(/at least one URL/);
+    expect(() => new Connection([])).toThrow(/needs a URL/);
   });
 });
 

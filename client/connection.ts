@@ -8,6 +8,7 @@ import { backoffDelay } from '../protocol/backoff.js';
 import { channelFromUrl, storeDefaults } from '../protocol/channels.js';
 import { NO_RETRY_CODES } from '../protocol/codes.js';
 import type { Filter } from '../protocol/filter.js';
+import { mqMatches } from '../protocol/topic.js';
 import type { ClientMessage, Doc, Params, SessionMessage } from '../protocol/messages.js';
 import { stringifyMessage } from '../protocol/parse.js';
 import { applyToStore } from './apply.js';
@@ -76,10 +77,11 @@ export class Connection<T extends object = Doc> {
    */
   constructor(url: string | readonly string[], options: ConnectionOptions = {}) {
     this.urls = typeof url === 'string' ? [url] : [...url];
-    if (this.urls.length === 0) throw new TypeError('monorail-ws: new Connection(url) needs at least one URL');
+    if (this.urls.length === 0) throw new TypeError('monorail-ws: new Connection(url) needs a URL');
     this.channel = channelFromUrl(this.urls[0]!);
     this.#o = resolveOptions(options);
-    this.store = new Store<T>({ ...storeDefaults(this.channel), ...options.store });
+    // `mq` params are an exchange and a topic pattern, which `matches` would compare as equal values.
+    this.store = new Store<T>({ ...storeDefaults(this.channel), ...options.store }, this.channel === 'mq' ? mqMatches : undefined);
     this.events = createEvents<ConnectionEvents>((error, source) => this.#report({ kind: 'listener', source, error }));
     this.#queries = liveQueries<T>(this.store, this.#write.bind(this), this.#apply.bind(this));
     if (options.autoConnect !== false) this.connect();
@@ -239,8 +241,7 @@ export class Connection<T extends object = Doc> {
     // "resume": this client takes `progress` frames; each watch goes with its last position, which only a server
     // that announced "resume" gave (PROTOCOL.md "Positions and resume").
     this.#write({ handler: 'init', features: ['resume'] });
-    for (const params of this.store.activeWatches() as Params[])
-      this.#write({ handler: 'watch', params, position: this.#queries.position(params) });
+    this.#queries.resend();
     for (const message of this.#queue.splice(0)) this.#send(message);
     const { events } = this;
     events.emit('state', 'open');
@@ -252,8 +253,8 @@ export class Connection<T extends object = Doc> {
   #handleFrame(data: unknown): void {
     this.#pulse?.beat();
     const m = parseServerFrame(data);
-    if ('refused' in m) {
-      this.#report({ kind: 'protocol', code: m.refused, message: m.message });
+    if ('kind' in m) {
+      this.#report(m);
       return;
     }
     const { events } = this;
@@ -263,8 +264,7 @@ export class Connection<T extends object = Doc> {
     // Events come after the store changed, so a listener reading the store sees what the message did.
     events.emit('message', m);
     if (m.handler === 'error') {
-      const { code, message, request } = m.params;
-      this.#report({ kind: 'server', code, message, request, resource: m.resource });
+      this.#report({ ...m.params, kind: 'server', resource: m.resource });
       return;
     }
     events.emit(m.handler, m);

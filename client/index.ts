@@ -5,7 +5,7 @@
  */
 export { Connection } from './connection.js';
 export type { BackoffOptions, ConnectionOptions, HeartbeatOptions, Timers } from './options.js';
-export { Store, type StoreOptions } from './store.js';
+export { Store, type StoreOptions, type WatchMatcher } from './store.js';
 export type { LiveError, LiveOptions, LiveQuery, LiveSnapshot, LiveStatus } from './live.js';
 export { createClient, type Client, type ClientOptions } from './client.js';
 export { hotKeep, type HotContext } from './hot.js';

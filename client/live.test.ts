@@ -388,6 +388,47 @@ describe('live queries: bad input', () => {
   });
 });
 
+describe('live queries: the mq channel', () => {
+  const data = (id: string, exchange: string, routingKey: string): Doc => ({ id, exchange, routingKey, payload: {} });
+  const entry = (id: string, exchange: string, routingKey: string): ServerMessage => ({
+    handler: 'item',
+    resource: 'mq',
+    id,
+    data: data(id, exchange, routingKey),
+  });
+
+  it('regression: a watch on a topic pattern holds the entries after its list, and two patterns only their own', async () => {
+    const { c, sc } = await open('mq');
+    const graph = c.live({ exchange: 'on.events', routingKey: 'graph.#' });
+    const every = c.live({ exchange: 'on.events', routingKey: '#' });
+    const started = data('1', 'on.events', 'graph.started.information.g1.n1');
+    await send(
+      c,
+      sc,
+      list({ exchange: 'on.events', routingKey: 'graph.#' }, [started], 'mq'),
+      list({ exchange: 'on.events', routingKey: '#' }, [started], 'mq'),
+      entry('2', 'on.events', 'node.discovered.information.n1.n1'),
+      entry('3', 'on.events', 'graph.finished.information.g1.n1'),
+      entry('4', 'on.events', 'graph.progress.updated.information.g1.n1'),
+    );
+    expect(ids(graph.getSnapshot() as LiveSnapshot<Doc>)).toEqual(['1', '3', '4']);
+    expect(ids(every.getSnapshot() as LiveSnapshot<Doc>)).toEqual(['1', '2', '3', '4']);
+    expect([graph.getSnapshot().status, every.getSnapshot().status]).toEqual(['ready', 'ready']);
+  });
+
+  it('a store of another channel still reads {exchange, routingKey} as a filter', async () => {
+    const { c, sc } = await open('events');
+    const q = c.live({ routingKey: '#' });
+    await send(c, sc, list({ routingKey: '#' }, [], 'events'), {
+      handler: 'item',
+      resource: 'events',
+      id: 'x',
+      data: { id: 'x', routingKey: 'a' },
+    });
+    expect(q.getSnapshot().data).toEqual([]);
+  });
+});
+
 describe('live queries: methods without this', () => {
   it('subscribe and getSnapshot work unbound, as useSyncExternalStore calls them', async () => {
     const { c, sc } = await open();

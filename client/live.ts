@@ -13,8 +13,9 @@
  * watched params, shared by its views; a view (`LiveQuery`) is what the application holds.
  */
 import type { ErrorCode } from '../protocol/codes.js';
+import type { Filter } from '../protocol/filter.js';
 import type { ClientMessage, Params } from '../protocol/messages.js';
-import { canonicalJson, isPlainObject } from '../protocol/params.js';
+import { canonicalJson } from '../protocol/params.js';
 import { isRefusal, type WatchAnswers } from './apply.js';
 import { isValidParams } from './parse.js';
 import { notifyAll } from './store.js';
@@ -63,8 +64,8 @@ export interface LiveOptions {
 
 /** A live view of the records matching `params` on one connection. */
 export interface LiveQuery<T> {
-  /** The params asked for last (while `isPrevious`, the ones being loaded). */
-  readonly params: Params;
+  /** The params asked for last (while `isPrevious`, the ones being loaded): the filter given, typed as `live` took it. */
+  readonly params: Filter<T>;
   /** True after `close()`. */
   readonly closed: boolean;
   /** The current snapshot: the same object until something changes. */
@@ -76,10 +77,10 @@ export interface LiveQuery<T> {
   subscribe(fn: () => void): () => void;
   /**
    * Shows the records of `next` instead: the current records stay (with `isPrevious`) until next's `list` arrives,
-   * then both change in one step. Canonically equal params are a no-op.
+   * then both change in one step. Canonically equal params are a no-op. A `Filter<T>`, as `connection.live` takes.
    * @throws TypeError when the query is closed.
    */
-  setParams(next: Params): void;
+  setParams(next: Filter<T>): void;
   /** Ends the query (idempotent); the server watch is stopped when nothing else holds its params. */
   close(): void;
 }
@@ -128,8 +129,11 @@ export interface LiveQueries<T> extends WatchAnswers {
   offline(): void;
   /** Tells every view what changed since the last flush (after every message); no records are looked at here. */
   flush(): void;
-  /** The position to re-send `params`' watch with: the last one, if the watch was answered since the last open. */
-  position(params: Params): string | undefined;
+  /**
+   * The connection opened: sends every watch again, each with the last position if it was answered since the last
+   * open (the store's active watches are these).
+   */
+  resend(): void;
 }
 
 /**
@@ -185,7 +189,7 @@ export function liveQueries<T>(
    * carries anyway for the params servers echo. Its message names no key; the server's would.
    */
   const acquire = (params: Params): Watch =>
-    isPlainObject(params) && isValidParams(params)
+    isValidParams(params)
       ? hold(canonicalJson(params), params)
       : { key: '', params, refs: 0, status: 'error', error: { code: 'bad-params', message: 'params outside the allowlist' } };
 
@@ -229,8 +233,9 @@ export function liveQueries<T>(
     views.add(update);
 
     return {
+      // A typed filter is the JSON params it spells (`Filter<T>` only narrows what compiles): the casts are types only.
       get params() {
-        return (next ?? shown).params;
+        return (next ?? shown).params as Filter<T>;
       },
       get closed() {
         return !listeners;
@@ -255,7 +260,7 @@ export function liveQueries<T>(
         open('setParams');
         // Acquired before anything is released, so that a watch asked for again is never stopped in between. The
         // view holds one reference to what it shows and one to what it waits for.
-        const wanted = acquire(params);
+        const wanted = acquire(params as Params);
         const pending = next;
         if (pending) release(pending);
         if (wanted === shown) release(wanted);
@@ -311,12 +316,12 @@ export function liveQueries<T>(
     moved(position) {
       last = position;
     },
-    position(params) {
-      const watch = watches.get(canonicalJson(params));
-      // Sent once: until its answer in the new session, the watch has no position to come back with.
-      if (!watch?.via) return undefined;
-      watch.via = undefined;
-      return last;
+    resend() {
+      for (const watch of watches.values()) {
+        write({ handler: 'watch', params: watch.params, position: watch.via && last });
+        // Sent once: until its answer in the new session, the watch has no position to come back with.
+        watch.via = undefined;
+      }
     },
     flush() {
       try {

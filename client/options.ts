@@ -97,7 +97,8 @@ export interface ResolvedOptions {
   readonly backoff: BackoffOptions;
   readonly maxQueue: number;
   readonly heartbeat: HeartbeatOptions | false;
-  readonly random: () => number;
+  /** Undefined: `backoffDelay`'s own default, `Math.random`. */
+  readonly random?: (() => number) | undefined;
   /** The injected timers or the global ones, called without a receiver either way. */
   readonly timers: Timers;
 }
@@ -117,7 +118,6 @@ export function resolveOptions(options: ConnectionOptions): ResolvedOptions {
     maxQueue: options.maxQueue ?? DEFAULTS.maxQueue,
     heartbeat:
       heartbeat === false ? false : { pingAfterMs: DEFAULTS.clientPingAfterMs, timeoutMs: DEFAULTS.clientPongTimeoutMs, ...heartbeat },
-    random: options.random ?? Math.random,
     timers: { setTimeout: (fn, ms) => set(fn, ms), clearTimeout: (handle) => clear(handle as Parameters<typeof clearTimeout>[0]) },
   };
 }

@@ -19,7 +19,7 @@ function reference(data: unknown): { ok: unknown } | { code: string } {
 
 function lean(data: unknown): { ok: unknown } | { code: string } {
   const r = parseServerFrame(data);
-  return 'refused' in r ? { code: r.refused } : { ok: r };
+  return 'kind' in r ? { code: r.code } : { ok: r };
 }
 
 const key = fc.constantFrom(

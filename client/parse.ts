@@ -9,9 +9,13 @@ import type { ErrorCode } from '../protocol/codes.js';
 import type { ServerHandler, ServerMessage } from '../protocol/messages.js';
 import { isPlainObject, type Operator } from '../protocol/params.js';
 
-/** Why a frame was refused: the error code and a short message (the protocol parser has the descriptive ones). */
+/**
+ * Why a frame was refused, as the connection reports it (an `error` event of kind `protocol`): the error code and a
+ * short message (the protocol parser has the descriptive ones).
+ */
 export interface Refusal {
-  readonly refused: ErrorCode;
+  readonly kind: 'protocol';
+  readonly code: ErrorCode;
   readonly message: string;
 }
 
@@ -36,11 +40,6 @@ function isString(value: unknown): value is string {
 
 function isId(value: unknown): value is string | number {
   return typeof value === 'string' || typeof value === 'number';
-}
-
-/** What `$gt`, `$gte`, `$lt` and `$lte` compare with. */
-function isComparable(value: unknown): boolean {
-  return typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean';
 }
 
 function isListOf(value: unknown, isItem: (item: unknown) => boolean): boolean {
@@ -80,7 +79,8 @@ function isValidOperator(op: string, operand: unknown): boolean {
     case '$gte':
     case '$lt':
     case '$lte':
-      return isComparable(operand) && isLiteral(operand);
+      // A literal that is not an object, an array or null: a number, a string or a boolean.
+      return typeof operand !== 'object' && isLiteral(operand);
     default:
       return false;
   }
@@ -96,10 +96,10 @@ function isValidCondition(condition: unknown): boolean {
 
 /**
  * `validateParams` as a predicate (the allowlist of `protocol/params.ts`, rule for rule; `maxInValues` is the
- * server's). Live queries check their params with it before anything is sent.
+ * server's): a plain object whose fields pass. Live queries check their params with it before anything is sent.
  */
-export function isValidParams(params: Obj): boolean {
-  return Object.entries(params).every(([path, condition]) => isValidPath(path) && isValidCondition(condition));
+export function isValidParams(params: unknown): boolean {
+  return isPlainObject(params) && Object.entries(params).every(([path, condition]) => isValidPath(path) && isValidCondition(condition));
 }
 
 /** What is wrong with the `params` a `list` or `remove` echoes (they feed the store's `matches`), if anything. */
@@ -154,13 +154,13 @@ export function parseServerFrame(data: unknown): ServerMessage | Refusal {
     try {
       frame = JSON.parse(data);
     } catch {
-      return { refused: 'bad-json', message: 'not JSON' };
+      return { kind: 'protocol', code: 'bad-json', message: 'not JSON' };
     }
   }
-  if (!isPlainObject(frame) || !isString(frame.handler)) return { refused: 'bad-message', message: 'no handler' };
+  if (!isPlainObject(frame) || !isString(frame.handler)) return { kind: 'protocol', code: 'bad-message', message: 'no handler' };
   const { handler, id } = frame;
   const fault = frameFault(frame, handler);
-  if (fault !== undefined) return { refused: fault, message: `"${handler}" frame` };
+  if (fault !== undefined) return { kind: 'protocol', code: fault, message: `"${handler}" frame` };
   // Some sources use numeric ids; the store keys by string. A copy: the caller's object stays as it was.
   if (typeof id === 'number' && (handler === 'item' || handler === 'remove'))
     return { ...frame, id: String(id) } as unknown as ServerMessage;

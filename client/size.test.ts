@@ -34,6 +34,16 @@
  * `ServerHandler`, not lookups in lists the bundle carried (-48 B); the missing-WebSocket error is one short line
  * (-38 B); client/apply.ts checks the channel once per frame (-12 B); an empty store builds its snapshot like any other
  * (-12 B); a session sets its heartbeat in one assignment (-4 B). Bound: issue 13's 6,144 B again.
+ * Live queries on `mq` topic patterns (`routingKey: '#'`) then needed the store to read an `mq` watch's params as the
+ * server does: `mqMatches` and the server's `topicMatches` (protocol/topic.ts, a dynamic programme over words: no
+ * pattern backtracks) and the store's matcher as a constructor parameter cost ~125 B gzip. Carrying less again, with
+ * every behaviour kept: the connection re-sends its watches from the live queries' own table (`resend`) instead of
+ * looking each up again from the store's (-16 B); a refused frame is already the `protocol` error it is reported as
+ * (-9 B), and a server `error` event spreads the frame's params (-11 B); `random` stays undefined unless given, for
+ * `backoffDelay`'s own default (-13 B); `$gt`…`$lte` check `typeof !== 'object'` beside `isLiteral` instead of a
+ * function of their own (-11 B); the path memo empties itself when full rather than dropping its oldest one by one,
+ * as bounded (-12 B); `isValidParams` checks for a plain object itself (-5 B); a shorter empty-URL message (-6 B);
+ * two checks another already makes and one `!!` (-8 B). 6,133 B gzip (16,121 minified).
  */
 import { describe, expect, it } from 'vitest';
 import { bundleSize, CLIENT_ENTRY } from '../bench/size.js';

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { matches } from '../protocol/matches.js';
 import type { Doc, Params } from '../protocol/messages.js';
 import { canonicalJson } from '../protocol/params.js';
+import { mqMatches } from '../protocol/topic.js';
 import { Store } from './store.js';
 
 const ids = (store: Store) => store.getSnapshot().map((d) => d.id);
@@ -224,6 +225,39 @@ describe('Store: append-only', () => {
     );
     expect(s.size).toBe(1000);
     expect(s.getSnapshot()[0]?.id).toBe('5');
+  });
+});
+
+describe('Store: the watch matcher (the mq channel)', () => {
+  const entry = (id: string, exchange: string, routingKey: string): Doc => ({ id, exchange, routingKey, payload: {} });
+  const graph = { exchange: 'on.events', routingKey: 'graph.#' };
+  const every = { exchange: 'on.events', routingKey: '#' };
+  const errors = { exchange: 'on.logging', routingKey: 'error' };
+
+  it('with mqMatches, an entry is held by the watches whose exchange and topic pattern it matches', () => {
+    const s = new Store({ appendOnly: true }, mqMatches);
+    for (const params of [graph, every, errors]) s.addWatch(params);
+    s.applyItem('1', entry('1', 'on.events', 'graph.started.information.g1.n1'));
+    s.applyItem('2', entry('2', 'on.events', 'node.discovered.information.n1.n1'));
+    s.applyItem('3', entry('3', 'on.logging', 'error'));
+    s.applyItem('4', entry('4', 'on.logging', 'info'));
+    const held = (params: Params) => s.held(canonicalJson(params)).map((e) => e.id);
+    expect([held(graph), held(every), held(errors)]).toEqual([['1'], ['1', '2'], ['3']]);
+  });
+
+  it('regression: without it, a topic pattern is an equal value and holds no entry after its list', () => {
+    const s = new Store({ appendOnly: true });
+    s.addWatch(every);
+    s.applyList(every, [entry('1', 'on.events', 'graph.started.information.g1.n1')]);
+    s.applyItem('2', entry('2', 'on.events', 'graph.finished.information.g1.n1'));
+    expect(s.held(canonicalJson(every)).map((e) => e.id)).toEqual(['1']);
+  });
+
+  it('also decides remove {params}', () => {
+    const s = new Store({ appendOnly: true }, mqMatches);
+    s.applyList({}, [entry('1', 'on.events', 'graph.started.g1'), entry('2', 'on.events', 'node.added.n1')]);
+    s.applyRemove(undefined, graph);
+    expect(ids(s)).toEqual(['2']);
   });
 });
 

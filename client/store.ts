@@ -32,6 +32,9 @@ export interface StoreOptions {
   historyLimit?: number;
 }
 
+/** Whether `record` is one a watch on `params` receives (see the `Store` constructor). */
+export type WatchMatcher = (record: Doc, params: Params) => boolean;
+
 interface Entry<T> {
   doc: T;
   /**
@@ -71,6 +74,8 @@ export class Store<T extends object = Doc> {
   readonly #items = new Map<string, Entry<T>>();
   readonly #watches = new Map<string, Params>();
   readonly #listeners = new Set<() => void>();
+  /** Whether a record is one a watch on params receives. */
+  readonly #matches: WatchMatcher;
   #snapshot: readonly T[] | undefined;
   #changed = false;
   /** Numbers the lists applied, so one can tell the items it listed from the others without a set of ids. */
@@ -78,11 +83,19 @@ export class Store<T extends object = Doc> {
   /** The scopes whose records changed since the live queries last looked; undefined until they `track()`. */
   #touched: string[] | undefined;
 
-  /** @param options See `StoreOptions`; every field is optional. */
-  constructor(options: StoreOptions = {}) {
+  /**
+   * @param options See `StoreOptions`; every field is optional.
+   * @param watchMatches Whether a record is one a watch on `params` receives: what an `item` is held by, and what a
+   *   `remove {params}` or an unscoped record a `list` left out takes away. `Connection` gives the `mq` channel
+   *   `mqMatches` (protocol/topic.ts): its params are an exchange and a topic pattern, not a filter. A parameter
+   *   rather than an option: bytes in every browser bundle (client/size.test.ts).
+   * @default watchMatches `matches` (MongoDB's semantics, protocol/matches.ts)
+   */
+  constructor(options: StoreOptions = {}, watchMatches: WatchMatcher = matches) {
     this.idField = options.idField ?? 'id';
-    this.appendOnly = options.appendOnly ?? false;
+    this.appendOnly = !!options.appendOnly;
     this.historyLimit = options.historyLimit ?? DEFAULTS.historyLimit;
+    this.#matches = watchMatches;
   }
 
   /** Number of records held. */
@@ -175,7 +188,7 @@ export class Store<T extends object = Doc> {
       // would have listed, so its absence means it is gone.
       const gone = this.#release(entry, scope!)
         ? entry.scopes.length === 0
-        : entry.scopes.length === 0 && matches(entry.doc as Doc, params);
+        : entry.scopes.length === 0 && this.#matches(entry.doc as Doc, params);
       if (gone) this.#delete(id);
     }
     this.#commit();
@@ -188,7 +201,7 @@ export class Store<T extends object = Doc> {
   applyItem(id: string, data: Doc): void {
     const entry = this.#upsert(id, data);
     for (const [key, params] of this.#watches) {
-      if (matches(data, params)) this.#hold(entry, key);
+      if (this.#matches(data, params)) this.#hold(entry, key);
       else this.#release(entry, key);
     }
     this.#commit();
@@ -201,7 +214,7 @@ export class Store<T extends object = Doc> {
   applyRemove(id?: string, params?: Params): void {
     if (id !== undefined) this.#delete(id);
     else if (params !== undefined) {
-      for (const [key, entry] of this.#items) if (matches(entry.doc as Doc, params)) this.#delete(key);
+      for (const [key, entry] of this.#items) if (this.#matches(entry.doc as Doc, params)) this.#delete(key);
     }
     this.#commit();
   }

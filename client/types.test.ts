@@ -8,6 +8,7 @@ import IsomorphicWebSocket from 'isomorphic-ws';
 import NodeWebSocket from 'ws';
 import { expect, expectTypeOf, it } from 'vitest';
 import {
+  canonicalJson,
   Connection,
   createClient,
   matches,
@@ -242,6 +243,18 @@ function recordTypeChecks(): void {
   nodes.live({ instanceId: 'x' });
   // @ts-expect-error a typo in a literal union
   workflows.live({ _status: 'succeded' });
+  // setParams takes the same typed filter as live, and params gives it back (no cast either way).
+  const q = nodes.live({ type: 'compute' });
+  q.setParams({ type: { $in: ['compute', 'switch'] }, 'obms.0.service': 'ipmi-obm-service' });
+  expectTypeOf(q.params).toEqualTypeOf<Filter<Node>>();
+  q.setParams(q.params);
+  expectTypeOf(canonicalJson(q.params)).toEqualTypeOf<string>();
+  // @ts-expect-error $regex in setParams
+  q.setParams({ name: { $regex: 'x' } });
+  // @ts-expect-error a field Node does not have, in setParams
+  q.setParams({ instanceId: 'x' });
+  // @ts-expect-error untyped Params are not a checked filter, in setParams too
+  q.setParams({ type: 'compute' } as Params);
 
   // The active watches are the filters watched with, and go back into `stop`.
   expectTypeOf(nodes.store.activeWatches()).toEqualTypeOf<Filter<Node>[]>();

@@ -123,8 +123,19 @@ test('the resource tabs show the six other RackHD resources', async ({ page }) =
 });
 
 test('the live mq pane streams on.logging lines as RackHD publishes them', async ({ page, driver }) => {
-  const line = page.getByTestId('mq-lines').getByTestId('mq-line').filter({ hasText: 'e2e: mq stream' });
+  const lines = page.getByTestId('mq-lines').getByTestId('mq-line');
+  const line = lines.filter({ hasText: 'e2e: mq stream' });
+  // A live query on the topic pattern #: ready, then every line after its list.
+  await expect(page.getByTestId('mq-status')).toHaveAttribute('data-status', 'ready');
   await driver.log(makeLog(990, String(firstCompute.id), 'warning', 'e2e: mq stream'));
   await expect(line).toHaveCount(1);
   await expect(line).toHaveAttribute('data-routing-key', 'warning');
+
+  // Moved to the routing key error: only error lines, the warning gone once its list is there.
+  await page.getByTestId('mq-topic').selectOption({ label: 'on.logging error' });
+  await expect(page.getByTestId('mq-status')).toHaveAttribute('data-status', 'ready');
+  await expect(line).toHaveCount(0);
+  await driver.log(makeLog(991, String(firstCompute.id), 'error', 'e2e: mq error'));
+  await expect(lines.filter({ hasText: 'e2e: mq error' })).toHaveAttribute('data-routing-key', 'error');
+  await expect(lines.and(page.locator(':not([data-routing-key="error"])'))).toHaveCount(0);
 });

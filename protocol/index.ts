@@ -8,6 +8,7 @@ export * from './errors.js';
 export * from './params.js';
 export * from './budget.js';
 export * from './matches.js';
+export * from './topic.js';
 export * from './parse.js';
 export * from './channels.js';
 export * from './backoff.js';

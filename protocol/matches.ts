@@ -47,9 +47,10 @@ const { hasOwn } = Object;
  * Bounds of the memo of split field paths. Paths come from the filters clients send, so a memo without bounds
  * keeps every distinct path it is shown (issue 10, finding 2: 300 queries with distinct 900 KB field names kept
  * 258 MB). A path longer than `maxKeyLength` code units is split on every use and never kept; of the others, at
- * most `maxEntries` paths of at most `maxTotalLength` code units together are kept, the oldest memoised dropped
- * first. The memo therefore holds at most `maxTotalLength` code units of paths, as much again of their segments
- * (2 bytes each at worst: ≤ 1 MiB together) and a few hundred bytes per entry.
+ * most `maxEntries` paths of at most `maxTotalLength` code units together are kept: one more empties the memo, which
+ * starts over with it (as bounded as dropping the oldest one by one, in fewer bytes of the client bundle; a path
+ * dropped is split again when next used). The memo therefore holds at most `maxTotalLength` code units of paths, as
+ * much again of their segments (2 bytes each at worst: ≤ 1 MiB together) and a few hundred bytes per entry.
  *
  * `maxKeyLength` is the input budget's `DEFAULTS.inputBudget.maxKeyLength`, so every path the server admits can be
  * memoised: splitting a 1,024-character path costs about twenty lookups, and a filter is evaluated once per record
@@ -58,7 +59,7 @@ const { hasOwn } = Object;
  */
 export const PATH_MEMO = { maxKeyLength: 1_024, maxEntries: 1_000, maxTotalLength: 256 * 1_024 } as const;
 
-/** Split paths by path, oldest memoised first (a Map iterates in insertion order); see `PATH_MEMO`. */
+/** Split paths by path; see `PATH_MEMO`. */
 const pathMemo = new Map<string, string[]>();
 /** Code units of the paths in `pathMemo`. */
 let pathMemoLength = 0;
@@ -74,10 +75,9 @@ function split(path: string): string[] {
   const segments = path.split('.');
   if (path.length <= PATH_MEMO.maxKeyLength) {
     pathMemoLength += path.length;
-    for (const oldest of pathMemo.keys()) {
-      if (pathMemo.size < PATH_MEMO.maxEntries && pathMemoLength <= PATH_MEMO.maxTotalLength) break;
-      pathMemo.delete(oldest);
-      pathMemoLength -= oldest.length;
+    if (pathMemo.size >= PATH_MEMO.maxEntries || pathMemoLength > PATH_MEMO.maxTotalLength) {
+      pathMemo.clear();
+      pathMemoLength = path.length;
     }
     pathMemo.set(path, segments);
   }

@@ -6,6 +6,7 @@
  */
 import { DEFAULTS } from './codes.js';
 import { ProtocolError } from './errors.js';
+import type { Filter } from './filter.js';
 import type { JsonValue, Params } from './messages.js';
 
 /** The only operators a filter may use. */
@@ -162,6 +163,12 @@ export function validateParams(params: unknown, limits: ParamsLimits = DEFAULTS)
  * `{a: {y: 2, x: 1}}` are different filters and must not name the same watch.
  * Any other value (not a plain object) is its `JSON.stringify` text; `undefined` reads as `null`.
  */
+export function canonicalJson(value: JsonValue | undefined): string;
+/**
+ * The canonical JSON text of a typed filter (`Filter<Node>`, what `connection.live` and `LiveQuery.params` hold):
+ * a typed filter is the JSON params it spells. Second, so that untyped calls never instantiate it.
+ */
+export function canonicalJson<T extends object>(filter: Filter<T>): string;
 export function canonicalJson(value: JsonValue | undefined): string {
   if (!isPlainObject(value)) return JSON.stringify(value ?? null);
   const fields = Object.keys(value).sort();

@@ -29,7 +29,7 @@ import type { Connection } from '../client/connection.js';
 import type { ConnectionState } from '../client/events.js';
 import type { LiveOptions, LiveQuery, LiveSnapshot } from '../client/live.js';
 import type { Filter } from '../protocol/filter.js';
-import type { Doc, Params } from '../protocol/messages.js';
+import type { Doc } from '../protocol/messages.js';
 import { canonicalJson } from '../protocol/params.js';
 
 /** A `createClient` result, whatever its channels. */
@@ -91,7 +91,7 @@ const LOADING = { data: Object.freeze([]), status: 'loading', isPrevious: false 
  * @param options `limit`: on append-only channels, the most entries kept.
  */
 export function useLive<T extends object = Doc>(connection: Connection<T>, params: Filter<T> = {}, options?: LiveOptions): LiveSnapshot<T> {
-  const key = canonicalJson(params as Params);
+  const key = canonicalJson(params);
   // The query and the connection it belongs to: until the effect has opened the query of a new connection, the
   // previous connection's query must not be shown.
   const [held, setHeld] = useState<[Connection<T>, LiveQuery<T>]>();
@@ -112,7 +112,7 @@ export function useLive<T extends object = Doc>(connection: Connection<T>, param
   // A query closed by the cleanup above (a new limit) is not asked: it is being replaced, with the current params.
   // biome-ignore lint/correctness/useExhaustiveDependencies: `key` stands for `params`, compared by value.
   useLayoutEffect(() => {
-    if (behind && !query.closed) query.setParams(params as Params);
+    if (behind && !query.closed) query.setParams(params);
   }, [query, key]);
 
   // The query subscribed to is always open: it closes only in the cleanup that also replaces it in `held`.

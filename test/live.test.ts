@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Filter, LiveQuery, LiveSnapshot } from '../client/index.js';
 import type { Doc, Params } from '../protocol/index.js';
-import { demoFixtures, makeLog, makeNode } from '../server/demo/fixtures.js';
+import { demoFixtures, makeEvent, makeLog, makeNode } from '../server/demo/fixtures.js';
 import {
   converged,
   framesUntilBarrier,
@@ -175,6 +175,33 @@ describe.each(TARGETS)('live queries against $name', (target) => {
     c.conn.stop(COMPUTE);
     expect(c.conn.store.size).toBe(0);
     await waitFor(() => t.stats().watches === 0);
+  });
+
+  it('mq views on topic patterns graph.# and # on one connection each hold exactly the entries of their own pattern', async () => {
+    const t = await start();
+    const c = t.connect('mq');
+    const graph = c.conn.live({ exchange: 'on.events', routingKey: 'graph.#' });
+    const every = c.conn.live({ exchange: 'on.events', routingKey: '#' });
+    const [listedGraph, listedEvery] = await Promise.all([ready(graph), ready(every)]);
+    // A graph that starts and finishes is two messages each (RackHD's 1.x graph.<action>.<id> first), a node one; the
+    // log line goes to on.logging, which neither view watches.
+    t.event(makeEvent(50, 'graph', 'started', 'g-50', 'n-50'));
+    t.log(makeLog(50, 'n-50', 'info', 'not on.events'));
+    t.event(makeEvent(51, 'node', 'discovered', 'n-51', 'n-51'));
+    t.event(makeEvent(52, 'graph', 'finished', 'g-50', 'n-50', { status: 'succeeded' }));
+    await waitFor(() => every.getSnapshot().data.length === listedEvery.data.length + 5, 5000, 'the five on.events entries');
+    const keys = (q: LiveQuery<Doc>) => q.getSnapshot().data.map((e) => String(e.routingKey));
+    const sent = keys(every).slice(listedEvery.data.length);
+    expect(sent).toEqual([
+      'graph.started.g-50',
+      'graph.started.information.g-50.n-50',
+      'node.discovered.information.n-51.n-51',
+      'graph.finished.g-50',
+      'graph.finished.information.g-50.n-50',
+    ]);
+    expect(keys(graph).slice(listedGraph.data.length)).toEqual(sent.filter((k) => k.startsWith('graph.')));
+    expect([...graph.getSnapshot().data, ...every.getSnapshot().data].every((e) => e.exchange === 'on.events')).toBe(true);
+    expect([graph.getSnapshot().status, every.getSnapshot().status]).toEqual(['ready', 'ready']);
   });
 
   it('params outside the allowlist: error bad-params at once, no round trip; a closed view throws TypeErrors', async () => {

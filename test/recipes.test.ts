@@ -8,7 +8,7 @@
 import { get } from 'svelte/store';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createApp, defineComponent, h, nextTick, reactive, ref } from 'vue';
-import { type Client, createClient, type Doc, type LiveSnapshot, type Params } from '../client/index.js';
+import { type Client, createClient, type Doc, type Filter, type LiveSnapshot } from '../client/index.js';
 import { createMockServer, type MockServer } from '../mock/index.js';
 import { type FrameRecorder, recordFrames } from './support/mock-frames.js';
 import { liveStore } from './support/recipes/svelte-live-store.js';
@@ -70,7 +70,7 @@ describe('Vue: useLive (shallowRef + onScopeDispose)', () => {
 
   it('renders loading, then only its filter’s records; a ref change keeps them until the new list; unmount stops', async () => {
     setup(30);
-    const filter = ref<Params>({ type: 'compute' });
+    const filter = ref<Filter>({ type: 'compute' });
     const { app, seen, ul, items } = mount(filter);
     expect(ul().dataset.status).toBe('loading');
     await waitFor(() => ul().dataset.status === 'ready');

@@ -3,7 +3,7 @@
  * update of the playground under `vite` closes them all and leaks nothing), and the status badge and "updating…" note
  * each pane shows from its live query's snapshot (docs/client.md "Live queries").
  */
-import type { Connection, Filter, LiveOptions, LiveQuery, LiveSnapshot, Params } from '../../client/index.js';
+import type { Connection, Filter, LiveOptions, LiveQuery, LiveSnapshot } from '../../client/index.js';
 import { h, scheduler } from './dom.js';
 
 /** Everything one run of the playground opened; `dispose()` ends it all (Vite's `dispose` hook calls it). */
@@ -50,15 +50,6 @@ export class Lifetime {
     const cleanups = this.#cleanups.splice(0).reverse();
     for (const cleanup of cleanups) cleanup();
   }
-}
-
-/**
- * `query.setParams(next)` with a typed filter. `connection.live` takes `Filter<T>`, but `LiveQuery.setParams` still
- * takes the untyped `Params`, which a named `Filter<T>` does not meet (no index signature); the React binding casts
- * the same way (react/index.ts).
- */
-export function moveTo<T>(query: LiveQuery<T>, next: Filter<T>): void {
-  query.setParams(next as Params);
 }
 
 /** What a badge says for each status (`error` adds the server's code). */

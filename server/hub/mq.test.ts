@@ -6,31 +6,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DEFAULTS, type Params } from '../../protocol/index.js';
-import { checkMqParams, mqFromChange, topicMatches } from './mq.js';
+import { checkMqParams, mqFromChange } from './mq.js';
 import { setup } from '../../test/support/hub-doubles.js';
 
-const words = (s: string) => s.split('.');
 const allowed = new Set(DEFAULTS.mqExchanges);
-
-describe('topicMatches', () => {
-  it.each([
-    ['#', 'info', true],
-    ['#', 'graph.finished.g1', true],
-    ['*', 'info', true],
-    ['*', 'a.b', false],
-    ['graph.*.*', 'graph.finished.g1', true],
-    ['graph.*', 'graph.finished.g1', false],
-    ['graph.#', 'graph', true],
-    ['graph.#', 'graph.progress.updated.information.g1.n1', true],
-    ['#.n1', 'graph.started.information.g1.n1', true],
-    ['#.n1', 'graph.started.information.g1.n2', false],
-    ['a.#.b', 'a.b', true],
-    ['a.#.b', 'a.x.y.b', true],
-    ['error', 'info', false],
-  ])('%s on %s: %s', (pattern, key, expected) => {
-    expect(topicMatches(words(pattern), words(key))).toBe(expected);
-  });
-});
 
 describe('checkMqParams', () => {
   it('accepts {exchange, routingKey} on an open exchange; routingKey defaults to #', () => {

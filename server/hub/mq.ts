@@ -18,6 +18,7 @@ import {
   type ErrorRequest,
   type JsonValue,
   type Params,
+  topicMatches,
 } from '../../protocol/index.js';
 import type { HubConnection } from './hub-connection.js';
 import { contentId } from './ids.js';
@@ -70,22 +71,6 @@ interface MqWatch {
 export interface MqRefusal {
   readonly code: 'bad-params' | 'forbidden' | 'not-supported' | 'too-many-watches';
   readonly message: string;
-}
-
-/** Does routing key `key` match topic pattern `pattern` (`*` one word, `#` zero or more)? */
-export function topicMatches(pattern: readonly string[], key: readonly string[]): boolean {
-  // reach[j]: the first i pattern words can match the first j key words.
-  let reach = new Array<boolean>(key.length + 1).fill(false);
-  reach[0] = true;
-  for (const word of pattern) {
-    const next = new Array<boolean>(key.length + 1).fill(false);
-    for (let j = 0; j <= key.length; j++) {
-      if (word === '#') next[j] = reach[j]! || (j > 0 && next[j - 1]!);
-      else next[j] = j > 0 && reach[j - 1]! && (word === '*' || word === key[j - 1]);
-    }
-    reach = next;
-  }
-  return reach[key.length]!;
 }
 
 /** Whether a word has a space, a control character or DEL (never part of a routing key a UI means). */

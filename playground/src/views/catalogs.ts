@@ -1,7 +1,7 @@
 /** Catalogs of the selected node: one live query `{node: id}`, moved with `setParams` when the selection changes. */
 import type { Catalog, Connection, LiveQuery } from '../../../client/index.js';
 import { ago, h, mount } from '../dom.js';
-import { type Lifetime, moveTo, rowsAttrs, statusBadge, updatingNote } from '../live.js';
+import { type Lifetime, rowsAttrs, statusBadge, updatingNote } from '../live.js';
 import type { SelectionState } from '../state.js';
 
 export function catalogsView(root: HTMLElement, catalogs: Connection<Catalog>, selection: SelectionState, life: Lifetime): void {
@@ -11,7 +11,7 @@ export function catalogsView(root: HTMLElement, catalogs: Connection<Catalog>, s
   const follow = (): void => {
     const nodeId = selection.value.nodeId;
     if (nodeId === undefined) return;
-    if (query) moveTo(query, { node: nodeId });
+    if (query) query.setParams({ node: nodeId });
     else {
       query = life.live(catalogs, { node: nodeId });
       life.subscribe(query, render);

@@ -6,7 +6,7 @@
  */
 import type { Connection, Filter, LiveQuery, LogEvent, LogLevel } from '../../../client/index.js';
 import { h, mount } from '../dom.js';
-import { type Lifetime, markRows, moveTo, statusBadge, updatingNote } from '../live.js';
+import { type Lifetime, markRows, statusBadge, updatingNote } from '../live.js';
 import type { SelectionState } from '../state.js';
 
 /** RackHD's levels, most severe first. */
@@ -48,7 +48,7 @@ export function logsView(root: HTMLElement, logs: Connection<LogEvent>, selectio
   const follow = (): void => {
     const params = paramsOf();
     if (!params) return;
-    if (query) moveTo(query, params);
+    if (query) query.setParams(params);
     else {
       query = life.live(logs, params, { limit: SHOWN });
       life.subscribe(query, render);

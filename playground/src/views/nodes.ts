@@ -5,7 +5,7 @@
  */
 import type { Connection, Filter, LiveQuery, Node, NodeType, Sku } from '../../../client/index.js';
 import { ago, h, mount } from '../dom.js';
-import { type Lifetime, moveTo, rowsAttrs, statusBadge, updatingNote } from '../live.js';
+import { type Lifetime, rowsAttrs, statusBadge, updatingNote } from '../live.js';
 import type { SelectionState } from '../state.js';
 
 /** The filter's choices: every node, or one of RackHD's node types. */
@@ -26,7 +26,7 @@ export function nodesView(
     {
       'data-testid': 'node-type',
       title: 'Moves the live query: nodes.live(…).setParams({type})',
-      onchange: (e: Event) => moveTo(query, paramsOf((e.target as HTMLSelectElement).value as NodeType | 'all')),
+      onchange: (e: Event) => query.setParams(paramsOf((e.target as HTMLSelectElement).value as NodeType | 'all')),
     },
     ...NODE_TYPES.map((t) => h('option', { value: t }, t === 'all' ? 'all types' : t)),
   );

@@ -5,7 +5,7 @@
  */
 import type { Connection, LiveQuery, Node, TaskState, Workflow, WorkflowProgress } from '../../../client/index.js';
 import { ago, h, mount } from '../dom.js';
-import { type Lifetime, moveTo, rowsAttrs, statusBadge, updatingNote } from '../live.js';
+import { type Lifetime, rowsAttrs, statusBadge, updatingNote } from '../live.js';
 import type { SelectionState } from '../state.js';
 
 function percent(p: WorkflowProgress | undefined, status: TaskState): number {
@@ -26,7 +26,7 @@ export function workflowsView(
   const follow = (): void => {
     const nodeId = selection.value.nodeId;
     if (nodeId === undefined) return;
-    if (query) moveTo(query, { node: nodeId });
+    if (query) query.setParams({ node: nodeId });
     else {
       query = life.live(workflows, { node: nodeId });
       life.subscribe(query, render);

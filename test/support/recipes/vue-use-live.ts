@@ -3,7 +3,7 @@
  * compares them, with this import path written as the package's); test/recipes.test.ts runs it against the mock.
  */
 import { type MaybeRefOrGetter, onScopeDispose, type ShallowRef, shallowRef, toValue, watch } from 'vue';
-import type { Connection, Doc, LiveOptions, LiveSnapshot, Params } from '../../../client/index.js';
+import type { Connection, Doc, Filter, LiveOptions, LiveSnapshot } from '../../../client/index.js';
 
 /**
  * A live query as a read-only Vue ref, closed with the component (or effect scope) that made it. `params` may be a
@@ -11,7 +11,7 @@ import type { Connection, Doc, LiveOptions, LiveSnapshot, Params } from '../../.
  */
 export function useLive<T extends Doc>(
   connection: Connection<T>,
-  params: MaybeRefOrGetter<Params> = {},
+  params: MaybeRefOrGetter<Filter<T>> = {},
   options?: LiveOptions,
 ): Readonly<ShallowRef<LiveSnapshot<T>>> {
   // As JSON text: reads every nested field, so a reactive object is tracked deeply, and the query gets a plain copy
