@@ -60,8 +60,9 @@ test('the type filter moves one live query: never an empty table in between, the
   expect(counts).not.toContain(0);
 });
 
-test('while the new list is on its way, the previous rows stay, dimmed and marked "updating…"', async ({ page, driver }) => {
-  test.skip(driver.kind === 'real', "the delay comes from the in-page mock's latency option");
+// Runs in the mock project only (`@mock-only`, see playwright.config.ts): the delay comes from the in-page mock's
+// latency option.
+test('while the new list is on its way, the previous rows stay, dimmed and marked "updating…" @mock-only', async ({ page }) => {
   await page.goto('/?backend=mock&latency=400&maxBackoff=1000');
   await expect(status(page, 'nodes')).toHaveAttribute('data-status', 'ready');
   await expect(page.getByTestId('node-row')).toHaveCount(nodes.length);
