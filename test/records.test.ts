@@ -9,7 +9,7 @@ import WebSocket from 'isomorphic-ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createClient, type Connection } from '../client/index.js';
 import { defaultFixtures } from '../mock/index.js';
-import { CHANNELS, type ChannelName, type Doc, type ServerMessage } from '../protocol/index.js';
+import { CHANNELS, type ChannelName, type Doc, type LogLevel, type ServerMessage } from '../protocol/index.js';
 import { demoFixtures } from '../server/demo/fixtures.js';
 import { startDemo } from '../server/demo/simulator.js';
 import { mqFromChange } from '../server/hub/mq.js';
@@ -97,6 +97,9 @@ describe('record types', () => {
     }
     const problems = CHANNEL_NAMES.flatMap((c) => received.get(c)!.flatMap((data) => keyMismatch(c, data)));
     expect([...new Set(problems)]).toEqual([]);
+    // `LogLevel` is on-core's closed set (Constants.Logging.Levels): the simulator once logged at 'notice'.
+    const levels: readonly LogLevel[] = ['critical', 'error', 'warning', 'info', 'debug'];
+    expect(received.get('logs')!.filter((line) => !levels.includes(line.level as LogLevel))).toEqual([]);
   });
 
   it('catch a record with a key its type lacks, or without a key its type requires', () => {

@@ -131,7 +131,7 @@ export function startDemo(target: DemoTarget, options: DemoOptions = {}): Demo {
     for (const c of target.all('catalogs')) if (c.node === id) target.remove('catalogs', c.id as string);
     for (const p of target.all('pollers')) if (p.node === id) target.remove('pollers', p.id as string);
     target.remove('nodes', id);
-    log('Server', 'notice', `Node ${victim.name as string} removed`);
+    log('Server', 'info', `Node ${victim.name as string} removed`);
   }
 
   function step(): void {
