@@ -26,7 +26,7 @@ export function chooseBackend(search: URLSearchParams): Backend {
   const choice = search.get('backend') ?? 'mock';
   if (choice !== 'mock' && /^wss?:\/\//.test(choice)) return { kind: 'server', url: choice.replace(/\/+$/, '') };
   const latencyMs = Number(search.get('latency') ?? 0);
-  const mock = createMockServer({ url: MOCK_URL, latencyMs: Number.isFinite(latencyMs) ? latencyMs : 0 });
+  const mock = createMockServer({ url: MOCK_URL, latencyMs: Number.isFinite(latencyMs) ? latencyMs : 0, resume: true });
   if (search.get('demo') === '1') startDemo(mock.backend, { intervalMs: Number(search.get('interval') ?? 1000) });
   return { kind: 'mock', url: mock.url, WebSocket: mock.WebSocket, mock };
 }

@@ -60,16 +60,19 @@ const LABELS = { loading: 'loading', ready: 'ready', stale: 'stale', error: 'err
  * read `data-status`; the text adds the error code, the title the error message.
  */
 export function statusBadge(pane: string, snapshot: LiveSnapshot<unknown>): HTMLElement {
-  const { status, error } = snapshot;
+  const { status, error, via } = snapshot;
+  // `via`: how the view last became ready — a full list, or the missed changes only (a server or mock with resume).
+  const resumed = status === 'ready' && via === 'resume';
   return h(
     'span',
     {
       class: `live live-${status}`,
       'data-testid': `${pane}-status`,
       'data-status': status,
+      'data-via': via ?? '',
       title: error ? `${error.code}: ${error.message}` : describe(snapshot),
     },
-    error ? `${LABELS[status]} · ${error.code}` : LABELS[status],
+    error ? `${LABELS[status]} · ${error.code}` : resumed ? 'ready · resumed' : LABELS[status],
   );
 }
 
