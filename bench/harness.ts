@@ -75,6 +75,24 @@ export async function stopAll(server: Child | undefined, loads: Child[]): Promis
   }
 }
 
+/**
+ * Polls the loads' `storm-report` every `pollMs` until their clients' `converged` add up to `clients`, or 120 s pass;
+ * the last reports (the storm and resume scenarios).
+ */
+export async function pollStormReports<R extends { converged: number }>(loads: Child[], clients: number, pollMs: number): Promise<R[]> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    await new Promise((r) => setTimeout(r, pollMs));
+    const reports = await Promise.all(loads.map((l) => l.request<R>('storm-report')));
+    if (reports.reduce((a, r) => a + r.converged, 0) === clients || Date.now() > deadline) return reports;
+  }
+}
+
+/** The `p` quantile (nearest rank) of ascending `sorted`; null when empty. */
+export function quantile(sorted: readonly number[], p: number): number | null {
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]! : null;
+}
+
 export function round(v: number | null, digits: number): number | null {
   if (v === null || !Number.isFinite(v)) return null;
   const f = 10 ** digits;

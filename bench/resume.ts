@@ -19,7 +19,7 @@
 import { connect as amqpConnect } from 'amqplib';
 import { DEFAULTS } from '../protocol/index.js';
 import { changeNodes, nowUs, stormNodes, type NodeChanges } from './data.js';
-import { type Bench, log, OUT, round, split, startLoads, startServer, stopAll } from './harness.js';
+import { type Bench, log, OUT, pollStormReports, quantile, round, split, startLoads, startServer, stopAll } from './harness.js';
 import { startChild, type Child } from './ipc.js';
 import type { ServerSpec } from './server.js';
 
@@ -75,13 +75,7 @@ async function converged(
   clients: number,
   t0: number,
 ): Promise<{ converged: number; lists: number; resumed: number; ms: number[] }> {
-  const deadline = Date.now() + 120_000;
-  let reports: LoadReport[] = [];
-  for (;;) {
-    await new Promise((r) => setTimeout(r, 50));
-    reports = await Promise.all(loads.map((l) => l.request<LoadReport>('storm-report')));
-    if (reports.reduce((a, r) => a + r.converged, 0) === clients || Date.now() > deadline) break;
-  }
+  const reports = await pollStormReports<LoadReport>(loads, clients, 50);
   const ms = reports
     .flatMap((r) => r.convergedUs)
     .filter((t) => t > 0)
@@ -105,8 +99,7 @@ function row(
   extra: Record<string, unknown>,
 ): void {
   const clients = bench.cfg.resumeClients;
-  const q = (p: number): number | null =>
-    result.ms.length ? result.ms[Math.min(result.ms.length - 1, Math.ceil(p * result.ms.length) - 1)]! : null;
+  const q = (p: number): number | null => quantile(result.ms, p);
   bench.emitRow({
     scenario,
     target: 'monorail-ws',

@@ -4,7 +4,7 @@
  * all converged again and whether the server read each channel+params at most once per 50 ms window.
  */
 import { nowUs, stormNodes, stormNodesAfter } from './data.js';
-import { type Bench, log, OUT, round, split, startLoads, startServer, stopAll } from './harness.js';
+import { type Bench, log, OUT, pollStormReports, quantile, round, split, startLoads, startServer, stopAll } from './harness.js';
 import { startChild, type Child } from './ipc.js';
 import type { ServerSpec } from './server.js';
 
@@ -50,13 +50,7 @@ export async function storm(bench: Bench, run: number, coalesceWindowMs: number)
     });
     server = second.child;
     const tListen = nowUs();
-    let reports: Array<{ converged: number; reopenedUs: number[]; convergedUs: number[] }> = [];
-    const deadline = Date.now() + 120_000;
-    for (;;) {
-      await new Promise((r) => setTimeout(r, 100));
-      reports = await Promise.all(loads.map((l) => l.request<(typeof reports)[number]>('storm-report')));
-      if (reports.reduce((a, r) => a + r.converged, 0) === clients || Date.now() > deadline) break;
-    }
+    const reports = await pollStormReports<{ converged: number; reopenedUs: number[]; convergedUs: number[] }>(loads, clients, 100);
     const log3 = await server.request<{
       reads: Array<[number, string]>;
       requests: Array<[number, string]>;
@@ -73,7 +67,7 @@ export async function storm(bench: Bench, run: number, coalesceWindowMs: number)
     const converged = convergedMs.length;
     const windows = windowCheck(log3.reads, tListen);
     const sorted = [...convergedMs].sort((a, b) => a - b);
-    const q = (p: number): number | null => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]! : null);
+    const q = (p: number): number | null => quantile(sorted, p);
     emitRow({
       scenario: '3-storm',
       target: 'monorail-ws',
