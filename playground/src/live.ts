@@ -24,6 +24,29 @@ export class Lifetime {
     return query;
   }
 
+  /**
+   * A live query that follows the selection: opened on the first params `follow` gets, then moved with `setParams`
+   * (the previous rows stay, dimmed, until the new list), `render` subscribed to it. `follow(undefined)` — nothing
+   * selected yet — does nothing; otherwise it renders.
+   */
+  following<T extends object>(connection: Connection<T>, render: () => void, options?: LiveOptions): Following<T> {
+    let query: LiveQuery<T> | undefined;
+    return {
+      get query() {
+        return query;
+      },
+      follow: (params) => {
+        if (params === undefined) return;
+        if (query) query.setParams(params);
+        else {
+          query = this.live(connection, params, options);
+          this.subscribe(query, render);
+        }
+        render();
+      },
+    };
+  }
+
   /** `query.subscribe(fn)`, unsubscribed on dispose. */
   subscribe(query: { subscribe(fn: () => void): () => void }, fn: () => void): void {
     this.add(query.subscribe(fn));
@@ -50,6 +73,13 @@ export class Lifetime {
     const cleanups = this.#cleanups.splice(0).reverse();
     for (const cleanup of cleanups) cleanup();
   }
+}
+
+/** A pane's live query that follows the selection (`Lifetime.following`). */
+export interface Following<T> {
+  /** Undefined until the first params. */
+  readonly query: LiveQuery<T> | undefined;
+  follow(params: Filter<T> | undefined): void;
 }
 
 /** What a badge says for each status (`error` adds the server's code). */

@@ -1,24 +1,13 @@
 /** Catalogs of the selected node: one live query `{node: id}`, moved with `setParams` when the selection changes. */
-import type { Catalog, Connection, LiveQuery } from '../../../client/index.js';
+import type { Catalog, Connection } from '../../../client/index.js';
 import { ago, h, mount } from '../dom.js';
 import { type Lifetime, rowsAttrs, statusBadge, updatingNote } from '../live.js';
 import type { SelectionState } from '../state.js';
 
 export function catalogsView(root: HTMLElement, catalogs: Connection<Catalog>, selection: SelectionState, life: Lifetime): void {
-  /** Opened on the first selected node, then moved. */
-  let query: LiveQuery<Catalog> | undefined;
   let open: string | undefined;
-  const follow = (): void => {
-    const nodeId = selection.value.nodeId;
-    if (nodeId === undefined) return;
-    if (query) query.setParams({ node: nodeId });
-    else {
-      query = life.live(catalogs, { node: nodeId });
-      life.subscribe(query, render);
-    }
-    render();
-  };
   const render = life.renderer(() => {
+    const { query } = pane;
     if (!query) {
       mount(root, h('header', {}, h('h2', {}, 'Catalogs')), h('p', { class: 'muted' }, 'Select a node to see its catalogs.'));
       return;
@@ -60,6 +49,12 @@ export function catalogsView(root: HTMLElement, catalogs: Connection<Catalog>, s
       ),
     );
   });
+  /** Opened on the first selected node, then moved. */
+  const pane = life.following(catalogs, render);
+  const follow = (): void => {
+    const { nodeId } = selection.value;
+    pane.follow(nodeId === undefined ? undefined : { node: nodeId });
+  };
   life.add(selection.subscribe(follow));
   follow();
   render();

@@ -4,7 +4,7 @@
  * (`{subject: id}`) — moved with `setParams` when the selection or the level changes. The server filters and the query
  * holds only its own lines, so nothing here filters by hand; auto-scrolls while at the bottom; bounded.
  */
-import type { Connection, Filter, LiveQuery, LogEvent, LogLevel } from '../../../client/index.js';
+import type { Connection, Filter, LogEvent, LogLevel } from '../../../client/index.js';
 import { h, mount } from '../dom.js';
 import { type Lifetime, markRows, statusBadge, updatingNote } from '../live.js';
 import type { SelectionState } from '../state.js';
@@ -16,8 +16,6 @@ const SHOWN = 300;
 
 export function logsView(root: HTMLElement, logs: Connection<LogEvent>, selection: SelectionState, life: Lifetime): void {
   let minLevel: LogLevel = 'debug';
-  /** Opened on the first selection, then moved. */
-  let query: LiveQuery<LogEvent> | undefined;
   const list = h('ol', { class: 'log', 'data-testid': 'log-lines' });
   const scroller = h('div', { class: 'scroll log-scroll' }, list);
   const title = h('span', { class: 'muted', 'data-testid': 'logs-scope' });
@@ -45,18 +43,10 @@ export function logsView(root: HTMLElement, logs: Connection<LogEvent>, selectio
     if (nodeId) return { subject: nodeId, ...level };
     return undefined;
   };
-  const follow = (): void => {
-    const params = paramsOf();
-    if (!params) return;
-    if (query) query.setParams(params);
-    else {
-      query = life.live(logs, params, { limit: SHOWN });
-      life.subscribe(query, render);
-    }
-    render();
-  };
+  const follow = (): void => pane.follow(paramsOf());
 
   const render = life.renderer(() => {
+    const { query } = pane;
     const { nodeId, workflowId } = selection.value;
     title.textContent = workflowId
       ? `workflow ${workflowId.slice(0, 8)}`
@@ -89,6 +79,8 @@ export function logsView(root: HTMLElement, logs: Connection<LogEvent>, selectio
     if (snapshot.status === 'ready' && lines.length === 0) list.append(h('li', { class: 'muted' }, 'No lines yet.'));
     if (atBottom) scroller.scrollTop = scroller.scrollHeight;
   });
+  /** Opened on the first selection, then moved. */
+  const pane = life.following(logs, render, { limit: SHOWN });
   life.add(selection.subscribe(follow));
   follow();
   render();

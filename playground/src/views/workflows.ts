@@ -21,20 +21,8 @@ export function workflowsView(
   selection: SelectionState,
   life: Lifetime,
 ): void {
-  /** Opened on the first selected node, then moved. */
-  let query: LiveQuery<Workflow> | undefined;
-  const follow = (): void => {
-    const nodeId = selection.value.nodeId;
-    if (nodeId === undefined) return;
-    if (query) query.setParams({ node: nodeId });
-    else {
-      query = life.live(workflows, { node: nodeId });
-      life.subscribe(query, render);
-    }
-    render();
-  };
-
   const render = life.renderer(() => {
+    const { query } = pane;
     const nodeId = selection.value.nodeId;
     const node = nodes.getSnapshot().data.find((n) => n.id === nodeId);
     if (!query || nodeId === undefined) {
@@ -91,6 +79,12 @@ export function workflowsView(
       ),
     );
   });
+  /** Opened on the first selected node, then moved. */
+  const pane = life.following(workflows, render);
+  const follow = (): void => {
+    const { nodeId } = selection.value;
+    pane.follow(nodeId === undefined ? undefined : { node: nodeId });
+  };
   life.subscribe(nodes, render);
   life.add(selection.subscribe(follow));
   follow();
