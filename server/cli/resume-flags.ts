@@ -5,6 +5,7 @@
 import { DEFAULTS } from '../../protocol/index.js';
 import type { StreamOptions } from '../feeds/amqp-stream.js';
 import type { ServerResumeOptions } from '../options.js';
+import { wholeNumber } from './options.js';
 
 /** `parseArgs` specs of the resume flags. */
 export const RESUME_FLAGS = {
@@ -63,13 +64,6 @@ export interface ResumeConfig {
   stream: StreamOptions | false;
 }
 
-function whole(flag: string, text: string, min: number): number {
-  const n = Number(text);
-  if (text.trim() === '' || !Number.isInteger(n) || n < min)
-    throw new Error(`invalid --${flag} "${text}": expected a whole number >= ${min}`);
-  return n;
-}
-
 /**
  * Translates the resume flags into options; a flag that only means something with `--resume` is refused without it.
  * @throws Error naming the flag for a malformed value.
@@ -90,7 +84,7 @@ export function resumeConfig(values: ResumeFlagValues): ResumeConfig {
   for (const [flag, min, set] of numbers) {
     const text = values[flag];
     if (text === undefined) continue;
-    set(whole(flag, text, min));
+    set(wholeNumber(flag, text, min));
     given = true;
   }
   const age = values['stream-max-age'];
