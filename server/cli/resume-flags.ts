@@ -43,20 +43,10 @@ resume (docs/server.md "Resume"):
   --no-stream                resume per instance only, without a stream
 `;
 
-/** The values `parseArgs` returns for `RESUME_FLAGS`. */
-export interface ResumeFlagValues {
-  resume?: boolean;
-  'resume-history-entries'?: string;
-  'resume-history-bytes'?: string;
-  'progress-interval-ms'?: string;
-  'resume-wait-ms'?: string;
-  'stream-name'?: string;
-  'stream-max-age'?: string;
-  'stream-max-bytes'?: string;
-  'stream-segment-bytes'?: string;
-  'stream-read-back-ms'?: string;
-  'no-stream'?: boolean;
-}
+/** The values `parseArgs` returns for `RESUME_FLAGS` (derived from them, so a flag added there is typed here). */
+export type ResumeFlagValues = {
+  [F in keyof typeof RESUME_FLAGS]?: (typeof RESUME_FLAGS)[F]['type'] extends 'boolean' ? boolean : string;
+};
 
 /** What the flags configure: `createServer({resume})`, and `amqp.stream` (false: none). */
 export interface ResumeConfig {
