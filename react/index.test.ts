@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type Client, type Connection, createClient, type Doc, type Filter } from '../client/index.js';
 import { createMockServer, makeNode, type MockServer, type MockServerOptions } from '../mock/index.js';
 import { type FrameRecorder, recordFrames } from '../test/support/mock-frames.js';
+import { nodeNames } from '../test/support/records.js';
 import { waitFor } from '../test/support/wait.js';
 import { MonorailProvider, useChannel, useClient, useConnectionState, useLive } from './index.js';
 
@@ -91,13 +92,7 @@ function State(): ReactNode {
   return h('p', { 'data-testid': 'state' }, useConnectionState(useChannel('nodes')));
 }
 
-function names(type: string): string[] {
-  return mock.backend
-    .all('nodes')
-    .filter((n) => n.type === type)
-    .map((n) => String(n.name))
-    .sort();
-}
+const names = (type: string): string[] => nodeNames(mock, type);
 
 describe('useLive', () => {
   it('shows loading, then only the records of its own filter: a query on the same channel never leaks in', async () => {

@@ -20,6 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Doc } from '../protocol/index.js';
 import {
   clientSocketsDropped,
+  expectConverged,
   prng,
   serverKilled,
   startFaultRun,
@@ -95,10 +96,7 @@ describe.each([
         const fault = FAULTS[round % FAULTS.length]!;
         const r = await run.runRound(fault, { writesAfterFault: WRITES_PER_ROUND, convergeTimeoutMs: 20_000 });
         report.push(r);
-        expect(
-          { divergent: r.divergent, notOpen: r.notOpen, reconnected: r.reconnected, unexpectedReconnects: r.unexpectedReconnects },
-          `round ${round}: ${fault.name}: ${JSON.stringify(r.clients)}`,
-        ).toEqual({ divergent: 0, notOpen: 0, reconnected: r.expectedReconnects, unexpectedReconnects: 0 });
+        expectConverged(r, `round ${round}: ${fault.name}`);
         expect(r.bytes).toBe(r.expectedBytes);
         // The path: without resume every watch is re-listed. With it, a killed process is another epoch (its
         // history died with it), so every watch is re-listed too; a dropped socket comes back to the same process,

@@ -11,6 +11,7 @@ import { createApp, defineComponent, h, nextTick, reactive, ref } from 'vue';
 import { type Client, createClient, type Doc, type Filter, type LiveSnapshot } from '../client/index.js';
 import { createMockServer, type MockServer } from '../mock/index.js';
 import { type FrameRecorder, recordFrames } from './support/mock-frames.js';
+import { nodeNames } from './support/records.js';
 import { liveStore } from './support/recipes/svelte-live-store.js';
 import { useLive } from './support/recipes/vue-use-live.js';
 import { waitFor } from './support/wait.js';
@@ -32,13 +33,7 @@ afterEach(async () => {
   await mock.close();
 });
 
-function names(type: string): string[] {
-  return mock.backend
-    .all('nodes')
-    .filter((n) => n.type === type)
-    .map((n) => String(n.name))
-    .sort();
-}
+const names = (type: string): string[] => nodeNames(mock, type);
 
 const shown = (s: LiveSnapshot<Doc>): string[] => s.data.map((n) => String(n.name)).sort();
 

@@ -68,6 +68,18 @@ async function client(server: MonorailServer): Promise<RawClient> {
 
 const has = (server: MonorailServer, id: string) => server.backend!.get('nodes', { id }) !== undefined;
 
+/** An instance that has read node n1, the publisher, and a client watching compute nodes, with its list's position. */
+async function watchingN1(instance: () => Promise<MonorailServer>, prefix: string) {
+  const a = await instance();
+  const pub = await publisher(prefix);
+  pub.waterline('nodes', 'created', node('n1', 'compute'));
+  await waitFor(() => has(a, 'n1'), undefined, 'A to read n1');
+  const watching = await client(a);
+  watching.send({ handler: 'watch', params: { type: 'compute' } });
+  const position = positionOf(await watching.next('list'))!;
+  return { a, pub, watching, position };
+}
+
 await describeRabbit('resume through the RabbitMQ stream', () => {
   it('one stream shared by every instance, bound to the resumable channels only; a client fails over from A to B and gets what it missed', async () => {
     const { prefix, stream, instance } = deployment();
@@ -118,13 +130,7 @@ await describeRabbit('resume through the RabbitMQ stream', () => {
 
   it('an instance restarted reads the stream back and resumes a position given out before; beyond the stream: a full list', async () => {
     const { prefix, instance } = deployment();
-    const a = await instance();
-    const pub = await publisher(prefix);
-    pub.waterline('nodes', 'created', node('n1', 'compute'));
-    await waitFor(() => has(a, 'n1'), undefined, 'A to read n1');
-    const first = await client(a);
-    first.send({ handler: 'watch', params: { type: 'compute' } });
-    const position = positionOf(await first.next('list'))!;
+    const { a, pub, watching: first, position } = await watchingN1(instance, prefix);
     first.close();
     await a.close();
 
@@ -144,13 +150,7 @@ await describeRabbit('resume through the RabbitMQ stream', () => {
 
   it('a stream deleted and declared again is another epoch: positions of the old one get a full list', async () => {
     const { prefix, stream, instance, logs } = deployment();
-    const a = await instance();
-    const pub = await publisher(prefix);
-    pub.waterline('nodes', 'created', node('n1', 'compute'));
-    await waitFor(() => has(a, 'n1'), undefined, 'A to read n1');
-    const first = await client(a);
-    first.send({ handler: 'watch', params: { type: 'compute' } });
-    const position = positionOf(await first.next('list'))!;
+    const { a, pub, watching: first, position } = await watchingN1(instance, prefix);
 
     await deleteQueues(stream);
     await waitFor(() => a.amqp!.stream!.stats.resets === 1 && a.amqp!.link.state === 'up', undefined, 'A to read the new stream');
@@ -166,13 +166,7 @@ await describeRabbit('resume through the RabbitMQ stream', () => {
 
   it('after its broker connection was lost, an instance goes on from the message it handled last (same stream), cuts its histories there and re-reads open watches', async () => {
     const { prefix, instance } = deployment();
-    const a = await instance();
-    const pub = await publisher(prefix);
-    pub.waterline('nodes', 'created', node('n1', 'compute'));
-    await waitFor(() => has(a, 'n1'), undefined, 'A to read n1');
-    const open = await client(a);
-    open.send({ handler: 'watch', params: { type: 'compute' } });
-    const position = positionOf(await open.next('list'))!;
+    const { a, pub, watching: open, position } = await watchingN1(instance, prefix);
     const handled = a.amqp!.stream!.stats.messages;
 
     expect(await closeBrokerConnection(`monorail-ws ${a.instanceId}`)).toBe(1);

@@ -135,18 +135,21 @@ export interface OperatingConfig {
   shutdownTimeoutMs: number;
 }
 
-function count(flag: string, text: string): number {
+/**
+ * The value of `--<flag>`: a whole number of at least `min` (the resume flags use it too).
+ * @throws Error naming the flag and the bound.
+ */
+export function wholeNumber(flag: string, text: string, min: number): number {
   const n = Number(text);
-  if (text.trim() === '' || !Number.isInteger(n) || n < 0) throw new Error(`invalid --${flag} "${text}": expected a whole number >= 0`);
+  if (text.trim() === '' || !Number.isInteger(n) || n < min)
+    throw new Error(`invalid --${flag} "${text}": expected a whole number >= ${min}`);
   return n;
 }
 
+const count = (flag: string, text: string): number => wholeNumber(flag, text, 0);
+
 /** A bound that 0 would not turn off but make refuse everything: at least 1. */
-function atLeastOne(flag: string, text: string): number {
-  const n = Number(text);
-  if (text.trim() === '' || !Number.isInteger(n) || n < 1) throw new Error(`invalid --${flag} "${text}": expected a whole number >= 1`);
-  return n;
-}
+const atLeastOne = (flag: string, text: string): number => wholeNumber(flag, text, 1);
 
 function rateLimit(text: string): RateLimit | false {
   if (text === 'off') return false;

@@ -5,6 +5,7 @@
 import { DEFAULTS } from '../../protocol/index.js';
 import type { StreamOptions } from '../feeds/amqp-stream.js';
 import type { ServerResumeOptions } from '../options.js';
+import { wholeNumber } from './options.js';
 
 /** `parseArgs` specs of the resume flags. */
 export const RESUME_FLAGS = {
@@ -42,32 +43,15 @@ resume (docs/server.md "Resume"):
   --no-stream                resume per instance only, without a stream
 `;
 
-/** The values `parseArgs` returns for `RESUME_FLAGS`. */
-export interface ResumeFlagValues {
-  resume?: boolean;
-  'resume-history-entries'?: string;
-  'resume-history-bytes'?: string;
-  'progress-interval-ms'?: string;
-  'resume-wait-ms'?: string;
-  'stream-name'?: string;
-  'stream-max-age'?: string;
-  'stream-max-bytes'?: string;
-  'stream-segment-bytes'?: string;
-  'stream-read-back-ms'?: string;
-  'no-stream'?: boolean;
-}
+/** The values `parseArgs` returns for `RESUME_FLAGS` (derived from them, so a flag added there is typed here). */
+export type ResumeFlagValues = {
+  [F in keyof typeof RESUME_FLAGS]?: (typeof RESUME_FLAGS)[F]['type'] extends 'boolean' ? boolean : string;
+};
 
 /** What the flags configure: `createServer({resume})`, and `amqp.stream` (false: none). */
 export interface ResumeConfig {
   resume: ServerResumeOptions | undefined;
   stream: StreamOptions | false;
-}
-
-function whole(flag: string, text: string, min: number): number {
-  const n = Number(text);
-  if (text.trim() === '' || !Number.isInteger(n) || n < min)
-    throw new Error(`invalid --${flag} "${text}": expected a whole number >= ${min}`);
-  return n;
 }
 
 /**
@@ -90,7 +74,7 @@ export function resumeConfig(values: ResumeFlagValues): ResumeConfig {
   for (const [flag, min, set] of numbers) {
     const text = values[flag];
     if (text === undefined) continue;
-    set(whole(flag, text, min));
+    set(wholeNumber(flag, text, min));
     given = true;
   }
   const age = values['stream-max-age'];

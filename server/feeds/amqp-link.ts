@@ -16,14 +16,17 @@ import { loadOptional } from '../hub/optional-packages.js';
 import { UnplaceableLog } from './unplaceable.js';
 
 type Amqplib = typeof import('amqplib');
+/** amqplib, once `loadAmqplib` has loaded it (as `loadMongoDriver` keeps the driver). */
+let loaded: Amqplib | undefined;
 
 /**
  * Loads amqplib (once): an optional package, absent from a browser app's install. `AmqpLink.start` and
  * `createServer({amqp})` call it before anything connects.
  * @throws MissingPackageError naming `npm install amqplib@…` when it is not installed.
  */
-export function loadAmqplib(): Promise<Amqplib> {
-  return loadOptional('amqplib', () => import('amqplib'));
+export async function loadAmqplib(): Promise<Amqplib> {
+  loaded ??= await loadOptional('amqplib', () => import('amqplib'));
+  return loaded;
 }
 
 /**

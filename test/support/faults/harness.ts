@@ -12,6 +12,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import WebSocket from 'isomorphic-ws';
+import { expect } from 'vitest';
 import { Connection } from '../../../client/index.js';
 import { canonicalJson, channelInfo, matches, type Doc, type Filter, type Params } from '../../../protocol/index.js';
 import { waitFor } from '../wait.js';
@@ -370,4 +371,15 @@ export async function startFaultRun<T extends TruthSource>(
     },
   };
   return run;
+}
+
+/**
+ * A round converged: no divergent item, every client open again, and exactly the reconnects its fault causes
+ * (both fault-convergence suites assert this after every round; `label` names the round, the clients' figures go with it).
+ */
+export function expectConverged(r: RoundReport, label: string): void {
+  expect(
+    { divergent: r.divergent, notOpen: r.notOpen, reconnected: r.reconnected, unexpectedReconnects: r.unexpectedReconnects },
+    `${label}: ${JSON.stringify(r.clients)}`,
+  ).toEqual({ divergent: 0, notOpen: 0, reconnected: r.expectedReconnects, unexpectedReconnects: 0 });
 }
