@@ -93,6 +93,14 @@ export class ChannelHistory {
     return changesAfter(this.entries, this.first, 'pos', offset);
   }
 
+  /**
+   * Forgets every change up to the present, the highest offset given out included: positions given out so far get a
+   * full `list`, the next offset resumes again.
+   */
+  cutAtPresent(): void {
+    this.cut(Math.max(this.timeline.head, this.timeline.issued) + 1);
+  }
+
   /** Forgets every change: from now on only positions at or after `floor` can be resumed. */
   cut(floor: number): void {
     this.entries = [];

@@ -209,8 +209,7 @@ export class Resumer {
    * missing from the histories: a feed lost while RackHD kept writing). Positions from the next offset on resume.
    */
   cut(): void {
-    const { timeline } = this;
-    for (const state of this.states) state.history!.cut(Math.max(timeline.head, timeline.issued) + 1);
+    for (const state of this.states) state.history!.cutAtPresent();
   }
 
   /** Watches waiting for a position (tests, stats). */
