@@ -121,8 +121,11 @@ export class AmqpStream {
   private readonly logger: Logger;
   private ch: Channel | undefined;
   private conn: ChannelModel | undefined;
-  /** The last message handled: where a reattach starts, and what must be found there. */
-  private last: { offset: number; digest: string } | undefined;
+  /**
+   * The last message handled: where a reattach starts, and what must be found there. The message itself is kept (one
+   * at a time) and digested only when a reattach checks it, rather than every message digested as it is handled.
+   */
+  private last: { offset: number; msg: ConsumeMessage } | undefined;
   /** Set after a reattach until its first message shows whether it is the same stream. */
   private verifying = false;
   /** The stream's consumer was cancelled (the stream deleted): the next attach starts over. */
@@ -242,12 +245,12 @@ export class AmqpStream {
   private async handle(ch: Channel, msg: ConsumeMessage): Promise<void> {
     if (ch !== this.ch) return;
     const offset = Number(msg.properties.headers?.['x-stream-offset']);
-    const d = digest(msg);
     try {
       if (this.verifying) {
         this.verifying = false;
         const last = this.last!;
-        if (offset === last.offset && d === last.digest) return; // handled before the connection was lost
+        // Digested only here, on the first message after a reattach, not for every message handled.
+        if (offset === last.offset && digest(msg) === digest(last.msg)) return; // handled before the connection was lost
         this.logger.warn('amqp stream: not the message handled at the last offset; reading it again from its start', {
           stream: this.name,
           expected: last.offset,
@@ -264,7 +267,7 @@ export class AmqpStream {
       else await this.o.link.handlerOf(msg.fields.exchange)?.(msg.fields.routingKey, msg.content, offset);
     } finally {
       if (ch === this.ch) {
-        this.last = { offset, digest: d };
+        this.last = { offset, msg };
         this.o.timeline.advance(offset);
         try {
           ch.ack(msg);

@@ -3,7 +3,7 @@
  * holds on to those after the sequence number it began at, and remembers the position (timeline offset) it began at,
  * so that what is sent while older reads still hold changes back claims no more than was sent. Browser-safe.
  */
-import type { LoggedChange } from './record-memory.js';
+import { changesAfter, type LoggedChange } from './record-memory.js';
 
 /**
  * The changes of one channel kept while snapshot reads are in flight, oldest first, each read holding on to those
@@ -50,14 +50,7 @@ export class ChangeLog {
 
   /** Changes since `startSeq` (exclusive of older ones), oldest first. */
   changesSince(startSeq: number): LoggedChange[] {
-    let lo = 0;
-    let hi = this.log.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.log[mid]!.seq <= startSeq) lo = mid + 1;
-      else hi = mid;
-    }
-    return this.log.slice(lo);
+    return changesAfter(this.log, 0, 'seq', startSeq);
   }
 
   /** A snapshot read ended: drop the changes no in-flight read needs any more. */

@@ -143,7 +143,7 @@ export class ChannelState {
       // A change that is in no stream (the application's own write to memory, with a stream feeding the rest): the
       // history cannot replay it to a client that resumes from before it, so those positions (every one given out
       // so far) get a full list; the next offset the stream gives resumes again.
-      else history.cut(Math.max(timeline.head, timeline.issued) + 1);
+      else history.cutAtPresent();
     }
     return this.memory.record(change, ++this.seq, pos);
   }

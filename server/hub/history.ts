@@ -4,7 +4,7 @@
  * entries and in bytes. A client that re-watches with a position the history still covers is sent the changes
  * after it instead of a new snapshot (`resume.ts`). Browser-safe.
  */
-import type { LoggedChange } from './record-memory.js';
+import { changesAfter, type LoggedChange } from './record-memory.js';
 import { channelEpoch, type Timeline } from './positions.js';
 
 /** Bounds of a channel's history. */
@@ -90,14 +90,15 @@ export class ChannelHistory {
 
   /** The kept changes after `offset`, oldest first. */
   after(offset: number): LoggedChange[] {
-    let lo = this.first;
-    let hi = this.entries.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.entries[mid]!.pos <= offset) lo = mid + 1;
-      else hi = mid;
-    }
-    return this.entries.slice(lo);
+    return changesAfter(this.entries, this.first, 'pos', offset);
+  }
+
+  /**
+   * Forgets every change up to the present, the highest offset given out included: positions given out so far get a
+   * full `list`, the next offset resumes again.
+   */
+  cutAtPresent(): void {
+    this.cut(Math.max(this.timeline.head, this.timeline.issued) + 1);
   }
 
   /** Forgets every change: from now on only positions at or after `floor` can be resumed. */

@@ -184,7 +184,7 @@ export class Hub {
       logger: this.logger,
       timeline,
     });
-    this.resume = resume && new Resumer({ ...resume, timeline }, this.states.values(), this.reads, timers, this.logger);
+    this.resume = resume && timeline && new Resumer({ ...resume, timeline }, this.states.values(), this.reads, timers, this.logger);
     const maxWatches = options.maxWatches ?? DEFAULTS.maxWatches;
     const maxWatchBytes = options.maxWatchBytes ?? DEFAULTS.maxWatchBytes;
     const maxReadsInFlight = options.maxReadsInFlight ?? DEFAULTS.maxReadsInFlight;

@@ -49,6 +49,21 @@ export interface LoggedChange {
 }
 
 /**
+ * The changes of `log[start..]` (ordered by `key`) whose `key` is above `bound`, oldest first: a binary search, for
+ * both logs of changes kept by a channel (the read log by `seq`, `change-log.ts`; the history by `pos`, `history.ts`).
+ */
+export function changesAfter(log: readonly LoggedChange[], start: number, key: 'seq' | 'pos', bound: number): LoggedChange[] {
+  let lo = start;
+  let hi = log.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (log[mid]![key] <= bound) lo = mid + 1;
+    else hi = mid;
+  }
+  return log.slice(lo);
+}
+
+/**
  * What the decision needs of a watch filter: its params, the fields it reads, and room for its verdicts on the
  * change being fanned out. A filter is shared by every watch with the same params (`watch-index.ts`), so each
  * verdict is computed once per change and filter and reused for every connection holding it.

@@ -23,7 +23,7 @@ import { decide } from './record-memory.js';
 import { ChannelHistory } from './history.js';
 import type { HubConnection } from './hub-connection.js';
 import type { Logger } from './logger.js';
-import { channelEpoch, MAX_POSITION_LENGTH, parsePosition, Timeline } from './positions.js';
+import { channelEpoch, MAX_POSITION_LENGTH, parsePosition, type Timeline } from './positions.js';
 import type { SnapshotReads } from './reads.js';
 import { SharedFrame } from './socket.js';
 import type { HubTimers } from './timers.js';
@@ -91,14 +91,15 @@ export class Resumer {
   private closed = false;
 
   constructor(
-    options: ResumeOptions,
+    options: ResumeOptions & { readonly timeline: Timeline },
     states: Iterable<ChannelState>,
     private readonly reads: SnapshotReads,
     private readonly timers: HubTimers,
     private readonly logger: Logger,
   ) {
     const d = DEFAULTS.resume;
-    this.timeline = options.timeline ?? new Timeline({ external: false, maxMarkers: d.maxMarkers });
+    // The hub makes the timeline (its snapshot reads need it before this exists).
+    this.timeline = options.timeline;
     this.waitMs = options.waitMs ?? d.waitMs;
     this.progressIntervalMs = options.progressIntervalMs ?? d.progressIntervalMs;
     const bounds = { entries: options.historyEntries ?? d.historyEntries, bytes: options.historyBytes ?? d.historyBytes };
@@ -208,8 +209,7 @@ export class Resumer {
    * missing from the histories: a feed lost while RackHD kept writing). Positions from the next offset on resume.
    */
   cut(): void {
-    const { timeline } = this;
-    for (const state of this.states) state.history!.cut(Math.max(timeline.head, timeline.issued) + 1);
+    for (const state of this.states) state.history!.cutAtPresent();
   }
 
   /** Watches waiting for a position (tests, stats). */
