@@ -174,6 +174,23 @@ describe('resume against a fresh snapshot (property, real server)', () => {
                 historyEntries: 10_000,
               },
             ],
+            // The fallback, always: four changes while the client is away and a history of one entry, so the
+            // position it comes back with was trimmed and its watch gets a full list (the random runs reach this only
+            // by chance, which `totals.refused` below must not depend on).
+            [
+              {
+                seed: [{ id: 0, type: 0, rack: 0 }],
+                watches: [0],
+                ops: [
+                  { kind: 'drop' },
+                  { kind: 'upsert', id: 1, type: 0, rack: 0 },
+                  { kind: 'upsert', id: 2, type: 1, rack: 1 },
+                  { kind: 'remove', id: 0 },
+                  { kind: 'upsert', id: 3, type: 2, rack: 0 },
+                ],
+                historyEntries: 1,
+              },
+            ],
           ],
         },
       );
